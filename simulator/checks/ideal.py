@@ -1,0 +1,140 @@
+"""The ideal run and the counterfactuals the causes are judged against.
+
+The ideal run (SPEC section 9): every send delivered once at its send
+instant, stamped with it, names and types read generously, identity stitched
+perfectly (one profile per shopper, anonymous until the shopper's first call
+carrying a known identifier, identified and holding all their events from
+then on).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from simulator.model.calls import Send
+from simulator.model.conditions import Performed, walk
+from simulator.model.config import LatencyModel, SourceConfig, WorkspaceConfig, builtin_source
+from simulator.model.plan import Plan
+from simulator.model.values import fold_name, read_generously
+from simulator.pipeline import Outcome, simulate
+
+__all__ = [
+    "canonical_names",
+    "ideal_outcome",
+    "instant_outcome",
+    "ideal_workspace",
+    "unskewed_outcome",
+    "unrefreshed_outcome",
+]
+
+_FOREVER = 10**10
+
+
+def canonical_names(ws: WorkspaceConfig) -> dict[str, str]:
+    """Folded name -> the name the workspace's rules use."""
+    names: dict[str, str] = {}
+    conds = [seg.rule for seg in ws.segments]
+    for j in ws.journeys:
+        if j.trigger_event:
+            names.setdefault(fold_name(j.trigger_event), j.trigger_event)
+        conds.extend(c for c in (j.filter, j.goal) if c is not None)
+    for cond in conds:
+        for node in walk(cond):
+            if isinstance(node, Performed):
+                names.setdefault(fold_name(node.event), node.event)
+                if node.after:
+                    names.setdefault(fold_name(node.after), node.after)
+    return names
+
+
+def _instant_sources(ws: WorkspaceConfig, plan: Plan) -> dict[str, SourceConfig]:
+    names = set(ws.sources) | {send.source for send in plan.sends}
+    sources = {}
+    for name in sorted(names):
+        src = ws.sources.get(name) or builtin_source(name) or SourceConfig(name)
+        sources[name] = replace(src, latency=LatencyModel("fixed"), drop_rate=0.0, duplicate_rate=0.0)
+    return sources
+
+
+def ideal_workspace(ws: WorkspaceConfig, plan: Plan) -> WorkspaceConfig:
+    sources = {name: replace(src, timestamps="sent") for name, src in _instant_sources(ws, plan).items()}
+    return ws.but(
+        sources=sources,
+        auto_merge=True,
+        merge_anonymous=True,
+        anonymous_retention=_FOREVER,
+        merge_event_window=_FOREVER,
+        coerce=True,
+        segment_refresh=None,
+    )
+
+
+def ideal_outcome(plan: Plan) -> tuple[Outcome, dict[int, int]]:
+    """The ideal run, and a map from its send numbers to the real ones."""
+    names = canonical_names(plan.workspace)
+    known: set[str] = set()
+    sends: list[Send] = []
+    back: dict[int, int] = {}
+    for send in sorted(plan.sends, key=lambda x: x.seq):
+        who = send.shopper
+        if send.call == "merge" or who is None:
+            continue
+        carries_known = send.user_id is not None or send.email is not None
+        ideal_id, anon = f"ideal:{who}", f"ideal-anon:{who}"
+        if carries_known and who not in known:
+            known.add(who)
+            stitch = Send(
+                seq=send.seq * 2 - 1,
+                at=send.at,
+                call="identify",
+                source=send.source,
+                shopper=who,
+                user_id=ideal_id,
+                anonymous_id=anon,
+                timestamp=send.at,
+            )
+            sends.append(stitch)
+        twin = Send(
+            seq=send.seq * 2,
+            at=send.at,
+            call=send.call,
+            source=send.source,
+            shopper=who,
+            device=send.device,
+            timestamp=send.at,
+            event_id=send.event_id,
+            step=send.step,
+        )
+        if who in known:
+            twin.user_id = ideal_id
+        else:
+            twin.anonymous_id = anon
+        if send.call == "track":
+            name = send.name or ""
+            twin.name = names.get(fold_name(name), name)
+            twin.properties = read_generously(send.properties)
+        else:
+            twin.attributes = dict(send.attributes)
+        sends.append(twin)
+        back[twin.seq] = send.seq
+    owners = {f"ideal:{s}": s for s in plan.shoppers} | {f"ideal-anon:{s}": s for s in plan.shoppers}
+    ideal_plan = replace(plan, sends=sends, expectations=[])
+    outcome = simulate(ideal_plan, workspace=ideal_workspace(plan.workspace, plan), until=None)
+    outcome.platform.owners.update(owners)
+    return outcome, back
+
+
+def instant_outcome(plan: Plan) -> Outcome:
+    """Every call delivered at its send instant, once; all else as real."""
+    ws = plan.workspace.but(sources=_instant_sources(plan.workspace, plan))
+    sends = [replace(s, latency=0, drop=False, copies=1) for s in plan.sends]
+    return simulate(replace(plan, sends=sends, expectations=[]), workspace=ws, until=None)
+
+
+def unskewed_outcome(plan: Plan) -> Outcome:
+    sends = [replace(s, timestamp=s.at) for s in plan.sends]
+    return simulate(replace(plan, sends=sends, expectations=[]), until=None)
+
+
+def unrefreshed_outcome(plan: Plan) -> Outcome:
+    return simulate(replace(plan, expectations=[]), workspace=plan.workspace.but(segment_refresh=None), until=None)

@@ -1,0 +1,391 @@
+"""The four invariants of SPEC section 9 and the cause of each violation.
+
+Ghost abandons, missed entries, duplicate entries and split identities are
+found by comparing what the platform did with the ground truth (the sends),
+and each gets the first cause of the SPEC's list that applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from simulator.checks.ideal import (
+    canonical_names,
+    ideal_outcome,
+    instant_outcome,
+    unrefreshed_outcome,
+    unskewed_outcome,
+)
+from simulator.model.calls import Send
+from simulator.model.conditions import InSegment, Performed, View, holds, walk
+from simulator.model.config import JourneyDef
+from simulator.model.time import format_offset
+from simulator.model.values import fold_name, read_generously, tests_pass
+from simulator.pipeline import Outcome
+from simulator.platform.state import Event, Run
+
+__all__ = ["INVARIANTS", "Violation", "find_violations"]
+
+INVARIANTS = {
+    "no_ghost_abandons": "ghost_abandon",
+    "no_missed_entries": "missed_entry",
+    "no_duplicate_entries": "duplicate_entry",
+    "no_split_identities": "split_identity",
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    kind: str
+    who: str
+    cause: str
+    at: int
+    journey: str | None = None
+    message: str | None = None
+    seq: int | None = None
+    explanation: str = ""
+
+    def as_record(self, start: int) -> dict[str, Any]:
+        record: dict[str, Any] = {"violation": self.kind, "who": self.who}
+        if self.journey:
+            record["journey"] = self.journey
+        if self.message:
+            record["message"] = self.message
+        record["cause"] = self.cause
+        record["offset"] = format_offset(self.at - start)
+        record["explanation"] = self.explanation
+        return record
+
+
+class _Finder:
+    def __init__(self, outcome: Outcome) -> None:
+        self.o = outcome
+        self.plan = outcome.plan
+        self.p = outcome.platform
+        self.ws = outcome.platform.ws
+        self.start = self.plan.start
+        self.sends = {s.seq: s for s in self.plan.sends}
+        self.dropped = {s.seq for s in outcome.dropped}
+        self.names = canonical_names(self.ws)
+
+    def t(self, at: int) -> str:
+        return format_offset(at - self.start)
+
+    # ------------------------------------------------------------ counterfactuals
+
+    @cached_property
+    def ideal(self) -> tuple[Outcome, dict[int, int]]:
+        return ideal_outcome(self.plan)
+
+    @cached_property
+    def instant(self) -> Outcome:
+        return instant_outcome(self.plan)
+
+    @cached_property
+    def unskewed(self) -> Outcome:
+        return unskewed_outcome(self.plan)
+
+    @cached_property
+    def unrefreshed(self) -> Outcome:
+        return unrefreshed_outcome(self.plan)
+
+    @staticmethod
+    def entered_for(outcome: Outcome, journey: str, seq: int) -> bool:
+        return any(
+            r.journey.name == journey and r.trigger is not None and r.trigger.seq == seq for r in outcome.platform.runs
+        )
+
+    # ------------------------------------------------------------ helpers
+
+    def live_at(self, num: int, at: int) -> int:
+        p = self.p.profiles[num]
+        while p.merged_into is not None and p.deleted_at is not None and p.deleted_at <= at:
+            p = self.p.profiles[p.merged_into]
+        return p.num
+
+    @staticmethod
+    def run_profile_at(r: Run, at: int) -> int:
+        num = r.profiles[0][1]
+        for instant, n in r.profiles:
+            if instant <= at:
+                num = n
+        return num
+
+    @staticmethod
+    def location_at(e: Event, at: int) -> int | None:
+        if e.lost is not None and e.lost_at is not None and e.lost_at <= at:
+            return None
+        num = None
+        for instant, n in e.history:
+            if instant <= at:
+                num = n
+        return num
+
+    def generous_match(self, cond: Performed, send: Send, trigger: dict[str, Any] | None) -> bool:
+        if send.call != "track" or fold_name(send.name or "") != fold_name(cond.event):
+            return False
+        props = read_generously(send.properties)
+        trig = read_generously(trigger) if trigger is not None else None
+        return tests_pass(cond.where, props, trig, True)
+
+    def trigger_key(self, r: Run) -> tuple[int, int]:
+        if r.trigger is not None and r.trigger.seq in self.sends:
+            return (self.sends[r.trigger.seq].at, r.trigger.seq)
+        return (r.entered_at, 10**9)
+
+    def shopper_tracks(self, who: str) -> list[Send]:
+        return [s for s in self.plan.sends if s.shopper == who and s.call == "track"]
+
+    def ideal_view(self, who: str, at: int, trigger: dict[str, Any] | None, floor: tuple[int, int]) -> View:
+        events = [
+            _Ev(self.names.get(fold_name(s.name or ""), s.name or ""), read_generously(s.properties), s.at, s.seq)
+            for s in self.shopper_tracks(who)
+            if s.at <= at
+        ]
+        return View(
+            now=at,
+            events=events,
+            attributes={},
+            age_start=self.start,
+            in_segment=lambda _n: False,
+            coerce=True,
+            needs_age=False,
+            trigger=read_generously(trigger) if trigger else None,
+            floor=floor,
+            generous_names=True,
+        )
+
+    def describe_send(self, s: Send) -> str:
+        return f"{s.name or s.call} sent at {self.t(s.at)}"
+
+    def describe_arrival(self, s: Send) -> str:
+        events = self.p.processed.get(s.seq, [])
+        if s.seq in self.dropped:
+            return f"{self.describe_send(s)} was dropped and never arrived"
+        if not events:
+            return f"{self.describe_send(s)} was ignored as a duplicate"
+        first = min(events, key=lambda e: e.arrival)
+        return f"{self.describe_send(s)} arrived at {self.t(first.arrival)} on cio_{first.history[0][1]}"
+
+    # ------------------------------------------------------------ ghosts
+
+    def ghosts(self) -> list[Violation]:
+        out: list[Violation] = []
+        runs = {r.num: r for r in self.p.runs}
+        for m in self.p.messages:
+            r = runs[m.run]
+            j = r.journey
+            if (j.goal is None and j.filter is None) or m.shopper is None:
+                continue
+            found = self.ghost_event(r, j, m.shopper, m.at)
+            if found is None:
+                continue
+            send, role = found
+            cause, why = self.ghost_cause(r, j, send, role, m.at)
+            text = f"{self.describe_arrival(send)}; {m.message} sent at {self.t(m.at)} on cio_{m.profile}: {why}"
+            out.append(Violation("ghost_abandon", m.shopper, cause, m.at, j.name, m.message, send.seq, text))
+        return out
+
+    def ghost_event(self, r: Run, j: JourneyDef, who: str, at: int) -> tuple[Send, str] | None:
+        key = self.trigger_key(r)
+        trigger = r.trigger_props
+        later = [s for s in self.shopper_tracks(who) if (s.at, s.seq) > key and s.at <= at]
+        candidates: list[tuple[Send, str]] = []
+        goal = j.goal
+        if isinstance(goal, Performed) and not goal.negative:
+            candidates += [(s, "goal") for s in later if self.generous_match(goal, s, trigger)]
+        elif goal is not None:
+            if holds(goal, self.ideal_view(who, at, trigger, key)):
+                names = {fold_name(n.event) for n in walk(goal) if isinstance(n, Performed) and not n.negative}
+                candidates += [(s, "goal") for s in later if fold_name(s.name or "") in names][:1]
+        for node in walk(j.filter):
+            if isinstance(node, Performed) and node.negative:
+                candidates += [(s, "filter") for s in later if self.generous_match(node, s, trigger)]
+        if not candidates:
+            return None
+        return min(candidates, key=lambda c: (c[0].at, c[0].seq))
+
+    def ghost_cause(self, r: Run, j: JourneyDef, send: Send, role: str, at: int) -> tuple[str, str]:
+        events = self.p.processed.get(send.seq, [])
+        if not events:
+            if send.seq in self.dropped:
+                return "dropped", "it never arrived"
+            return "other", "the platform ignored it as a duplicate of an earlier event"
+        first = min(events, key=lambda e: e.arrival)
+        run_at = self.run_profile_at(r, at)
+        if first.arrival > at:
+            landed = self.live_at(first.history[0][1], first.arrival)
+            if landed != self.live_at(run_at, first.arrival):
+                return "identity_split", (
+                    f"it landed on cio_{first.history[0][1]}, not on the run's profile cio_{run_at}"
+                )
+            return "late_arrival", "it arrived after the message was sent"
+        loc = self.location_at(first, at)
+        if loc is None:
+            return "merge_lost", f"a merge left it behind ({first.lost})"
+        if self.live_at(loc, at) != run_at:
+            return "identity_split", (
+                f"it was on cio_{loc}, not on the run's profile cio_{run_at}, when the message went out"
+            )
+        if first.ts != send.at:
+            return "clock_skew", f"it was stamped {self.t(first.ts)}, not its send instant"
+        uses_segments = j.trigger_segment is not None or any(
+            isinstance(n, InSegment) for c in (j.goal, j.filter) for n in walk(c)
+        )
+        if self.ws.segment_refresh and uses_segments:
+            return "refresh_lag", "the segments it depends on had not been refreshed"
+        target = self.rule_for(j, role, send)
+        if target is not None and send.name != target.event:
+            return "name_mismatch", f"it is named {send.name!r}, the rule waits for {target.event!r}"
+        if target is not None and not tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce):
+            return "type_mismatch", "its properties match only when read as numbers"
+        if role == "goal" and not j.exits_on_goal:
+            return "exit_setting", f"exit: {j.exit} never consults the goal"
+        if role == "filter" and not j.exits_on_stop_matching:
+            return "exit_setting", f"exit: {j.exit} never re-tests the filter"
+        return "other", "it arrived in time on the run's profile, yet the run went on"
+
+    def rule_for(self, j: JourneyDef, role: str, send: Send) -> Performed | None:
+        conds = [j.goal] if role == "goal" else [j.filter]
+        for node in (n for c in conds for n in walk(c)):
+            if isinstance(node, Performed) and fold_name(node.event) == fold_name(send.name or ""):
+                return node
+        return None
+
+    # ------------------------------------------------------------ missed entries
+
+    def missed(self) -> list[Violation]:
+        out: list[Violation] = []
+        ideal, back = self.ideal
+        for r in ideal.platform.runs:
+            j = r.journey
+            if j.trigger_event is None or r.trigger is None:
+                continue
+            seq = back.get(r.trigger.seq)
+            if seq is None:
+                continue
+            if self.entered_for(self.o, j.name, seq):
+                continue
+            send = self.sends[seq]
+            who = send.shopper or ""
+            if self.excused(j, send, who):
+                continue
+            cause, why = self.missed_cause(j, send)
+            text = f"{self.describe_arrival(send)}; no run of {j.name} entered for it: {why}"
+            out.append(Violation("missed_entry", who, cause, send.at, j.name, None, seq, text))
+        return out
+
+    def excused(self, j: JourneyDef, send: Send, who: str) -> bool:
+        if j.goal is None:
+            return False
+        key = (send.at, send.seq)
+        limit = send.at + self.ws.entry_grace
+        later = [s for s in self.shopper_tracks(who) if (s.at, s.seq) > key and s.at <= limit]
+        goal = j.goal
+        if isinstance(goal, Performed) and not goal.negative:
+            return any(self.generous_match(goal, s, send.properties) for s in later)
+        return holds(goal, self.ideal_view(who, limit, send.properties, key))
+
+    def missed_cause(self, j: JourneyDef, send: Send) -> tuple[str, str]:
+        events = self.p.processed.get(send.seq, [])
+        if not events:
+            if send.seq in self.dropped:
+                return "dropped", "it never arrived"
+            return "other", "the platform ignored it as a duplicate"
+        first = min(events, key=lambda e: e.arrival)
+        if first.lost is not None:
+            return "merge_lost", f"a merge left it behind ({first.lost})"
+        holder = self.p.live(first.holder)
+        if not holder.identified:
+            what = "an orphaned anonymous profile" if holder.orphan else "an anonymous profile"
+            return "identity_split", f"it stayed on {what} (cio_{holder.num})"
+        if first.arrival - first.ts > self.ws.max_age:
+            return "too_old", "it arrived more than triggers.max_age after its timestamp"
+        if self.entered_for(self.instant, j.name, send.seq):
+            return "late_arrival", "delivered at its send instant it would have entered"
+        if first.ts != send.at and self.entered_for(self.unskewed, j.name, send.seq):
+            return "clock_skew", f"it was stamped {self.t(first.ts)}, not its send instant"
+        if self.ws.segment_refresh and self.entered_for(self.unrefreshed, j.name, send.seq):
+            return "refresh_lag", "without segment_refresh it would have entered"
+        name = send.name or ""
+        if j.trigger_event is not None and name != j.trigger_event:
+            return "name_mismatch", f"it is named {name!r}, the trigger is {j.trigger_event!r}"
+        if not tests_pass(j.trigger_where, send.properties, send.properties, self.ws.coerce):
+            return "type_mismatch", "the trigger's where fails only because of a type"
+        filt = [n for n in walk(j.filter) if isinstance(n, Performed)]
+        for node in filt:
+            for s in self.shopper_tracks(send.shopper or ""):
+                if (
+                    fold_name(s.name or "") == fold_name(node.event)
+                    and node.where
+                    and tests_pass(node.where, read_generously(s.properties), None, True)
+                    != tests_pass(node.where, s.properties, None, self.ws.coerce)
+                ):
+                    return "type_mismatch", "the filter's where differs only because of a type"
+        return "other", "the journey's filter or frequency kept it out"
+
+    # ------------------------------------------------------------ duplicates, splits
+
+    def duplicates(self) -> list[Violation]:
+        groups: dict[tuple[str, int], list[Run]] = {}
+        for r in self.p.runs:
+            if r.trigger is not None:
+                groups.setdefault((r.journey.name, r.trigger.seq), []).append(r)
+        out = []
+        for (journey, seq), runs in sorted(groups.items()):
+            if len(runs) < 2:
+                continue
+            send = self.sends.get(seq)
+            who = runs[0].shopper or ""
+            copies = len(self.p.processed.get(seq, []))
+            if copies > 1:
+                cause, why = "duplicate_delivery", f"{copies} copies of it were processed"
+            elif len({r.profiles[0][1] for r in runs}) > 1:
+                cause, why = "identity_split", "it entered on more than one profile"
+            else:
+                cause, why = "other", "it entered more than once"
+            at = send.at if send else runs[0].entered_at
+            text = f"{self.describe_send(send) if send else 'one event'} started {len(runs)} runs of {journey}: {why}"
+            out.append(Violation("duplicate_entry", who, cause, at, journey, None, seq, text))
+        return out
+
+    def splits(self) -> list[Violation]:
+        out = []
+        identified = {s.shopper for s in self.plan.sends if s.call == "identify" and s.shopper}
+        for who in sorted(identified):
+            holding = sorted(
+                {
+                    e.holder
+                    for e in self.p.events
+                    if e.shopper == who and e.lost is None and self.p.profiles[e.holder].deleted_at is None
+                }
+            )
+            if len(holding) > 1:
+                names = ", ".join(f"cio_{n}" for n in holding)
+                out.append(
+                    Violation(
+                        "split_identity",
+                        who,
+                        "identity_split",
+                        self.o.end,
+                        explanation=f"{who}'s events are split over {len(holding)} profiles at the end: {names}",
+                    )
+                )
+        return out
+
+
+@dataclass(slots=True)
+class _Ev:
+    name: str
+    props: Any
+    ts: int
+    proc: int
+
+
+def find_violations(outcome: Outcome) -> list[Violation]:
+    finder = _Finder(outcome)
+    found = finder.ghosts() + finder.missed() + finder.duplicates() + finder.splits()
+    order = {"ghost_abandon": 0, "missed_entry": 1, "duplicate_entry": 2, "split_identity": 3}
+    return sorted(found, key=lambda v: (v.at, order[v.kind], v.who, v.journey or "", v.message or "", v.seq or 0))

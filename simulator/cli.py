@@ -1,0 +1,167 @@
+"""The `segsim` command. Heavy modules are imported inside each command so that
+`segsim --help` stays fast."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from simulator._version import __version__
+
+__all__ = ["main"]
+
+
+def _collect(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
+    from simulator.scenario.loader import is_scenario_file
+
+    files: list[Path] = []
+    problems: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and is_scenario_file(p))
+            if not found:
+                problems.append(
+                    f"{raw}: no scenario files (.yaml/.yml with a top-level 'scenario:' key) in this folder"
+                )
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(f"{raw}: no such file or folder")
+    return files, problems
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="segsim")
+def main() -> None:
+    """segsim: replay shopper stories against your segments and journeys, and
+    find the ghost abandons."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--strict", is_flag=True, help="Fail a scenario on any violation it does not document.")
+def run(paths: tuple[str, ...], strict: bool) -> None:
+    """Run scenario files (or folders of them) and check their expectations."""
+    from simulator.checks.expectations import check_plan
+    from simulator.report.text import explain_failure, render_violations, scenario_line
+    from simulator.scenario.errors import InputError
+    from simulator.scenario.loader import load_plan
+
+    files, problems = _collect(paths)
+    invalid = len(problems)
+    for line in problems:
+        click.echo(f"ERROR {line}")
+    passed = failed = 0
+    failures: list[list[str]] = []
+    for file in files:
+        try:
+            plan = load_plan(file)
+        except InputError as exc:
+            invalid += 1
+            click.echo(f"ERROR {file}")
+            for problem in exc.problems:
+                click.echo(f"    {problem.render()}")
+            continue
+        res = check_plan(plan, strict=strict)
+        click.echo(scenario_line(res))
+        for line in render_violations(res):
+            click.echo(line)
+        if res.passed:
+            passed += 1
+        else:
+            failed += 1
+            block = [f"FAIL {plan.name} ({plan.file})"]
+            for result in res.failures:
+                block += explain_failure(res, result)
+            if strict and res.unexpected and not res.failures:
+                block.append("  violations not documented by a {violation: ...} expectation (--strict):")
+                block += render_violations(res)
+            failures.append(block)
+    total = passed + failed + invalid
+    click.echo("")
+    click.echo(
+        f"{total} scenario{'s' if total != 1 else ''}: {passed} passed, {failed} failed"
+        + (f", {invalid} invalid" if invalid else "")
+    )
+    for block in failures:
+        click.echo("")
+        for line in block:
+            click.echo(line)
+    sys.exit(2 if invalid else 1 if failed else 0)
+
+
+@main.command()
+@click.argument("file")
+@click.option("--json", "as_json", is_flag=True, help="Print the machine trace as JSON.")
+def timeline(file: str, as_json: bool) -> None:
+    """The whole story of one scenario in time order."""
+    from simulator.checks.violations import find_violations
+    from simulator.pipeline import simulate
+    from simulator.report.story import describe, story_records
+    from simulator.scenario.errors import InputError
+    from simulator.scenario.loader import load_plan
+
+    try:
+        plan = load_plan(file)
+    except InputError as exc:
+        _input_error(exc)
+    outcome = simulate(plan)
+    records = story_records(outcome, find_violations(outcome))
+    if as_json:
+        click.echo(json.dumps(records, indent=1, sort_keys=False, default=str))
+        return
+    click.echo(f"{plan.name} ({plan.file}), start {records[0]['at'] if records else ''}")
+    for r in records:
+        click.echo(f"{r['offset']:>10}  {r['kind']:<18} {describe(r)}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+def check(files: tuple[str, ...]) -> None:
+    """Validate scenario and workspace files without running them."""
+    from simulator.scenario.errors import InputError
+    from simulator.scenario.loader import is_scenario_file, load_plan, load_workspace
+
+    paths, problems = _collect(files)
+    bad = len(problems)
+    for line in problems:
+        click.echo(f"ERROR {line}")
+    for path in paths:
+        try:
+            if is_scenario_file(path):
+                load_plan(path)
+            else:
+                load_workspace(path)
+            click.echo(f"ok     {path}")
+        except InputError as exc:
+            bad += 1
+            click.echo(f"ERROR  {path}")
+            for problem in exc.problems:
+                click.echo(f"    {problem.render()}")
+    sys.exit(2 if bad else 0)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["scenario", "workspace"]))
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a scenario or workspace file."""
+    from simulator.scenario.jsonschema import json_schema
+
+    click.echo(json.dumps(json_schema(kind), indent=2, sort_keys=True))
+
+
+def _input_error(exc: Any) -> None:
+    for problem in exc.problems:
+        click.echo(problem.render(), err=True)
+    sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

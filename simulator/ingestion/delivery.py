@@ -1,0 +1,69 @@
+"""Turning sends into deliveries: latency models, drops, duplicates, copies.
+
+Random draws come from one generator per source, seeded from the scenario
+seed and the source name, consumed in send order: adding a step to one
+source never changes another's draws.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable
+
+from simulator.model.calls import Delivery, Send
+from simulator.model.config import LatencyModel, WorkspaceConfig
+
+__all__ = ["batch_arrival", "deliver", "draw_latency"]
+
+
+def batch_arrival(sent: int, start: int, every: int, offset: int, delay: int) -> int:
+    """The first boundary `start + offset + k*every` at or after `sent`, plus delay."""
+    base = start + offset
+    k = math.ceil((sent - base) / every)
+    return base + k * every + delay
+
+
+def draw_latency(model: LatencyModel, sent: int, start: int, rng: random.Random) -> int:
+    if model.kind == "fixed":
+        return model.a
+    if model.kind == "uniform":
+        return int(round(rng.uniform(model.a, model.b)))
+    if model.kind == "exponential":
+        return int(round(rng.expovariate(1.0 / model.a))) if model.a > 0 else 0
+    return batch_arrival(sent, start, model.a, model.b, model.c) - sent
+
+
+def deliver(
+    sends: Iterable[Send],
+    workspace: WorkspaceConfig,
+    start: int,
+    seed: int,
+) -> tuple[list[Delivery], list[Send]]:
+    """All deliveries sorted by (arrival, send order, copy), and the dropped sends."""
+    generators: dict[str, random.Random] = {}
+    deliveries: list[Delivery] = []
+    dropped: list[Send] = []
+    for send in sorted(sends, key=lambda s: s.seq):
+        source = workspace.source(send.source)
+        rng = generators.get(source.name)
+        if rng is None:
+            rng = generators[source.name] = random.Random(f"segsim:{seed}:{source.name}")
+        # Every send consumes the same draws, whatever its overrides, so that a
+        # step's override never shifts the draws of the steps after it.
+        drop_draw = rng.random()
+        dup_draw = rng.random()
+        latency = draw_latency(source.latency, send.at, start, rng)
+        if send.latency is not None:
+            latency = send.latency
+        if send.drop or (send.copies is None and drop_draw < source.drop_rate):
+            dropped.append(send)
+            continue
+        copies = send.copies
+        if copies is None:
+            copies = 2 if dup_draw < source.duplicate_rate else 1
+        retry = send.retry_after if send.retry_after is not None else source.retry_after
+        for copy in range(1, copies + 1):
+            deliveries.append(Delivery(send.at + latency + (copy - 1) * retry, send, copy))
+    deliveries.sort(key=lambda d: d.key)
+    return deliveries, dropped

@@ -1,0 +1,45 @@
+"""Sends (what a shopper's sender really transmitted) and deliveries (what
+reached the platform, and when)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Delivery", "Send"]
+
+
+@dataclass(slots=True)
+class Send:
+    seq: int
+    at: int
+    call: str  # track | identify | merge
+    source: str
+    shopper: str | None = None
+    device: str | None = None
+    name: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    user_id: str | None = None
+    email: str | None = None
+    anonymous_id: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    timestamp: int | None = None
+    event_id: str | None = None
+    latency: int | None = None
+    drop: bool = False
+    copies: int | None = None
+    retry_after: int | None = None
+    primary: tuple[str, str] | None = None
+    secondary: tuple[str, str] | None = None
+    step: int = -1  # index of the timeline step in the file
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    arrival: int
+    send: Send
+    copy: int  # 1 for the first delivery of a send
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (self.arrival, self.send.seq, self.copy)

@@ -1,0 +1,194 @@
+"""The rule language, compiled, and its evaluation over one profile at one instant.
+
+One grammar serves segment rules, journey filters, goals, branch tests and
+wait conditions (SPEC section 6). Evaluation reads a `View`: the profile's
+events and attributes, the instant, segment membership, and for journey
+conditions the triggering event and the forward-looking floor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Union
+
+from simulator.model.values import ValueTest, fold_name, test_value, tests_pass
+
+__all__ = [
+    "All",
+    "Any_",
+    "AttributeTest",
+    "Cond",
+    "EventLike",
+    "InSegment",
+    "Not",
+    "Performed",
+    "TriggerTest",
+    "View",
+    "holds",
+    "walk",
+]
+
+
+class EventLike(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def props(self) -> Mapping[str, Any]: ...
+    @property
+    def ts(self) -> int: ...
+    @property
+    def proc(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    op: str
+    value: int
+
+    def ok(self, n: int) -> bool:
+        return {
+            "eq": n == self.value,
+            "gte": n >= self.value,
+            "lte": n <= self.value,
+            "gt": n > self.value,
+            "lt": n < self.value,
+        }[self.op]
+
+
+@dataclass(frozen=True, slots=True)
+class Performed:
+    event: str
+    negative: bool = False
+    within: int | None = None
+    where: tuple[ValueTest, ...] = ()
+    counts: tuple[Count, ...] = ()
+    after: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeTest:
+    tests: tuple[ValueTest, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InSegment:
+    segment: str
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerTest:
+    tests: tuple[ValueTest, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    items: tuple[Cond, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Any_:
+    items: tuple[Cond, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    item: Cond
+
+
+Cond = Union[Performed, AttributeTest, InSegment, TriggerTest, All, Any_, Not]
+
+
+@dataclass(slots=True)
+class View:
+    """What a condition sees. `floor` makes `performed` look forward only: events
+    later than (timestamp, processing order) `floor`."""
+
+    now: int
+    events: Sequence[EventLike]
+    attributes: Mapping[str, Any]
+    age_start: int
+    in_segment: Callable[[str], bool]
+    coerce: bool = False
+    needs_age: bool = True
+    trigger: Mapping[str, Any] | None = None
+    floor: tuple[int, int] | None = None
+    generous_names: bool = False
+    _names: dict[str, list[EventLike]] = field(default_factory=dict)
+
+    def named(self, name: str) -> list[EventLike]:
+        key = fold_name(name) if self.generous_names else name
+        cached = self._names.get(key)
+        if cached is None:
+            if self.generous_names:
+                cached = [e for e in self.events if fold_name(e.name) == key]
+            else:
+                cached = [e for e in self.events if e.name == name]
+            self._names[key] = cached
+        return cached
+
+
+def _count(cond: Performed, view: View) -> int:
+    now = view.now
+    floor = view.floor
+    lower: tuple[int, int] | None = None
+    if cond.after is not None:
+        latest: tuple[int, int] | None = None
+        for e in view.named(cond.after):
+            if e.ts <= now and (latest is None or (e.ts, e.proc) > latest):
+                latest = (e.ts, e.proc)
+        lower = latest
+    if floor is not None and (lower is None or floor > lower):
+        lower = floor
+    start = now - cond.within if cond.within is not None else None
+    n = 0
+    for e in view.named(cond.event):
+        if e.ts > now:
+            continue
+        if start is not None and e.ts <= start:
+            continue
+        if lower is not None and (e.ts, e.proc) <= lower:
+            continue
+        if cond.where and not tests_pass(cond.where, e.props, view.trigger, view.coerce):
+            continue
+        n += 1
+    return n
+
+
+def holds(cond: Cond, view: View) -> bool:
+    if isinstance(cond, Performed):
+        n = _count(cond, view)
+        if cond.negative:
+            if n:
+                return False
+            if cond.within is not None and view.needs_age:
+                return view.now - view.age_start >= cond.within
+            return True
+        if not cond.counts:
+            return n >= 1
+        return all(c.ok(n) for c in cond.counts)
+    if isinstance(cond, All):
+        return all(holds(c, view) for c in cond.items)
+    if isinstance(cond, Any_):
+        return any(holds(c, view) for c in cond.items)
+    if isinstance(cond, Not):
+        return not holds(cond.item, view)
+    if isinstance(cond, AttributeTest):
+        return all(test_value(t, view.attributes, view.trigger, view.coerce) for t in cond.tests)
+    if isinstance(cond, InSegment):
+        return view.in_segment(cond.segment)
+    if isinstance(cond, TriggerTest):
+        return tests_pass(cond.tests, view.trigger, view.trigger, view.coerce)
+    raise TypeError(f"not a condition: {cond!r}")
+
+
+def walk(cond: Cond | None) -> Iterator[Cond]:
+    """Every node of a condition, depth first."""
+    if cond is None:
+        return
+    yield cond
+    if isinstance(cond, (All, Any_)):
+        for item in cond.items:
+            yield from walk(item)
+    elif isinstance(cond, Not):
+        yield from walk(cond.item)

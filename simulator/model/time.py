@@ -1,0 +1,99 @@
+"""Durations and instants on the virtual clock.
+
+Every instant inside segsim is an integer number of seconds since the Unix
+epoch (UTC); every duration is an integer number of seconds. Nothing here
+reads the wall clock.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+__all__ = [
+    "DEFAULT_START",
+    "format_duration",
+    "format_instant",
+    "format_offset",
+    "is_duration",
+    "parse_duration",
+    "parse_instant",
+]
+
+_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION = re.compile(r"^(?:\d+[wdhms])+$")
+_PART = re.compile(r"(\d+)([wdhms])")
+
+DEFAULT_START = "2026-01-01T00:00:00Z"
+
+
+def is_duration(text: object) -> bool:
+    return isinstance(text, str) and bool(_DURATION.match(text.strip()))
+
+
+def parse_duration(text: object) -> int:
+    """`1h30m` -> 5400. Raises ValueError with a readable reason."""
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise ValueError(
+            f"expected a duration such as 30s, 15m, 2h, 1h30m, 3d or 1w, got {text!r}"
+            + (" (add a unit: 0 is written 0s)" if text == 0 else "")
+        )
+    value = text.strip()
+    if value.startswith("-"):
+        raise ValueError(f"durations cannot be negative, got {text!r}")
+    if not _DURATION.match(value):
+        raise ValueError(f"expected a duration such as 30s, 15m, 2h, 1h30m, 3d or 1w, got {text!r}")
+    return sum(int(n) * _UNITS[u] for n, u in _PART.findall(value))
+
+
+def parse_instant(text: object) -> int:
+    """ISO-8601 with an offset -> epoch seconds (UTC)."""
+    if isinstance(text, datetime):
+        moment = text
+    elif isinstance(text, str):
+        value = text.strip()
+        if value.endswith("Z") or value.endswith("z"):
+            value = value[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"expected an ISO-8601 instant with an offset such as 2026-03-02T09:00:00Z, got {text!r}"
+            ) from None
+    else:
+        raise ValueError(f"expected an ISO-8601 instant, got {text!r}")
+    if moment.tzinfo is None:
+        raise ValueError(f"the instant {text!s} has no offset: add Z (UTC) or +HH:MM")
+    return int(moment.timestamp())
+
+
+def format_instant(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_duration(seconds: int) -> str:
+    """5400 -> `1h30m`; 0 -> `0s`; negative values get a leading minus."""
+    if seconds == 0:
+        return "0s"
+    sign = "-" if seconds < 0 else ""
+    rest = abs(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return sign + "".join(parts)
+
+
+def format_offset(seconds: int) -> str:
+    """An offset from the scenario start as people read it: `+0h30m`, `+2d1h05m`."""
+    sign = "-" if seconds < 0 else "+"
+    rest = abs(seconds)
+    days, rest = divmod(rest, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{days}d" if days else ""
+    text += f"{hours}h{minutes:02d}m"
+    if secs:
+        text += f"{secs:02d}s"
+    return sign + text

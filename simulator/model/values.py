@@ -1,0 +1,168 @@
+"""Property paths and value tests (`where`, attribute tests, `trigger:` tests).
+
+Types are strict by default: numbers compare with numbers only, never with
+numeric strings or booleans. A type mismatch never raises: the test is just
+false, as in production. `coerce=True` reads numeric strings as numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["TriggerRef", "ValueTest", "fold_name", "lookup", "read_generously", "test_value"]
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRef:
+    """`{trigger: checkout_id}`: that property of the run's triggering event."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValueTest:
+    path: str
+    op: str
+    operand: Any  # a literal, a list for `in`, or a TriggerRef
+
+
+_NUMERIC = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
+_SEPARATORS = re.compile(r"[\s_\-.]+")
+_MISSING = object()
+
+
+def fold_name(name: str) -> str:
+    """`Checkout Started`, `checkout-started`, `checkoutStarted`? The first two fold
+    to `checkoutstarted`; case, spaces and separators are what differ."""
+    return _SEPARATORS.sub("", name).lower()
+
+
+def lookup(data: Mapping[str, Any] | None, path: str) -> list[Any]:
+    """Every value at `path`: `a.b` walks mappings, `items[].category` walks each
+    element of a list. An absent path gives an empty list."""
+    current: list[Any] = [data]
+    for part in path.split("."):
+        spread = part.endswith("[]")
+        key = part[:-2] if spread else part
+        found: list[Any] = []
+        for item in current:
+            if isinstance(item, Mapping) and key in item:
+                value = item[key]
+                if spread:
+                    if isinstance(value, list):
+                        found.extend(value)
+                else:
+                    found.append(value)
+        current = found
+        if not current:
+            return []
+    return current
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _as_number(value: Any, coerce: bool) -> float | int | None:
+    if _is_number(value):
+        return value  # type: ignore[no-any-return]
+    if coerce and isinstance(value, str) and _NUMERIC.match(value):
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    return None
+
+
+def _equal(left: Any, right: Any, coerce: bool) -> bool:
+    a, b = _as_number(left, coerce), _as_number(right, coerce)
+    if a is not None and b is not None:
+        return a == b
+    if _is_number(left) or _is_number(right):
+        return False
+    if isinstance(left, bool) or isinstance(right, bool):
+        return isinstance(left, bool) and isinstance(right, bool) and left == right
+    if type(left) is not type(right) and not (isinstance(left, str) and isinstance(right, str)):
+        return False
+    return bool(left == right)
+
+
+def _compare(op: str, left: Any, right: Any, coerce: bool) -> bool:
+    a, b = _as_number(left, coerce), _as_number(right, coerce)
+    if a is None or b is None:
+        if isinstance(left, str) and isinstance(right, str) and not coerce:
+            return False
+        return False
+    if op == "gt":
+        return a > b
+    if op == "gte":
+        return a >= b
+    if op == "lt":
+        return a < b
+    return a <= b
+
+
+def _one(op: str, value: Any, operand: Any, coerce: bool) -> bool:
+    if op == "eq":
+        return _equal(value, operand, coerce)
+    if op == "ne":
+        a, b = _as_number(value, coerce), _as_number(operand, coerce)
+        if (a is None) != (b is None) and (_is_number(value) or _is_number(operand)):
+            return False  # a type mismatch is false, never true
+        return not _equal(value, operand, coerce)
+    if op in ("gt", "gte", "lt", "lte"):
+        return _compare(op, value, operand, coerce)
+    if op == "in":
+        return isinstance(operand, list) and any(_equal(value, o, coerce) for o in operand)
+    if op == "contains":
+        if isinstance(value, str) and isinstance(operand, str):
+            return operand in value
+        if isinstance(value, list):
+            return any(_equal(v, operand, coerce) for v in value)
+        return False
+    raise ValueError(f"unknown operator {op}")
+
+
+def test_value(
+    test: ValueTest,
+    data: Mapping[str, Any] | None,
+    trigger: Mapping[str, Any] | None,
+    coerce: bool,
+) -> bool:
+    values = lookup(data, test.path)
+    if test.op == "exists":
+        return bool(values) == bool(test.operand)
+    operand = test.operand
+    if isinstance(operand, TriggerRef):
+        resolved = lookup(trigger, operand.path)
+        if not resolved:
+            return False
+        operand = resolved[0]
+    elif isinstance(operand, list) and test.op == "in":
+        items: list[Any] = []
+        for item in operand:
+            if isinstance(item, TriggerRef):
+                items.extend(lookup(trigger, item.path)[:1])
+            else:
+                items.append(item)
+        operand = items
+    return any(_one(test.op, v, operand, coerce) for v in values)
+
+
+def read_generously(value: Any) -> Any:
+    """Numeric strings read as numbers, all the way down (the ground truth's view)."""
+    if isinstance(value, str):
+        number = _as_number(value, True)
+        return value if number is None else number
+    if isinstance(value, list):
+        return [read_generously(v) for v in value]
+    if isinstance(value, dict):
+        return {k: read_generously(v) for k, v in value.items()}
+    return value
+
+
+def tests_pass(
+    tests: Sequence[ValueTest], data: Mapping[str, Any] | None, trigger: Mapping[str, Any] | None, coerce: bool
+) -> bool:
+    return all(test_value(t, data, trigger, coerce) for t in tests)

@@ -1,0 +1,62 @@
+"""One simulation: sends -> deliveries -> platform -> outcome.
+
+`simulate` is the single driver every front end uses (the CLI, the pytest
+plugin, the fuzzer, what-if sweeps). It takes a compiled `Plan` and may swap
+the workspace or the sends, which is how the ideal run and the
+counterfactuals of the checks are made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.ingestion.delivery import deliver
+from simulator.model.calls import Delivery, Send
+from simulator.model.config import WorkspaceConfig
+from simulator.model.plan import Plan
+from simulator.platform.engine import Platform
+
+__all__ = ["Outcome", "simulate"]
+
+
+@dataclass
+class Outcome:
+    plan: Plan
+    platform: Platform
+    end: int
+    deliveries: list[Delivery]
+    dropped: list[Send]
+    probes: dict[int, Any] = field(default_factory=dict)
+
+    @property
+    def workspace(self) -> WorkspaceConfig:
+        return self.platform.ws
+
+
+def simulate(
+    plan: Plan,
+    *,
+    workspace: WorkspaceConfig | None = None,
+    sends: list[Send] | None = None,
+    deliveries: list[Delivery] | None = None,
+    probes: list[tuple[int, int, Callable[[Platform, int], Any]]] | None = None,
+    until: int | None = None,
+) -> Outcome:
+    ws = workspace or plan.workspace
+    the_sends = plan.sends if sends is None else sends
+    dropped: list[Send] = []
+    if deliveries is None:
+        deliveries, dropped = deliver(the_sends, ws, plan.start, plan.seed)
+    platform = Platform(ws, plan.start, plan.owners)
+    platform.schedule(deliveries, dropped)
+    results: dict[int, Any] = {}
+    for at, index, fn in probes or []:
+
+        def record(i: int, fn: Callable[[Platform, int], Any] = fn) -> None:
+            results[i] = fn(platform, i)
+
+        platform.probe(at, index, record)
+    end = platform.run(until if until is not None else plan.until)
+    return Outcome(plan, platform, end, deliveries, dropped, results)

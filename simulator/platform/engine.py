@@ -1,0 +1,571 @@
+"""The platform: profiles, identity, segments and journeys on a virtual clock.
+
+Deliveries are processed in arrival order, each completely before the next
+(SPEC section 4). At one instant the phases run in this order: deliveries,
+held future-stamped events, time-driven changes, journey timers, filter-retry
+holds expiring, segment refresh sweeps, expectation probes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from simulator.model.calls import Delivery, Send
+from simulator.model.conditions import Cond, View, holds
+from simulator.model.config import JourneyDef, WorkspaceConfig
+from simulator.model.values import lookup, tests_pass
+from simulator.platform import journeys
+from simulator.platform.state import (
+    DELIVERY,
+    HELD,
+    HOLD_END,
+    PROBE,
+    SWEEP,
+    TIME,
+    TIMER,
+    Event,
+    Hold,
+    Message,
+    Profile,
+    Run,
+)
+from simulator.platform.trace import Trace
+
+__all__ = ["Platform"]
+
+_MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
+
+
+class Platform:
+    """One in-memory Customer.io-like workspace."""
+
+    def __init__(self, workspace: WorkspaceConfig, start: int, owners: dict[str, str] | None = None) -> None:
+        self.ws = workspace
+        self.start = start
+        self.now = start
+        self.owners = owners or {}
+        self.trace = Trace(start)
+        self.profiles: dict[int, Profile] = {}
+        self.by_id: dict[str, Profile] = {}
+        self.by_email: dict[str, Profile] = {}
+        self.by_anon: dict[str, Profile] = {}
+        self.orphans: dict[str, Profile] = {}
+        self.merged_anon: dict[str, tuple[int, int]] = {}
+        self.seen_ids: set[str] = set()
+        self.seen_keys: set[tuple[str, str]] = set()
+        self.events: list[Event] = []
+        self.runs: list[Run] = []
+        self.messages: list[Message] = []
+        self.holds: list[Hold] = []
+        self.processed: dict[int, list[Event]] = {}  # send seq -> its accepted events
+        self.ignored: dict[int, int] = {}  # send seq -> copies ignored as duplicates
+        self._queue: list[tuple[Any, ...]] = []
+        self._counter = itertools.count()
+        self._mandatory = 0
+        self._proc = itertools.count(1)
+        self._time_checks: set[tuple[int, int]] = set()
+        self._pending: list[Run] = []
+        self._depth = 0
+        self.ended = False
+
+    # ------------------------------------------------------------------ the clock
+
+    def push(self, at: int, phase: int, k1: int, k2: int, payload: Any) -> None:
+        heapq.heappush(self._queue, (at, phase, k1, k2, next(self._counter), payload))
+        if phase in _MANDATORY:
+            self._mandatory += 1
+
+    def schedule(self, deliveries: Iterable[Delivery], dropped: Iterable[Send] = ()) -> None:
+        for send in dropped:
+            self.trace.add(send.at, "dropped", **self._send_fields(send))
+        for d in deliveries:
+            self.push(d.arrival, DELIVERY, d.send.seq, d.copy, d)
+        if self.ws.segment_refresh:
+            self.push(self.start + self.ws.segment_refresh, SWEEP, 0, 0, None)
+
+    def probe(self, at: int, index: int, callback: Callable[[int], None]) -> None:
+        self.push(at, PROBE, index, 0, callback)
+
+    def run(self, until: int | None = None) -> int:
+        """Process everything; return the end instant."""
+        queue = self._queue
+        while queue:
+            at = queue[0][0]
+            if until is not None:
+                if at > until:
+                    break
+            elif self._mandatory == 0:
+                break
+            at, phase, k1, _k2, _n, payload = heapq.heappop(queue)
+            if phase in _MANDATORY:
+                self._mandatory -= 1
+            self.now = at
+            if phase == DELIVERY:
+                self._deliver(payload)
+            elif phase == HELD:
+                self._release(payload)
+            elif phase == TIME:
+                self._time_check(k1)
+            elif phase == TIMER:
+                journeys.timer_due(self, payload[0], payload[1])
+            elif phase == HOLD_END:
+                self._hold_end(payload)
+            elif phase == SWEEP:
+                self._sweep()
+                self.push(at + (self.ws.segment_refresh or 1), SWEEP, 0, 0, None)
+            else:
+                payload(k1)
+        if until is not None:
+            self.now = max(self.now, until)
+        self.ended = True
+        for r in self.runs:
+            if r.open:
+                self.trace.add(
+                    self.now,
+                    "journey_open",
+                    journey=r.journey.name,
+                    run=r.num,
+                    cio_id=f"cio_{r.profile}",
+                    who=r.shopper,
+                )
+        return self.now
+
+    # ------------------------------------------------------------------ views
+
+    def view(self, p: Profile, trigger: dict[str, Any] | None = None, floor: tuple[int, int] | None = None) -> View:
+        return View(
+            now=self.now,
+            events=p.events,
+            attributes=p.attributes,
+            age_start=p.age_start,
+            in_segment=p.segments.__contains__,
+            coerce=self.ws.coerce,
+            needs_age=self.ws.negative_window_needs_age,
+            trigger=trigger,
+            floor=floor,
+        )
+
+    def live(self, num: int) -> Profile:
+        """The live profile that `num` is now (following merges)."""
+        p = self.profiles[num]
+        while p.merged_into is not None:
+            p = self.profiles[p.merged_into]
+        return p
+
+    def live_profiles(self) -> list[Profile]:
+        return [p for p in self.profiles.values() if p.deleted_at is None]
+
+    def members(self, segment: str) -> list[Profile]:
+        return [p for p in self.live_profiles() if segment in p.segments]
+
+    # ------------------------------------------------------------------ profiles
+
+    def _create(
+        self, *, id: str | None = None, email: str | None = None, anon: str | None = None, orphan: bool = False
+    ) -> Profile:
+        p = Profile(num=len(self.profiles) + 1, created=self.now, id=id, email=email, orphan=orphan)
+        self.profiles[p.num] = p
+        if id is not None:
+            self.by_id[id] = p
+        if email is not None:
+            self.by_email[email] = p
+        if anon is not None:
+            p.anonymous_ids.append(anon)
+            (self.orphans if orphan else self.by_anon)[anon] = p
+        self.trace.add(
+            self.now, "profile_created", cio_id=p.cio_id, id=id, email=email, anonymous_id=anon, orphan=orphan or None
+        )
+        self._age_checks(p)
+        return p
+
+    def _add_event(self, p: Profile, e: Event) -> None:
+        e.holder = p.num
+        e.history.append((self.now, p.num))
+        p.events.append(e)
+        if p.earliest_ts is None or e.ts < p.earliest_ts:
+            p.earliest_ts = e.ts
+            self._age_checks(p)
+        for w in self.ws.windows:
+            self._time_check_at(e.ts + w, p)
+        if e.ts > self.now:
+            self._time_check_at(e.ts, p)
+
+    def _age_checks(self, p: Profile) -> None:
+        for a in self.ws.ages:
+            self._time_check_at(p.age_start + a, p)
+
+    def _time_check_at(self, at: int, p: Profile) -> None:
+        if at > self.now and (at, p.num) not in self._time_checks:
+            self._time_checks.add((at, p.num))
+            self.push(at, TIME, p.num, 0, None)
+
+    def _owner(self, p: Profile) -> str | None:
+        for key in (p.id, p.email, *p.anonymous_ids):
+            if key is not None and key in self.owners:
+                return self.owners[key]
+        return None
+
+    # ------------------------------------------------------------------ deliveries
+
+    @staticmethod
+    def _send_fields(send: Send) -> dict[str, Any]:
+        return {
+            "seq": send.seq,
+            "who": send.shopper,
+            "source": send.source,
+            "call": send.call,
+            "event": send.name,
+            "device": send.device,
+        }
+
+    def _deliver(self, d: Delivery) -> None:
+        send = d.send
+        self.trace.add(self.now, "arrived", copy=d.copy, latency_s=self.now - send.at - 0, **self._send_fields(send))
+        if send.call == "track":
+            self._track(d)
+        elif send.call == "identify":
+            self._identify(d)
+        else:
+            self._merge_call(d)
+        journeys.run_pending(self)
+
+    def _track(self, d: Delivery) -> None:
+        send = d.send
+        name = send.name or ""
+        if self.ws.by_event_id and send.event_id is not None and send.event_id in self.seen_ids:
+            self.ignored[send.seq] = self.ignored.get(send.seq, 0) + 1
+            self.trace.add(
+                self.now, "duplicate_ignored", reason="event_id", event_id=send.event_id, **self._send_fields(send)
+            )
+            return
+        key: tuple[str, str] | None = None
+        for event_name, prop in self.ws.idempotency_keys:
+            if event_name == name:
+                values = lookup(send.properties, prop)
+                if values:
+                    key = (event_name, repr(values[0]))
+        if key is not None and key in self.seen_keys:
+            self.ignored[send.seq] = self.ignored.get(send.seq, 0) + 1
+            self.trace.add(
+                self.now, "duplicate_ignored", reason="idempotency_key", key=key[1], **self._send_fields(send)
+            )
+            return
+        p, via = self._track_profile(send)
+        ts = send.timestamp if send.timestamp is not None else self.now
+        e = Event(name, send.properties, ts, next(self._proc), send.seq, d.copy, send.shopper, self.now, via, p.num)
+        if send.event_id is not None:
+            self.seen_ids.add(send.event_id)
+        if key is not None:
+            self.seen_keys.add(key)
+        self.events.append(e)
+        self.processed.setdefault(send.seq, []).append(e)
+        self._add_event(p, e)
+        self.trace.add(
+            self.now,
+            "event_added",
+            cio_id=p.cio_id,
+            event=name,
+            seq=send.seq,
+            copy=d.copy,
+            who=send.shopper,
+            via=via,
+            timestamp=ts,
+        )
+        if ts > self.now:
+            self.push(ts, HELD, e.proc, 0, e)
+            self.trace.add(self.now, "event_held", cio_id=p.cio_id, event=name, seq=send.seq, until=ts)
+            self.changed(p)
+        else:
+            self.changed(p, offer=[e])
+
+    def _track_profile(self, send: Send) -> tuple[Profile, str]:
+        if send.user_id is not None or send.email is not None:
+            p = self.by_id.get(send.user_id) if send.user_id is not None else None
+            if p is None and send.email is not None:
+                p = self.by_email.get(send.email)
+            if p is None:
+                p = self._create(id=send.user_id, email=send.email)
+            return p, "direct"
+        anon = send.anonymous_id or ""
+        merged = self.merged_anon.get(anon)
+        if merged is not None:
+            target, at = merged
+            if self.ws.merge_anonymous and self.now <= at + self.ws.anonymous_grace:
+                return self.live(target), "grace"
+            orphan = self.orphans.get(anon)
+            if orphan is None:
+                orphan = self._create(anon=anon, orphan=True)
+            return orphan, "orphan"
+        p = self.by_anon.get(anon)
+        if p is None or p.deleted_at is not None:
+            p = self._create(anon=anon)
+        return p, "direct"
+
+    def _identify(self, d: Delivery) -> None:
+        send = d.send
+        uid, email = send.user_id, send.email
+        p_id = self.by_id.get(uid) if uid is not None else None
+        p_em = self.by_email.get(email) if email is not None else None
+        target: Profile | None
+        if p_id is not None and p_em is not None and p_id is not p_em:
+            if self.ws.auto_merge:
+                primary, secondary = sorted((p_id, p_em), key=lambda p: p.num)
+                self.merge(primary, secondary, "auto_merge")
+                target = primary
+            else:
+                target = p_id
+                self.trace.add(
+                    self.now,
+                    "identity_conflict",
+                    id=uid,
+                    email=email,
+                    cio_id=p_id.cio_id,
+                    other=p_em.cio_id,
+                    who=send.shopper,
+                )
+        elif p_id is not None:
+            target = p_id
+            if email is not None and p_id.email != email:
+                if p_id.email is not None and self.by_email.get(p_id.email) is p_id:
+                    del self.by_email[p_id.email]
+                p_id.email = email
+                self.by_email[email] = p_id
+        elif p_em is not None:
+            target = p_em
+            if uid is not None:
+                if p_em.id is not None and self.by_id.get(p_em.id) is p_em:
+                    del self.by_id[p_em.id]
+                p_em.id = uid
+                self.by_id[uid] = p_em
+        elif uid is not None or email is not None:
+            target = self._create(id=uid, email=email)
+        else:
+            target = None
+        if target is None:
+            return
+        if send.attributes:
+            target.attributes.update(send.attributes)
+            self.trace.add(
+                self.now, "attributes_updated", cio_id=target.cio_id, attributes=dict(send.attributes), who=send.shopper
+            )
+        offer: list[Event] = []
+        if send.anonymous_id is not None and self.ws.merge_anonymous:
+            offer = self._merge_anonymous(target, send.anonymous_id, send.shopper)
+        self.changed(target, offer=offer, merged_offer=True)
+
+    def _merge_anonymous(self, target: Profile, anon: str, who: str | None) -> list[Event]:
+        if anon in self.merged_anon or anon in self.orphans:
+            return []
+        self.merged_anon[anon] = (target.num, self.now)
+        anon_profile = self.by_anon.get(anon)
+        if anon not in target.anonymous_ids:
+            target.anonymous_ids.append(anon)
+        self.by_anon[anon] = target
+        if anon_profile is None or anon_profile is target or anon_profile.deleted_at is not None:
+            self.trace.add(self.now, "anonymous_id_recorded", cio_id=target.cio_id, anonymous_id=anon, who=who)
+            return []
+        horizon = self.now - self.ws.anonymous_retention
+        moved = sorted((e for e in anon_profile.events if e.ts >= horizon), key=lambda e: (e.ts, e.seq, e.copy))
+        for e in anon_profile.events:
+            if e.ts < horizon:
+                e.lost, e.lost_at = "anonymous_retention", self.now
+        for e in moved:
+            e.via = "anonymous_merge"
+            self._add_event(target, e)
+        self._delete(anon_profile, target, "anonymous_merge", len(moved))
+        low = self.now - self.ws.max_age
+        return [e for e in moved if low <= e.ts <= self.now]
+
+    def _delete(self, gone: Profile, into: Profile, how: str, moved: int) -> None:
+        gone.deleted_at = self.now
+        gone.merged_into = into.num
+        for seg in sorted(gone.segments):
+            self.trace.add(
+                self.now,
+                "segment_left",
+                segment=seg,
+                cio_id=gone.cio_id,
+                who=self._owner(gone),
+                reason="profile_merged",
+            )
+        gone.segments.clear()
+        self.trace.add(
+            self.now,
+            "profile_merged",
+            how=how,
+            primary=into.cio_id,
+            secondary=gone.cio_id,
+            events_moved=moved,
+            who=self._owner(into),
+        )
+
+    def _merge_call(self, d: Delivery) -> None:
+        send = d.send
+        primary = self._find(send.primary)
+        secondary = self._find(send.secondary)
+        if primary is None or secondary is None or primary is secondary:
+            reason = "same profile" if primary is not None and primary is secondary else "profile missing"
+            self.trace.add(self.now, "merge_ignored", reason=reason, **self._send_fields(send))
+            return
+        self.merge(primary, secondary, "merge_people")
+
+    def _find(self, ref: tuple[str, str] | None) -> Profile | None:
+        if ref is None:
+            return None
+        kind, value = ref
+        if kind == "id":
+            return self.by_id.get(value)
+        if kind == "email":
+            return self.by_email.get(value)
+        if value.startswith("cio_") and value[4:].isdigit():
+            p = self.profiles.get(int(value[4:]))
+            return p if p is not None and p.deleted_at is None else None
+        return None
+
+    def merge(self, primary: Profile, secondary: Profile, how: str) -> None:
+        """The Merge People operation (also what auto_merge performs)."""
+        if primary.id is None and secondary.id is not None:
+            primary.id = secondary.id
+        if secondary.id is not None and self.by_id.get(secondary.id) is secondary:
+            if primary.id == secondary.id:
+                self.by_id[secondary.id] = primary
+            else:
+                del self.by_id[secondary.id]
+        if primary.email is None and secondary.email is not None:
+            primary.email = secondary.email
+        if secondary.email is not None and self.by_email.get(secondary.email) is secondary:
+            if primary.email == secondary.email:
+                self.by_email[secondary.email] = primary
+            else:
+                del self.by_email[secondary.email]
+        for anon in secondary.anonymous_ids:
+            if anon not in primary.anonymous_ids:
+                primary.anonymous_ids.append(anon)
+            if self.by_anon.get(anon) is secondary:
+                self.by_anon[anon] = primary
+        for key, value in secondary.attributes.items():
+            primary.attributes.setdefault(key, value)
+        horizon = self.now - self.ws.merge_event_window
+        moved = [e for e in secondary.events if e.ts >= horizon]
+        for e in secondary.events:
+            if e.ts < horizon:
+                e.lost, e.lost_at = "merge_event_window", self.now
+        for e in sorted(moved, key=lambda e: (e.ts, e.proc)):
+            e.via = "merge"
+            self._add_event(primary, e)
+        self._delete(secondary, primary, how, len(moved))
+        primary.history.extend(secondary.history)
+        for hold in self.holds:
+            if hold.profile == secondary.num:
+                hold.profile = primary.num
+        open_here = {r.journey.name for r in self.runs if r.open and r.profile == primary.num}
+        for r in self.runs:
+            if r.open and r.profile == secondary.num:
+                if r.journey.name in open_here:
+                    journeys.end(self, r, "merged")
+                else:
+                    r.profile = primary.num
+                    r.profiles.append((self.now, primary.num))
+                    self.trace.add(
+                        self.now, "run_moved", journey=r.journey.name, run=r.num, cio_id=primary.cio_id, who=r.shopper
+                    )
+        self.changed(primary)
+
+    # ------------------------------------------------------------------ change
+
+    def _recompute(self, p: Profile) -> tuple[list[str], list[str]]:
+        joined: list[str] = []
+        left: list[str] = []
+        if p.deleted_at is not None:
+            return joined, left
+        view = self.view(p)
+        for seg in self.ws.segments:
+            now_in = holds(seg.rule, view)
+            was_in = seg.name in p.segments
+            if now_in and not was_in:
+                p.segments.add(seg.name)
+                joined.append(seg.name)
+                self.trace.add(self.now, "segment_entered", segment=seg.name, cio_id=p.cio_id, who=self._owner(p))
+            elif was_in and not now_in:
+                p.segments.discard(seg.name)
+                left.append(seg.name)
+                self.trace.add(self.now, "segment_left", segment=seg.name, cio_id=p.cio_id, who=self._owner(p))
+        return joined, left
+
+    def changed(
+        self, p: Profile, offer: list[Event] | None = None, merged_offer: bool = False, sweep: bool = False
+    ) -> None:
+        """A profile changed: segments, goal exits, waits, entries, then steps."""
+        if p.deleted_at is not None:
+            return
+        self._depth += 1
+        try:
+            if self._depth > 50:
+                self.trace.add(
+                    self.now,
+                    "loop_guard",
+                    cio_id=p.cio_id,
+                    note="updates kept changing this profile; stopped re-evaluating",
+                )
+                return
+            joined: list[str] = []
+            if sweep or not self.ws.segment_refresh:
+                joined, _ = self._recompute(p)
+            journeys.goals_and_waits(self, p)
+            journeys.entries(self, p, offer or [], joined)
+            journeys.run_pending(self)
+        finally:
+            self._depth -= 1
+
+    def _time_check(self, num: int) -> None:
+        self._time_checks.discard((self.now, num))
+        p = self.live(num)
+        self.changed(p)
+
+    def _release(self, e: Event) -> None:
+        if e.lost is not None:
+            return
+        p = self.live(e.holder)
+        self.trace.add(self.now, "event_released", cio_id=p.cio_id, event=e.name, seq=e.seq)
+        self.changed(p, offer=[e])
+
+    def _sweep(self) -> None:
+        self.trace.add(self.now, "segment_refresh")
+        for p in sorted(self.live_profiles(), key=lambda p: p.num):
+            self.changed(p, sweep=True)
+
+    def _hold_end(self, hold: Hold) -> None:
+        if not hold.alive:
+            return
+        hold.alive = False
+        p = self.live(hold.profile)
+        if self._filter_passes(hold.journey, p, hold.event.props):
+            journeys.try_enter(self, hold.journey, p, hold.event, from_hold=True)
+            journeys.run_pending(self)
+        else:
+            self.trace.add(
+                self.now,
+                "entry_expired",
+                journey=hold.journey.name,
+                cio_id=p.cio_id,
+                seq=hold.event.seq,
+                who=hold.event.shopper,
+            )
+
+    def set_attributes(self, p: Profile, values: dict[str, Any], who: str | None) -> None:
+        p.attributes.update(values)
+        self.trace.add(self.now, "attributes_updated", cio_id=p.cio_id, attributes=values, who=who)
+
+    def _filter_passes(self, j: JourneyDef, p: Profile, trigger: dict[str, Any] | None) -> bool:
+        return j.filter is None or holds(j.filter, self.view(p, trigger=trigger))
+
+    def condition(self, cond: Cond, p: Profile, run: Run | None = None, forward: bool = False) -> bool:
+        trigger = run.trigger_props if run is not None else None
+        floor = run.floor if (run is not None and forward) else None
+        return holds(cond, self.view(p, trigger=trigger, floor=floor))
+
+    def matches_trigger(self, j: JourneyDef, e: Event) -> bool:
+        return j.trigger_event == e.name and tests_pass(j.trigger_where, e.props, e.props, self.ws.coerce)

@@ -1,0 +1,265 @@
+"""Journeys: entry (triggers, filters and their retry, frequency), steps, goals
+and the four exit settings (SPEC section 8).
+
+A mixin of `Platform`: it reads and writes the platform's runs, holds and
+trace, and asks the platform to evaluate conditions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from simulator.model.config import Branch, JourneyDef, SendStep, Update, Wait, WaitUntil
+from simulator.model.time import format_duration
+from simulator.model.values import TriggerRef, lookup
+from simulator.platform.state import HOLD_END, TIMER, Event, Frame, Hold, Message, Profile, Run
+
+if TYPE_CHECKING:
+    from simulator.platform.engine import Platform
+
+__all__ = ["end", "entries", "goals_and_waits", "run_pending", "timer_due", "try_enter"]
+
+_NO_EVENT_YET = 2**62
+
+
+# ------------------------------------------------------------------ entry
+
+
+def entries(pf: Platform, p: Profile, offer: list[Event], joined: list[str]) -> None:
+    if not p.identified or p.deleted_at is not None:
+        return
+    low = pf.now - pf.ws.max_age
+    for j in pf.ws.journeys:
+        for hold in [h for h in pf.holds if h.alive and h.journey is j and h.profile == p.num]:
+            if pf.now <= hold.expires and pf._filter_passes(j, p, hold.event.props):
+                hold.alive = False
+                try_enter(pf, j, p, hold.event, from_hold=True)
+        if j.trigger_segment is not None and j.trigger_segment in joined:
+            try_enter(pf, j, p, None)
+        if j.trigger_event is not None:
+            for e in offer:
+                if e.via == "merge" or not (low <= e.ts <= pf.now):
+                    continue
+                if pf.matches_trigger(j, e):
+                    try_enter(pf, j, p, e)
+
+
+def frequency_ok(pf: Platform, j: JourneyDef, p: Profile) -> bool:
+    if j.frequency == "every_time":
+        return True
+    runs = [r for r in p.history if r.journey.name == j.name]
+    if j.frequency == "once":
+        return not runs
+    if j.frequency == "once_at_a_time":
+        return not any(r.open for r in runs)
+    low = pf.now - j.frequency_window
+    return not any(low < r.entered_at <= pf.now for r in runs)
+
+
+def try_enter(pf: Platform, j: JourneyDef, p: Profile, e: Event | None, from_hold: bool = False) -> Run | None:
+    if not p.identified:
+        return None
+    who = e.shopper if e is not None else pf._owner(p)
+    seq = e.seq if e is not None else None
+    if not frequency_ok(pf, j, p):
+        pf.trace.add(
+            pf.now,
+            "entry_refused",
+            journey=j.name,
+            cio_id=p.cio_id,
+            who=who,
+            seq=seq,
+            reason=f"frequency {j.frequency}",
+        )
+        return None
+    trigger = e.props if e is not None else None
+    if not pf._filter_passes(j, p, trigger):
+        if from_hold or e is None:
+            pf.trace.add(pf.now, "entry_filtered", journey=j.name, cio_id=p.cio_id, who=who, seq=seq)
+            return None
+        hold = Hold(j, p.num, e, pf.now, pf.now + pf.ws.filter_retry)
+        pf.holds.append(hold)
+        pf.push(hold.expires, HOLD_END, len(pf.holds), 0, hold)
+        pf.trace.add(pf.now, "entry_held", journey=j.name, cio_id=p.cio_id, who=who, seq=seq, until=hold.expires)
+        return None
+    floor = (e.ts, e.proc) if e is not None else (pf.now, _NO_EVENT_YET)
+    r = Run(len(pf.runs) + 1, j, p.num, who, pf.now, e, floor)
+    r.stack.append(Frame(j.steps))
+    r.profiles.append((pf.now, p.num))
+    pf.runs.append(r)
+    p.history.append(r)
+    pf.trace.add(
+        pf.now,
+        "journey_entered",
+        journey=j.name,
+        run=r.num,
+        cio_id=p.cio_id,
+        who=who,
+        seq=seq,
+        event=e.name if e else None,
+        segment=j.trigger_segment,
+    )
+    if j.exits_on_goal and j.goal is not None and pf.condition(j.goal, p, r, forward=True):
+        end(pf, r, "goal")
+        return r
+    pf._pending.append(r)
+    return r
+
+
+# ------------------------------------------------------------------ exits
+
+
+def end(pf: Platform, r: Run, reason: str) -> None:
+    r.ended_at = pf.now
+    r.reason = reason
+    r.token += 1
+    r.waiting = None
+    pf.trace.add(
+        pf.now,
+        "journey_exited",
+        journey=r.journey.name,
+        run=r.num,
+        cio_id=f"cio_{r.profile}",
+        who=r.shopper,
+        reason=reason,
+    )
+
+
+def still_matching(pf: Platform, r: Run, p: Profile) -> bool:
+    j = r.journey
+    if j.trigger_segment is not None and j.trigger_segment not in p.segments:
+        return False
+    return pf._filter_passes(j, p, r.trigger_props)
+
+
+def goals_and_waits(pf: Platform, p: Profile) -> None:
+    for r in [r for r in pf.runs if r.open and r.profile == p.num]:
+        j = r.journey
+        if j.exits_on_goal and j.goal is not None and pf.condition(j.goal, p, r, True):
+            end(pf, r, "goal")
+            continue
+        if r.waiting == "until" and pf.condition(r.wait_step.condition, p, r, True):
+            r.waiting = None
+            r.token += 1
+            r.stack.append(Frame(r.wait_step.then, ends_run=True))
+            pf.trace.add(
+                pf.now, "step", journey=j.name, run=r.num, who=r.shopper, step="wait_until met", cio_id=p.cio_id
+            )
+            pf._pending.append(r)
+
+
+# ------------------------------------------------------------------ steps
+
+
+def run_pending(pf: Platform) -> None:
+    while pf._pending:
+        pf._pending.sort(key=lambda r: r.num)
+        r = pf._pending.pop(0)
+        advance(pf, r)
+
+
+def timer_due(pf: Platform, r: Run, token: int) -> None:
+    if not r.open or token != r.token:
+        return
+    kind = r.waiting
+    r.waiting = None
+    p = pf.live(r.profile)
+    pf.trace.add(
+        pf.now,
+        "step",
+        journey=r.journey.name,
+        run=r.num,
+        who=r.shopper,
+        step="wait ended" if kind == "wait" else "wait_until max reached",
+        cio_id=p.cio_id,
+    )
+    if r.journey.exits_on_stop_matching and not still_matching(pf, r, p):
+        end(pf, r, "stopped_matching")
+        return
+    advance(pf, r)
+    run_pending(pf)
+
+
+def wait(pf: Platform, r: Run, seconds: int, kind: str, step: Any) -> None:
+    r.waiting = kind
+    r.wait_step = step
+    r.token += 1
+    due = pf.now + seconds
+    pf.push(due, TIMER, r.num, 0, (r, r.token))
+
+
+def advance(pf: Platform, r: Run) -> None:
+    j = r.journey
+    while r.open:
+        if not r.stack:
+            end(pf, r, "completed")
+            return
+        frame = r.stack[-1]
+        if frame.index >= len(frame.steps):
+            r.stack.pop()
+            if frame.ends_run:
+                end(pf, r, "completed")
+                return
+            continue
+        step = frame.steps[frame.index]
+        frame.index += 1
+        p = pf.live(r.profile)
+        if isinstance(step, Wait):
+            pf.trace.add(
+                pf.now,
+                "step",
+                journey=j.name,
+                run=r.num,
+                who=r.shopper,
+                step=f"wait {format_duration(step.seconds)}",
+                cio_id=p.cio_id,
+            )
+            wait(pf, r, step.seconds, "wait", step)
+            return
+        if isinstance(step, SendStep):
+            if j.exits_on_stop_matching and not still_matching(pf, r, p):
+                end(pf, r, "stopped_matching")
+                return
+            m = Message(j.name, step.message, r.num, p.num, pf.now, r.shopper)
+            r.messages.append(m)
+            pf.messages.append(m)
+            pf.trace.add(
+                pf.now, "message_sent", journey=j.name, message=step.message, run=r.num, cio_id=p.cio_id, who=r.shopper
+            )
+        elif isinstance(step, WaitUntil):
+            if pf.condition(step.condition, p, r, forward=True):
+                pf.trace.add(
+                    pf.now,
+                    "step",
+                    journey=j.name,
+                    run=r.num,
+                    who=r.shopper,
+                    step="wait_until already met",
+                    cio_id=p.cio_id,
+                )
+                r.stack.append(Frame(step.then, ends_run=True))
+                continue
+            pf.trace.add(pf.now, "step", journey=j.name, run=r.num, who=r.shopper, step="wait_until", cio_id=p.cio_id)
+            wait(pf, r, step.max, "until", step)
+            return
+        elif isinstance(step, Branch):
+            taken = pf.condition(step.condition, p, r)
+            pf.trace.add(
+                pf.now,
+                "step",
+                journey=j.name,
+                run=r.num,
+                who=r.shopper,
+                step="branch then" if taken else "branch else",
+                cio_id=p.cio_id,
+            )
+            r.stack.append(Frame(step.then if taken else step.else_))
+        elif isinstance(step, Update):
+            values: dict[str, Any] = {}
+            for key, value in step.values:
+                if isinstance(value, TriggerRef):
+                    found = lookup(r.trigger_props, value.path)
+                    value = found[0] if found else None
+                values[key] = value
+            pf.set_attributes(p, values, r.shopper)
+            pf.changed(p)

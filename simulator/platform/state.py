@@ -1,0 +1,142 @@
+"""What the platform holds: events, profiles, journey runs, filter holds.
+
+Plain slotted classes: these live in the hot loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.model.config import JourneyDef, Step
+
+__all__ = [
+    "DELIVERY",
+    "HELD",
+    "HOLD_END",
+    "PROBE",
+    "SWEEP",
+    "TIME",
+    "TIMER",
+    "Event",
+    "Frame",
+    "Hold",
+    "Message",
+    "Profile",
+    "Run",
+]
+
+# The phases of one instant, in the order they run (SPEC section 4).
+DELIVERY, HELD, TIME, TIMER, HOLD_END, SWEEP, PROBE = range(7)
+
+
+@dataclass(slots=True, eq=False)
+class Event:
+    name: str
+    props: dict[str, Any]
+    ts: int
+    proc: int
+    seq: int
+    copy: int
+    shopper: str | None
+    arrival: int
+    via: str  # direct | grace | anonymous_merge | merge
+    holder: int  # cio number of the profile holding it now
+    history: list[tuple[int, int]] = field(default_factory=list)  # (instant, cio number)
+    lost: str | None = None  # why a merge left it behind
+    lost_at: int | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Profile:
+    num: int
+    created: int
+    id: str | None = None
+    email: str | None = None
+    anonymous_ids: list[str] = field(default_factory=list)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    segments: set[str] = field(default_factory=set)
+    orphan: bool = False
+    deleted_at: int | None = None
+    merged_into: int | None = None
+    history: list[Run] = field(default_factory=list)  # runs entered here or inherited
+    earliest_ts: int | None = None
+
+    @property
+    def cio_id(self) -> str:
+        return f"cio_{self.num}"
+
+    @property
+    def identified(self) -> bool:
+        return self.id is not None or self.email is not None
+
+    @property
+    def age_start(self) -> int:
+        if self.earliest_ts is None:
+            return self.created
+        return min(self.created, self.earliest_ts)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "cio_id": self.cio_id,
+            "id": self.id,
+            "email": self.email,
+            "anonymous_ids": list(self.anonymous_ids),
+            "attributes": dict(sorted(self.attributes.items())),
+            "events": len(self.events),
+        }
+
+
+@dataclass(slots=True, eq=False)
+class Frame:
+    steps: tuple[Step, ...]
+    index: int = 0
+    ends_run: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class Message:
+    journey: str
+    message: str
+    run: int
+    profile: int
+    at: int
+    shopper: str | None
+
+
+@dataclass(slots=True, eq=False)
+class Run:
+    num: int
+    journey: JourneyDef
+    profile: int
+    shopper: str | None
+    entered_at: int
+    trigger: Event | None
+    floor: tuple[int, int]
+    stack: list[Frame] = field(default_factory=list)
+    waiting: str | None = None  # wait | until
+    wait_step: Any = None
+    token: int = 0
+    ended_at: int | None = None
+    reason: str = "open"
+    messages: list[Message] = field(default_factory=list)
+    profiles: list[tuple[int, int]] = field(default_factory=list)  # (instant, cio number)
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def trigger_props(self) -> dict[str, Any] | None:
+        return self.trigger.props if self.trigger is not None else None
+
+
+@dataclass(slots=True, eq=False)
+class Hold:
+    journey: JourneyDef
+    profile: int
+    event: Event
+    started: int
+    expires: int
+    alive: bool = True

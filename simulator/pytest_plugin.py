@@ -1,0 +1,128 @@
+"""The pytest plugin: every scenario file is a test item, and fixtures give
+Python tests the same engine.
+
+`pytest scenarios/` collects each `.yaml`/`.yml` file with a top-level
+`scenario` key as one item named after the scenario. A failure shows the
+same explanation as `segsim run`, not a Python traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["ScenarioFile", "ScenarioItem", "pytest_collect_file", "segsim"]
+
+
+class ScenarioFailed(Exception):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("segsim")
+    group.addoption(
+        "--segsim-strict",
+        action="store_true",
+        default=False,
+        help="fail a scenario on any violation it does not document",
+    )
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
+    if file_path.suffix in (".yaml", ".yml"):
+        from simulator.scenario.loader import is_scenario_file
+
+        if is_scenario_file(file_path):
+            return ScenarioFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Any:
+        from simulator.scenario.errors import InputError
+        from simulator.scenario.loader import load_plan
+
+        try:
+            plan = load_plan(self.path)
+        except InputError as exc:
+            yield InvalidScenarioItem.from_parent(self, name=self.path.stem, error=exc)
+            return
+        yield ScenarioItem.from_parent(self, name=plan.name, plan=plan)
+
+
+class InvalidScenarioItem(pytest.Item):
+    def __init__(self, *, error: Exception, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+
+    def runtest(self) -> None:
+        raise ScenarioFailed("invalid scenario file:\n" + str(self.error))
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return excinfo.value.text
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario file {self.path.name}"
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, plan: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plan = plan
+
+    def runtest(self) -> None:
+        from simulator.checks.expectations import check_plan
+        from simulator.report.text import explain_failure, render_violations
+
+        strict = bool(self.config.getoption("segsim_strict", False))
+        res = check_plan(self.plan, strict=strict)
+        if res.passed:
+            return
+        lines = [f"scenario {self.plan.name} ({self.plan.file}) failed"]
+        for result in res.failures:
+            lines += explain_failure(res, result)
+        if res.violations:
+            lines.append("  violations:")
+            lines += render_violations(res)
+        raise ScenarioFailed("\n".join(lines))
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return excinfo.value.text
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario: {self.plan.name}"
+
+
+@pytest.fixture
+def segsim() -> Callable[..., Any]:
+    """Run a scenario given as a YAML string or a path; returns a ScenarioResult.
+
+    def test_story(segsim):
+        result = segsim('''
+        scenario: my story
+        ...
+        ''')
+        assert result.passed
+    """
+    from simulator.checks.expectations import check_plan
+    from simulator.scenario.loader import load_plan, load_plan_text
+
+    def run(source: str | Path, *, base: Path | None = None, strict: bool = False) -> Any:
+        if isinstance(source, Path) or (
+            isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
+        ):
+            plan = load_plan(source)
+        else:
+            plan = load_plan_text(str(source), "<inline scenario>", base or Path.cwd())
+        return check_plan(plan, strict=strict)
+
+    return run

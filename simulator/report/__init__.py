@@ -1,0 +1,1 @@
+"""segsim report layer."""

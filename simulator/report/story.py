@@ -1,0 +1,120 @@
+"""The whole story in time order: sends, the platform's trace and violations,
+as flat records (for `timeline --json`) or as lines a person reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from simulator.checks.violations import Violation
+from simulator.model.time import format_instant, format_offset
+from simulator.pipeline import Outcome
+
+__all__ = ["describe", "story_records"]
+
+
+def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dict[str, Any]]:
+    start = outcome.plan.start
+    items: list[tuple[int, int, int, dict[str, Any]]] = []
+    for send in outcome.plan.sends:
+        record: dict[str, Any] = {
+            "at": send.at,
+            "kind": "sent",
+            "seq": send.seq,
+            "who": send.shopper,
+            "source": send.source,
+            "call": send.call,
+        }
+        for key in ("device", "name", "user_id", "email", "anonymous_id", "event_id"):
+            value = getattr(send, key)
+            if value is not None:
+                record["event" if key == "name" else key] = value
+        if send.properties:
+            record["properties"] = send.properties
+        if send.attributes:
+            record["attributes"] = send.attributes
+        if send.timestamp is not None and send.timestamp != send.at:
+            record["timestamp"] = send.timestamp
+        if send.primary:
+            record["primary"] = f"{send.primary[0]}={send.primary[1]}"
+            record["secondary"] = f"{send.secondary[0]}={send.secondary[1]}" if send.secondary else None
+        items.append((send.at, 0, send.seq, {k: v for k, v in record.items() if v is not None}))
+    for n, record in enumerate(outcome.platform.trace.records):
+        items.append((record["at"], 1, n, record))
+    for n, v in enumerate(violations):
+        record = {
+            "at": v.at,
+            "kind": "violation",
+            "violation": v.kind,
+            "who": v.who,
+            "journey": v.journey,
+            "message": v.message,
+            "cause": v.cause,
+            "explanation": v.explanation,
+        }
+        items.append((v.at, 2, n, {k: val for k, val in record.items() if val is not None}))
+    items.sort(key=lambda x: (x[0], x[1], x[2]))
+    out = []
+    for at, _, _, record in items:
+        item: dict[str, Any] = {"at": format_instant(at), "offset": format_offset(at - start), "kind": record["kind"]}
+        for key, value in record.items():
+            if key in ("at", "kind"):
+                continue
+            if key in ("timestamp", "until") and isinstance(value, int):
+                value = format_instant(value)
+            item[key] = value
+        out.append(item)
+    return out
+
+
+def _props(props: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {v!r}" for k, v in props.items()) + "}"
+
+
+def describe(r: dict[str, Any]) -> str:
+    """One story record as a line a retention person reads."""
+    k = r["kind"]
+    who = r.get("who") or "-"
+    via = (f" from {r['source']}" if r.get("source") else "") + (f" ({r['device']})" if r.get("device") else "")
+    if k == "sent":
+        if r["call"] == "track":
+            props = f" {_props(r['properties'])}" if r.get("properties") else ""
+            stamp = f" stamped {r['timestamp']}" if r.get("timestamp") else ""
+            return f"{who} sent {r.get('event')}{props}{via}{stamp}"
+        if r["call"] == "identify":
+            ids = ", ".join(f"{key}={r[key]}" for key in ("user_id", "email", "anonymous_id") if r.get(key))
+            return f"{who} identified ({ids}){via}"
+        return f"merge sent: primary {r.get('primary')}, secondary {r.get('secondary')}{via}"
+    if k == "arrived":
+        what = r.get("event") or r.get("call")
+        copy = f" (copy {r['copy']})" if r.get("copy", 1) > 1 else ""
+        return f"{what} from {who} arrived{copy}, {r.get('latency_s', 0)}s after it was sent"
+    if k == "dropped":
+        return f"{r.get('event') or r.get('call')} from {who} was dropped: it never arrives"
+    if k == "duplicate_ignored":
+        return f"{r.get('event')} from {who} ignored as a duplicate ({r.get('reason')})"
+    if k == "event_added":
+        return f"{r['event']} added to {r['cio_id']} ({r.get('via')})"
+    if k == "profile_created":
+        what = "orphan profile" if r.get("orphan") else "profile"
+        keys = ", ".join(f"{key}={r[key]}" for key in ("id", "email", "anonymous_id") if r.get(key))
+        return f"{what} {r['cio_id']} created ({keys})"
+    if k == "profile_merged":
+        return f"{r['secondary']} merged into {r['primary']} by {r['how']} ({r['events_moved']} events moved)"
+    if k in ("segment_entered", "segment_left"):
+        verb = "entered" if k == "segment_entered" else "left"
+        return f"{r['cio_id']} ({who}) {verb} segment {r['segment']}"
+    if k == "journey_entered":
+        return f"{who} entered {r['journey']} (run {r['run']} on {r['cio_id']})"
+    if k == "journey_exited":
+        return f"{who}'s run {r['run']} of {r['journey']} exited: {r['reason']}"
+    if k == "journey_open":
+        return f"{who}'s run {r['run']} of {r['journey']} is still open"
+    if k == "message_sent":
+        return f"{r['journey']} sent {r['message']} to {who} (run {r['run']}, {r['cio_id']})"
+    if k == "step":
+        return f"{r['journey']} run {r['run']}: {r['step']}"
+    if k == "violation":
+        return f"VIOLATION {r['violation']} ({r['cause']}): {r.get('explanation', '')}"
+    rest = ", ".join(f"{key}={value}" for key, value in r.items() if key not in ("at", "offset", "kind"))
+    return f"{k.replace('_', ' ')}: {rest}"

@@ -1,0 +1,321 @@
+"""Compile a validated workspace into `WorkspaceConfig`, checking the names
+rules refer to (segments, `trigger:` references) and `in_segment` cycles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from simulator.model.conditions import (
+    All,
+    Any_,
+    AttributeTest,
+    Cond,
+    Count,
+    InSegment,
+    Not,
+    Performed,
+    TriggerTest,
+    walk,
+)
+from simulator.model.config import (
+    Branch,
+    JourneyDef,
+    LatencyModel,
+    SegmentDef,
+    SendStep,
+    SourceConfig,
+    Step,
+    Update,
+    Wait,
+    WaitUntil,
+    WorkspaceConfig,
+)
+from simulator.model.time import parse_duration
+from simulator.model.values import TriggerRef, ValueTest
+from simulator.scenario import schema as s
+from simulator.scenario.errors import Problem, did_you_mean
+
+__all__ = ["compile_workspace"]
+
+Report = Callable[[tuple[object, ...], str, str], Problem]
+_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists")
+
+
+class _Compiler:
+    def __init__(self, ws: s.Workspace, report: Report) -> None:
+        self.ws = ws
+        self.report = report
+        self.problems: list[Problem] = []
+        self.windows: set[int] = set()
+        self.ages: set[int] = set()
+
+    def fail(self, path: tuple[object, ...], message: str, hint: str = "") -> None:
+        self.problems.append(self.report(path, message, hint))
+
+    # --------------------------------------------------------------- values
+
+    def operand(self, value: Any, path: tuple[object, ...], in_journey: bool) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"trigger"} and isinstance(value["trigger"], str):
+                if not in_journey:
+                    self.fail(
+                        path,
+                        "{trigger: ...} refers to a journey's triggering event "
+                        "and is only allowed in journey conditions",
+                    )
+                return TriggerRef(value["trigger"])
+            self.fail(path, f"expected a value or {{trigger: PROPERTY}}, got a mapping {value!r}")
+        if isinstance(value, list):
+            return [self.operand(v, path + (i,), in_journey) for i, v in enumerate(value)]
+        return value
+
+    def tests(self, where: dict[str, Any] | None, path: tuple[object, ...], in_journey: bool) -> tuple[ValueTest, ...]:
+        out: list[ValueTest] = []
+        for prop, test in (where or {}).items():
+            here = path + (prop,)
+            if isinstance(test, dict) and not (set(test) == {"trigger"}):
+                if not test:
+                    self.fail(here, "an empty test: write a value or {op: value}")
+                for op, value in test.items():
+                    if op not in _OPS:
+                        self.fail(here + (op,), f"unknown operator {op!r}", did_you_mean(op, _OPS))
+                        continue
+                    if op == "in" and not isinstance(value, list):
+                        self.fail(here + (op,), "in takes a list of values")
+                        continue
+                    if op == "exists" and not isinstance(value, bool):
+                        self.fail(here + (op,), "exists takes true or false")
+                        continue
+                    out.append(ValueTest(prop, op, self.operand(value, here + (op,), in_journey)))
+            else:
+                out.append(ValueTest(prop, "eq", self.operand(test, here, in_journey)))
+        return tuple(out)
+
+    # --------------------------------------------------------------- conditions
+
+    def cond(self, c: s.Condition, path: tuple[object, ...], in_journey: bool) -> Cond:
+        if c.all is not None:
+            return All(tuple(self.cond(x, path + ("all", i), in_journey) for i, x in enumerate(c.all)))
+        if c.any is not None:
+            return Any_(tuple(self.cond(x, path + ("any", i), in_journey) for i, x in enumerate(c.any)))
+        if c.not_ is not None:
+            return Not(self.cond(c.not_, path + ("not",), in_journey))
+        if c.performed is not None or c.not_performed is not None:
+            negative = c.performed is None
+            name = c.not_performed if negative else c.performed
+            within = parse_duration(c.within) if c.within is not None else None
+            if within is not None:
+                self.windows.add(within)
+                if negative:
+                    self.ages.add(within)
+            counts: tuple[Count, ...] = ()
+            if c.count is not None:
+                counts = tuple(Count(op, v) for op, v in c.count.model_dump().items() if v is not None)
+                if not counts:
+                    self.fail(path + ("count",), "count needs one of eq, gte, lte, gt, lt")
+            return Performed(
+                str(name), negative, within, self.tests(c.where, path + ("where",), in_journey), counts, c.after
+            )
+        if c.attribute is not None:
+            tests = []
+            for op in _OPS:
+                key = "in_" if op == "in" else op
+                if key in c.model_fields_set:
+                    value = getattr(c, key)
+                    tests.append(ValueTest(c.attribute, op, self.operand(value, path + (op,), in_journey)))
+            return AttributeTest(tuple(tests))
+        if c.in_segment is not None:
+            if c.in_segment not in self.ws.segments:
+                self.fail(
+                    path + ("in_segment",),
+                    f"unknown segment {c.in_segment!r}",
+                    did_you_mean(c.in_segment, self.ws.segments),
+                )
+            return InSegment(c.in_segment)
+        if not in_journey:
+            self.fail(
+                path + ("trigger",),
+                "trigger: tests the event that started a journey run and is only allowed in journey conditions",
+            )
+        return TriggerTest(self.tests(c.trigger, path + ("trigger",), in_journey))
+
+    # --------------------------------------------------------------- journeys
+
+    def steps(self, steps: list[s.JourneyStep], path: tuple[object, ...], messages: list[str]) -> tuple[Step, ...]:
+        out: list[Step] = []
+        for i, step in enumerate(steps):
+            here = path + (i,)
+            if step.wait is not None:
+                out.append(Wait(parse_duration(step.wait)))
+            elif step.send is not None:
+                messages.append(step.send)
+                out.append(SendStep(step.send))
+            elif step.wait_until is not None:
+                w = step.wait_until
+                out.append(
+                    WaitUntil(
+                        self.cond(w.condition, here + ("wait_until", "condition"), True),
+                        parse_duration(w.max),
+                        self.steps(w.then, here + ("wait_until", "then"), messages),
+                    )
+                )
+            elif step.branch is not None:
+                b = step.branch
+                out.append(
+                    Branch(
+                        self.cond(b.if_, here + ("branch", "if"), True),
+                        self.steps(b.then, here + ("branch", "then"), messages),
+                        self.steps(b.else_, here + ("branch", "else"), messages),
+                    )
+                )
+            elif step.update is not None:
+                values = tuple((k, self.operand(v, here + ("update", k), True)) for k, v in step.update.items())
+                out.append(Update(values))
+        return tuple(out)
+
+    def journey(self, name: str, j: s.Journey) -> JourneyDef:
+        path: tuple[object, ...] = ("journeys", name)
+        segment = j.trigger.segment
+        if segment is not None and segment not in self.ws.segments:
+            self.fail(
+                path + ("trigger", "segment"), f"unknown segment {segment!r}", did_you_mean(segment, self.ws.segments)
+            )
+        before = len(self.problems)
+        messages: list[str] = []
+        where = self.tests(j.trigger.where, path + ("trigger", "where"), True)
+        filt = self.cond(j.filter, path + ("filter",), True) if j.filter else None
+        goal = self.cond(j.goal, path + ("goal",), True) if j.goal else None
+        steps = self.steps(j.steps, path + ("steps",), messages)
+        if segment is not None:
+            uses_trigger = any(isinstance(n, TriggerTest) for c in (filt, goal) for n in walk(c))
+            uses_trigger = uses_trigger or _steps_use_trigger(steps)
+            if uses_trigger:
+                self.fail(
+                    path,
+                    "a segment-triggered journey has no triggering event: "
+                    "{trigger: ...} references are not allowed in it",
+                )
+        del before
+        freq = j.frequency
+        window = 0
+        if freq is None:
+            freq_name = "once" if segment is not None else "every_time"
+        elif isinstance(freq, s.OncePer):
+            freq_name, window = "once_per", parse_duration(freq.once_per)
+        else:
+            freq_name = freq
+        return JourneyDef(
+            name,
+            j.trigger.event,
+            where,
+            segment,
+            filt,
+            freq_name,
+            window,
+            goal,
+            j.exit,
+            steps,
+            tuple(dict.fromkeys(messages)),
+        )
+
+    # --------------------------------------------------------------- whole
+
+    def segment_order(self, segs: dict[str, Cond]) -> list[str]:
+        deps = {name: [n.segment for n in walk(rule) if isinstance(n, InSegment)] for name, rule in segs.items()}
+        order: list[str] = []
+        state: dict[str, int] = {}
+
+        def visit(name: str, chain: list[str]) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                cycle = chain[chain.index(name) :] + [name]
+                self.fail(("segments", name, "rule"), "in_segment references form a cycle: " + " -> ".join(cycle))
+                return
+            state[name] = 1
+            for dep in deps.get(name, []):
+                if dep in segs:
+                    visit(dep, chain + [name])
+            state[name] = 2
+            order.append(name)
+
+        for name in segs:
+            visit(name, [])
+        return order
+
+    def run(self) -> WorkspaceConfig:
+        ws = self.ws
+        sources = {name: _source(name, src) for name, src in ws.sources.items()}
+        segs = {name: self.cond(seg.rule, ("segments", name, "rule"), False) for name, seg in ws.segments.items()}
+        order = self.segment_order(segs)
+        journeys = tuple(self.journey(name, j) for name, j in ws.journeys.items())
+        return WorkspaceConfig(
+            sources=sources,
+            auto_merge=ws.identity.auto_merge,
+            merge_anonymous=ws.identity.merge_anonymous,
+            anonymous_retention=parse_duration(ws.identity.anonymous_retention),
+            anonymous_grace=parse_duration(ws.identity.anonymous_grace),
+            merge_event_window=parse_duration(ws.identity.merge_event_window),
+            by_event_id=ws.dedupe.by_event_id,
+            idempotency_keys=tuple(ws.dedupe.idempotency_keys.items()),
+            coerce=ws.rules.types == "coerce",
+            negative_window_needs_age=ws.rules.negative_window_needs_age,
+            segment_refresh=parse_duration(ws.rules.segment_refresh) if ws.rules.segment_refresh else None,
+            max_age=parse_duration(ws.triggers.max_age),
+            filter_retry=parse_duration(ws.triggers.filter_retry),
+            entry_grace=parse_duration(ws.checks.entry_grace),
+            segments=tuple(SegmentDef(name, segs[name]) for name in order),
+            journeys=journeys,
+            windows=tuple(sorted(self.windows)),
+            ages=tuple(sorted(self.ages)) if ws.rules.negative_window_needs_age else (),
+            tracking_plan=ws.tracking_plan.model_dump(exclude_none=True),
+        )
+
+
+def _steps_use_trigger(steps: tuple[Step, ...]) -> bool:
+    for step in steps:
+        if isinstance(step, Update) and any(isinstance(v, TriggerRef) for _, v in step.values):
+            return True
+        if isinstance(step, WaitUntil):
+            if any(isinstance(n, TriggerTest) for n in walk(step.condition)) or _steps_use_trigger(step.then):
+                return True
+        if isinstance(step, Branch):
+            if any(isinstance(n, TriggerTest) for n in walk(step.condition)):
+                return True
+            if _steps_use_trigger(step.then) or _steps_use_trigger(step.else_):
+                return True
+    return False
+
+
+def _latency(model: s.Latency) -> LatencyModel:
+    if isinstance(model, str):
+        return LatencyModel("fixed", parse_duration(model))
+    if isinstance(model, s.UniformLatency):
+        low, high = (parse_duration(x) for x in model.uniform)
+        return LatencyModel("uniform", low, high)
+    if isinstance(model, s.ExponentialLatency):
+        return LatencyModel("exponential", parse_duration(model.exponential))
+    b = model.batch
+    return LatencyModel("batch", parse_duration(b.every), parse_duration(b.offset), parse_duration(b.delay))
+
+
+def _source(name: str, src: s.Source) -> SourceConfig:
+    event_ids = src.event_ids if src.event_ids is not None else src.kind == "client"
+    return SourceConfig(
+        name,
+        src.kind,
+        _latency(src.latency),
+        src.identify_by,
+        src.drop_rate,
+        src.duplicate_rate,
+        parse_duration(src.retry_after),
+        src.timestamps,
+        event_ids,
+    )
+
+
+def compile_workspace(ws: s.Workspace, report: Report) -> tuple[WorkspaceConfig, list[Problem]]:
+    compiler = _Compiler(ws, report)
+    config = compiler.run()
+    return config, compiler.problems

@@ -1,0 +1,71 @@
+"""User-facing input errors.
+
+    SegsimError                 anything segsim refuses, shown without a traceback
+    +-- InputError              a file the user wrote is wrong (exit 2)
+        carries one or more Problem(file, line, column, path, message, hint)
+
+Every problem names the file, the line and column, the key path
+(`timeline[3].latency`), what was expected and, for near misses, a
+suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["InputError", "Problem", "SegsimError", "did_you_mean", "format_path"]
+
+
+class SegsimError(Exception):
+    """Base of every error segsim shows to a user without a traceback."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    hint: str = ""
+
+    def render(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        text = f"{where}: {self.path + ': ' if self.path else ''}{self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class InputError(SegsimError):
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+
+def format_path(parts: Iterable[object]) -> str:
+    """('timeline', 3, 'latency') -> `timeline[3].latency`."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    options = sorted(set(choices))
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:
+        folded = {c.lower().replace("-", "_").replace(" ", "_"): c for c in options}
+        key = word.lower().replace("-", "_").replace(" ", "_")
+        if key in folded:
+            close = [folded[key]]
+    if close:
+        return f"did you mean {close[0]!r}?"
+    if options and len(options) <= 12:
+        return "expected one of: " + ", ".join(options)
+    return ""

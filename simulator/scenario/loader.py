@@ -1,0 +1,267 @@
+"""Load scenario and workspace files into a `Plan`, or refuse them with every
+problem located (file:line:column, key path, what was expected, a hint)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from simulator.model.config import WorkspaceConfig
+from simulator.model.plan import Plan
+from simulator.model.time import is_duration, parse_duration, parse_instant
+from simulator.scenario import schema as s
+from simulator.scenario.compile_timeline import compile_expectations, compile_timeline
+from simulator.scenario.compile_workspace import compile_workspace
+from simulator.scenario.errors import InputError, Problem, did_you_mean
+from simulator.scenario.yamlfile import YamlDoc, load_yaml_file, load_yaml_text
+
+__all__ = [
+    "is_scenario_file",
+    "load_plan",
+    "load_plan_text",
+    "load_workspace",
+    "merge_overrides",
+]
+
+# Keys replaced as a whole by `overrides` (SPEC section 2).
+_WHOLE = {
+    ("sources", "latency"),
+    ("segments", "rule"),
+    ("journeys", "trigger"),
+    ("journeys", "filter"),
+    ("journeys", "goal"),
+    ("journeys", "frequency"),
+    ("journeys", "steps"),
+}
+
+
+def _field_names(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[str]:
+    if model in seen:
+        return set()
+    seen.add(model)
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        names.add(info.alias or name)
+        for arg in _model_args(info.annotation):
+            names |= _field_names(arg, seen)
+    return names
+
+
+def _model_args(annotation: Any) -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found.extend(_model_args(arg))
+    return found
+
+
+_KNOWN_KEYS = sorted(_field_names(s.Scenario, set()))
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[object, ...]:
+    """Keep the parts of a pydantic location that index into the data."""
+    path: list[object] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and isinstance(part, str) and part in current:
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, dict) and _is_key_name(part):
+            path.append(part)  # a missing or unknown key: name it
+            current = None
+        else:
+            continue
+    return tuple(path)
+
+
+_TYPE_TAGS = {"str", "int", "bool", "float", "none", "list", "dict", "is-instance"}
+
+
+def _is_key_name(part: object) -> bool:
+    return (
+        isinstance(part, str) and part not in _TYPE_TAGS and "[" not in part and "-" not in part and part[:1].islower()
+    )
+
+
+def _explain(err: Any) -> tuple[str, str]:
+    kind = err["type"]
+    msg = str(err["msg"])
+    loc = err["loc"]
+    last = loc[-1] if loc else ""
+    if kind == "extra_forbidden":
+        return f"unknown key {last!r}", did_you_mean(str(last), _KNOWN_KEYS)
+    if kind == "missing":
+        return f"missing required key {last!r}", ""
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if msg.startswith("Assertion failed, "):
+        msg = msg[len("Assertion failed, ") :]
+    got = err.get("input")
+    if kind in ("literal_error", "enum"):
+        return f"{msg}, got {got!r}", ""
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return f"{msg.lower()}, got {got!r}", ""
+    return msg, ""
+
+
+def problems_of(exc: ValidationError, data: Any, locate: Any) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[tuple[object, ...]] = set()
+    errors = exc.errors()
+    # Within a union, pydantic reports one error per member; keep the deepest per path.
+    for err in sorted(errors, key=lambda e: -len(e["loc"])):
+        path = _data_path(data, tuple(err["loc"]))
+        message, hint = _explain(err)
+        key = path
+        if key in seen:
+            continue
+        if any(key == other[: len(key)] for other in seen):
+            continue
+        seen.add(key)
+        problems.append(locate(path, message, hint))
+    problems.sort(key=lambda p: (p.file, p.line, p.column))
+    return problems
+
+
+def merge_overrides(base: Any, over: Any, path: tuple[str, ...] = ()) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        general = (path[0], path[2]) if len(path) == 3 else None
+        if general in _WHOLE:
+            return over
+        merged = dict(base)
+        for key, value in over.items():
+            merged[key] = merge_overrides(base[key], value, path + (key,)) if key in base else value
+        return merged
+    return over
+
+
+def _exists(data: Any, path: tuple[object, ...]) -> bool:
+    current = data
+    for part in path:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        else:
+            return False
+    return True
+
+
+_WORKSPACE_CACHE: dict[tuple[str, int, int], YamlDoc] = {}
+
+
+def _read_workspace_doc(path: Path) -> YamlDoc:
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    doc = _WORKSPACE_CACHE.get(key)
+    if doc is None:
+        doc = load_yaml_file(path)
+        _WORKSPACE_CACHE[key] = doc
+    return doc
+
+
+def load_workspace(path: Path | str) -> tuple[WorkspaceConfig, s.Workspace]:
+    doc = load_yaml_file(path)
+    data = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise InputError(
+            [doc.problem((), "a workspace file is a mapping of keys (sources, identity, segments, journeys, ...)")]
+        )
+    return _validate_workspace(data, lambda p, m, h="": doc.problem(p, m, h))
+
+
+def _validate_workspace(data: dict[str, Any], locate: Any) -> tuple[WorkspaceConfig, s.Workspace]:
+    try:
+        model = s.Workspace.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(problems_of(exc, data, locate)) from None
+    config, problems = compile_workspace(model, locate)
+    if problems:
+        raise InputError(problems)
+    return config, model
+
+
+def is_scenario_file(path: Path) -> bool:
+    """A `.yaml`/`.yml` file with a top-level `scenario` key (cheap, line based)."""
+    if path.suffix not in (".yaml", ".yml"):
+        return False
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("scenario:"):
+                    return True
+    except OSError:
+        return False
+    return False
+
+
+def load_plan(path: Path | str) -> Plan:
+    doc = load_yaml_file(path)
+    return _plan(doc, Path(path))
+
+
+def load_plan_text(text: str, file: str = "<scenario>", base: Path | None = None) -> Plan:
+    doc = load_yaml_text(text, file)
+    return _plan(doc, base / "scenario.yaml" if base else Path(file))
+
+
+def _plan(doc: YamlDoc, path: Path) -> Plan:
+    data = doc.data
+    if not isinstance(data, dict) or "scenario" not in data:
+        raise InputError([doc.problem((), "a scenario file is a mapping with a top-level 'scenario: NAME' key")])
+    try:
+        model = s.Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(problems_of(exc, data, doc.problem)) from None
+
+    # The workspace: a file next to the scenario, or inline, plus overrides.
+    ws_doc: YamlDoc | None = None
+    raw_ws: Any = data.get("workspace") or {}
+    if isinstance(model.workspace, str):
+        ws_path = path.parent / model.workspace
+        if not ws_path.is_file():
+            raise InputError(
+                [
+                    doc.problem(
+                        ("workspace",),
+                        f"workspace file not found: {ws_path}",
+                        "the path is relative to the scenario file",
+                    )
+                ]
+            )
+        ws_doc = _read_workspace_doc(ws_path)
+        raw_ws = ws_doc.data if ws_doc.data is not None else {}
+        if not isinstance(raw_ws, dict):
+            raise InputError([ws_doc.problem((), "a workspace file is a mapping of keys")])
+    overrides = data.get("overrides") or {}
+    merged = merge_overrides(raw_ws, overrides) if overrides else raw_ws
+
+    def locate(p: tuple[object, ...], message: str, hint: str = "") -> Problem:
+        if overrides and _exists(overrides, p[:1]) and _exists(overrides, p[:2] if len(p) > 1 else p):
+            return doc.problem(("overrides",) + p, message, hint)
+        if ws_doc is not None:
+            return ws_doc.problem(p, message, hint)
+        return doc.problem(("workspace",) + p, message, hint)
+
+    config, ws_model = _validate_workspace(merged, locate)
+
+    start = parse_instant(model.start)
+
+    def moment(text: str) -> int:
+        return start + parse_duration(text) if is_duration(text) else parse_instant(text)
+
+    problems: list[Problem] = []
+    shoppers, sends = compile_timeline(model, config, moment, doc, problems)
+    expectations = compile_expectations(model, ws_model, config, shoppers, moment, doc, problems)
+    if problems:
+        raise InputError(problems)
+    until = moment(model.until) if model.until is not None else None
+    return Plan(
+        model.scenario, str(path), start, model.seed, until, config, shoppers, sends, expectations, model.description
+    )

@@ -1,0 +1,503 @@
+"""The file formats: pydantic models of the workspace and scenario files.
+
+These models are the edge: they validate what people write and give the JSON
+Schemas (`segsim schema`). The engine never sees them; `scenario.build`
+compiles them into plain data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
+
+from simulator.model.time import is_duration, parse_duration, parse_instant
+
+__all__ = [
+    "Condition",
+    "Expectation",
+    "Journey",
+    "Scenario",
+    "Source",
+    "TimelineStep",
+    "Workspace",
+]
+
+_DURATION_PATTERN = r"^(\d+[wdhms])+$"
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+def _check_moment(value: str) -> str:
+    if is_duration(value):
+        return value
+    try:
+        parse_instant(value)
+    except ValueError:
+        raise ValueError(
+            f"expected a duration after start (such as 40m or 1h30m) or an "
+            f"ISO-8601 instant with an offset, got {value!r}"
+        ) from None
+    return value
+
+
+Duration = Annotated[
+    str,
+    AfterValidator(_check_duration),
+    WithJsonSchema(
+        {"type": "string", "pattern": _DURATION_PATTERN, "description": "a duration: 30s, 15m, 2h, 1h30m, 3d, 1w"}
+    ),
+]
+Moment = Annotated[
+    str,
+    AfterValidator(_check_moment),
+    WithJsonSchema({"type": "string", "description": "a duration after start (40m) or an ISO-8601 instant"}),
+]
+
+
+def _check_instant(value: str) -> str:
+    parse_instant(value)
+    return value
+
+
+Instant = Annotated[
+    str,
+    AfterValidator(_check_instant),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=False)
+
+
+def _exactly_one(model: BaseModel, heads: tuple[str, ...], what: str) -> None:
+    given = [h for h in heads if getattr(model, h.rstrip("_"), None) is not None]
+    if len(given) != 1:
+        names = ", ".join(h.rstrip("_") for h in heads)
+        if not given:
+            raise ValueError(f"{what} needs one of: {names}")
+        raise ValueError(f"{what} takes only one of {names}; got {', '.join(given)}")
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+class CountTest(Strict):
+    eq: Optional[int] = None
+    gte: Optional[int] = None
+    lte: Optional[int] = None
+    gt: Optional[int] = None
+    lt: Optional[int] = None
+
+
+_CONDITION_HEADS = ("all", "any", "not_", "performed", "not_performed", "attribute", "in_segment", "trigger")
+_VALUE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in_", "contains", "exists")
+
+
+class Condition(Strict):
+    """One node of the rule language (section 6)."""
+
+    all: Optional[list[Condition]] = None
+    any: Optional[list[Condition]] = None
+    not_: Optional[Condition] = Field(default=None, alias="not")
+    performed: Optional[str] = None
+    not_performed: Optional[str] = None
+    within: Optional[Duration] = None
+    where: Optional[dict[str, Any]] = None
+    count: Optional[CountTest] = None
+    after: Optional[str] = None
+    attribute: Optional[str] = None
+    eq: Any = None
+    ne: Any = None
+    gt: Any = None
+    gte: Any = None
+    lt: Any = None
+    lte: Any = None
+    in_: Optional[list[Any]] = Field(default=None, alias="in")
+    contains: Any = None
+    exists: Optional[bool] = None
+    in_segment: Optional[str] = None
+    trigger: Optional[dict[str, Any]] = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Condition:
+        heads = [h for h in _CONDITION_HEADS if getattr(self, h) is not None]
+        if len(heads) != 1:
+            names = "all, any, not, performed, not_performed, attribute, in_segment, trigger"
+            if not heads:
+                raise ValueError(f"a condition needs one of: {names}")
+            raise ValueError(
+                "a condition takes one of "
+                + names
+                + "; got "
+                + ", ".join(h.rstrip("_") for h in heads)
+                + " (combine several with all: [...])"
+            )
+        head = heads[0]
+        event_mods = [m for m in ("within", "where", "count", "after") if getattr(self, m) is not None]
+        if event_mods and head not in ("performed", "not_performed"):
+            raise ValueError(f"{', '.join(event_mods)} belongs to performed/not_performed, not {head.rstrip('_')}")
+        ops = [o for o in _VALUE_OPS if o in self.model_fields_set]
+        if ops and head != "attribute":
+            raise ValueError(
+                f"{', '.join(o.rstrip('_') for o in ops)} tests an attribute: write attribute: NAME beside it"
+            )
+        if head == "attribute" and not ops:
+            raise ValueError("an attribute test needs one of eq, ne, gt, gte, lt, lte, in, contains, exists")
+        return self
+
+
+# --------------------------------------------------------------------------- workspace
+
+
+class UniformLatency(Strict):
+    uniform: Annotated[list[Duration], Field(min_length=2, max_length=2)]
+
+    @model_validator(mode="after")
+    def _order(self) -> UniformLatency:
+        low, high = (parse_duration(x) for x in self.uniform)
+        if low > high:
+            raise ValueError("uniform: [min, max] needs min <= max")
+        return self
+
+
+class ExponentialLatency(Strict):
+    exponential: Duration
+
+
+class BatchSpec(Strict):
+    every: Duration
+    offset: Duration = "0s"
+    delay: Duration = "0s"
+
+    @model_validator(mode="after")
+    def _positive(self) -> BatchSpec:
+        if parse_duration(self.every) == 0:
+            raise ValueError("batch every must be longer than 0s")
+        return self
+
+
+class BatchLatency(Strict):
+    batch: BatchSpec
+
+
+Latency = Union[Duration, UniformLatency, ExponentialLatency, BatchLatency]
+Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Source(Strict):
+    kind: Literal["client", "server"] = "client"
+    latency: Latency = "0s"
+    identify_by: Literal["id", "email"] = "id"
+    drop_rate: Rate = 0.0
+    duplicate_rate: Rate = 0.0
+    retry_after: Duration = "1m"
+    timestamps: Literal["sent", "none"] = "sent"
+    event_ids: Optional[bool] = None
+    description: Optional[str] = None
+
+
+class Identity(Strict):
+    auto_merge: bool = True
+    merge_anonymous: bool = True
+    anonymous_retention: Duration = "30d"
+    anonymous_grace: Duration = "5m"
+    merge_event_window: Duration = "30d"
+
+
+class Dedupe(Strict):
+    by_event_id: bool = True
+    idempotency_keys: dict[str, str] = Field(default_factory=dict)
+
+
+class Rules(Strict):
+    types: Literal["strict", "coerce"] = "strict"
+    negative_window_needs_age: bool = True
+    segment_refresh: Optional[Duration] = None
+
+
+class Triggers(Strict):
+    max_age: Duration = "72h"
+    filter_retry: Duration = "30m"
+
+
+class Checks(Strict):
+    entry_grace: Duration = "1h"
+
+
+class Segment(Strict):
+    description: Optional[str] = None
+    rule: Condition
+
+
+class EventTrigger(Strict):
+    event: Optional[str] = None
+    where: Optional[dict[str, Any]] = None
+    segment: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> EventTrigger:
+        if (self.event is None) == (self.segment is None):
+            raise ValueError("a trigger is {event: NAME, where: {...}} or {segment: NAME}")
+        if self.segment is not None and self.where is not None:
+            raise ValueError("where belongs to an event trigger, not a segment trigger")
+        return self
+
+
+class OncePer(Strict):
+    once_per: Duration
+
+
+Frequency = Union[Literal["every_time", "once", "once_at_a_time"], OncePer]
+
+
+class WaitUntil(Strict):
+    condition: Condition
+    max: Duration
+    then: list[JourneyStep] = Field(default_factory=list)
+
+
+class Branch(Strict):
+    if_: Condition = Field(alias="if")
+    then: list[JourneyStep] = Field(default_factory=list)
+    else_: list[JourneyStep] = Field(default_factory=list, alias="else")
+
+
+class JourneyStep(Strict):
+    wait: Optional[Duration] = None
+    send: Optional[str] = None
+    wait_until: Optional[WaitUntil] = None
+    branch: Optional[Branch] = None
+    update: Optional[dict[str, Any]] = None
+
+    @model_validator(mode="after")
+    def _one(self) -> JourneyStep:
+        _exactly_one(self, ("wait", "send", "wait_until", "branch", "update"), "a journey step")
+        return self
+
+
+class Journey(Strict):
+    description: Optional[str] = None
+    trigger: EventTrigger
+    filter: Optional[Condition] = None
+    frequency: Optional[Frequency] = None
+    goal: Optional[Condition] = None
+    exit: Literal["goal", "stop_matching", "goal_or_stop_matching", "never"] = "stop_matching"
+    steps: list[JourneyStep] = Field(default_factory=list)
+
+
+PropertyType = Literal["string", "number", "integer", "boolean", "list", "object", "timestamp"]
+
+
+class PlanProperty(Strict):
+    type: Optional[PropertyType] = None
+    required: bool = False
+    description: Optional[str] = None
+
+
+class PlanEvent(Strict):
+    description: Optional[str] = None
+    fires: Optional[str] = None
+    source: Optional[Literal["client", "server"]] = None
+    unique_by: Optional[str] = None
+    properties: dict[str, PlanProperty] = Field(default_factory=dict)
+
+
+class TrackingPlan(Strict):
+    events: dict[str, PlanEvent] = Field(default_factory=dict)
+
+
+class Workspace(Strict):
+    """A workspace file: the platform's configuration."""
+
+    description: Optional[str] = None
+    sources: dict[str, Source] = Field(default_factory=dict)
+    identity: Identity = Field(default_factory=Identity)
+    dedupe: Dedupe = Field(default_factory=Dedupe)
+    rules: Rules = Field(default_factory=Rules)
+    triggers: Triggers = Field(default_factory=Triggers)
+    checks: Checks = Field(default_factory=Checks)
+    segments: dict[str, Segment] = Field(default_factory=dict)
+    journeys: dict[str, Journey] = Field(default_factory=dict)
+    tracking_plan: TrackingPlan = Field(default_factory=TrackingPlan)
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Shopper(Strict):
+    id: Optional[Union[str, int]] = None
+    email: Optional[str] = None
+    description: Optional[str] = None
+
+
+class IdentifyCall(Strict):
+    with_: Optional[list[Literal["id", "email"]]] = Field(default=None, alias="with")
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class PersonRef(Strict):
+    id: Optional[Union[str, int]] = None
+    email: Optional[str] = None
+    cio_id: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _one(self) -> PersonRef:
+        _exactly_one(self, ("id", "email", "cio_id"), "a person reference")
+        return self
+
+
+class MergeCall(Strict):
+    primary: PersonRef
+    secondary: PersonRef
+
+
+class TimelineStep(Strict):
+    at: Moment
+    who: Optional[str] = None
+    device: Optional[str] = None
+    source: Optional[str] = None
+    track: Optional[str] = None
+    identify: Optional[Union[bool, IdentifyCall]] = None
+    merge: Optional[MergeCall] = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    latency: Optional[Duration] = None
+    drop: bool = False
+    copies: Optional[Annotated[int, Field(ge=1, le=100)]] = None
+    retry_after: Optional[Duration] = None
+    timestamp: Optional[Moment] = None
+    event_id: Optional[Union[str, int]] = None
+    reset: bool = False
+
+    @model_validator(mode="after")
+    def _shape(self) -> TimelineStep:
+        if self.identify is False:
+            self.identify = None
+        _exactly_one(self, ("track", "identify", "merge"), "a timeline step")
+        if self.merge is None and self.who is None:
+            raise ValueError("who is required for track and identify steps")
+        if self.properties and self.track is None:
+            raise ValueError("properties belong to a track step")
+        return self
+
+
+Who = str
+
+
+class Expectation(Strict):
+    at: Optional[Moment] = None
+    segment: Optional[str] = None
+    members: Optional[list[str]] = None
+    who: Optional[Who] = None
+    in_segment: Optional[str] = None
+    not_in_segment: Optional[str] = None
+    journey: Optional[str] = None
+    entered: Optional[Annotated[int, Field(ge=0)]] = None
+    sent: Optional[list[str]] = None
+    exited: Optional[Literal["goal", "stopped_matching", "completed", "merged", "open"]] = None
+    within: Optional[Annotated[list[Moment], Field(min_length=2, max_length=2)]] = None
+    profiles: Optional[Annotated[int, Field(ge=0)]] = None
+    invariant: Optional[
+        Literal["no_ghost_abandons", "no_missed_entries", "no_duplicate_entries", "no_split_identities", "all"]
+    ] = None
+    violation: Optional[Literal["ghost_abandon", "missed_entry", "duplicate_entry", "split_identity"]] = None
+    cause: Optional[
+        Literal[
+            "dropped",
+            "identity_split",
+            "merge_lost",
+            "too_old",
+            "late_arrival",
+            "clock_skew",
+            "refresh_lag",
+            "name_mismatch",
+            "type_mismatch",
+            "duplicate_delivery",
+            "exit_setting",
+            "other",
+        ]
+    ] = None
+    message: Optional[str] = None
+    description: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Expectation:
+        kind = self.kind()
+        if kind == "unknown":
+            raise ValueError(
+                "an expectation is one of: {segment, members}, {who, in_segment}, "
+                "{who, not_in_segment}, {who, journey, entered|sent|exited}, "
+                "{who, profiles}, {invariant}, {violation, ...}"
+            )
+        allowed = _EXPECTATION_KEYS[kind] | {"at", "description"}
+        extra = sorted(k for k in self.model_fields_set if k not in allowed)
+        if extra:
+            raise ValueError(f"{', '.join(extra)} does not belong in a {kind} expectation")
+        if kind == "journey":
+            asked = [k for k in ("entered", "sent", "exited") if getattr(self, k) is not None]
+            if len(asked) != 1:
+                raise ValueError("a journey expectation takes one of entered, sent, exited")
+            if self.within is not None and self.exited is not None:
+                raise ValueError("within applies to entered and sent, not exited")
+        if kind in ("member", "journey", "profiles") and self.who is None:
+            raise ValueError("who is required")
+        if kind == "segment" and self.members is None:
+            raise ValueError("a segment expectation needs members: [...]")
+        return self
+
+    def kind(self) -> str:
+        if self.violation is not None:
+            return "violation"
+        if self.invariant is not None:
+            return "invariant"
+        if self.segment is not None:
+            return "segment"
+        if self.in_segment is not None or self.not_in_segment is not None:
+            return "member"
+        if self.journey is not None:
+            return "journey"
+        if self.profiles is not None:
+            return "profiles"
+        return "unknown"
+
+
+_EXPECTATION_KEYS = {
+    "violation": {"violation", "who", "journey", "message", "cause"},
+    "invariant": {"invariant"},
+    "segment": {"segment", "members"},
+    "member": {"who", "in_segment", "not_in_segment"},
+    "journey": {"who", "journey", "entered", "sent", "exited", "within"},
+    "profiles": {"who", "profiles"},
+}
+
+
+class Scenario(Strict):
+    """A scenario file: one story and its expectations."""
+
+    scenario: str
+    description: Optional[str] = None
+    start: Instant = "2026-01-01T00:00:00Z"
+    seed: int = 0
+    until: Optional[Moment] = None
+    workspace: Optional[Union[str, Workspace]] = None
+    overrides: Optional[dict[str, Any]] = None
+    shoppers: dict[str, Shopper] = Field(default_factory=dict)
+    timeline: list[TimelineStep] = Field(default_factory=list)
+    expect: list[Expectation] = Field(default_factory=list)
+
+
+Condition.model_rebuild()
+WaitUntil.model_rebuild()
+Branch.model_rebuild()
+JourneyStep.model_rebuild()

@@ -1,0 +1,158 @@
+"""Safe YAML reading that keeps a line mark on every node.
+
+The document is composed (never constructed by PyYAML) and turned into plain
+Python values here, so no tag can run code, aliases cannot explode, nesting is
+bounded, and each value's `(line, column)` is kept by key path for error
+messages. Timestamps stay strings: segsim parses instants itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simulator.scenario.errors import InputError, Problem, format_path
+
+__all__ = ["MAX_BYTES", "YamlDoc", "load_yaml_file", "load_yaml_text"]
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_NODES = 500_000
+MAX_DEPTH = 100
+
+_STANDARD = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {_STANDARD + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
+
+
+@dataclass
+class YamlDoc:
+    file: str
+    data: Any
+    marks: dict[tuple[object, ...], tuple[int, int]] = field(default_factory=dict)
+
+    def mark(self, path: tuple[object, ...]) -> tuple[int, int]:
+        """The mark of the deepest existing node on `path`."""
+        probe = tuple(path)
+        while probe not in self.marks and probe:
+            probe = probe[:-1]
+        return self.marks.get(probe, (0, 0))
+
+    def problem(self, path: tuple[object, ...], message: str, hint: str = "") -> Problem:
+        line, col = self.mark(path)
+        return Problem(self.file, line, col, format_path(path), message, hint)
+
+
+class _Loader(yaml.SafeLoader):
+    """A private loader class: PyYAML's global loaders are never patched."""
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.marks: dict[tuple[object, ...], tuple[int, int]] = {}
+        self.count = 0
+        self.resolver = _Loader("")
+
+    def fail(self, node: yaml.Node, path: tuple[object, ...], message: str) -> InputError:
+        mark = node.start_mark
+        return InputError([Problem(self.file, mark.line + 1, mark.column + 1, format_path(path), message)])
+
+    def build(self, node: yaml.Node, path: tuple[object, ...], depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.fail(
+                node,
+                path,
+                f"the document has more than {MAX_NODES} nodes (an alias bomb or a file far too large for a scenario)",
+            )
+        if depth > MAX_DEPTH:
+            raise self.fail(node, path, f"nesting deeper than {MAX_DEPTH} levels is refused")
+        self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if node.tag not in _ALLOWED_TAGS:
+            raise self.fail(
+                node, path, f"the YAML tag {node.tag!r} is not allowed (segsim reads plain mappings, lists and scalars)"
+            )
+        if isinstance(node, yaml.MappingNode):
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise self.fail(key_node, path, "a mapping key must be a plain scalar")
+                if key_node.tag == _STANDARD + "merge":
+                    raise self.fail(key_node, path, "YAML merge keys (<<) are not supported")
+                key = self.scalar(key_node, path)
+                if key is None:
+                    key = "null"
+                if isinstance(key, bool):
+                    # `on:`/`yes:` as keys read as booleans in YAML 1.1; keep the text
+                    key = key_node.value
+                key = str(key)
+                if key in result:
+                    raise self.fail(key_node, path + (key,), f"duplicate key {key!r}")
+                result[key] = self.build(value_node, path + (key,), depth + 1)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.ScalarNode, path: tuple[object, ...]) -> Any:
+        tag = node.tag
+        text = node.value
+        if tag == _STANDARD + "null":
+            return None
+        if tag == _STANDARD + "bool":
+            return self.resolver.construct_yaml_bool(node)
+        if tag == _STANDARD + "int":
+            return self.resolver.construct_yaml_int(node)
+        if tag == _STANDARD + "float":
+            return self.resolver.construct_yaml_float(node)
+        return str(text)
+
+
+def load_yaml_text(text: str, file: str) -> YamlDoc:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise InputError([Problem(file, 0, 0, "", f"the file is larger than {MAX_BYTES // 1048576} MB")])
+    loader = _Loader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except RecursionError:
+        raise InputError([Problem(file, 0, 0, "", "the document nests too deeply")]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise InputError([Problem(file, line, col, "", f"invalid YAML: {reason}")]) from None
+    except yaml.YAMLError as exc:
+        raise InputError([Problem(file, 0, 0, "", f"invalid YAML: {exc}")]) from None
+    if node is None:
+        return YamlDoc(file, None, {})
+    builder = _Builder(file)
+    try:
+        data = builder.build(node, (), 0)
+    except RecursionError:
+        raise InputError([Problem(file, 0, 0, "", "the document nests too deeply")]) from None
+    return YamlDoc(file, data, builder.marks)
+
+
+def load_yaml_file(path: Path | str) -> YamlDoc:
+    file = str(path)
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise InputError([Problem(file, 0, 0, "", f"cannot read the file: {exc.strerror}")]) from None
+    if size > MAX_BYTES:
+        raise InputError([Problem(file, 0, 0, "", f"the file is larger than {MAX_BYTES // 1048576} MB")])
+    raw = p.read_bytes()
+    if b"\x00" in raw:
+        raise InputError([Problem(file, 0, 0, "", "the file is binary, not YAML text")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(file, 0, 0, "", f"the file is not UTF-8 text (byte {exc.start})")]) from None
+    return load_yaml_text(text, file)

@@ -37,7 +37,50 @@ def _collect(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
     return files, problems
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Commands that live beside their feature; listed only when their module exists.
+_LAZY = {
+    "fuzz": "simulator.search.command:fuzz",
+    "whatif": "simulator.whatif.command:whatif",
+    "report": "simulator.report.html_command:report",
+    "serve": "simulator.emulator.command:serve",
+    "replay": "simulator.emulator.command:replay",
+    "lint": "simulator.lint.command:lint",
+    "gate": "simulator.lint.command:gate",
+}
+
+
+class _LazyGroup(click.Group):
+    def _available(self) -> dict[str, str]:
+        import importlib.util
+
+        found = {}
+        for name, target in _LAZY.items():
+            module = target.split(":")[0]
+            try:
+                if importlib.util.find_spec(module) is not None:
+                    found[name] = target
+            except ModuleNotFoundError:
+                continue
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._available()))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command
+        target = self._available().get(name)
+        if target is None:
+            return None
+        import importlib
+
+        module, attr = target.split(":")
+        found = getattr(importlib.import_module(module), attr)
+        return found if isinstance(found, click.Command) else None
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="segsim")
 def main() -> None:
     """segsim: replay shopper stories against your segments and journeys, and

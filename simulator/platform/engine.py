@@ -90,7 +90,37 @@ class Platform:
         self.push(at, PROBE, index, 0, callback)
 
     def run(self, until: int | None = None) -> int:
-        """Process everything; return the end instant."""
+        """Process everything (or up to `until`); close the books; return the end."""
+        self._process(until)
+        if until is not None:
+            self.now = max(self.now, until)
+        self.finish()
+        return self.now
+
+    def advance_to(self, instant: int) -> None:
+        """Live use (the emulator): process everything due by `instant`, keep going later."""
+        self._process(instant)
+        self.now = max(self.now, instant)
+
+    def accept(self, delivery: Delivery) -> None:
+        """Live use: one delivery arriving now, processed at once."""
+        self.push(delivery.arrival, DELIVERY, delivery.send.seq, delivery.copy, delivery)
+        self.advance_to(delivery.arrival)
+
+    def finish(self) -> None:
+        self.ended = True
+        for r in self.runs:
+            if r.open:
+                self.trace.add(
+                    self.now,
+                    "journey_open",
+                    journey=r.journey.name,
+                    run=r.num,
+                    cio_id=f"cio_{r.profile}",
+                    who=r.shopper,
+                )
+
+    def _process(self, until: int | None) -> None:
         queue = self._queue
         while queue:
             at = queue[0][0]
@@ -118,20 +148,6 @@ class Platform:
                 self.push(at + (self.ws.segment_refresh or 1), SWEEP, 0, 0, None)
             else:
                 payload(k1)
-        if until is not None:
-            self.now = max(self.now, until)
-        self.ended = True
-        for r in self.runs:
-            if r.open:
-                self.trace.add(
-                    self.now,
-                    "journey_open",
-                    journey=r.journey.name,
-                    run=r.num,
-                    cio_id=f"cio_{r.profile}",
-                    who=r.shopper,
-                )
-        return self.now
 
     # ------------------------------------------------------------------ views
 

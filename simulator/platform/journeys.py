@@ -26,9 +26,11 @@ _NO_EVENT_YET = 2**62
 
 
 def entries(pf: Platform, p: Profile, offer: list[Event], joined: list[str]) -> None:
+    """Entries after a profile change: held triggers re-tested and segment joins
+    (journey by journey, in the workspace's order), then each offered event in
+    order, to the event-triggered journeys in the workspace's order."""
     if not p.identified or p.deleted_at is not None:
         return
-    low = pf.now - pf.ws.max_age
     for j in pf.ws.journeys:
         for hold in [h for h in pf.holds if h.alive and h.journey is j and h.profile == p.num]:
             if pf.now <= hold.expires and pf._filter_passes(j, p, hold.event.props):
@@ -36,12 +38,13 @@ def entries(pf: Platform, p: Profile, offer: list[Event], joined: list[str]) -> 
                 try_enter(pf, j, p, hold.event, from_hold=True)
         if j.trigger_segment is not None and j.trigger_segment in joined:
             try_enter(pf, j, p, None)
-        if j.trigger_event is not None:
-            for e in offer:
-                if e.via == "merge" or not (low <= e.ts <= pf.now):
-                    continue
-                if pf.matches_trigger(j, e):
-                    try_enter(pf, j, p, e)
+    low = pf.now - pf.ws.max_age
+    for e in offer:
+        if e.via == "merge" or not (low <= e.ts <= pf.now):
+            continue
+        for j in pf.ws.journeys:
+            if j.trigger_event is not None and pf.matches_trigger(j, e):
+                try_enter(pf, j, p, e)
 
 
 def frequency_ok(pf: Platform, j: JourneyDef, p: Profile) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from simulator.checks.violations import Violation
-from simulator.model.time import format_instant, format_offset
+from simulator.model.time import format_duration, format_instant, format_offset
 from simulator.pipeline import Outcome
 
 __all__ = ["describe", "story_records"]
@@ -88,7 +88,7 @@ def describe(r: dict[str, Any]) -> str:
     if k == "arrived":
         what = r.get("event") or r.get("call")
         copy = f" (copy {r['copy']})" if r.get("copy", 1) > 1 else ""
-        return f"{what} from {who} arrived{copy}, {r.get('latency_s', 0)}s after it was sent"
+        return f"{what} from {who} arrived{copy}, {format_duration(r.get('latency_s', 0))} after it was sent"
     if k == "dropped":
         return f"{r.get('event') or r.get('call')} from {who} was dropped: it never arrives"
     if k == "duplicate_ignored":

@@ -181,22 +181,19 @@ class _Compiler:
             self.fail(
                 path + ("trigger", "segment"), f"unknown segment {segment!r}", did_you_mean(segment, self.ws.segments)
             )
-        before = len(self.problems)
         messages: list[str] = []
         where = self.tests(j.trigger.where, path + ("trigger", "where"), True)
         filt = self.cond(j.filter, path + ("filter",), True) if j.filter else None
         goal = self.cond(j.goal, path + ("goal",), True) if j.goal else None
         steps = self.steps(j.steps, path + ("steps",), messages)
         if segment is not None:
-            uses_trigger = any(isinstance(n, TriggerTest) for c in (filt, goal) for n in walk(c))
-            uses_trigger = uses_trigger or _steps_use_trigger(steps)
+            uses_trigger = _cond_uses_trigger(filt) or _cond_uses_trigger(goal) or _steps_use_trigger(steps)
             if uses_trigger:
                 self.fail(
                     path,
                     "a segment-triggered journey has no triggering event: "
                     "{trigger: ...} references are not allowed in it",
                 )
-        del before
         freq = j.frequency
         window = 0
         if freq is None:
@@ -273,15 +270,31 @@ class _Compiler:
         )
 
 
+def _cond_uses_trigger(cond: Cond | None) -> bool:
+    for node in walk(cond):
+        if isinstance(node, TriggerTest):
+            return True
+        tests: tuple[ValueTest, ...] = ()
+        if isinstance(node, Performed):
+            tests = node.where
+        elif isinstance(node, AttributeTest):
+            tests = node.tests
+        for t in tests:
+            operands = t.operand if isinstance(t.operand, list) else [t.operand]
+            if any(isinstance(o, TriggerRef) for o in operands):
+                return True
+    return False
+
+
 def _steps_use_trigger(steps: tuple[Step, ...]) -> bool:
     for step in steps:
         if isinstance(step, Update) and any(isinstance(v, TriggerRef) for _, v in step.values):
             return True
         if isinstance(step, WaitUntil):
-            if any(isinstance(n, TriggerTest) for n in walk(step.condition)) or _steps_use_trigger(step.then):
+            if _cond_uses_trigger(step.condition) or _steps_use_trigger(step.then):
                 return True
         if isinstance(step, Branch):
-            if any(isinstance(n, TriggerTest) for n in walk(step.condition)):
+            if _cond_uses_trigger(step.condition):
                 return True
             if _steps_use_trigger(step.then) or _steps_use_trigger(step.else_):
                 return True

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from simulator.model.calls import Delivery, Send
-from simulator.model.conditions import Cond, View, holds
-from simulator.model.config import JourneyDef, WorkspaceConfig
+from simulator.model.conditions import Cond, Performed, View, holds, walk
+from simulator.model.config import Branch, JourneyDef, Step, WaitUntil, WorkspaceConfig
 from simulator.model.values import lookup, tests_pass
 from simulator.platform import journeys
 from simulator.platform.state import (
@@ -34,7 +34,34 @@ from simulator.platform.state import (
 )
 from simulator.platform.trace import Trace
 
-__all__ = ["Platform"]
+__all__ = ["Platform", "windows_by_event"]
+
+
+def _step_conditions(steps: tuple[Step, ...]) -> Iterator[Cond]:
+    for step in steps:
+        if isinstance(step, WaitUntil):
+            yield step.condition
+            yield from _step_conditions(step.then)
+        elif isinstance(step, Branch):
+            yield step.condition
+            yield from _step_conditions(step.then)
+            yield from _step_conditions(step.else_)
+
+
+def windows_by_event(ws: WorkspaceConfig) -> dict[str, tuple[int, ...]]:
+    """Event name -> the `within` windows that count it: an event leaving one of
+    them is a time-driven change of its profile."""
+    conds: list[Cond] = [seg.rule for seg in ws.segments]
+    for j in ws.journeys:
+        conds += [c for c in (j.filter, j.goal) if c is not None]
+        conds += list(_step_conditions(j.steps))
+    found: dict[str, set[int]] = {}
+    for cond in conds:
+        for node in walk(cond):
+            if isinstance(node, Performed) and node.within is not None:
+                found.setdefault(node.event, set()).add(node.within)
+    return {name: tuple(sorted(ws_)) for name, ws_ in found.items()}
+
 
 _MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
 
@@ -70,6 +97,7 @@ class Platform:
         self._pending: list[Run] = []
         self._depth = 0
         self.ended = False
+        self._windows = windows_by_event(workspace)
 
     # ------------------------------------------------------------------ the clock
 
@@ -204,7 +232,7 @@ class Platform:
         if p.earliest_ts is None or e.ts < p.earliest_ts:
             p.earliest_ts = e.ts
             self._age_checks(p)
-        for w in self.ws.windows:
+        for w in self._windows.get(e.name, ()):
             self._time_check_at(e.ts + w, p)
         if e.ts > self.now:
             self._time_check_at(e.ts, p)

@@ -160,7 +160,9 @@ def timeline(file: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(records, indent=1, sort_keys=False, default=str))
         return
-    click.echo(f"{plan.name} ({plan.file}), start {records[0]['at'] if records else ''}")
+    from simulator.model.time import format_instant
+
+    click.echo(f"{plan.name} ({plan.file}), start {format_instant(plan.start)}")
     for r in records:
         click.echo(f"{r['offset']:>10}  {r['kind']:<18} {describe(r)}")
 

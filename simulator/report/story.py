@@ -86,6 +86,8 @@ def describe(r: dict[str, Any]) -> str:
             return f"{who} identified ({ids}){via}"
         return f"merge sent: primary {r.get('primary')}, secondary {r.get('secondary')}{via}"
     if k == "arrived":
+        if r.get("call") == "merge":
+            return f"merge call arrived, {format_duration(r.get('latency_s', 0))} after it was sent"
         what = r.get("event") or r.get("call")
         copy = f" (copy {r['copy']})" if r.get("copy", 1) > 1 else ""
         return f"{what} from {who} arrived{copy}, {format_duration(r.get('latency_s', 0))} after it was sent"

@@ -130,7 +130,10 @@ def problems_of(exc: ValidationError, data: Any, locate: Any) -> list[Problem]:
 
 
 def merge_overrides(base: Any, over: Any, path: tuple[str, ...] = ()) -> Any:
-    if isinstance(base, dict) and isinstance(over, dict):
+    """Mappings merge key by key; lists, scalars and the keys of `_WHOLE` replace.
+    An empty mapping replaces too (`idempotency_keys: {}` clears the guard): merged
+    key by key it would change nothing."""
+    if isinstance(base, dict) and isinstance(over, dict) and over:
         general = (path[0], path[2]) if len(path) == 3 else None
         if general in _WHOLE:
             return over

@@ -126,3 +126,23 @@ def segsim() -> Callable[..., Any]:
         return check_plan(plan, strict=strict)
 
     return run
+
+
+@pytest.fixture
+def segsim_emulator(request: pytest.FixtureRequest) -> Any:
+    """A local Customer.io emulator on a free loopback port, for the test's duration.
+
+    Yields a `simulator.emulator.testing.EmulatorHandle` (`base_url`,
+    `track_url`, `pipelines_url`, credentials, `inspect`, `track_client()`,
+    `analytics_client()`), serving the D2C fixture workspace unless told
+    otherwise through indirect parametrization:
+
+        @pytest.mark.parametrize("segsim_emulator", [{"workspace": "ws.yaml", "clock": "manual"}], indirect=True)
+        def test_app(segsim_emulator): ...
+    """
+    from simulator.emulator.testing import running_emulator
+
+    options = dict(getattr(request, "param", None) or {})
+    workspace = options.pop("workspace", None) or request.config.rootpath / "fixtures/workspaces/dtc_store.yaml"
+    with running_emulator(workspace, **options) as handle:
+        yield handle

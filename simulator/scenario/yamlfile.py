@@ -74,6 +74,9 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise self.fail(node, path, f"nesting deeper than {MAX_DEPTH} levels is refused")
         self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if node.tag is None:  # a composer that left the tag unresolved
+            kind = yaml.ScalarNode if isinstance(node, yaml.ScalarNode) else type(node)
+            node.tag = self.resolver.resolve(kind, node.value if kind is yaml.ScalarNode else None, (True, False))
         if node.tag not in _ALLOWED_TAGS:
             raise self.fail(
                 node, path, f"the YAML tag {node.tag!r} is not allowed (segsim reads plain mappings, lists and scalars)"
@@ -94,6 +97,8 @@ class _Builder:
                 key = str(key)
                 if key in result:
                     raise self.fail(key_node, path + (key,), f"duplicate key {key!r}")
+                # A key's path is marked at the key itself, where people look for it.
+                self.marks.setdefault(path + (key,), (key_node.start_mark.line + 1, key_node.start_mark.column + 1))
                 result[key] = self.build(value_node, path + (key,), depth + 1)
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -158,5 +163,19 @@ def load_yaml_file(path: Path | str) -> YamlDoc:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(file, 0, 0, "", f"the file is not UTF-8 text (byte {exc.start})")]) from None
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise InputError(
+            [
+                Problem(
+                    file,
+                    line,
+                    column,
+                    "",
+                    f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded",
+                    "save the file as UTF-8",
+                )
+            ]
+        ) from None
     return load_yaml_text(text, file)

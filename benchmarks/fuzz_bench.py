@@ -1,0 +1,75 @@
+"""How fast `segsim fuzz` searches: examples per second on the D2C fixture,
+where the time of one example goes, and the time to find and shrink the
+2-hourly batch ghost. Prints figures; asserts nothing.
+
+    python benchmarks/fuzz_bench.py
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, seed, settings
+
+from simulator.checks.violations import find_violations
+from simulator.pipeline import simulate
+from simulator.search.catalog import catalog_of
+from simulator.search.driver import FuzzOptions, search
+from simulator.search.plans import PlanBuilder
+from simulator.search.stories import stories
+
+ROOT = Path(__file__).parents[1]
+D2C = ROOT / "fixtures" / "workspaces" / "dtc_store.yaml"
+LATE_BATCH = ROOT / "tests" / "quality" / "workspaces" / "late_batch.yaml"
+
+
+def examples_per_second(examples: int = 500) -> None:
+    catalog = catalog_of(D2C)
+    builder = PlanBuilder(catalog)
+    spent = {"build": 0.0, "simulate": 0.0, "find_violations": 0.0}
+    count = [0]
+
+    @seed(0)
+    @settings(max_examples=examples, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(stories(catalog, faults=True))
+    def one(story: dict[str, Any]) -> None:
+        count[0] += 1
+        a = time.perf_counter()
+        plan = builder.build(story)
+        b = time.perf_counter()
+        outcome = simulate(plan)
+        c = time.perf_counter()
+        find_violations(outcome)
+        d = time.perf_counter()
+        spent["build"] += b - a
+        spent["simulate"] += c - b
+        spent["find_violations"] += d - c
+
+    began = time.perf_counter()
+    one()
+    total = time.perf_counter() - began
+    print(f"D2C fixture, --faults: {count[0]} examples in {total:.2f}s = {count[0] / total:.0f} examples/s")
+    ours = sum(spent.values())
+    for part, seconds in spent.items():
+        print(f"  {part:<16} {seconds / count[0] * 1000:6.2f} ms/example")
+    print(f"  {'generation':<16} {(total - ours) / count[0] * 1000:6.2f} ms/example (Hypothesis drawing the story)")
+
+
+def time_to_find_late_batch_ghost() -> None:
+    options = FuzzOptions(LATE_BATCH, ("no_ghost_abandons",), seed=1)
+    began = time.perf_counter()
+    report = search(options)
+    total = time.perf_counter() - began
+    keys = [f.key for f in report.findings]
+    found = next((f for f in report.findings if f.key[2] == "late_arrival"), None)
+    steps = len(found.story["timeline"]) if found else 0
+    print(
+        f"2-hourly batch ghost: found+shrunk in {total:.2f}s ({report.examples} examples, {steps} steps), keys {keys}"
+    )
+
+
+if __name__ == "__main__":
+    examples_per_second()
+    time_to_find_late_batch_ghost()

@@ -1,0 +1,230 @@
+"""The emulator's ASGI application (Starlette).
+
+One endpoint takes every request and routes it on the *raw* path, decoding
+each segment separately, so a customer id holding `/` (`a%2Fb`) stays one
+id. For each request, in this order: the route (404 listing the valid
+ones), the credentials (401), the body size before any parsing (413; gzip
+bodies are inflated with the same bound), the JSON (400 with the parse
+error), the calls (400 for the Track API; drops for Data Pipelines). Then
+the operations are logged and applied, and only then answered.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import socket
+import zlib
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .clock import VirtualClock
+from .inspect_api import INSPECT_ROUTES, inspect
+from .pipelines_api import PIPELINE_CALLS, PIPELINE_ROUTES, pipeline_ops
+from .protocol import BATCH_BYTES, CALL_BYTES, TRACK_V1_BYTES, ApiError
+from .session import EmulatorSession
+from .track_api import TRACK_ROUTES, RouteNotFound, track_v1_ops, track_v2_ops
+
+__all__ = ["Credentials", "create_app", "listening_socket"]
+
+ALL_ROUTES = TRACK_ROUTES + PIPELINE_ROUTES + INSPECT_ROUTES
+_LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
+_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    site_id: str = "segsim-site"
+    api_key: str = "segsim-key"
+    write_key: str = "segsim-write-key"
+
+
+def _parts(request: Request) -> list[str]:
+    raw = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
+    path = raw.split(b"?", 1)[0].decode("latin-1")
+    parts = [unquote(segment, encoding="utf-8", errors="replace") for segment in path.split("/")[1:]]
+    if parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def _v1_route_exists(method: str, rest: list[str]) -> bool:
+    if method == "POST" and rest in (["events"], ["merge_customers"]):
+        return True
+    if len(rest) < 2 or rest[0] != "customers":
+        return False
+    tail = rest[2:]
+    return (
+        (not tail and method in ("PUT", "DELETE"))
+        or (tail == ["events"] and method == "POST")
+        or (tail == ["devices"] and method == "PUT")
+        or (len(tail) == 2 and tail[0] == "devices" and method == "DELETE")
+        or (tail in (["suppress"], ["unsuppress"]) and method == "POST")
+    )
+
+
+def _api_of(method: str, parts: list[str]) -> tuple[str, int] | None:
+    """Which API a request is for, and its body limit; None for no route."""
+    if parts[:2] == ["api", "v1"] and _v1_route_exists(method, parts[2:]):
+        return "track_v1", TRACK_V1_BYTES
+    if parts[:2] == ["api", "v2"] and method == "POST" and parts[2:] in (["entity"], ["batch"]):
+        return "track_v2", BATCH_BYTES if parts[2] == "batch" else CALL_BYTES
+    if parts[:1] == ["v1"] and method == "POST" and len(parts) == 2 and parts[1] in (*PIPELINE_CALLS, "batch"):
+        return "pipelines", BATCH_BYTES if parts[1] == "batch" else CALL_BYTES
+    return None
+
+
+def _error(api: str, status: int, message: str, code: str = "invalid_request") -> JSONResponse:
+    if api.startswith("track"):
+        return JSONResponse({"meta": {"errors": [message]}}, status_code=status)
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+def _not_found(method: str, path: str) -> JSONResponse:
+    return JSONResponse(
+        {"code": "not_found", "message": f"no route {method} {path}", "routes": list(ALL_ROUTES)},
+        status_code=404,
+    )
+
+
+def _basic(header: str) -> tuple[str, str] | None:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def _authorized(api: str, header: str, creds: Credentials) -> bool:
+    if api.startswith("track"):
+        pair = _basic(header)
+        return pair is not None and _same(pair[0], creds.site_id) and _same(pair[1], creds.api_key)
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return _same(token.strip(), creds.write_key)
+    pair = _basic(header)
+    return pair is not None and pair[1] == "" and _same(pair[0], creds.write_key)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 past `limit` bytes before anything parses it."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the request is {declared} bytes; the limit here is {limit} bytes", "too_large")
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise ApiError(413, f"the request is over the limit of {limit} bytes", "too_large")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if request.headers.get("content-encoding", "").lower() == "gzip" and body:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            body = inflater.decompress(body, limit + 1)
+        except zlib.error as exc:
+            raise ApiError(400, f"the body is not valid gzip: {exc}") from None
+        if len(body) > limit or inflater.unconsumed_tail:
+            raise ApiError(413, f"the inflated request is over the limit of {limit} bytes", "too_large")
+    return body
+
+
+def _json(body: bytes) -> Any:
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, f"malformed JSON: the body is not UTF-8 ({exc.reason})", "malformed_json") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "malformed_json"
+        ) from None
+
+
+def create_app(
+    session: EmulatorSession,
+    clock: VirtualClock,
+    credentials: Credentials | None = None,
+) -> Starlette:
+    creds = credentials or Credentials()
+
+    async def inspection(request: Request, method: str, parts: list[str], path: str) -> Response:
+        client = request.client.host if request.client else ""
+        if client not in _LOOPBACK:
+            return JSONResponse(
+                {"code": "forbidden", "message": "/_segsim/ answers only loopback clients"}, status_code=403
+            )
+        query = dict(parse_qsl(request.url.query, keep_blank_values=True))
+        try:
+            return JSONResponse(inspect(session, method, parts[1:], query, clock))
+        except ApiError as exc:
+            return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status)
+        except LookupError:
+            return _not_found(method, path)
+
+    async def endpoint(request: Request) -> Response:
+        method = request.method
+        parts = _parts(request)
+        path = request.url.path
+        if parts[:1] == ["_segsim"]:
+            return await inspection(request, method, parts, path)
+        found = _api_of(method, parts)
+        if found is None:
+            return _not_found(method, path)
+        api, limit = found
+        if not _authorized(api, request.headers.get("authorization", ""), creds):
+            what = "Basic site_id:api_key" if api.startswith("track") else "Basic write_key: or Bearer write_key"
+            response = _error(api, 401, f"unauthorized: send {what}", "unauthorized")
+            response.headers["WWW-Authenticate"] = 'Basic realm="segsim"'
+            return response
+        route = f"{method} {request.scope.get('raw_path', b'').decode('latin-1') or path}"
+        try:
+            body = _json(await _body(request, limit))
+            if api == "track_v1":
+                ops = track_v1_ops(method, parts[2:], body)
+            elif api == "track_v2":
+                ops = track_v2_ops(parts[2:], body)
+            else:
+                ops = pipeline_ops(parts[1], body, request.headers.get("x-strict-mode", "") == "1")
+        except RouteNotFound:
+            return _not_found(method, path)
+        except ApiError as exc:
+            if exc.ops:
+                session.submit(clock.now(), route, exc.ops, status=exc.status)
+            return _error(api, exc.status, exc.message, exc.code)
+        session.submit(clock.now(), route, ops)
+        return JSONResponse({})
+
+    return Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket (`port` 0: a free one).
+
+    Created with an explicit IPPROTO_TCP: asyncio turns Nagle's algorithm off
+    only on sockets whose protocol says TCP, and with it on, every answer
+    written in two parts waits for a delayed ACK (about 40 ms a request)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(512)
+    sock.setblocking(False)
+    return sock

@@ -1,0 +1,168 @@
+"""`segsim serve` (the local Customer.io emulator) and `segsim replay` (its call log)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+__all__ = ["replay", "serve"]
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _problems(exc: Any) -> NoReturn:
+    for problem in exc.problems:
+        click.echo(problem.render(), err=True)
+    sys.exit(2)
+
+
+@click.command()
+@click.option("--workspace", "-w", "workspace", required=True, help="The workspace file (segments, journeys).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback, or --allow-remote).")
+@click.option("--port", "-p", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--site-id", default="segsim-site", show_default=True, help="Track API Basic auth user.")
+@click.option("--api-key", default="segsim-key", show_default=True, help="Track API Basic auth password.")
+@click.option("--write-key", default="segsim-write-key", show_default=True, help="Data Pipelines API key.")
+@click.option("--log", "log_path", default=None, help="Append every accepted call to this new JSON-lines file.")
+@click.option("--fsync", is_flag=True, help="fsync the call log after every line (flushing is always done).")
+@click.option("--clock", type=click.Choice(["wall", "manual"]), default="wall", show_default=True)
+@click.option("--start", default=None, help="With --clock manual: the first instant (ISO-8601), default now.")
+@click.option("--certfile", default=None, help="Serve HTTPS with this certificate (PEM).")
+@click.option("--keyfile", default=None, help="The certificate's private key (PEM).")
+@click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address (inspection stays loopback).")
+def serve(
+    workspace: str,
+    host: str,
+    port: int,
+    site_id: str,
+    api_key: str,
+    write_key: str,
+    log_path: str | None,
+    fsync: bool,
+    clock: str,
+    start: str | None,
+    certfile: str | None,
+    keyfile: str | None,
+    allow_remote: bool,
+) -> None:
+    """Serve a local Customer.io (Track API and Data Pipelines) backed by the workspace."""
+    try:
+        import uvicorn
+
+        from simulator.emulator.app import Credentials, create_app, listening_socket
+    except ImportError:
+        _fail("segsim serve needs Starlette and uvicorn: pip install 'segsim[serve]'")
+    from simulator.emulator.clock import VirtualClock
+    from simulator.emulator.session import EmulatorSession
+    from simulator.model.time import parse_instant
+    from simulator.scenario.errors import InputError
+
+    if host not in _LOOPBACK_HOSTS and not allow_remote:
+        _fail(f"--host {host} would expose the emulator beyond this machine; add --allow-remote if you mean it")
+    if (certfile is None) != (keyfile is None):
+        _fail("--certfile and --keyfile go together")
+    for name, file in (("--certfile", certfile), ("--keyfile", keyfile)):
+        if file is not None and not Path(file).is_file():
+            _fail(f"{name} {file}: no such file")
+    if start is not None and clock != "manual":
+        _fail("--start sets the manual clock's first instant: add --clock manual")
+    first: int | None = None
+    if start is not None:
+        try:
+            first = parse_instant(start)
+        except ValueError as exc:
+            _fail(f"--start: {exc}")
+    the_clock = VirtualClock("manual" if clock == "manual" else "wall", first)
+    try:
+        session = EmulatorSession.open(workspace, the_clock, log_path, fsync=fsync)
+    except InputError as exc:
+        _problems(exc)
+    except (FileExistsError, OSError) as exc:
+        _fail(str(exc))
+    app = create_app(session, the_clock, Credentials(site_id, api_key, write_key))
+    try:
+        sock = listening_socket(host, port)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    scheme = "https" if certfile else "http"
+    base = f"{scheme}://{host}:{sock.getsockname()[1]}"
+    click.echo(f"segsim emulator for {workspace}, clock {clock}")
+    click.echo(f"  Track API       {base}/api/v1   (Basic {site_id}:{api_key})")
+    click.echo(f"  Data Pipelines  {base}/v1       (write key {write_key})")
+    click.echo(f"  inspection      {base}/_segsim/profiles")
+    if log_path:
+        click.echo(f"  call log        {log_path}")
+    config = uvicorn.Config(
+        app, log_level="warning", ssl_certfile=certfile, ssl_keyfile=keyfile, lifespan="off", access_log=False
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        if session.log is not None:
+            session.log.close()
+
+
+@click.command()
+@click.argument("log")
+@click.option("--workspace", "-w", "workspace", default=None, help="The workspace (default: the one the log names).")
+@click.option("--to-scenario", "scenario", default=None, help="Write a scenario skeleton to this file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the replayed trace as JSON.")
+def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool) -> None:
+    """Replay a call log written by `segsim serve --log`: the same trace, or a scenario skeleton."""
+    from simulator.emulator.calllog import LogError, read_log
+    from simulator.emulator.replay import replay_log, scenario_skeleton, workspace_reference, write_skeleton
+    from simulator.model.time import format_offset
+    from simulator.scenario.errors import InputError
+    from simulator.scenario.loader import load_workspace
+
+    try:
+        session_log = read_log(log)
+    except LogError as exc:
+        _fail(str(exc))
+    ws_path = workspace or session_log.workspace
+    if ws_path is None:
+        _fail(f"{log} names no workspace: pass --workspace FILE")
+    if not Path(ws_path).is_file():
+        _fail(f"workspace file not found: {ws_path} (pass --workspace FILE)")
+    try:
+        config, _ = load_workspace(ws_path)
+    except InputError as exc:
+        _problems(exc)
+    try:
+        session = replay_log(session_log, config)
+    except LogError as exc:
+        _fail(str(exc))
+    if scenario is not None:
+        target = Path(scenario)
+        document = scenario_skeleton(session, session_log, workspace_reference(Path(ws_path), target))
+        try:
+            write_skeleton(document, target)
+        except OSError as exc:
+            _fail(f"cannot write {target}: {exc}")
+        click.echo(
+            f"wrote {target}: {len(document['shoppers'])} shoppers, {len(document['timeline'])} steps "
+            f"(check it with: segsim check {target})"
+        )
+        return
+    records = session.platform.trace.as_json_records()
+    if as_json:
+        click.echo(json.dumps(records, indent=1, default=str))
+        return
+    pf = session.platform
+    click.echo(
+        f"{log}: {len(session_log.records)} records replayed; {len(pf.live_profiles())} profiles, "
+        f"{len(pf.runs)} runs, {len(pf.messages)} messages, {len(records)} trace records"
+    )
+    for raw, record in zip(pf.trace.records, records, strict=True):
+        details = " ".join(f"{k}={v}" for k, v in record.items() if k not in ("at", "offset", "kind"))
+        click.echo(f"{format_offset(raw['at'] - pf.start):>10}  {record['kind']:<22} {details}")

@@ -1,0 +1,134 @@
+"""The Data Pipelines API (`/v1/identify`, `track`, `page`, `screen`, `alias`,
+`group`, `batch`) as operations.
+
+Like the real service, an invalid call is answered 200 and dropped (a
+`drop` operation, which the trace records); with `X-Strict-Mode: 1` the
+request is answered 400 and none of its calls is applied. The dedupe id is
+`messageId`; timestamps are ISO-8601.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .protocol import CALL_BYTES, ApiError, check_data, check_id, check_name, iso_timestamp
+
+__all__ = ["PIPELINE_CALLS", "PIPELINE_ROUTES", "pipeline_ops"]
+
+API = "pipelines"
+PIPELINE_CALLS = ("identify", "track", "page", "screen", "alias", "group")
+PIPELINE_ROUTES = tuple(f"POST /v1/{name}" for name in (*PIPELINE_CALLS, "batch"))
+
+
+def _ids(msg: dict[str, Any]) -> tuple[str | None, str | None]:
+    user_id = check_id(msg["userId"], "userId") if msg.get("userId") not in (None, "") else None
+    anonymous_id = check_id(msg["anonymousId"], "anonymousId") if msg.get("anonymousId") not in (None, "") else None
+    return user_id, anonymous_id
+
+
+def _event_fields(op: dict[str, Any], msg: dict[str, Any]) -> None:
+    timestamp = iso_timestamp(msg.get("timestamp"))
+    if timestamp is not None:
+        op["timestamp"] = timestamp
+    if msg.get("messageId") not in (None, ""):
+        op["event_id"] = check_id(msg["messageId"], "messageId")
+
+
+def _call_op(kind: str, msg: Any) -> dict[str, Any]:
+    """One call, validated; raises ApiError(400) when it is invalid."""
+    if not isinstance(msg, dict):
+        raise ApiError(400, f"a {kind} call must be a JSON object")
+    size = len(json.dumps(msg, separators=(",", ":")).encode("utf-8"))
+    if size > CALL_BYTES:
+        raise ApiError(400, f"the {kind} call is {size} bytes; each call is limited to 32 KB")
+    if kind == "alias":
+        if msg.get("previousId") in (None, "") or msg.get("userId") in (None, ""):
+            raise ApiError(400, "alias needs previousId and userId")
+        return {
+            "op": "alias",
+            "api": API,
+            "call": "alias",
+            "user_id": check_id(msg["userId"], "userId"),
+            "previous_id": check_id(msg["previousId"], "previousId"),
+        }
+    user_id, anonymous_id = _ids(msg)
+    if kind == "identify":
+        traits = check_data(msg.get("traits"), "traits")
+        email = traits.get("email")
+        email = check_id(email, "traits.email") if email not in (None, "") else None
+        if user_id is None and anonymous_id is None and email is None:
+            raise ApiError(400, "identify needs userId, anonymousId or traits.email")
+        if user_id is None and email is None:
+            reason = "traits of an anonymous person are not modelled"
+            return {"op": "ignored", "api": API, "call": kind, "reason": reason}
+        op: dict[str, Any] = {"op": "call", "api": API, "call": "identify"}
+        for key, value in (("user_id", user_id), ("email", email), ("anonymous_id", anonymous_id)):
+            if value is not None:
+                op[key] = value
+        op["attributes"] = {k: v for k, v in traits.items() if k not in ("email", "id")}
+        _event_fields(op, msg)
+        op.pop("event_id", None)
+        op.pop("timestamp", None)
+        return op
+    if user_id is None and anonymous_id is None:
+        raise ApiError(400, f"{kind} needs userId or anonymousId")
+    if kind == "group":
+        return {"op": "ignored", "api": API, "call": kind, "reason": "group calls are not modelled"}
+    properties = check_data(msg.get("properties"), "properties")
+    if kind == "track":
+        if "event" not in msg:
+            raise ApiError(400, "track needs an event name")
+        name = check_name(msg.get("event"), "event")
+    else:
+        raw = msg.get("name") or properties.get("name") or properties.get("url") or kind
+        name = check_name(raw, "name")
+    op = {"op": "call", "api": API, "call": "track", "type": kind, "name": name, "properties": properties}
+    if user_id is not None:
+        op["user_id"] = user_id
+    if anonymous_id is not None:
+        op["anonymous_id"] = anonymous_id
+    _event_fields(op, msg)
+    return op
+
+
+def pipeline_ops(route: str, body: Any, strict: bool) -> list[dict[str, Any]]:
+    """Operations for one request to `/v1/{route}`.
+
+    Non-strict: invalid calls become `drop` operations. Strict: raises
+    ApiError(400) carrying the drops as `ops`, so the caller can record them."""
+    if route == "batch":
+        if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
+            items: list[tuple[str, Any]] = [("batch", body)]
+        else:
+            items = []
+            for msg in body["batch"]:
+                kind = msg.get("type") if isinstance(msg, dict) else None
+                items.append((kind if isinstance(kind, str) else "?", msg))
+    else:
+        items = [(route, body)]
+    sent_at: int | None = None
+    if isinstance(body, dict) and body.get("sentAt") is not None:
+        try:
+            sent_at = iso_timestamp(body["sentAt"], "sentAt")
+        except ApiError:
+            sent_at = None
+    ops: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for index, (kind, msg) in enumerate(items):
+        where = f"batch[{index}]" if route == "batch" else route
+        try:
+            if kind == "batch":
+                raise ApiError(400, 'a batch is {"batch": [call, ...]}')
+            if kind not in PIPELINE_CALLS:
+                raise ApiError(400, f"type must be one of {', '.join(PIPELINE_CALLS)}, got {json.dumps(kind)}")
+            op = _call_op(kind, msg)
+            if sent_at is not None and "timestamp" in op:
+                op["sent_at"] = sent_at
+            ops.append(op)
+        except ApiError as exc:
+            errors.append(f"{where}: {exc.message}")
+            ops.append({"op": "drop", "api": API, "call": kind, "reason": exc.message})
+    if errors and strict:
+        raise ApiError(400, "; ".join(errors), code="invalid_call", ops=[op for op in ops if op["op"] == "drop"])
+    return ops

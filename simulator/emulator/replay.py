@@ -1,0 +1,173 @@
+"""Replaying a call log: the same operations at the same instants give the
+same platform trace as the live session; or a scenario skeleton.
+
+The skeleton (`segsim replay LOG --to-scenario FILE`) turns the delivered
+calls back into a story: shoppers are inferred from the identifiers that
+calls tie together (an identify carrying an id, an email and an anonymous
+id is one shopper), every anonymous id becomes a device of its shopper, and
+every call a step at its arrival offset with `latency: 0s`, so a scenario
+run delivers it when the emulator received it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simulator.model.calls import Send
+from simulator.model.config import WorkspaceConfig
+from simulator.model.time import format_duration, format_instant
+
+from .calllog import LogError, SessionLog
+from .session import EmulatorSession
+
+__all__ = ["replay_log", "scenario_skeleton", "workspace_reference", "write_skeleton"]
+
+
+def replay_log(log: SessionLog, workspace: WorkspaceConfig) -> EmulatorSession:
+    """A fresh session with every record of the log applied in order."""
+    session = EmulatorSession(workspace, log.start)
+    for record in log.records:
+        kind = record["kind"]
+        try:
+            if kind == "request":
+                session.apply_request(record["at"], record["ops"])
+            elif kind == "advance":
+                session.platform.advance_to(record["at"])
+            else:
+                session.apply_reset(record["at"])
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise LogError(f"{log.path}:{record.get('_line', '?')}: cannot apply this record ({exc!r})") from None
+    return session
+
+
+class _Shoppers:
+    """Union-find over identifiers: `id:X`, `email:Y`, `anon:Z`."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+        self.order: list[str] = []
+
+    def find(self, key: str) -> str:
+        if key not in self.parent:
+            self.parent[key] = key
+            self.order.append(key)
+        root = key
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[key] != root:
+            self.parent[key], key = root, self.parent[key]
+        return root
+
+    def union(self, keys: list[str]) -> None:
+        roots = [self.find(k) for k in keys]
+        for other in roots[1:]:
+            first, second = sorted((roots[0], other), key=self.order.index)
+            self.parent[second] = first
+
+
+def _keys(send: Send) -> list[str]:
+    keys = [f"id:{send.user_id}"] if send.user_id is not None else []
+    if send.email is not None:
+        keys.append(f"email:{send.email}")
+    if send.anonymous_id is not None:
+        keys.append(f"anon:{send.anonymous_id}")
+    for ref in (send.primary, send.secondary):
+        if ref is not None and ref[0] in ("id", "email"):
+            keys.append(f"{ref[0]}:{ref[1]}")
+    return keys
+
+
+def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: str) -> dict[str, Any]:
+    """The scenario document (a mapping ready for YAML) for the calls the session delivered."""
+    shoppers = _Shoppers()
+    for send in session.sends:
+        keys = _keys(send)
+        if send.call == "merge":
+            for key in keys:
+                shoppers.find(key)
+        elif keys:
+            shoppers.union(keys)
+    names: dict[str, str] = {}
+    people: dict[str, dict[str, Any]] = {}
+    devices: dict[str, str] = {}
+    for key in shoppers.order:
+        root = shoppers.find(key)
+        if root not in names:
+            names[root] = f"shopper_{len(names) + 1}"
+            people[names[root]] = {}
+        person = people[names[root]]
+        kind, _, value = key.partition(":")
+        if kind in ("id", "email"):
+            person.setdefault(kind, value)
+        else:
+            devices[value] = f"device_{len(devices) + 1}"
+    start = session.start
+    timeline: list[dict[str, Any]] = []
+    for send in session.sends:
+        step: dict[str, Any] = {"at": format_duration(send.at - start)}
+        if send.call == "merge":
+            assert send.primary is not None and send.secondary is not None
+            primary, secondary = send.primary, send.secondary
+            step["merge"] = {"primary": {primary[0]: primary[1]}, "secondary": {secondary[0]: secondary[1]}}
+            step["latency"] = "0s"
+            timeline.append(step)
+            continue
+        keys = _keys(send)
+        if not keys:
+            continue
+        who = names[shoppers.find(keys[0])]
+        step["who"] = who
+        if send.anonymous_id is not None:
+            step["device"] = devices[send.anonymous_id]
+            step["source"] = "web"
+        else:
+            step["source"] = "backend"
+        if send.call == "track":
+            step["track"] = send.name
+            if send.properties:
+                step["properties"] = send.properties
+            if send.timestamp is not None and send.timestamp != send.at:
+                step["timestamp"] = format_instant(send.timestamp)
+            if send.event_id is not None:
+                step["event_id"] = send.event_id
+        else:
+            with_ = [k for k in ("id", "email") if getattr(send, "user_id" if k == "id" else k) is not None]
+            with_ = [k for k in with_ if k in people[who]]
+            identify: dict[str, Any] = {}
+            if with_ and with_ != [k for k in ("id", "email") if k in people[who]]:
+                identify["with"] = with_
+            if send.attributes:
+                identify["attributes"] = send.attributes
+            step["identify"] = identify or True
+        step["latency"] = "0s"
+        timeline.append(step)
+    return {
+        "scenario": f"replay of {log.path.name}",
+        "description": (
+            f"Calls received by the emulator from {format_instant(start)}, one step per call at its arrival "
+            "offset. Shoppers are inferred from the identifiers the calls tie together; add expectations."
+        ),
+        "start": format_instant(start),
+        "workspace": workspace_ref,
+        "shoppers": {name: person for name, person in people.items()},
+        "timeline": timeline,
+        "expect": [],
+    }
+
+
+def write_skeleton(document: dict[str, Any], path: Path) -> None:
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# Written by segsim replay --to-scenario: a starting point, edit freely.\n" + text, "utf-8")
+
+
+def workspace_reference(workspace: Path, scenario: Path) -> str:
+    """The workspace path as the scenario file should name it (relative to the scenario's folder)."""
+    try:
+        return os.path.relpath(workspace.resolve(), scenario.resolve().parent)
+    except ValueError:  # another drive
+        return str(workspace.resolve())

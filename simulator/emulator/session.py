@@ -1,0 +1,303 @@
+"""One emulator session: a live `Platform`, the call log, and what the engine
+does not model (deleted and suppressed people, devices).
+
+HTTP handlers turn a request into a list of *operations* (plain JSON dicts,
+see `track_api` and `pipelines_api`); the session logs them and applies
+them. Replaying a log applies the same operations at the same instants, so
+the trace is the same. Everything that depends on the platform's state
+(which profile a `cio_` id is, whether an alias names a known person) is
+decided here, when the operation is applied, never when it is parsed.
+
+Records this module adds to the platform's trace (the engine has no notion
+of them):
+
+    call_dropped      an invalid or undeliverable call (reason, api, call)
+    call_ignored      a valid call segsim does not model (group, objects)
+    profile_deleted   DELETE customers/{id} or a suppress (cio_id, how)
+    identifier_suppressed / identifier_unsuppressed (identifier)
+    device_added / device_deleted (cio_id, device)
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from simulator.model.calls import Delivery, Send
+from simulator.model.config import WorkspaceConfig
+from simulator.model.time import format_instant
+from simulator.platform import journeys
+from simulator.platform.engine import Platform
+from simulator.platform.state import Profile
+
+from .calllog import CallLog, session_header
+from .clock import VirtualClock
+
+__all__ = ["EmulatorSession"]
+
+
+class EmulatorSession:
+    """The platform behind one emulator (or one replay of its log)."""
+
+    def __init__(self, workspace: WorkspaceConfig, start: int, log: CallLog | None = None) -> None:
+        self.workspace = workspace
+        self.start = start
+        self.log = log
+        self.lock = threading.RLock()
+        self.records = 0
+        self.platform = Platform(workspace, start, owners={})
+        self.seq = 0
+        self.suppressed: set[str] = set()
+        self.devices: dict[int, dict[str, dict[str, Any]]] = {}
+        self.sends: list[Send] = []  # every call delivered since the last reset, for scenario skeletons
+
+    @classmethod
+    def open(
+        cls, workspace_path: Path | str, clock: VirtualClock, log_path: Path | str | None = None, fsync: bool = False
+    ) -> EmulatorSession:
+        """A live session on the workspace file; raises InputError for a bad workspace.
+
+        The call log must be a new (or empty) file: a log holds one session."""
+        from simulator.scenario.loader import load_workspace
+
+        workspace, _ = load_workspace(workspace_path)
+        start = clock.now()
+        log: CallLog | None = None
+        if log_path is not None:
+            path = Path(log_path)
+            if path.exists() and path.stat().st_size > 0:
+                raise FileExistsError(f"{path}: the call log already holds a session; give a new file")
+            log = CallLog(path, fsync=fsync)
+            log.write(session_header(str(Path(workspace_path).resolve()), start, clock.kind))
+        return cls(workspace, start, log)
+
+    # ------------------------------------------------------------------ live use
+
+    def submit(self, at: int, route: str, ops: list[dict[str, Any]], status: int = 200) -> int:
+        """Log a request's operations, then apply them. Returns the arrival instant used."""
+        with self.lock:
+            at = max(at, self.platform.now)
+            record = {"kind": "request", "at": at, "time": format_instant(at), "route": route, "status": status}
+            record["ops"] = ops
+            self._log(record)
+            self.apply_request(at, ops)
+            return at
+
+    def sync(self, at: int) -> int:
+        """Move the platform to `at` (firing due timers); logged so a replay moves the same way."""
+        with self.lock:
+            if at > self.platform.now:
+                self._log({"kind": "advance", "at": at, "time": format_instant(at)})
+                self.platform.advance_to(at)
+            return self.platform.now
+
+    def reset(self, at: int) -> None:
+        with self.lock:
+            at = max(at, self.platform.now)
+            self._log({"kind": "reset", "at": at, "time": format_instant(at)})
+            self.apply_reset(at)
+
+    def _log(self, record: dict[str, Any]) -> None:
+        self.records += 1
+        record["n"] = self.records
+        if self.log is not None:
+            self.log.write(record)
+
+    # ------------------------------------------------------------------ applying
+
+    def apply_reset(self, at: int) -> None:
+        self.platform = Platform(self.workspace, at, owners={})
+        self.seq = 0
+        self.suppressed = set()
+        self.devices = {}
+        self.sends = []
+
+    def apply_request(self, at: int, ops: list[dict[str, Any]]) -> None:
+        if at - 1 > self.platform.now:
+            # Everything due before this second; what is due at it runs after the delivery (SPEC section 4).
+            self.platform.advance_to(at - 1)
+        for op in ops:
+            self._apply(at, op)
+        self.platform.advance_to(at)
+
+    def _apply(self, at: int, op: dict[str, Any]) -> None:
+        kind = op.get("op")
+        if kind == "call":
+            self._call(at, op)
+        elif kind == "alias":
+            self._alias(at, op)
+        elif kind == "drop":
+            self._drop(at, op, str(op.get("reason", "invalid call")))
+        elif kind == "ignored":
+            self.platform.trace.add(at, "call_ignored", api=op.get("api"), call=op.get("call"), reason=op.get("reason"))
+        elif kind in ("delete", "suppress"):
+            self._delete(at, op, kind)
+        elif kind == "unsuppress":
+            self._unsuppress(at, op)
+        elif kind in ("device_add", "device_delete"):
+            self._device(at, op, kind)
+        else:
+            self._drop(at, op, f"unknown operation {kind!r}")
+
+    def _drop(self, at: int, op: dict[str, Any], reason: str) -> None:
+        self.platform.trace.add(at, "call_dropped", api=op.get("api"), call=op.get("call"), reason=reason)
+
+    def _next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def _live(self, ref: list[str] | tuple[str, str] | None) -> Profile | None:
+        """The live profile a reference names, or None."""
+        if ref is None:
+            return None
+        kind, value = ref[0], ref[1]
+        pf = self.platform
+        if kind == "id":
+            return pf.by_id.get(value)
+        if kind == "email":
+            return pf.by_email.get(value)
+        if kind == "cio_id" and value.startswith("cio_") and value[4:].isdigit():
+            p = pf.profiles.get(int(value[4:]))
+            return p if p is not None and p.deleted_at is None else None
+        return None
+
+    def _call(self, at: int, op: dict[str, Any]) -> None:
+        call = str(op["call"])
+        user_id: str | None = op.get("user_id")
+        email: str | None = op.get("email")
+        anonymous_id: str | None = op.get("anonymous_id")
+        ref = op.get("ref")
+        if ref is not None:
+            if ref[0] == "cio_id":
+                p = self._live(ref)
+                if p is None:
+                    self._drop(at, op, f"no person has {ref[1]} (unknown or deleted cio_id)")
+                    return
+                if call == "identify":
+                    if p.id is None and user_id is None and email is not None and email != p.email:
+                        self._drop(at, op, f"changing the email of {p.cio_id}, which has no id, is not modelled")
+                        return
+                    user_id = p.id or user_id
+                    email = email or p.email
+                    if user_id is None and email is None and p.anonymous_ids:
+                        return  # nothing to set on an anonymous profile
+                elif p.id is not None:
+                    user_id = p.id
+                elif p.email is not None:
+                    email = p.email
+                elif p.anonymous_ids:
+                    anonymous_id = p.anonymous_ids[-1]
+            elif ref[0] == "id":
+                user_id = ref[1]
+            else:
+                email = ref[1]
+        blocked = next((x for x in (user_id, email) if x is not None and x in self.suppressed), None)
+        if blocked is not None:
+            self._drop(at, op, f"{blocked} is suppressed")
+            return
+        if call == "identify" and anonymous_id is not None and user_id is None and email is None:
+            self._drop(at, op, "an identify needs an id or an email")
+            return
+        if call == "track" and anonymous_id is not None and (user_id is not None or email is not None):
+            # A call naming a person and an anonymous id merges the anonymous id first (as an identify).
+            pf = self.platform
+            if anonymous_id not in pf.merged_anon and anonymous_id not in pf.orphans:
+                merge = Send(self._next_seq(), at, "identify", str(op.get("api")), user_id=user_id, email=email)
+                merge.anonymous_id = anonymous_id
+                self._deliver(at, merge)
+            anonymous_id = None
+        send = Send(self._next_seq(), at, call, str(op.get("api")), user_id=user_id, email=email)
+        send.anonymous_id = anonymous_id
+        send.name = op.get("name")
+        send.properties = dict(op.get("properties") or {})
+        send.attributes = dict(op.get("attributes") or {})
+        send.timestamp = op.get("timestamp")
+        if send.timestamp is not None and op.get("sent_at") is not None:
+            # The sender's clock may differ from ours: keep the gap between event and sending (as Pipelines does).
+            send.timestamp = at - (int(op["sent_at"]) - send.timestamp)
+        send.event_id = op.get("event_id")
+        if op.get("primary") is not None:
+            send.primary = (op["primary"][0], op["primary"][1])
+            send.secondary = (op["secondary"][0], op["secondary"][1])
+        self._deliver(at, send)
+
+    def _deliver(self, at: int, send: Send) -> None:
+        self.sends.append(send)
+        self.platform.accept(Delivery(arrival=at, send=send, copy=1))
+
+    def _alias(self, at: int, op: dict[str, Any]) -> None:
+        """Pipelines alias: a known previous id is merged into the user; an anonymous one is identified."""
+        user_id, previous = str(op["user_id"]), str(op["previous_id"])
+        if previous in self.platform.by_id:
+            send = Send(self._next_seq(), at, "merge", str(op.get("api")), primary=("id", user_id))
+            send.secondary = ("id", previous)
+        else:
+            send = Send(self._next_seq(), at, "identify", str(op.get("api")), user_id=user_id, anonymous_id=previous)
+        self._deliver(at, send)
+
+    def _delete(self, at: int, op: dict[str, Any], how: str) -> None:
+        ref = op.get("ref")
+        p = self._live(ref)
+        if how == "suppress" and ref is not None:
+            for key in (ref[1], p.id if p else None, p.email if p else None):
+                if key is not None and key not in self.suppressed and not key.startswith("cio_"):
+                    self.suppressed.add(key)
+                    self.platform.trace.add(at, "identifier_suppressed", identifier=key)
+        if p is None:
+            self._drop(at, op, f"no person has {ref[1] if ref else '?'}")
+            return
+        self._delete_profile(at, p, how)
+
+    def _delete_profile(self, at: int, p: Profile, how: str) -> None:
+        pf = self.platform
+        p.deleted_at = at
+        if p.id is not None and pf.by_id.get(p.id) is p:
+            del pf.by_id[p.id]
+        if p.email is not None and pf.by_email.get(p.email) is p:
+            del pf.by_email[p.email]
+        for anon in p.anonymous_ids:
+            for index in (pf.by_anon, pf.orphans):
+                if index.get(anon) is p:
+                    del index[anon]
+        for seg in sorted(p.segments):
+            pf.trace.add(at, "segment_left", segment=seg, cio_id=p.cio_id, reason="profile_deleted")
+        p.segments.clear()
+        for r in pf.runs:
+            if r.open and r.profile == p.num:
+                journeys.end(pf, r, "deleted")
+        for hold in pf.holds:
+            if hold.profile == p.num:
+                hold.alive = False
+        self.devices.pop(p.num, None)
+        pf.trace.add(at, "profile_deleted", cio_id=p.cio_id, how=how)
+
+    def _unsuppress(self, at: int, op: dict[str, Any]) -> None:
+        ref = op.get("ref")
+        key = ref[1] if ref is not None else None
+        if key is None or key not in self.suppressed:
+            self._drop(at, op, f"{key} is not suppressed")
+            return
+        self.suppressed.discard(key)
+        self.platform.trace.add(at, "identifier_unsuppressed", identifier=key)
+
+    def _device(self, at: int, op: dict[str, Any], kind: str) -> None:
+        p = self._live(op.get("ref"))
+        if p is None:
+            self._drop(at, op, f"no person has {op.get('ref', ['', '?'])[1]}")
+            return
+        devices = self.devices.setdefault(p.num, {})
+        if kind == "device_add":
+            device = dict(op["device"])
+            device["last_used"] = device.get("last_used") or at
+            devices[str(device["id"])] = device
+            self.platform.trace.add(at, "device_added", cio_id=p.cio_id, device=str(device["id"]))
+            return
+        device_id = str(op["device_id"])
+        if devices.pop(device_id, None) is None:
+            self._drop(at, op, f"{p.cio_id} has no device {device_id}")
+            return
+        self.platform.trace.add(at, "device_deleted", cio_id=p.cio_id, device=device_id)
+
+    def devices_of(self, p: Profile) -> list[dict[str, Any]]:
+        return [dict(d) for _, d in sorted(self.devices.get(p.num, {}).items())]

@@ -1,0 +1,119 @@
+"""The `segsim lint` and `segsim gate` commands.
+
+Exit codes: lint 1 when any finding is an error, 0 otherwise; gate 1 when any
+item fails, 0 when all pass; both 2 when an input cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from simulator.scenario.errors import Problem
+
+__all__ = ["gate", "lint"]
+
+
+def _refuse(problems: Sequence[Problem]) -> NoReturn:
+    for problem in problems:
+        click.echo(f"ERROR {problem.render()}", err=True)
+    sys.exit(2)
+
+
+@click.command()
+@click.argument("workspace")
+@click.argument("files", nargs=-1)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
+def lint(workspace: str, files: tuple[str, ...], fmt: str) -> None:
+    """Check a workspace, scenario files and event logs against the tracking plan.
+
+    FILES are scenario files (.yaml with a top-level scenario: key), folders of
+    them, and event logs with one JSON object a line: segsim's call log, Data
+    Pipelines messages, or Track API v2 operations (plain or gzip).
+    """
+    from simulator.lint.lint_run import lint_paths
+
+    # The wall clock is read here only: log timestamps without an arrival
+    # instant are checked against it.
+    run = lint_paths(Path(workspace), files, int(time.time()))
+    if run.problems:
+        _refuse(run.problems)
+    if fmt == "json":
+        click.echo(json.dumps([f.as_json() for f in run.findings], indent=1))
+    else:
+        for finding in run.findings:
+            click.echo(finding.render())
+        errors = sum(1 for f in run.findings if f.severity == "error")
+        warnings = len(run.findings) - errors
+        checked = 1 + len(files)
+        click.echo(
+            f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''} "
+            f"in {checked} input{'s' if checked != 1 else ''}"
+            + (f" ({run.log_lines} log lines)" if run.log_lines else "")
+        )
+    sys.exit(1 if run.has_errors else 0)
+
+
+@click.command()
+@click.argument("workspace")
+@click.argument("scenarios", nargs=-1, required=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
+def gate(workspace: str, scenarios: tuple[str, ...], fmt: str) -> None:
+    """The ship-it checklist for a workspace: each item pass or fail, with its evidence.
+
+    Runs the SCENARIOS (files or folders) and reads their results.
+    """
+    from simulator.lint.gate import run_gate
+    from simulator.lint.lint_run import read_workspace
+    from simulator.scenario.errors import InputError
+    from simulator.scenario.loader import is_scenario_file, load_plan
+    from simulator.scenario.yamlfile import load_yaml_file
+
+    problems: list[Problem] = []
+    try:
+        loaded = read_workspace(Path(workspace))
+    except InputError as exc:
+        _refuse(exc.problems)
+    paths: list[Path] = []
+    for raw in scenarios:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and is_scenario_file(p))
+            if not found:
+                problems.append(Problem(raw, 0, 0, "", "no scenario files in this folder"))
+            paths.extend(found)
+        elif path.is_file():
+            paths.append(path)
+        else:
+            problems.append(Problem(raw, 0, 0, "", "no such file or folder"))
+    docs = []
+    for path in paths:
+        try:
+            load_plan(path)
+            docs.append((path, load_yaml_file(path)))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        _refuse(problems)
+    items = run_gate(loaded, docs)
+    if fmt == "json":
+        click.echo(json.dumps([item.as_json() for item in items], indent=1))
+    else:
+        for item in items:
+            click.echo(f"{'PASS' if item.passed else 'FAIL'}  {item.title}")
+            for line in item.evidence:
+                click.echo(f"      {line}")
+        passed = sum(1 for item in items if item.passed)
+        click.echo("")
+        click.echo(f"{passed} of {len(items)} checks pass: " + ("ship it" if passed == len(items) else "not ready"))
+    sys.exit(0 if all(item.passed for item in items) else 1)

@@ -1,0 +1,176 @@
+"""The checks one tracked event gets against the tracking plan, shared by
+scenario timelines and event logs: its name, its properties and their types,
+the source it came from, and repeated `unique_by` values."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from simulator.lint.findings import ERROR, WARNING, Severity
+from simulator.lint.trackplan import TrackingPlanView, is_snake_case, snake_case, type_hint, type_name, value_has_type
+
+__all__ = ["EventReport", "UniqueValues", "check_event"]
+
+
+class EventReport(Protocol):
+    """Where one event's findings go: `detail` is the key path below the event
+    (`("properties", "value")`), `key` what repeats fold on."""
+
+    def __call__(
+        self, rule: str, severity: Severity, message: str, detail: tuple[str, ...], key: tuple[object, ...]
+    ) -> None: ...
+
+
+def check_name(plan: TrackingPlanView, name: str, report: EventReport) -> bool:
+    """Name checks; True when the name is planned (the properties can be checked)."""
+    if plan.get(name) is not None:
+        if not is_snake_case(name):
+            report(
+                "event-name-case",
+                WARNING,
+                f"event name {name!r} is not lowercase snake case: rename it {snake_case(name)!r} "
+                "in the plan and in every sender",
+                ("event",),
+                (name,),
+            )
+        return True
+    twin = plan.near_duplicate_of(name)
+    if twin is not None:
+        report(
+            "near-duplicate-name",
+            ERROR,
+            f"event {name!r} differs from the planned {twin!r} only in case, spaces or separators; "
+            f"the platform matches names exactly, so rules on {twin!r} never see it: send {twin!r}",
+            ("event",),
+            (name,),
+        )
+        return False
+    base = plan.encoded_base(name)
+    if base is not None:
+        report(
+            "name-encodes-property",
+            ERROR,
+            f"event {name!r} bakes a property value into the planned name {base!r}: send {base!r} "
+            f"and put {name[len(base) + 1 :]!r} in a property, then filter on it with where:",
+            ("event",),
+            (name,),
+        )
+        return False
+    nearest = plan.nearest(name)
+    hint = f"did you mean {nearest!r}? " if nearest else ""
+    report(
+        "unplanned-event",
+        ERROR,
+        f"event {name!r} is not in the tracking plan: {hint}rename it, or add it under tracking_plan.events",
+        ("event",),
+        (name,),
+    )
+    if not is_snake_case(name):
+        report(
+            "event-name-case",
+            WARNING,
+            f"event name {name!r} is not lowercase snake case: call it {snake_case(name)!r}",
+            ("event",),
+            (name,),
+        )
+    return False
+
+
+def check_event(
+    plan: TrackingPlanView,
+    name: str,
+    properties: Mapping[str, Any] | None,
+    is_client: bool | None,
+    report: EventReport,
+) -> None:
+    """Every plan check for one tracked event (`is_client` None: the origin is unknown)."""
+    if not check_name(plan, name, report):
+        return
+    planned = plan.events[name]
+    props = properties if isinstance(properties, dict) else {}
+    for prop in planned.required:
+        if props.get(prop) is None:
+            report(
+                "required-missing",
+                ERROR,
+                f"{name} is sent without its required property {prop!r}: add it to every {name} call",
+                ("properties", prop),
+                (name, prop),
+            )
+    for prop, value in props.items():
+        spec = planned.properties.get(prop)
+        if spec is None:
+            if planned.properties:
+                nearest = _nearest_property(prop, planned.properties)
+                report(
+                    "additional-property",
+                    WARNING,
+                    f"{name} carries {prop!r}, which the plan does not list"
+                    + (f" (did you mean {nearest!r}?)" if nearest else "")
+                    + ": add it to the plan or stop sending it",
+                    ("properties", prop),
+                    (name, prop),
+                )
+            continue
+        if spec.type is not None and value is not None and not value_has_type(value, spec.type):
+            report(
+                "datatype-mismatch",
+                ERROR,
+                f"{name}.{prop} should be a {spec.type} but is a {type_name(value)} ({value!r}); strict rules "
+                f"never match it: {type_hint(value, spec.type)}",
+                ("properties", prop),
+                (name, prop, type_name(value)),
+            )
+    if planned.source == "server" and is_client is True:
+        report(
+            "server-event-from-client",
+            ERROR,
+            f"{name} is planned as server-only but was sent from a client: send it from the order system "
+            "(a server source), or the browser's copy will double or forge it",
+            ("event",),
+            (name,),
+        )
+    elif planned.source == "client" and is_client is False:
+        report(
+            "client-event-from-server",
+            WARNING,
+            f"{name} is planned as a client event but was sent from a server: check the plan's source",
+            ("event",),
+            (name,),
+        )
+
+
+def _nearest_property(prop: str, planned: Mapping[str, Any]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(prop, sorted(planned), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+class UniqueValues:
+    """Remembers the `unique_by` values seen per event: a 64-bit digest of each
+    value with its first line and dedupe id digest, so memory grows with the
+    number of distinct values of unique events only, never with the log."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, int], tuple[int, int]] = {}
+
+    @staticmethod
+    def _digest(value: Any) -> int:
+        text = repr(value).encode("utf-8", "surrogatepass")
+        return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+    def first_seen(self, event: str, value: Any, line: int, dedupe_id: Any) -> int | None:
+        """The line where this value was first seen under another dedupe id, None when new
+        (a copy carrying the same dedupe id is a retry the platform absorbs)."""
+        key = (event, self._digest(value))
+        mark = self._digest(dedupe_id) if dedupe_id is not None else 0
+        earlier = self._seen.get(key)
+        if earlier is None:
+            self._seen[key] = (line, mark)
+            return None
+        if mark and earlier[1] == mark:
+            return None
+        return earlier[0]

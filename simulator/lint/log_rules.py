@@ -1,0 +1,224 @@
+"""Lint of an event log, streamed line by line in constant memory (per-name
+hourly counters and the digests of `unique_by` values are all it keeps).
+
+A malformed line is a finding with its line number, never a crash; repeats
+of one problem fold into one finding at its first line, with a count.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from simulator.lint.events import UniqueValues, check_event
+from simulator.lint.findings import ERROR, WARNING, FindingSink, Severity
+from simulator.lint.logs import LoggedCall, calls_of, is_bookkeeping
+from simulator.lint.trackplan import TrackingPlanView
+from simulator.lint.volume import DROP_RATIO, VolumeCounter
+from simulator.model.config import WorkspaceConfig
+from simulator.model.time import format_duration, format_instant
+
+__all__ = ["LogLint", "lint_log", "open_log"]
+
+_LISTED_MALFORMED = 10
+
+
+def open_log(path: Path) -> IO[str]:
+    """A text stream over a log file, gzip or plain (raises OSError when unreadable)."""
+    with path.open("rb") as probe:
+        head = probe.read(2)
+    if head == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return path.open("r", encoding="utf-8", errors="replace")
+
+
+class LogLint:
+    def __init__(
+        self,
+        file: str,
+        config: WorkspaceConfig,
+        plan: TrackingPlanView,
+        sink: FindingSink,
+        now: int,
+    ) -> None:
+        self.file = file
+        self.config = config
+        self.plan = plan
+        self.sink = sink
+        self.now = now
+        self.source_kinds = {name: src.kind for name, src in config.sources.items()}
+        self.source_kinds.setdefault("web", "client")
+        self.source_kinds.setdefault("app", "client")
+        self.source_kinds.setdefault("backend", "server")
+        self.unique = UniqueValues()
+        self.volume = VolumeCounter()
+        self.guarded = dict(config.idempotency_keys)
+        self.malformed = 0
+        self.lines = 0
+
+    def add(
+        self,
+        rule: str,
+        severity: Severity,
+        line: int,
+        message: str,
+        path: str = "",
+        key: tuple[object, ...] | None = None,
+    ) -> None:
+        self.sink.add(rule, severity, self.file, line, message, path, key)
+
+    def run(self, stream: Iterator[str]) -> None:
+        for number, text in enumerate(stream, start=1):
+            self.lines = number
+            self.line(number, text)
+        self.finish()
+
+    def line(self, number: int, text: str) -> None:
+        text = text.strip()
+        if not text:
+            return
+        try:
+            record = json.loads(text)
+        except ValueError as exc:
+            self.bad_line(number, f"not valid JSON ({exc})")
+            return
+        if not isinstance(record, dict):
+            self.bad_line(number, f"expected one JSON object a line, got a {type(record).__name__}")
+            return
+        seen = False
+        for call in calls_of(record, self.source_kinds):
+            seen = True
+            self.call(number, call)
+        if not seen and not is_bookkeeping(record):
+            self.add(
+                "unknown-record",
+                WARNING,
+                number,
+                "a line that is none of the three log shapes (segsim call log, Data Pipelines message, "
+                "Track API v2 operation): it was skipped",
+                key=("shape",),
+            )
+
+    def bad_line(self, number: int, why: str) -> None:
+        self.malformed += 1
+        if self.malformed <= _LISTED_MALFORMED:
+            self.add("malformed-line", ERROR, number, f"{why}: fix or drop this line")
+        else:
+            self.add("malformed-line", ERROR, number, "further malformed lines", key=("more",))
+
+    def call(self, number: int, call: LoggedCall) -> None:
+        label = call.name if call.is_event and call.name else call.call
+        if call.bad_time is not None:
+            self.add(
+                "timestamp-invalid",
+                ERROR,
+                number,
+                f"{label}: {call.bad_time}; send ISO-8601 with an offset or unix seconds",
+                "timestamp",
+                key=(label,),
+            )
+        self.timestamps(number, call, label)
+        if not call.is_event or call.name is None:
+            return
+        name = call.name
+
+        def report(
+            rule: str, severity: Severity, message: str, detail: tuple[str, ...], key: tuple[object, ...]
+        ) -> None:
+            self.add(rule, severity, number, message, ".".join(detail), key)
+
+        if self.plan.defined:
+            check_event(self.plan, name, call.properties, call.is_client, report)
+            self.unique_value(number, call)
+        when = call.timestamp if call.timestamp is not None else call.arrival
+        if when is not None:
+            self.volume.add(name, when, number)
+
+    def timestamps(self, number: int, call: LoggedCall, label: str) -> None:
+        ts = call.timestamp
+        if ts is None:
+            return
+        if call.arrival is not None:
+            if ts > call.arrival:
+                self.add(
+                    "timestamp-in-future",
+                    ERROR,
+                    number,
+                    f"{label} is stamped {format_instant(ts)}, {format_duration(ts - call.arrival)} after it arrived "
+                    f"({format_instant(call.arrival)}): the sender's clock runs ahead; the platform holds such events "
+                    "until their timestamp, so stamp with the real time (or drop the timestamp)",
+                    "timestamp",
+                    key=(label,),
+                )
+            elif call.arrival - ts > self.config.max_age:
+                self.add(
+                    "timestamp-too-old",
+                    WARNING,
+                    number,
+                    f"{label} is stamped {format_instant(ts)}, {format_duration(call.arrival - ts)} before it arrived: "
+                    f"older than triggers.max_age ({format_duration(self.config.max_age)}), so it starts no journey; "
+                    "send events as they happen (or mark the backfill as such)",
+                    "timestamp",
+                    key=(label,),
+                )
+        elif ts > self.now:
+            self.add(
+                "timestamp-in-future",
+                ERROR,
+                number,
+                f"{label} is stamped {format_instant(ts)}, later than now ({format_instant(self.now)}): the sender's "
+                "clock runs ahead or the unit is wrong (milliseconds sent as seconds?)",
+                "timestamp",
+                key=(label,),
+            )
+
+    def unique_value(self, number: int, call: LoggedCall) -> None:
+        assert call.name is not None
+        planned = self.plan.get(call.name)
+        if planned is None or planned.unique_by is None or not isinstance(call.properties, dict):
+            return
+        value = call.properties.get(planned.unique_by)
+        if value is None:
+            return
+        first = self.unique.first_seen(call.name, value, number, call.dedupe_id)
+        if first is None:
+            return
+        guarded = self.guarded.get(call.name) == planned.unique_by
+        self.add(
+            "duplicate-unique-value",
+            WARNING if guarded else ERROR,
+            number,
+            f"{call.name} with {planned.unique_by} {value!r} was already sent on line {first}: "
+            + (
+                "dedupe.idempotency_keys absorbs it, but the sender retries or double-fires"
+                if guarded
+                else f"the platform processes both; add dedupe.idempotency_keys: {{{call.name}: {planned.unique_by}}} "
+                "or send one event per " + planned.unique_by
+            ),
+            f"properties.{planned.unique_by}",
+            key=(call.name,),
+        )
+
+    def finish(self) -> None:
+        for drop in self.volume.drops():
+            span = f" for {drop.hours} hours" if drop.hours > 1 else ""
+            self.add(
+                "volume-drop",
+                WARNING,
+                drop.line,
+                f"{drop.event} fell to {drop.count} in the hour from {format_instant(drop.hour)}{span}, below "
+                f"{int(DROP_RATIO * 100)}% of its trailing median of {drop.baseline:g} an hour: a tracking regression "
+                "(a release that stopped sending it) looks like a conversion miracle in segments; check the senders",
+                key=(drop.event, drop.hour),
+            )
+
+
+def lint_log(path: Path, config: WorkspaceConfig, plan: TrackingPlanView, sink: FindingSink, now: int) -> int:
+    """Lint one log file; the number of lines read. Raises OSError when unreadable."""
+    lint = LogLint(str(path), config, plan, sink, now)
+    with open_log(path) as stream:
+        lint.run(iter(stream))
+    return lint.lines

@@ -1,0 +1,176 @@
+"""The tracking plan as lint reads it: planned events, their properties and
+types, and the naming conventions (lowercase snake case, no near-duplicates,
+no property values baked into names)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.model.time import parse_instant
+from simulator.model.values import fold_name
+
+__all__ = [
+    "PlannedEvent",
+    "PlannedProperty",
+    "TrackingPlanView",
+    "is_snake_case",
+    "type_name",
+    "value_has_type",
+]
+
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+_NUMBERED = re.compile(r"^(?P<base>[a-z][a-z0-9_]*?)_(?P<value>\d+)$")
+
+
+def is_snake_case(name: str) -> bool:
+    return bool(_SNAKE.match(name))
+
+
+def snake_case(name: str) -> str:
+    """`Checkout Started` / `checkoutStarted` / `checkout-started` -> `checkout_started`."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
+    return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
+
+
+def type_name(value: Any) -> str:
+    """The plan type a JSON value has, as people read it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def value_has_type(value: Any, expected: str) -> bool:
+    if expected == "string":
+        return isinstance(value, str)
+    if expected == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected == "integer":
+        if isinstance(value, float):
+            return value.is_integer()
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected == "boolean":
+        return isinstance(value, bool)
+    if expected == "list":
+        return isinstance(value, list)
+    if expected == "object":
+        return isinstance(value, dict)
+    if expected == "timestamp":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True
+        if isinstance(value, str):
+            try:
+                parse_instant(value)
+            except ValueError:
+                return False
+            return True
+        return False
+    return True
+
+
+def type_hint(value: Any, expected: str) -> str:
+    """How to fix a wrong type, e.g. `send 120, not "120"`."""
+    if expected in ("number", "integer") and isinstance(value, str):
+        return f"send the number itself ({value.strip()}), not the string {value!r}"
+    if expected == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f'send it as a string ("{value}")'
+    if expected == "boolean" and isinstance(value, str):
+        return "send true or false, not a string"
+    if expected == "timestamp":
+        return "send an ISO-8601 instant with an offset (2026-03-02T09:00:00Z) or unix seconds"
+    return f"send a {expected}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedProperty:
+    name: str
+    type: str | None
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedEvent:
+    name: str
+    source: str | None
+    unique_by: str | None
+    properties: dict[str, PlannedProperty] = field(default_factory=dict)
+
+    @property
+    def required(self) -> list[str]:
+        return [p.name for p in self.properties.values() if p.required]
+
+
+class TrackingPlanView:
+    """Lookups over the compiled `tracking_plan` mapping of a workspace."""
+
+    def __init__(self, plan: Mapping[str, Any]) -> None:
+        events: dict[str, PlannedEvent] = {}
+        for name, raw in (plan.get("events") or {}).items():
+            props = {
+                p: PlannedProperty(p, spec.get("type"), bool(spec.get("required", False)))
+                for p, spec in (raw.get("properties") or {}).items()
+            }
+            events[name] = PlannedEvent(name, raw.get("source"), raw.get("unique_by"), props)
+        self.events = events
+        self._folded = {fold_name(name): name for name in sorted(events)}
+        self._names = sorted(events)
+
+    @property
+    def defined(self) -> bool:
+        return bool(self.events)
+
+    def get(self, name: str) -> PlannedEvent | None:
+        return self.events.get(name)
+
+    def near_duplicate_of(self, name: str) -> str | None:
+        """The planned name that `name` differs from only in case, spaces or separators."""
+        other = self._folded.get(fold_name(name))
+        return other if other is not None and other != name else None
+
+    def encoded_base(self, name: str) -> str | None:
+        """The planned name `name` extends with a property value (`added_to_cart_shoes`)."""
+        return encoded_base(name, self._names)
+
+    def nearest(self, name: str) -> str | None:
+        return nearest_name(name, self._names)
+
+
+def encoded_base(name: str, names: Iterable[str]) -> str | None:
+    best: str | None = None
+    for base in names:
+        if base != name and name.startswith(base + "_") and (best is None or len(base) > len(best)):
+            best = base
+    if best is None:
+        numbered = _NUMBERED.match(name)
+        if numbered and numbered.group("base") in set(names):
+            best = numbered.group("base")
+    return best
+
+
+def nearest_name(name: str, names: Iterable[str]) -> str | None:
+    options = sorted(set(names))
+    folded = {fold_name(n): n for n in options}
+    if fold_name(name) in folded:
+        return folded[fold_name(name)]
+    base = encoded_base(name, options)
+    if base is not None:
+        return base
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if not close:
+        close = difflib.get_close_matches(snake_case(name), options, n=1, cutoff=0.6)
+    return close[0] if close else None

@@ -1,0 +1,378 @@
+"""Lint of a workspace against its own tracking plan: the plan's names, the
+events and properties segment and journey rules reference, and time windows
+or waits tighter than the latency of the sources their events come from."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from simulator.lint.findings import ERROR, WARNING, FindingSink, Severity
+from simulator.lint.trackplan import (
+    TrackingPlanView,
+    encoded_base,
+    is_snake_case,
+    snake_case,
+    type_name,
+    value_has_type,
+)
+from simulator.model.config import LatencyModel, SourceConfig, WorkspaceConfig, builtin_source
+from simulator.model.time import format_duration, parse_duration
+from simulator.model.values import fold_name
+from simulator.scenario import schema as s
+from simulator.scenario.errors import format_path
+from simulator.scenario.yamlfile import YamlDoc
+
+__all__ = ["EventUse", "WorkspaceLint", "event_uses", "worst_latency"]
+
+Path = tuple[object, ...]
+_COMPARE_OPS = ("gt", "gte", "lt", "lte")
+
+
+@dataclass(frozen=True, slots=True)
+class EventUse:
+    """One `performed`/`not_performed`/`after`/trigger reference to an event."""
+
+    event: str
+    path: Path
+    within: int | None = None
+    where: dict[str, Any] | None = None
+
+
+def _conditions(c: s.Condition | None, path: Path) -> Iterator[tuple[s.Condition, Path]]:
+    if c is None:
+        return
+    yield c, path
+    for i, item in enumerate(c.all or []):
+        yield from _conditions(item, path + ("all", i))
+    for i, item in enumerate(c.any or []):
+        yield from _conditions(item, path + ("any", i))
+    if c.not_ is not None:
+        yield from _conditions(c.not_, path + ("not",))
+
+
+def _step_conditions(steps: list[s.JourneyStep], path: Path) -> Iterator[tuple[s.Condition, Path]]:
+    for i, step in enumerate(steps):
+        here = path + (i,)
+        if step.wait_until is not None:
+            yield from _conditions(step.wait_until.condition, here + ("wait_until", "condition"))
+            yield from _step_conditions(step.wait_until.then, here + ("wait_until", "then"))
+        if step.branch is not None:
+            yield from _conditions(step.branch.if_, here + ("branch", "if"))
+            yield from _step_conditions(step.branch.then, here + ("branch", "then"))
+            yield from _step_conditions(step.branch.else_, here + ("branch", "else"))
+
+
+def _journey_conditions(name: str, j: s.Journey) -> Iterator[tuple[s.Condition, Path]]:
+    base: Path = ("journeys", name)
+    yield from _conditions(j.filter, base + ("filter",))
+    yield from _conditions(j.goal, base + ("goal",))
+    yield from _step_conditions(j.steps, base + ("steps",))
+
+
+def all_conditions(ws: s.Workspace) -> Iterator[tuple[s.Condition, Path]]:
+    for name, seg in ws.segments.items():
+        yield from _conditions(seg.rule, ("segments", name, "rule"))
+    for name, j in ws.journeys.items():
+        yield from _journey_conditions(name, j)
+
+
+def event_uses(ws: s.Workspace) -> list[EventUse]:
+    """Every event name the workspace's rules and triggers reference, with its key path."""
+    uses: list[EventUse] = []
+    for cond, path in all_conditions(ws):
+        name = cond.performed if cond.performed is not None else cond.not_performed
+        if name is not None:
+            head = "performed" if cond.performed is not None else "not_performed"
+            within = parse_duration(cond.within) if cond.within is not None else None
+            uses.append(EventUse(name, path + (head,), within, cond.where))
+        if cond.after is not None:
+            uses.append(EventUse(cond.after, path + ("after",)))
+    for name, j in ws.journeys.items():
+        if j.trigger.event is not None:
+            uses.append(EventUse(j.trigger.event, ("journeys", name, "trigger", "event"), None, j.trigger.where))
+    return uses
+
+
+def worst_latency(model: LatencyModel) -> tuple[int, str]:
+    """The longest latency a model gives, and how it was read; an exponential is
+    unbounded, so its 99th percentile stands in."""
+    worst = model.worst_case
+    if worst is not None:
+        return worst, model.describe()
+    p99 = int(math.ceil(model.a * math.log(100)))
+    return p99, f"{model.describe()}, 99th percentile {format_duration(p99)}"
+
+
+class WorkspaceLint:
+    def __init__(
+        self, config: WorkspaceConfig, model: s.Workspace, doc: YamlDoc, plan: TrackingPlanView, sink: FindingSink
+    ) -> None:
+        self.config = config
+        self.model = model
+        self.doc = doc
+        self.plan = plan
+        self.sink = sink
+
+    def add(self, rule: str, severity: Severity, path: Path, message: str) -> None:
+        line, _col = self.doc.mark(path)
+        self.sink.add(rule, severity, self.doc.file, line, message, format_path(path))
+
+    def run(self) -> None:
+        if not self.plan.defined:
+            self.add(
+                "no-tracking-plan",
+                WARNING,
+                (),
+                "the workspace has no tracking_plan: add one (tracking_plan.events) so lint can check names, "
+                "properties and types",
+            )
+        else:
+            self.plan_names()
+            self.rule_references()
+        self.windows()
+        self.waits()
+
+    # ---------------------------------------------------------------- the plan itself
+
+    def plan_names(self) -> None:
+        names = sorted(self.plan.events)
+        folded: dict[str, str] = {}
+        for name in self.plan.events:
+            path: Path = ("tracking_plan", "events", name)
+            if not is_snake_case(name):
+                self.add(
+                    "event-name-case",
+                    WARNING,
+                    path,
+                    f"event name {name!r} is not lowercase snake case: call it {snake_case(name)!r}",
+                )
+            twin = folded.get(fold_name(name))
+            if twin is not None:
+                self.add(
+                    "near-duplicate-name",
+                    ERROR,
+                    path,
+                    f"planned events {twin!r} and {name!r} differ only in case, spaces or separators: "
+                    "keep one name and migrate the senders of the other",
+                )
+            folded.setdefault(fold_name(name), name)
+            base = encoded_base(name, names)
+            if base is not None:
+                self.add(
+                    "name-encodes-property",
+                    WARNING,
+                    path,
+                    f"{name!r} looks like {base!r} with a property value in its name: plan {base!r} with "
+                    "that value as a property and filter on it with where:",
+                )
+            event = self.plan.events[name]
+            for prop in event.properties:
+                if not is_snake_case(prop):
+                    self.add(
+                        "property-name-case",
+                        WARNING,
+                        path + ("properties", prop),
+                        f"property {prop!r} is not lowercase snake case: call it {snake_case(prop)!r}",
+                    )
+            if event.unique_by is not None and event.unique_by not in event.properties:
+                self.add(
+                    "unique-by-unknown-property",
+                    ERROR,
+                    path + ("unique_by",),
+                    f"unique_by names {event.unique_by!r}, which {name} does not list under properties: add it "
+                    "(required: true)",
+                )
+
+    # ---------------------------------------------------------------- rule references
+
+    def rule_references(self) -> None:
+        for use in event_uses(self.model):
+            if self.plan.get(use.event) is None:
+                nearest = self.plan.nearest(use.event)
+                self.add(
+                    "rule-unknown-event",
+                    ERROR,
+                    use.path,
+                    f"the rule references event {use.event!r}, which the tracking plan does not define"
+                    + (f": did you mean {nearest!r}?" if nearest else ": add it to tracking_plan.events")
+                    + " (names match exactly, so this rule never sees the planned event)",
+                )
+                continue
+            where_path = use.path[:-1] + ("where",)
+            self.where(use.event, use.where, where_path)
+        for name, j in self.model.journeys.items():
+            trigger = j.trigger.event
+            if trigger is None or self.plan.get(trigger) is None:
+                continue
+            for prop, path in _trigger_references(name, j):
+                self.property_known(trigger, prop, path, "the journey's trigger")
+
+    def where(self, event: str, where: dict[str, Any] | None, path: Path) -> None:
+        for prop, test in (where or {}).items():
+            here = path + (prop,)
+            if not self.property_known(event, prop, here, "the rule"):
+                continue
+            spec = self.plan.events[event].properties.get(_head(prop))
+            if spec is None or spec.type is None or "[]" in prop or "." in prop:
+                continue
+            operands = test.items() if isinstance(test, dict) else [("eq", test)]
+            for op, operand in operands:
+                if op == "trigger" or isinstance(operand, dict) or op in ("exists", "contains"):
+                    continue
+                values = operand if op == "in" and isinstance(operand, list) else [operand]
+                for value in values:
+                    wanted = "number" if op in _COMPARE_OPS and spec.type == "integer" else spec.type
+                    if value is not None and not value_has_type(value, wanted):
+                        self.add(
+                            "rule-type-mismatch",
+                            ERROR,
+                            here + ((op,) if isinstance(test, dict) else ()),
+                            f"{event}.{prop} is planned as a {spec.type} but the rule compares it with the "
+                            f"{type_name(value)} {value!r}: under strict types it never matches; "
+                            f"write the value as a {spec.type}",
+                        )
+
+    def property_known(self, event: str, prop: str, path: Path, who: str) -> bool:
+        planned = self.plan.events[event]
+        if _head(prop) in planned.properties:
+            return True
+        import difflib
+
+        close = difflib.get_close_matches(_head(prop), sorted(planned.properties), n=1, cutoff=0.6)
+        self.add(
+            "rule-unknown-property",
+            ERROR,
+            path,
+            f"{who} tests {event}.{prop}, which the tracking plan does not define"
+            + (f": did you mean {close[0]!r}?" if close else f": add {_head(prop)!r} to {event}'s properties"),
+        )
+        return False
+
+    # ---------------------------------------------------------------- latency
+
+    def sources_for(self, event: str) -> list[SourceConfig]:
+        planned = self.plan.get(event)
+        kind = planned.source if planned is not None else None
+        sources = dict(self.config.sources)
+        for name in ("web", "app", "backend"):
+            builtin = builtin_source(name)
+            if name not in sources and builtin is not None:
+                sources[name] = builtin
+        return [src for _, src in sorted(sources.items()) if kind is None or src.kind == kind]
+
+    def slowest(self, event: str) -> tuple[int, str, str] | None:
+        found: tuple[int, str, str] | None = None
+        for src in self.sources_for(event):
+            worst, how = worst_latency(src.latency)
+            if found is None or worst > found[0]:
+                found = (worst, src.name, how)
+        return found
+
+    def windows(self) -> None:
+        for use in event_uses(self.model):
+            if use.within is None:
+                continue
+            slowest = self.slowest(use.event)
+            if slowest is None or slowest[0] < use.within:
+                continue
+            worst, source, how = slowest
+            self.add(
+                "window-tighter-than-latency",
+                ERROR,
+                use.path[:-1] + ("within",),
+                f"within: {format_duration(use.within)} on {use.event} is not longer than the latency of source "
+                f"{source!r} ({how}): an event can arrive after its window has closed and never count; "
+                f"widen the window beyond {format_duration(worst)} or speed up {source}",
+            )
+
+    def waits(self) -> None:
+        for name, j in self.model.journeys.items():
+            watched = _watched_events(j)
+            if not watched:
+                continue
+            before = _wait_before_first_send(j.steps)
+            if before is None:
+                continue
+            wait, message = before
+            for event in watched:
+                slowest = self.slowest(event)
+                if slowest is None or slowest[0] <= wait:
+                    continue
+                worst, source, how = slowest
+                self.add(
+                    "wait-shorter-than-latency",
+                    WARNING,
+                    ("journeys", name, "steps"),
+                    f"{message} goes out {format_duration(wait)} after entry, but {event} from {source!r} can take "
+                    f"{format_duration(worst)} to arrive ({how}): a shopper who already did it still gets the "
+                    f"message (a ghost abandon); wait longer than {format_duration(worst)} first",
+                )
+
+
+def _head(prop: str) -> str:
+    return prop.split(".", 1)[0].removesuffix("[]")
+
+
+def _trigger_references(name: str, j: s.Journey) -> Iterator[tuple[str, Path]]:
+    base: Path = ("journeys", name)
+    for cond, path in _journey_conditions(name, j):
+        if cond.trigger is not None:
+            for prop in cond.trigger:
+                yield prop, path + ("trigger", prop)
+        for prop, test in (cond.where or {}).items():
+            yield from _refs(test, path + ("where", prop))
+    yield from _update_references(j.steps, base + ("steps",))
+
+
+def _refs(value: Any, path: Path) -> Iterator[tuple[str, Path]]:
+    if isinstance(value, dict):
+        if set(value) == {"trigger"} and isinstance(value["trigger"], str):
+            yield value["trigger"], path
+            return
+        for key, inner in value.items():
+            yield from _refs(inner, path + (key,))
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            yield from _refs(inner, path + (i,))
+
+
+def _update_references(steps: list[s.JourneyStep], path: Path) -> Iterator[tuple[str, Path]]:
+    for i, step in enumerate(steps):
+        here = path + (i,)
+        if step.update is not None:
+            for key, value in step.update.items():
+                yield from _refs(value, here + ("update", key))
+        if step.wait_until is not None:
+            yield from _update_references(step.wait_until.then, here + ("wait_until", "then"))
+        if step.branch is not None:
+            yield from _update_references(step.branch.then, here + ("branch", "then"))
+            yield from _update_references(step.branch.else_, here + ("branch", "else"))
+
+
+def _watched_events(j: s.Journey) -> list[str]:
+    """Events whose arrival should stop a message: the goal's, and those a filter excludes."""
+    names: list[str] = []
+    if j.goal is not None and j.exit in ("goal", "goal_or_stop_matching"):
+        names += [c.performed for c, _ in _conditions(j.goal, ()) if c.performed is not None]
+    if j.filter is not None and j.exit in ("stop_matching", "goal_or_stop_matching"):
+        for c, _ in _conditions(j.filter, ()):
+            if c.not_performed is not None:
+                names.append(c.not_performed)
+            if c.not_ is not None and c.not_.performed is not None:
+                names.append(c.not_.performed)
+    return sorted(set(names))
+
+
+def _wait_before_first_send(steps: list[s.JourneyStep]) -> tuple[int, str] | None:
+    total = 0
+    for step in steps:
+        if step.wait is not None:
+            total += parse_duration(step.wait)
+        elif step.send is not None:
+            return total, step.send
+        elif step.wait_until is not None or step.branch is not None:
+            return None
+    return None

@@ -1,0 +1,273 @@
+"""What a workspace lets a story say: its events, their properties and types,
+its sources, and the values its rules care about.
+
+The fuzzer draws every call from this catalog, so generated stories speak the
+team's own vocabulary: event names and property types from the tracking plan
+(and from the events the rules mention), property values near the thresholds
+and literals the rules test, and deliveries through the workspace's own
+sources (plus the built-ins `web`, `app` and `backend`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simulator.model.conditions import AttributeTest, Cond, Performed, TriggerTest, walk
+from simulator.model.config import Branch, Step, WaitUntil, WorkspaceConfig, builtin_source
+from simulator.model.values import TriggerRef, ValueTest
+from simulator.scenario import schema as s
+from simulator.scenario.loader import load_workspace
+
+__all__ = ["Catalog", "EventSpec", "PropertySpec", "catalog_of"]
+
+_NUMERIC = ("number", "integer")
+
+
+@dataclass(frozen=True, slots=True)
+class PropertySpec:
+    """One property of an event: its planned type and the values worth trying
+    (the typical one first, so shrinking lands on it)."""
+
+    name: str
+    type: str | None
+    required: bool
+    choices: tuple[Any, ...]
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in _NUMERIC
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    name: str
+    properties: tuple[PropertySpec, ...]
+    server_only: bool = False
+    unique_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The vocabulary of one workspace, ready for the strategies."""
+
+    workspace: WorkspaceConfig
+    events: tuple[EventSpec, ...]
+    client_sources: tuple[str, ...]
+    server_sources: tuple[str, ...]
+    path: Path | None = None
+    # (trigger event, event the journey waits for): a checkout and its order.
+    funnels: tuple[tuple[str, str], ...] = ()
+
+    def event(self, name: str) -> EventSpec:
+        for spec in self.events:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+
+def catalog_of(workspace: Path | str | tuple[WorkspaceConfig, s.Workspace]) -> Catalog:
+    """Build the catalog of a workspace file (or of an already loaded one)."""
+    path: Path | None = None
+    if isinstance(workspace, tuple):
+        config, model = workspace
+    else:
+        path = Path(workspace)
+        config, model = load_workspace(path)
+    tests = list(_value_tests(config))
+    planned = model.tracking_plan.events
+    names = list(planned)
+    for name in _rule_events(config):
+        if name not in names:
+            names.append(name)
+    events = tuple(_event_spec(name, planned.get(name), tests) for name in names)
+    client, server = _sources(config)
+    return Catalog(config, events, client, server, path, _funnels(config))
+
+
+def _funnels(config: WorkspaceConfig) -> tuple[tuple[str, str], ...]:
+    found: list[tuple[str, str]] = []
+    for j in config.journeys:
+        if j.trigger_event is None:
+            continue
+        for cond in (j.goal, j.filter):
+            for node in walk(cond):
+                if isinstance(node, Performed) and node.event != j.trigger_event:
+                    pair = (j.trigger_event, node.event)
+                    if pair not in found:
+                        found.append(pair)
+    return tuple(found)
+
+
+def _sources(config: WorkspaceConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    declared = list(config.sources.values())
+    for name in ("web", "app", "backend"):
+        if name not in config.sources:
+            found = builtin_source(name)
+            assert found is not None
+            declared.append(found)
+    client = tuple(src.name for src in declared if src.kind == "client")
+    server = tuple(src.name for src in declared if src.kind == "server")
+    return client, server
+
+
+def _rule_conditions(config: WorkspaceConfig) -> Iterator[Cond]:
+    for seg in config.segments:
+        yield seg.rule
+    for j in config.journeys:
+        for cond in (j.filter, j.goal):
+            if cond is not None:
+                yield cond
+        yield from _step_conditions(j.steps)
+
+
+def _step_conditions(steps: tuple[Step, ...]) -> Iterator[Cond]:
+    for step in steps:
+        if isinstance(step, WaitUntil):
+            yield step.condition
+            yield from _step_conditions(step.then)
+        elif isinstance(step, Branch):
+            yield step.condition
+            yield from _step_conditions(step.then)
+            yield from _step_conditions(step.else_)
+
+
+def _rule_events(config: WorkspaceConfig) -> list[str]:
+    names: list[str] = []
+    for j in config.journeys:
+        if j.trigger_event and j.trigger_event not in names:
+            names.append(j.trigger_event)
+    for cond in _rule_conditions(config):
+        for node in walk(cond):
+            if isinstance(node, Performed):
+                for name in (node.event, node.after):
+                    if name and name not in names:
+                        names.append(name)
+    return names
+
+
+def _value_tests(config: WorkspaceConfig) -> Iterator[ValueTest]:
+    for j in config.journeys:
+        yield from j.trigger_where
+    for cond in _rule_conditions(config):
+        for node in walk(cond):
+            if isinstance(node, Performed):
+                yield from node.where
+            elif isinstance(node, TriggerTest):
+                yield from node.tests
+            elif isinstance(node, AttributeTest):
+                continue  # attributes are not event properties
+
+
+def _top(path: str) -> str:
+    return path.split(".")[0].removesuffix("[]")
+
+
+def _literals(test: ValueTest) -> list[Any]:
+    operand = test.operand
+    if isinstance(operand, TriggerRef) or test.op == "exists":
+        return []
+    values = operand if isinstance(operand, list) else [operand]
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, TriggerRef):
+            continue
+        out.append(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            # Either side of a threshold: `gt: 0` wants 0 and 1 tried.
+            out.append(value + 1 if test.op in ("gt", "gte", "eq", "ne", "in") else value - 1)
+    return out
+
+
+def _nested(path: str, leaf: Any) -> Any:
+    """`items[].category` and `coffee` -> `[{category: coffee}]` (what goes under `items`)."""
+    parts = path.split(".")
+    value = leaf
+    for part in reversed(parts[1:]):
+        spread = part.endswith("[]")
+        value = {part.removesuffix("[]"): value}
+        if spread:
+            value = [value]
+    if parts[0].endswith("[]"):
+        value = [value] if not isinstance(value, list) else value
+    return value
+
+
+def _default(name: str, kind: str | None) -> Any:
+    if kind in _NUMERIC:
+        return 120 if kind == "number" else 1
+    if kind == "boolean":
+        return True
+    if kind == "list":
+        return []
+    if kind == "object":
+        return {}
+    if kind == "timestamp":
+        return "2026-01-01T00:00:00Z"
+    if name.endswith("_id"):
+        return f"{name.removesuffix('_id')}_1"
+    return f"{name}_a"
+
+
+def _choices(name: str, kind: str | None, tests: list[ValueTest]) -> tuple[Any, ...]:
+    found: list[Any] = [_default(name, kind)]
+    if kind in (None, "string") and name.endswith("_id"):
+        found.append(f"{name.removesuffix('_id')}_2")  # a second checkout, order, product
+    for test in tests:
+        if _top(test.path) != name:
+            continue
+        for literal in _literals(test):
+            value = literal if "." not in test.path and "[]" not in test.path else _nested(test.path, literal)
+            if kind in _NUMERIC and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                continue
+            if value not in found:
+                found.append(value)
+    if kind == "boolean" and False not in found:
+        found.append(False)
+    if kind == "number" and 40 not in found:
+        found.append(40)
+    return tuple(found)
+
+
+def _event_spec(name: str, planned: s.PlanEvent | None, tests: list[ValueTest]) -> EventSpec:
+    tested = {_top(t.path) for t in tests}
+    props: list[PropertySpec] = []
+    types: dict[str, str | None] = {}
+    required: set[str] = set()
+    if planned is not None:
+        for prop, spec in planned.properties.items():
+            types[prop] = spec.type
+            if spec.required:
+                required.add(prop)
+        if planned.unique_by and planned.unique_by not in types:
+            types[planned.unique_by] = "string"
+            required.add(planned.unique_by)
+    for prop in sorted(tested - set(types)):
+        if planned is None:
+            types[prop] = _guess_type(prop, tests)
+    for prop, kind in types.items():
+        # Optional properties no rule reads cannot change a verdict: leave them out.
+        if prop in required or prop in tested:
+            props.append(PropertySpec(prop, kind, prop in required, _choices(prop, kind, tests)))
+    server_only = planned is not None and planned.source == "server"
+    return EventSpec(name, tuple(props), server_only, planned.unique_by if planned is not None else None)
+
+
+def _guess_type(prop: str, tests: list[ValueTest]) -> str | None:
+    for test in tests:
+        if _top(test.path) != prop:
+            continue
+        if "[]" in test.path.split(".")[0]:
+            return "list"
+        if "." in test.path:
+            return "object"
+        for literal in _literals(test):
+            if isinstance(literal, bool):
+                return "boolean"
+            if isinstance(literal, (int, float)):
+                return "number"
+            if isinstance(literal, str):
+                return "string"
+    return None

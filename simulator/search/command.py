@@ -1,0 +1,135 @@
+"""`segsim fuzz WORKSPACE`: search for stories that break the invariants,
+write one replayable scenario per distinct failure, and say what happened."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import click
+
+from simulator.checks.violations import INVARIANTS
+from simulator.scenario.errors import InputError, did_you_mean
+
+__all__ = ["fuzz"]
+
+_CHOICES = sorted(INVARIANTS) + ["all"]
+
+
+def _refuse(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.command()
+@click.argument("workspace", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--journey", default=None, help="Only violations of this journey.")
+@click.option(
+    "--invariant",
+    "invariants",
+    multiple=True,
+    help="Invariant to check (repeatable): " + ", ".join(_CHOICES) + ". Default: all.",
+)
+@click.option("--max-examples", default=200, show_default=True, type=int, help="Stories to try per search round.")
+@click.option("--seed", default=None, type=int, help="Make the search reproducible (no example database).")
+@click.option("--faults", is_flag=True, help="Add drops, duplicates, delays, skew, partial identifies, drifted names.")
+@click.option(
+    "--out", default="fuzz-out", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="Witnesses."
+)
+def fuzz(
+    workspace: Path,
+    journey: str | None,
+    invariants: tuple[str, ...],
+    max_examples: int,
+    seed: int | None,
+    faults: bool,
+    out: Path,
+) -> None:
+    """Let Hypothesis generate shoppers and stories against WORKSPACE, check the
+    invariants, and write each distinct failure, shrunk, as a scenario file."""
+    from simulator.search.catalog import catalog_of
+    from simulator.search.driver import FuzzOptions, search
+    from simulator.search.witness import replay_pinned, write_crash, write_witness
+
+    if not workspace.is_file():
+        _refuse(f"{workspace}: no such workspace file")
+    names: list[str] = []
+    for name in invariants:
+        if name == "all":
+            continue
+        if name not in INVARIANTS:
+            hint = did_you_mean(name, _CHOICES)
+            _refuse(f"--invariant {name!r} is not an invariant ({hint or 'expected one of: ' + ', '.join(_CHOICES)})")
+        if name not in names:
+            names.append(name)
+    if max_examples < 1:
+        _refuse(f"--max-examples must be at least 1, got {max_examples}")
+    try:
+        catalog = catalog_of(workspace)
+    except InputError as exc:
+        for problem in exc.problems:
+            click.echo(problem.render(), err=True)
+        sys.exit(2)
+    journeys = [j.name for j in catalog.workspace.journeys]
+    if journey is not None and journey not in journeys:
+        _refuse(f"--journey {journey!r}: the workspace has no such journey ({did_you_mean(journey, journeys)})")
+    seeded = seed is not None
+    if seed is None:
+        seed = random.SystemRandom().randrange(10**6)
+    options = FuzzOptions(
+        workspace,
+        tuple(names),
+        journey,
+        max_examples,
+        seed,
+        faults,
+        None if seeded else Path(".segsim") / "hypothesis",
+    )
+    echo = click.echo
+    what = ", ".join(names) if names else "all invariants"
+    scope = f", journey {journey}" if journey else ""
+    echo(f"segsim fuzz {workspace}: {what}{scope}, faults {'on' if faults else 'off'}")
+
+    failed = False
+    for pinned in replay_pinned(options):
+        if pinned.error:
+            echo(f"  pinned {pinned.file}: invalid ({pinned.error.splitlines()[0]})")
+            continue
+        if not pinned.violations:
+            echo(f"  pinned {pinned.file}: no violation")
+            continue
+        failed = True
+        echo(f"  pinned {pinned.file}: {len(pinned.violations)} violation(s)")
+        for v in pinned.violations:
+            echo(f"    {v.kind} in {v.journey or '-'} ({v.cause}): {v.explanation}")
+
+    report = search(options, catalog)
+    count = len(report.findings)
+    echo(
+        f"ran {report.examples} examples in {report.rounds} round{'s' if report.rounds != 1 else ''} "
+        f"(seed {seed}): {count} distinct failure{'s' if count != 1 else ''}"
+    )
+    for finding in report.findings:
+        written = write_witness(finding, options, out)
+        v = finding.violation
+        echo("")
+        echo(f"{v.kind} in {v.journey or 'any journey'}, cause {v.cause} (shopper {v.who})")
+        echo(f"  {v.explanation}")
+        echo(f"  witness: {written.path} ({written.steps} step{'s' if written.steps != 1 else ''})")
+        echo(f"  replay:  segsim run {written.path}")
+        if not written.replays:
+            echo(f"  warning: the witness does not replay as found: {written.problem}")
+    for i, crash in enumerate(report.crashes, start=1):
+        path = write_crash(crash, options, out, i)
+        echo("")
+        echo(f"the simulator raised an error on a generated story: {path}")
+        echo("  " + "\n  ".join(crash.error.strip().splitlines()[-3:]))
+    echo("")
+    echo(
+        f"reproduce this search: segsim fuzz {workspace} --seed {seed} --max-examples {max_examples}"
+        + (" --faults" if faults else "")
+        + (f" --journey {journey}" if journey else "")
+        + "".join(f" --invariant {n}" for n in names)
+    )
+    sys.exit(1 if failed or report.findings or report.crashes else 0)

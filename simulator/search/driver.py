@@ -1,0 +1,238 @@
+"""The fuzz driver: search stories for violated invariants, shrink each
+distinct failure, and write it down as a scenario file.
+
+Failures are told apart by (violation kind, journey, cause). Each key raises
+its own exception type, so Hypothesis keeps and shrinks every distinct bug
+separately; after a round that found something, another round runs that
+ignores the keys already found, so one loud bug cannot hide a quieter one.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+from simulator.checks.violations import INVARIANTS, Violation, find_violations
+from simulator.pipeline import simulate
+from simulator.search.catalog import Catalog, catalog_of
+from simulator.search.plans import PlanBuilder
+from simulator.search.stories import stories
+
+__all__ = ["Crash", "Finding", "FuzzOptions", "FuzzReport", "Pinned", "Key", "search", "violation_key"]
+
+Key = tuple[str, str, str]  # (violation kind, journey or "", cause)
+
+_MAX_ROUNDS = 3
+
+
+def violation_key(v: Violation) -> Key:
+    return (v.kind, v.journey or "", v.cause)
+
+
+@dataclass(frozen=True)
+class FuzzOptions:
+    workspace: Path
+    invariants: tuple[str, ...] = ()  # names from INVARIANTS; empty: all
+    journey: str | None = None
+    max_examples: int = 200
+    seed: int = 0
+    faults: bool = False
+    database: Path | None = None  # None: no example database (a seeded, reproducible run)
+    max_steps: int = 8
+
+    @property
+    def kinds(self) -> set[str]:
+        names = self.invariants or tuple(INVARIANTS)
+        return {INVARIANTS[n] for n in names}
+
+    def wants(self, v: Violation) -> bool:
+        if v.kind not in self.kinds:
+            return False
+        if self.journey is not None:
+            return v.journey == self.journey or (v.journey is None and bool(self.invariants))
+        return True
+
+
+@dataclass
+class Finding:
+    key: Key
+    violation: Violation
+    story: dict[str, Any]
+    blob: str = ""
+
+
+@dataclass
+class Crash:
+    error: str
+    story: dict[str, Any]
+    blob: str = ""
+
+
+@dataclass
+class Pinned:
+    file: Path
+    violations: list[Violation]
+    error: str = ""
+
+
+@dataclass
+class FuzzReport:
+    options: FuzzOptions
+    examples: int = 0
+    rounds: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    crashes: list[Crash] = field(default_factory=list)
+    pinned: list[Pinned] = field(default_factory=list)
+
+
+class FoundViolation(Exception):
+    """Raised inside the property for a violation the search has not yet kept."""
+
+    def __init__(self, violation: Violation, story: dict[str, Any]) -> None:
+        super().__init__(f"{violation.kind} in {violation.journey or '-'} ({violation.cause})")
+        self.violation = violation
+        self.story = story
+
+
+class EngineCrash(Exception):
+    """The engine raised on a generated story: a bug of segsim itself."""
+
+    def __init__(self, error: str, story: dict[str, Any]) -> None:
+        super().__init__(error.splitlines()[-1] if error else "crash")
+        self.error = error
+        self.story = story
+
+
+_FOUND_TYPES: dict[Key, type[FoundViolation]] = {}
+_CRASH_TYPES: dict[str, type[EngineCrash]] = {}
+
+
+def _found_type(key: Key) -> type[FoundViolation]:
+    # One exception type per key: Hypothesis tracks and shrinks each separately.
+    found = _FOUND_TYPES.get(key)
+    if found is None:
+        name = "Found_" + "_".join(part or "any" for part in key)
+        found = _FOUND_TYPES[key] = type(name, (FoundViolation,), {})
+    return found
+
+
+def _crash_type(name: str) -> type[EngineCrash]:
+    found = _CRASH_TYPES.get(name)
+    if found is None:
+        found = _CRASH_TYPES[name] = type(f"Crash_{name}", (EngineCrash,), {})
+    return found
+
+
+_BLOB = re.compile(r"@reproduce_failure\([^)]*\)")
+
+
+def _blob(exc: BaseException) -> str:
+    for note in getattr(exc, "__notes__", []) or []:
+        found = _BLOB.search(note)
+        if found:
+            return found.group(0)
+    return ""
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        out: list[BaseException] = []
+        for inner in exc.exceptions:
+            out.extend(_leaves(inner))
+        return out
+    return [exc]
+
+
+def _property(
+    builder: PlanBuilder, options: FuzzOptions, excluded: set[Key], counter: list[int]
+) -> Callable[[dict[str, Any]], None]:
+    def check(story: dict[str, Any]) -> None:
+        counter[0] += 1
+        try:
+            plan = builder.build(story)
+            found = find_violations(simulate(plan))
+        except Exception as exc:  # an engine bug: keep the story that shows it
+            raise _crash_type(type(exc).__name__)(traceback.format_exc(), story) from exc
+        fresh: dict[Key, Violation] = {}
+        for v in found:
+            key = violation_key(v)
+            if options.wants(v) and key not in excluded:
+                fresh.setdefault(key, v)
+        if fresh:
+            # Which of several fresh keys this story stands for: a stable choice
+            # that still gives each key its turn across stories.
+            keys = sorted(fresh)
+            key = keys[zlib.crc32(repr(story).encode()) % len(keys)]
+            raise _found_type(key)(fresh[key], story)
+
+    return check
+
+
+def _round(
+    catalog: Catalog, options: FuzzOptions, excluded: set[Key], budget: int, round_no: int
+) -> tuple[int, list[BaseException]]:
+    builder = PlanBuilder(catalog)
+    counter = [0]
+    check = _property(builder, options, excluded, counter)
+    database = DirectoryBasedExampleDatabase(str(options.database)) if options.database is not None else None
+    test = given(stories(catalog, faults=options.faults, max_steps=options.max_steps))(check)
+    test = settings(
+        max_examples=budget,
+        deadline=None,
+        database=database,
+        derandomize=False,
+        print_blob=True,
+        report_multiple_bugs=True,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
+    )(test)
+    test = hypothesis.seed(options.seed + round_no)(test)
+    # The example database is keyed by workspace, faults and round, not only by this function.
+    digest = f"{options.workspace.resolve()}|{options.faults}|{round_no}|{sorted(options.kinds)}|{options.journey}"
+    test._hypothesis_internal_add_digest = digest.encode()  # type: ignore[attr-defined]
+    try:
+        test()
+    except BaseException as exc:  # noqa: B036 - Hypothesis may raise a group of failures
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return counter[0], _leaves(exc)
+    return counter[0], []
+
+
+def search(options: FuzzOptions, catalog: Catalog | None = None) -> FuzzReport:
+    """Run the search; `catalog_of(options.workspace)` raises `InputError` on a bad workspace."""
+    catalog = catalog or catalog_of(options.workspace)
+    report = FuzzReport(options)
+    excluded: set[Key] = set()
+    budget = options.max_examples
+    for round_no in range(_MAX_ROUNDS):
+        report.rounds += 1
+        calls, failures = _round(catalog, options, excluded, budget, round_no)
+        report.examples += calls
+        new = 0
+        for exc in failures:
+            if isinstance(exc, FoundViolation):
+                key = violation_key(exc.violation)
+                if key not in excluded:
+                    excluded.add(key)
+                    report.findings.append(Finding(key, exc.violation, exc.story, _blob(exc)))
+                    new += 1
+            elif isinstance(exc, EngineCrash):
+                report.crashes.append(Crash(exc.error, exc.story, _blob(exc)))
+            else:
+                report.crashes.append(Crash("".join(traceback.format_exception(exc)), {}, ""))
+        if not new or report.crashes:
+            break
+        budget = max(1, options.max_examples // 2)
+    report.findings.sort(key=lambda f: f.key)
+    return report

@@ -1,0 +1,155 @@
+"""Witness files: each distinct failure written as a scenario `segsim run`
+replays, and the shipped scenarios replayed as pinned examples.
+
+A witness names its workspace by a path relative to itself, expects its
+violation with a `{violation: ..., who, journey, cause}` expectation, and
+carries the search seed and the Hypothesis reproduction blob in comments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simulator.checks.expectations import check_plan
+from simulator.checks.violations import find_violations
+from simulator.pipeline import simulate
+from simulator.scenario.errors import InputError
+from simulator.scenario.loader import is_scenario_file, load_plan
+from simulator.search.driver import Crash, Finding, FuzzOptions, Pinned
+from simulator.search.dump import Witness, dump_witness
+from simulator.search.plans import relative_workspace
+
+__all__ = ["Written", "pinned_scenarios", "replay_pinned", "write_crash", "write_witness"]
+
+
+@dataclass
+class Written:
+    path: Path
+    steps: int
+    replays: bool  # `segsim run` on it passes (its violation is expected)
+    problem: str = ""
+
+
+def _display(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def fuzz_command(options: FuzzOptions) -> str:
+    parts = ["segsim fuzz", _display(options.workspace)]
+    if options.journey:
+        parts.append(f"--journey {options.journey}")
+    for name in options.invariants:
+        parts.append(f"--invariant {name}")
+    parts.append(f"--max-examples {options.max_examples}")
+    if options.faults:
+        parts.append("--faults")
+    parts.append(f"--seed {options.seed}")
+    return " ".join(parts)
+
+
+def witness_name(finding: Finding) -> str:
+    kind, journey, cause = finding.key
+    return f"{kind}-{journey or 'any'}-{cause}.yaml"
+
+
+def witness_of(finding: Finding, options: FuzzOptions, out_dir: Path, file_name: str) -> Witness:
+    v = finding.violation
+    expect: dict[str, Any] = {"violation": v.kind, "who": v.who}
+    if v.journey:
+        expect["journey"] = v.journey
+    expect["cause"] = v.cause
+    story = finding.story
+    scenario: dict[str, Any] = {
+        "scenario": f"fuzz: {v.kind} in {v.journey or 'any journey'} ({v.cause})",
+        "description": v.explanation,
+        "seed": story.get("seed", 0),
+        "workspace": relative_workspace(options.workspace, out_dir),
+        "shoppers": story.get("shoppers", {}),
+        "timeline": story.get("timeline", []),
+        "expect": [expect],
+    }
+    header = {
+        "found by": fuzz_command(options),
+        "seed": str(options.seed),
+        "reproduce": finding.blob or "(no blob: found by a pinned example)",
+        "replay": f"segsim run {_display(out_dir / file_name)}",
+    }
+    return Witness(scenario, header)
+
+
+def write_witness(finding: Finding, options: FuzzOptions, out_dir: Path) -> Written:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = witness_name(finding)
+    path = out_dir / name
+    witness = witness_of(finding, options, out_dir, name)
+    path.write_text(dump_witness(witness), encoding="utf-8")
+    steps = len(witness.scenario["timeline"])
+    # Replay it the way `segsim run` does: the file must load and pass.
+    try:
+        result = check_plan(load_plan(path))
+    except InputError as exc:
+        return Written(path, steps, False, str(exc))
+    if not result.passed:
+        return Written(path, steps, False, "the written scenario does not show the violation when replayed")
+    return Written(path, steps, True)
+
+
+def write_crash(crash: Crash, options: FuzzOptions, out_dir: Path, index: int) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"crash-{index}.yaml"
+    last = crash.error.strip().splitlines()[-1] if crash.error.strip() else "crash"
+    scenario: dict[str, Any] = {
+        "scenario": f"fuzz: the simulator raised {last}",
+        "seed": crash.story.get("seed", 0),
+        "workspace": relative_workspace(options.workspace, out_dir),
+        "shoppers": crash.story.get("shoppers", {}),
+        "timeline": crash.story.get("timeline", []),
+    }
+    header = {"found by": fuzz_command(options), "error": last, "reproduce": crash.blob or "(none)"}
+    path.write_text(dump_witness(Witness(scenario, header)), encoding="utf-8")
+    return path
+
+
+def pinned_scenarios(workspace: Path) -> list[Path]:
+    """Shipped scenario files (`scenarios/*.yaml` beside the workspace's project
+    or the current folder) whose workspace is `workspace`."""
+    target = workspace.resolve()
+    folders = [Path.cwd() / "scenarios"] + [up / "scenarios" for up in list(workspace.resolve().parents)[:3]]
+    seen: set[Path] = set()
+    found: list[Path] = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            real = path.resolve()
+            if real in seen or not path.is_file() or not is_scenario_file(path):
+                continue
+            seen.add(real)
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError):
+                continue
+            named = data.get("workspace") if isinstance(data, dict) else None
+            if isinstance(named, str) and (path.parent / named).resolve() == target:
+                found.append(path)
+    return found
+
+
+def replay_pinned(options: FuzzOptions) -> list[Pinned]:
+    out: list[Pinned] = []
+    for path in pinned_scenarios(options.workspace):
+        try:
+            plan = load_plan(path)
+        except InputError as exc:
+            out.append(Pinned(path, [], str(exc)))
+            continue
+        violations = [v for v in find_violations(simulate(plan)) if options.wants(v)]
+        out.append(Pinned(path, violations))
+    return out

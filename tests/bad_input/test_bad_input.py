@@ -1,0 +1,154 @@
+"""SPEC 13: every broken file in `corpus/` is refused by `segsim run` and
+`segsim check` with exit 2, file:line:column, the key path, what was expected
+and a suggestion, and no traceback."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from simulator.cli import main
+from simulator.scenario.errors import InputError
+from simulator.scenario.loader import load_plan, load_plan_text
+
+CORPUS = Path(__file__).parent / "corpus"
+
+# file -> (line, key path it starts with, words the message must contain)
+CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
+    "unknown_top_key.yaml": (4, "timline", ("unknown key 'timline'", "did you mean 'timeline'")),
+    "unknown_step_key.yaml": (6, "timeline[1].latncy", ("unknown key 'latncy'", "did you mean 'latency'")),
+    "wrong_type.yaml": (8, "timeline[0].copies", ("integer", "'many'")),
+    "bad_duration.yaml": (8, "timeline[3].latency", ("expected a duration", "'5 minutes'")),
+    "negative_duration.yaml": (4, "workspace.triggers.max_age", ("negative", "'-1h'")),
+    "bad_instant.yaml": (2, "start", ("offset",)),
+    "unknown_shopper.yaml": (7, "expect[0].who", ("unknown shopper 'anna'", "did you mean 'ana'")),
+    "unknown_step_shopper.yaml": (5, "timeline[0].who", ("unknown shopper 'anna'", "did you mean 'ana'")),
+    "unknown_segment.yaml": (
+        8,
+        "expect[0].in_segment",
+        ("unknown segment 'cart_abandoner'", "did you mean 'cart_abandoners'"),
+    ),
+    "unknown_journey.yaml": (
+        10,
+        "expect[0].journey",
+        ("unknown journey 'cart_recovry'", "did you mean 'cart_recovery'"),
+    ),
+    "unknown_message.yaml": (10, "expect[0].sent[0]", ("'recovery_emial'", "did you mean 'recovery_email'")),
+    "segment_cycle.yaml": (4, "workspace.segments", ("cycle", "a -> b -> a")),
+    "client_without_device.yaml": (5, "timeline[0]", ("client source", "device")),
+    "server_step_without_identifier.yaml": (5, "timeline[0]", ("neither id nor email",)),
+    "invalid_yaml.yaml": (4, "", ("invalid YAML",)),
+    "alias_bomb.yaml": (2, "", ("alias bomb",)),
+    "deep_nesting.yaml": (2, "description", ("nesting deeper",)),
+    "python_tag.yaml": (2, "description", ("tag", "python/object", "not allowed")),
+    "not_utf8.yaml": (2, "", ("not UTF-8",)),
+    "list_not_mapping.yaml": (2, "shoppers", ("dictionary", "['ana', 'ben']")),
+}
+
+# Problems located in another file than the one given to the command.
+ELSEWHERE = {"bad_workspace_file.yaml": ("workspace_with_typo.yml", 5, "identity.merge_anonymus", "merge_anonymous")}
+
+LOCATION = re.compile(r"(?P<file>[^\s:]+):(?P<line>\d+):(?P<column>\d+): (?P<path>[^:]*): (?P<message>.*)")
+ENGINE_GAPS: dict[str, str] = {}
+
+
+def test_the_corpus_is_complete() -> None:
+    on_disk = {p.name for p in CORPUS.iterdir() if p.suffix == ".yaml"}
+    assert on_disk == set(CASES) | set(ELSEWHERE)
+
+
+def case(name: str) -> object:
+    reason = ENGINE_GAPS.get(name)
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return pytest.param(name, marks=marks, id=name)
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+@pytest.mark.parametrize("name", sorted(CASES) + sorted(ELSEWHERE))
+def test_exit_2_and_no_traceback(command: str, name: str) -> None:
+    result = CliRunner().invoke(main, [command, str(CORPUS / name)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert "ERROR" in result.output
+
+
+@pytest.mark.parametrize("name", [case(n) for n in sorted(CASES)])
+def test_the_error_names_file_line_column_path_and_what_was_expected(name: str) -> None:
+    line, path, words = CASES[name]
+    result = CliRunner().invoke(main, ["check", str(CORPUS / name)])
+    located = [m for m in map(LOCATION.search, result.output.splitlines()) if m]
+    assert located, result.output
+    first = located[0]
+    assert first["file"].endswith(name)
+    assert int(first["line"]) == line
+    assert int(first["column"]) >= 1
+    assert first["path"].startswith(path)
+    for word in words:
+        assert word in result.output
+
+
+def test_a_problem_in_the_named_workspace_file_points_at_that_file() -> None:
+    target, line, path, hint = ELSEWHERE["bad_workspace_file.yaml"]
+    with pytest.raises(InputError) as info:
+        load_plan(CORPUS / "bad_workspace_file.yaml")
+    (problem,) = info.value.problems
+    assert problem.file.endswith(target)
+    assert (problem.line, problem.path) == (line, path)
+    assert hint in problem.hint
+
+
+def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
+    text = """
+scenario: two mistakes
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: anna, track: viewed}
+expect:
+  - {who: ann, profiles: 1}
+"""
+    with pytest.raises(InputError) as info:
+        load_plan_text(text, "two.yaml", tmp_path)
+    assert [p.path for p in info.value.problems] == ["timeline[0].who", "expect[0].who"]
+
+
+def test_an_expectation_with_two_questions_is_refused(tmp_path: Path) -> None:
+    text = """
+scenario: s
+workspace: {journeys: {j: {trigger: {event: go}, steps: [{send: hi}]}}}
+shoppers: {ana: {id: cus_1}}
+expect:
+  - {who: ana, journey: j, entered: 1, sent: [hi]}
+"""
+    with pytest.raises(InputError) as info:
+        load_plan_text(text, "two.yaml", tmp_path)
+    assert info.value.problems[0].path.startswith("expect[0]")
+
+
+def test_a_huge_file_is_refused_quickly(tmp_path: Path) -> None:
+    big = tmp_path / "huge.yaml"
+    with big.open("w") as fh:
+        fh.write("scenario: huge\ndescription: |\n")
+        line = "  " + "x" * 1000 + "\n"
+        for _ in range(21 * 1024):
+            fh.write(line)
+    result = CliRunner().invoke(main, ["check", str(big)])
+    assert result.exit_code == 2
+    assert "larger than" in result.output and "Traceback" not in result.output
+
+
+def test_a_missing_path_is_an_input_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "no such file" in result.output
+
+
+def test_a_bad_file_does_not_stop_the_others_from_running(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("scenario: fine\nshoppers: {ana: {id: cus_1}}\nexpect:\n  - {who: ana, profiles: 0}\n")
+    result = CliRunner().invoke(main, ["run", str(good), str(CORPUS / "unknown_shopper.yaml")])
+    assert result.exit_code == 2
+    assert "1 passed" in result.output and "1 invalid" in result.output

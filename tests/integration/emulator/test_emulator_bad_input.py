@@ -1,0 +1,166 @@
+"""Bad requests get the real API's status and a reason, and never change the platform."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+
+def _state(emu: Any) -> tuple[Any, ...]:
+    return (
+        emu.get("/profiles"),
+        emu.get("/runs"),
+        len(emu.get("/trace")["trace"]),
+        emu.session.records,
+    )
+
+
+pytestmark = pytest.mark.parametrize(
+    "segsim_emulator", [{"clock": "manual", "start": "2026-03-02T09:00:00Z"}], indirect=True
+)
+
+
+@pytest.fixture
+def primed(segsim_emulator: Any) -> Any:
+    segsim_emulator.track_client().identify("cus_1", email="ana@example.com")
+    return segsim_emulator
+
+
+def test_wrong_or_missing_credentials_get_401(primed: Any) -> None:
+    emu = primed
+    before = _state(emu)
+    cases = [
+        httpx.put(f"{emu.track_url}/customers/cus_2", json={}, auth=(emu.site_id, "wrong")),
+        httpx.put(f"{emu.track_url}/customers/cus_2", json={}),
+        httpx.post(f"{emu.pipelines_url}/identify", json={"userId": "cus_2"}, auth=("nope", "")),
+        httpx.post(f"{emu.pipelines_url}/identify", json={"userId": "cus_2"}, auth=(emu.write_key, "x")),
+        httpx.post(
+            f"{emu.pipelines_url}/identify", json={"userId": "cus_2"}, headers={"Authorization": "Bearer sk_us_x"}
+        ),
+    ]
+    assert [r.status_code for r in cases] == [401] * 5
+    assert cases[0].json() == {"meta": {"errors": ["unauthorized: send Basic site_id:api_key"]}}
+    assert cases[2].json()["code"] == "unauthorized"
+    assert _state(emu) == before
+
+
+def test_malformed_json_gets_400_with_the_parse_error(primed: Any) -> None:
+    emu = primed
+    before = _state(emu)
+    track = httpx.post(
+        f"{emu.track_url}/customers/cus_1/events",
+        content=b'{"name": "checkout_started",',
+        auth=(emu.site_id, emu.api_key),
+    )
+    assert track.status_code == 400
+    assert track.json()["meta"]["errors"][0].startswith("malformed JSON: Expecting property name")
+    cdp = httpx.post(f"{emu.pipelines_url}/track", content=b"{nope", auth=(emu.write_key, ""))
+    assert cdp.status_code == 400
+    assert cdp.json()["code"] == "malformed_json" and "line 1 column 2" in cdp.json()["message"]
+    broken_gzip = httpx.post(
+        f"{emu.pipelines_url}/batch",
+        content=b"not gzip",
+        headers={"Content-Encoding": "gzip"},
+        auth=(emu.write_key, ""),
+    )
+    assert broken_gzip.status_code == 400
+    assert _state(emu) == before
+
+
+def test_invalid_track_calls_get_400(primed: Any) -> None:
+    emu = primed
+    before = _state(emu)
+    auth = (emu.site_id, emu.api_key)
+    responses = {
+        "long id": httpx.put(f"{emu.track_url}/customers/{'x' * 151}", json={}, auth=auth),
+        "long name": httpx.post(f"{emu.track_url}/customers/cus_1/events", json={"name": "n" * 101}, auth=auth),
+        "no name": httpx.post(f"{emu.track_url}/customers/cus_1/events", json={"data": {}}, auth=auth),
+        "bad timestamp": httpx.post(
+            f"{emu.track_url}/customers/cus_1/events", json={"name": "x", "timestamp": "yesterday"}, auth=auth
+        ),
+        "two ids": httpx.post(
+            f"{emu.track_url}/merge_customers",
+            json={"primary": {"id": "a", "email": "b@x"}, "secondary": {"id": "c"}},
+            auth=auth,
+        ),
+        "bad batch": httpx.post(f"{emu.base_url}/api/v2/batch", json={"batch": [{"type": "person"}]}, auth=auth),
+    }
+    assert {k: r.status_code for k, r in responses.items()} == dict.fromkeys(responses, 400)
+    assert "151 bytes; the limit is 150 bytes" in responses["long id"].json()["meta"]["errors"][0]
+    assert _state(emu) == before
+
+
+def test_oversized_bodies_get_413_before_parsing(primed: Any) -> None:
+    emu = primed
+    before = _state(emu)
+    big = b"{" + b" " * (33 * 1024) + b"}"  # valid JSON, over 32 KB
+    entity = httpx.post(f"{emu.base_url}/api/v2/entity", content=big, auth=(emu.site_id, emu.api_key))
+    assert entity.status_code == 413
+    call = httpx.post(f"{emu.pipelines_url}/track", content=big, auth=(emu.write_key, ""))
+    assert call.status_code == 413
+    batch = httpx.post(f"{emu.pipelines_url}/batch", content=b"[" * (501 * 1024), auth=(emu.write_key, ""))
+    assert batch.status_code == 413  # not parsed: the body is not even JSON
+    bomb = gzip.compress(json.dumps({"batch": [], "pad": "x" * (600 * 1024)}).encode())
+    assert len(bomb) < 32 * 1024
+    inflated = httpx.post(
+        f"{emu.pipelines_url}/batch", content=bomb, headers={"Content-Encoding": "gzip"}, auth=(emu.write_key, "")
+    )
+    assert inflated.status_code == 413
+    data = httpx.post(
+        f"{emu.track_url}/customers/cus_1/events",
+        json={"name": "big", "data": {"blob": "x" * 100_001}},
+        auth=(emu.site_id, emu.api_key),
+    )
+    assert data.status_code in (400, 413)
+    assert _state(emu) == before
+
+
+def test_unknown_routes_get_404_listing_the_valid_ones(primed: Any) -> None:
+    emu = primed
+    before = _state(emu)
+    for response in (
+        httpx.get(f"{emu.base_url}/api/v1/customers/cus_1", auth=(emu.site_id, emu.api_key)),
+        httpx.post(f"{emu.base_url}/v1/identity", json={}, auth=(emu.write_key, "")),
+        httpx.get(f"{emu.base_url}/_segsim/profile"),
+    ):
+        assert response.status_code == 404
+        assert "POST /v1/batch" in response.json()["routes"]
+        assert "PUT /api/v1/customers/{id}" in response.json()["routes"]
+    assert (
+        httpx.get(f"{emu.base_url}/_segsim/segments/cart_abandoner")
+        .json()["message"]
+        .endswith("(did you mean 'cart_abandoners'?)")
+    )
+    assert _state(emu) == before
+
+
+def test_unknown_cio_ids_are_dropped_without_creating_anyone(primed: Any) -> None:
+    emu = primed
+    profiles = emu.get("/profiles")
+    track = emu.track_client()
+    track.identify("cio_99", plan="gold")
+    track.track("cio_99", "checkout_started", {"checkout_id": "ck", "value": 1})
+    track.merge_customers("cio_id", "cio_1", "cio_id", "cio_98")
+    assert emu.get("/profiles") == profiles
+    assert emu.get("/runs")["runs"] == []
+    reasons = [r.get("reason") for r in emu.get("/trace")["trace"] if r["kind"] in ("call_dropped", "merge_ignored")]
+    assert reasons == [
+        "no person has cio_99 (unknown or deleted cio_id)",
+        "no person has cio_99 (unknown or deleted cio_id)",
+        "profile missing",
+    ]
+
+
+def test_advance_and_segments_reject_bad_parameters(primed: Any) -> None:
+    emu = primed
+    before = emu.get("/now")
+    assert emu.inspect.post("/advance", params={"by": "-2h"}).status_code == 400
+    assert emu.inspect.post("/advance").status_code == 400
+    assert emu.inspect.get("/segments/vip", params={"at": "tomorrow"}).status_code == 400
+    assert emu.inspect.get("/segments/vip", params={"at": "2999-01-01T00:00:00Z"}).status_code == 400
+    assert emu.inspect.get("/profiles/cio_x").status_code == 404
+    assert emu.get("/now")["now"] >= before["now"]

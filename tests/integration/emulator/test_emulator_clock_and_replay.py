@@ -1,0 +1,127 @@
+"""The virtual clock (frozen, manual), reset, the call log and its replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from freezegun import freeze_time
+
+from simulator.cli import main
+from simulator.emulator.calllog import read_log
+from simulator.emulator.replay import replay_log
+from simulator.emulator.testing import running_emulator
+from simulator.scenario.loader import load_workspace
+
+WORKSPACE = Path(__file__).parents[3] / "fixtures/workspaces/dtc_store.yaml"
+
+
+def test_freezegun_freezes_arrivals_and_advance_fires_timers() -> None:
+    with freeze_time("2026-05-04T10:00:00Z"), running_emulator(WORKSPACE) as emu:
+        track = emu.track_client()
+        track.identify("cus_1")
+        track.track("cus_1", "checkout_started", {"checkout_id": "ck_1", "value": 150})
+        assert emu.get("/now")["now"] == "2026-05-04T10:00:00Z"
+        assert emu.get("/runs")["runs"][0]["entered_at"] == "2026-05-04T10:00:00Z"
+        assert emu.get("/messages")["messages"] == []
+        assert emu.advance("1h") == "2026-05-04T11:00:00Z"
+        assert [m["message"] for m in emu.get("/messages")["messages"]] == ["recovery_email_1"]
+        assert emu.advance("23h") == "2026-05-05T10:00:00Z"
+        assert [m["message"] for m in emu.get("/messages")["messages"]] == ["recovery_email_1", "recovery_vip_offer"]
+
+
+def test_segment_membership_at_a_past_instant() -> None:
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        track = emu.track_client()
+        track.identify("cus_1")
+        track.track("cus_1", "checkout_started", {"checkout_id": "ck_1", "value": 150})
+        emu.advance("3h")
+        assert emu.members("cart_abandoners") == []  # the 2h window closed
+        past = emu.get("/segments/cart_abandoners", at="2026-03-02T10:00:00Z")
+        assert past["at"] == "2026-03-02T10:00:00Z"
+        assert [m["id"] for m in past["members"]] == ["cus_1"]
+        assert "events" not in past["members"][0]
+
+
+def test_reset_empties_the_platform() -> None:
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        emu.track_client().identify("cus_1")
+        emu.advance("5m")
+        emu.reset()
+        assert emu.get("/profiles")["profiles"] == []
+        assert emu.get("/trace")["trace"] == []
+        assert emu.get("/now")["now"] == "2026-03-02T09:05:00Z"
+        emu.track_client().identify("cus_2")
+        assert [p["cio_id"] for p in emu.get("/profiles")["profiles"]] == ["cio_1"]
+
+
+def _session_story(emu: Any) -> None:
+    track = emu.track_client()
+    cdp = emu.analytics_client()
+    cdp.page(anonymous_id="a-1", name="/p/1")
+    cdp.track(anonymous_id="a-1", event="checkout_started", properties={"checkout_id": "ck_1", "value": 99})
+    track.identify("cus_1", email="ana@example.com", anonymous_id="a-1")
+    track.track("cus_1", "checkout_started", {"checkout_id": "ck_1", "value": 99}, id="01HZY00000000000000000000A")
+    track.track("cus_1", "checkout_started", {"checkout_id": "ck_1", "value": 99}, id="01HZY00000000000000000000A")
+    emu.advance("1h")
+    track.add_device("cus_1", "tok", "ios")
+    cdp.track("cus_1", "", {})  # dropped, in the trace
+    track.identify("cio_42")  # unknown: dropped
+    emu.get("/messages")
+    track.merge_customers("id", "cus_1", "email", "nobody@example.com")
+    track.suppress("cus_1")
+    emu.advance("2d")
+
+
+def test_log_replay_gives_the_same_trace(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        _session_story(emu)
+        live = list(emu.session.platform.trace.records)
+        answered = emu.session.records
+    session_log = read_log(log)
+    assert len(session_log.records) == answered
+    replayed = replay_log(session_log, load_workspace(WORKSPACE)[0])
+    assert replayed.platform.trace.records == live
+    kinds = {r["kind"] for r in live}
+    assert {"call_dropped", "profile_deleted", "device_added", "message_sent", "profile_merged"} <= kinds
+
+
+def test_replay_cli_and_scenario_skeleton_that_check_accepts(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        _session_story(emu)
+        live_kinds = [r["kind"] for r in emu.get("/trace")["trace"]]
+    runner = CliRunner()
+    result = runner.invoke(main, ["replay", str(log), "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"kind": "message_sent"' in result.output
+    scenario = tmp_path / "scenarios" / "from_log.yaml"
+    result = runner.invoke(main, ["replay", str(log), "--workspace", str(WORKSPACE), "--to-scenario", str(scenario)])
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output
+    check = runner.invoke(main, ["check", str(scenario)])
+    assert check.exit_code == 0, check.output
+    text = scenario.read_text()
+    assert "shopper_1: {id: cus_1, email: ana@example.com}" in text
+    assert "device: device_1" in text and "latency: 0s" in text
+    assert "message_sent" in live_kinds
+
+
+def test_replay_refuses_a_bad_log_with_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"kind": "request", "at": 1}\n')
+    result = CliRunner().invoke(main, ["replay", str(bad)])
+    assert result.exit_code == 2
+    assert "bad.jsonl:1: the first line of a call log is the session header" in result.output
+    missing = CliRunner().invoke(main, ["replay", str(tmp_path / "none.jsonl")])
+    assert missing.exit_code == 2 and "no such call log" in missing.output
+
+
+def test_a_log_is_never_reused(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    log.write_text("something\n")
+    with pytest.raises(FileExistsError), running_emulator(WORKSPACE, log=log):
+        pass  # pragma: no cover

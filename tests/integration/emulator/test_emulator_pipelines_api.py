@@ -1,0 +1,127 @@
+"""The Data Pipelines API through the official `customerio.analytics.Client`."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.parametrize(
+    "segsim_emulator", [{"clock": "manual", "start": "2026-03-02T09:00:00Z"}], indirect=True
+)
+
+
+def test_identify_and_track_with_message_id_dedupe(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    cdp = emu.analytics_client()
+    cdp.identify("cus_1", {"email": "ana@example.com", "plan": "gold"})
+    for _ in range(2):
+        cdp.track("cus_1", "order_completed", {"order_id": "o_1", "value": 250}, message_id="msg-1")
+    profiles = emu.get("/profiles")["profiles"]
+    assert [(p["id"], p["email"], p["attributes"], p["events"]) for p in profiles] == [
+        ("cus_1", "ana@example.com", {"plan": "gold"}, 1)
+    ]
+    assert [m["id"] for m in emu.members("vip")] == ["cus_1"]
+    assert [r["journey"] for r in emu.get("/runs")["runs"]] == ["post_purchase"]
+
+
+def test_anonymous_track_then_identify_with_anonymous_id_merges(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    cdp = emu.analytics_client(gzip=True)
+    cdp.page(anonymous_id="a-1", name="/products/p_1", properties={"url": "https://shop/p_1"})
+    cdp.track(anonymous_id="a-1", event="checkout_started", properties={"checkout_id": "ck_1", "value": 90})
+    assert [p["anonymous_ids"] for p in emu.get("/profiles")["profiles"]] == [["a-1"]]
+    cdp.identify("cus_1", {"email": "ana@example.com"}, anonymous_id="a-1")
+    profiles = emu.get("/profiles")["profiles"]
+    assert [(p["id"], p["anonymous_ids"], p["events"]) for p in profiles] == [("cus_1", ["a-1"], 2)]
+    assert [r["journey"] for r in emu.get("/runs")["runs"]] == ["cart_recovery"]
+
+
+def test_track_with_user_and_anonymous_ids_merges_first(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    cdp = emu.analytics_client()
+    cdp.track(anonymous_id="a-2", event="product_viewed", properties={"product_id": "p", "category": "coffee"})
+    cdp.track("cus_2", "added_to_cart", {"product_id": "p"}, anonymous_id="a-2")
+    profiles = emu.get("/profiles")["profiles"]
+    assert [(p["id"], p["anonymous_ids"], p["events"]) for p in profiles] == [("cus_2", ["a-2"], 2)]
+
+
+def test_alias_merges_an_anonymous_id_and_a_previous_user(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    cdp = emu.analytics_client()
+    cdp.track(anonymous_id="a-3", event="product_viewed", properties={"product_id": "p", "category": "coffee"})
+    cdp.alias("a-3", "cus_3")
+    cdp.identify("old_3")
+    cdp.track("old_3", "added_to_cart", {"product_id": "p"})
+    cdp.alias("old_3", "cus_3")
+    profiles = emu.get("/profiles")["profiles"]
+    assert [(p["id"], p["anonymous_ids"], p["events"]) for p in profiles] == [("cus_3", ["a-3"], 2)]
+
+
+def test_queued_client_flush_and_group_and_screen(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    cdp = emu.analytics_client(sync_mode=False, upload_interval=0.05)
+    cdp.identify("cus_4")
+    cdp.screen("cus_4", name="Home")
+    cdp.group("cus_4", "acme")
+    cdp.flush()
+    cdp.join()
+    profile = emu.get("/profiles")["profiles"][0]
+    assert (profile["id"], profile["events"]) == ("cus_4", 1)
+    assert [r["call"] for r in emu.get("/trace")["trace"] if r["kind"] == "call_ignored"] == ["group"]
+
+
+def test_raw_batch_gzip_bearer_and_sent_at_skew(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    body = {
+        "batch": [
+            {"type": "identify", "userId": "cus_5", "traits": {"email": "eve@example.com"}},
+            {
+                "type": "track",
+                "userId": "cus_5",
+                "event": "checkout_started",
+                "properties": {"checkout_id": "ck_5", "value": 40},
+                # The sender's clock runs a day ahead; the event happened ten minutes before sending.
+                "timestamp": "2026-03-03T08:50:00.000Z",
+                "messageId": "m-5",
+            },
+        ],
+        "sentAt": "2026-03-03T09:00:00.000Z",
+    }
+    response = httpx.post(
+        f"{emu.pipelines_url}/batch",
+        content=gzip.compress(json.dumps(body).encode()),
+        headers={"Content-Encoding": "gzip", "Authorization": f"Bearer {emu.write_key}"},
+    )
+    assert response.status_code == 200
+    cio = emu.get("/profiles")["profiles"][0]["cio_id"]
+    events = emu.get(f"/profiles/{cio}")["event_list"]
+    assert [(e["name"], e["timestamp"]) for e in events] == [("checkout_started", "2026-03-02T08:50:00Z")]
+
+
+def test_invalid_call_is_dropped_with_200_and_traced(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    body = {"batch": [{"type": "track", "userId": "cus_6"}, {"type": "identify", "userId": "cus_6"}]}
+    response = httpx.post(f"{emu.pipelines_url}/batch", json=body, auth=(emu.write_key, ""))
+    assert response.status_code == 200
+    assert [p["id"] for p in emu.get("/profiles")["profiles"]] == ["cus_6"]
+    drops = [r for r in emu.get("/trace")["trace"] if r["kind"] == "call_dropped"]
+    assert [(d["api"], d["call"], d["reason"]) for d in drops] == [("pipelines", "track", "track needs an event name")]
+
+
+def test_strict_mode_answers_400_applies_nothing_and_traces_the_drop(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    body = {"batch": [{"type": "identify", "userId": "cus_7"}, {"type": "track", "userId": "cus_7", "event": ""}]}
+    response = httpx.post(
+        f"{emu.pipelines_url}/batch", json=body, auth=(emu.write_key, ""), headers={"X-Strict-Mode": "1"}
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_call"
+    assert "batch[1]" in response.json()["message"]
+    assert emu.get("/profiles")["profiles"] == []
+    assert [r["reason"] for r in emu.get("/trace")["trace"] if r["kind"] == "call_dropped"] == [
+        "event must not be empty"
+    ]

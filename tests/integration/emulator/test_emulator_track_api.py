@@ -1,0 +1,181 @@
+"""The Track API through the official `customerio.track.CustomerIO` client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.parametrize(
+    "segsim_emulator", [{"clock": "manual", "start": "2026-03-02T09:00:00Z"}], indirect=True
+)
+
+
+def _profile(emu: Any, **match: Any) -> dict[str, Any]:
+    found = [p for p in emu.get("/profiles")["profiles"] if all(p.get(k) == v for k, v in match.items())]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_identify_and_track_reach_segments_runs_and_messages(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("cus_1", email="ana@example.com", first_name="Ana")
+    track.track("cus_1", "checkout_started", {"checkout_id": "ck_1", "value": 120})
+
+    ana = _profile(emu, id="cus_1")
+    assert ana["email"] == "ana@example.com"
+    assert ana["attributes"] == {"first_name": "Ana"}
+    assert ana["events"] == 1
+    assert [m["id"] for m in emu.members("cart_abandoners")] == ["cus_1"]
+
+    emu.advance("1h")
+    runs = emu.get("/runs")["runs"]
+    assert [(r["journey"], r["cio_id"], r["sent"]) for r in runs] == [
+        ("cart_recovery", ana["cio_id"], ["recovery_email_1"])
+    ]
+    messages = emu.get("/messages")["messages"]
+    assert messages == [
+        {
+            "journey": "cart_recovery",
+            "message": "recovery_email_1",
+            "cio_id": ana["cio_id"],
+            "at": "2026-03-02T10:00:00Z",
+        }
+    ]
+
+
+def test_dedupe_id_absorbs_the_retried_copy(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    for _ in range(2):
+        track.track("cus_1", "order_completed", {"order_id": "o_1", "value": 80}, id="01HZY0000000000000000000AB")
+    assert _profile(emu, id="cus_1")["events"] == 1
+    kinds = [r["kind"] for r in emu.get("/trace")["trace"]]
+    assert kinds.count("duplicate_ignored") == 1
+    assert [r["journey"] for r in emu.get("/runs")["runs"]] == ["post_purchase"]
+
+
+def test_anonymous_events_merge_on_identify_with_anonymous_id(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.track_anonymous("anon-ana-phone", "checkout_started", {"checkout_id": "ck_9", "value": 60})
+    assert _profile(emu, anonymous_ids=["anon-ana-phone"])["id"] is None
+    assert emu.get("/runs")["runs"] == []  # anonymous profiles never enter journeys
+
+    track.identify("cus_1", email="ana@example.com", anonymous_id="anon-ana-phone")
+    profiles = emu.get("/profiles")["profiles"]
+    assert len(profiles) == 1
+    assert profiles[0]["anonymous_ids"] == ["anon-ana-phone"]
+    assert profiles[0]["events"] == 1
+    assert [r["journey"] for r in emu.get("/runs")["runs"]] == ["cart_recovery"]  # the merge offers the event
+
+
+def test_page_views_and_explicit_timestamps(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("cus_1")
+    track.pageview("cus_1", "/checkout", referrer="/cart")
+    track.backfill("cus_1", "product_viewed", 1772438400, product_id="p_1", category="coffee")
+    detail = emu.get(f"/profiles/{_profile(emu, id='cus_1')['cio_id']}")
+    assert [(e["name"], e["timestamp"]) for e in detail["event_list"]] == [
+        ("product_viewed", "2026-03-02T08:00:00Z"),
+        ("/checkout", "2026-03-02T09:00:00Z"),
+    ]
+    assert detail["event_list"][1]["properties"] == {"referrer": "/cart"}
+
+
+def test_merge_customers_moves_events_to_the_primary(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("cus_1")
+    track.identify("ben@example.com")
+    track.track("ben@example.com", "product_viewed", {"product_id": "p_2", "category": "apparel"})
+    track.merge_customers("id", "cus_1", "email", "ben@example.com")
+    profiles = emu.get("/profiles")["profiles"]
+    assert [(p["id"], p["email"], p["events"]) for p in profiles] == [("cus_1", "ben@example.com", 1)]
+
+
+def test_cio_ids_are_understood(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("cus_1")
+    cio = _profile(emu, id="cus_1")["cio_id"]
+    track.identify(cio, email="new@example.com", plan="gold")
+    track.track(cio, "product_viewed", {"product_id": "p_1", "category": "coffee"})
+    ana = _profile(emu, cio_id=cio)
+    assert (ana["email"], ana["attributes"]["plan"], ana["events"]) == ("new@example.com", "gold", 1)
+
+
+def test_percent_encoded_ids_are_one_path_segment(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    emu.track_client().identify("team/ana 1", role="buyer")
+    assert _profile(emu, id="team/ana 1")["attributes"] == {"role": "buyer"}
+
+
+def test_devices_are_recorded_on_the_profile(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("cus_1")
+    track.add_device("cus_1", "tok_1", "ios", app_version="2.1")
+    track.add_device("cus_1", "tok_2", "android")
+    track.delete_device("cus_1", "tok_1")
+    devices = _profile(emu, id="cus_1")["devices"]
+    assert [(d["id"], d["platform"]) for d in devices] == [("tok_2", "android")]
+    kinds = [r["kind"] for r in emu.get("/trace")["trace"]]
+    assert kinds.count("device_added") == 2 and kinds.count("device_deleted") == 1
+
+
+def test_suppress_deletes_and_blocks_until_unsuppressed(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("cus_1")
+    track.track("cus_1", "checkout_started", {"checkout_id": "ck_1", "value": 120})
+    track.suppress("cus_1")
+    assert emu.get("/profiles")["profiles"] == []
+    assert [r["reason"] for r in emu.get("/runs")["runs"]] == ["deleted"]
+    track.track("cus_1", "checkout_started", {"checkout_id": "ck_2", "value": 50})
+    assert emu.get("/profiles")["profiles"] == []
+    drops = [r for r in emu.get("/trace")["trace"] if r["kind"] == "call_dropped"]
+    assert drops[-1]["reason"] == "cus_1 is suppressed"
+    track.unsuppress("cus_1")
+    track.identify("cus_1")
+    assert _profile(emu, id="cus_1")["events"] == 0
+
+
+def test_delete_customer(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("cus_1")
+    track.delete("cus_1")
+    assert emu.get("/profiles")["profiles"] == []
+    track.identify("cus_1")  # deleting does not suppress: the id can come back
+    assert len(emu.get("/profiles")["profiles"]) == 1
+
+
+def test_v2_entity_and_batch(segsim_emulator: Any) -> None:
+    import httpx
+
+    emu = segsim_emulator
+    auth = (emu.site_id, emu.api_key)
+    entity = {"type": "person", "identifiers": {"id": "cus_1"}, "action": "identify", "attributes": {"vip": True}}
+    assert httpx.post(f"{emu.base_url}/api/v2/entity", json=entity, auth=auth).json() == {}
+    batch = {
+        "batch": [
+            {
+                "type": "person",
+                "identifiers": {"id": "cus_1"},
+                "action": "event",
+                "name": "order_completed",
+                "id": "01HZY000000000000000000001",
+                "attributes": {"order_id": "o_1", "value": 250},
+            },
+            {"type": "person", "identifiers": {"email": "ben@example.com"}, "action": "identify"},
+            {"type": "object", "identifiers": {"object_type_id": "1", "object_id": "acme"}, "action": "identify"},
+        ]
+    }
+    response = httpx.post(f"{emu.base_url}/api/v2/batch", json=batch, auth=auth)
+    assert response.status_code == 200
+    assert [m["id"] for m in emu.members("vip")] == ["cus_1"]
+    assert len(emu.get("/profiles")["profiles"]) == 2
+    assert any(r["kind"] == "call_ignored" for r in emu.get("/trace")["trace"])

@@ -1,0 +1,201 @@
+"""SPEC 11: the `segsim` command: run (exit codes, --strict), timeline, check,
+schema, --version."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from simulator._version import __version__
+from simulator.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKSPACE = ROOT / "fixtures" / "workspaces" / "dtc_store.yaml"
+EXAMPLE = ROOT / "scenarios" / "01_cross_device_checkout.yaml"
+
+PASSING = """
+scenario: a passing story
+workspace: {journeys: {hello: {trigger: {event: go}, steps: [{send: hi}]}}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, track: go}
+expect:
+  - {who: ana, journey: hello, sent: [hi]}
+"""
+
+FAILING = PASSING.replace("scenario: a passing story", "scenario: a failing story").replace(
+    "sent: [hi]", "sent: [hi, hi]"
+)
+
+# A ghost abandon that no expectation mentions: passes, except under --strict.
+GHOST = """
+scenario: an undocumented ghost
+workspace:
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      goal: {performed: order_completed}
+      exit: goal
+      steps: [{wait: 1h}, {send: reminder}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, track: checkout_started}
+  - {at: 10m, who: ana, track: order_completed, latency: 2h}
+expect:
+  - {who: ana, journey: recovery, entered: 1}
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in result.output
+    if result.exception is not None:
+        assert isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def test_run_exit_0_when_everything_passes(tmp_path: Path) -> None:
+    code, out = invoke("run", str(write(tmp_path, "a.yaml", PASSING)))
+    assert code == 0
+    assert "PASS" in out and "1 scenario: 1 passed, 0 failed" in out
+
+
+def test_run_exit_1_when_an_expectation_fails_with_its_explanation(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", PASSING)
+    write(tmp_path, "b.yaml", FAILING)
+    code, out = invoke("run", str(tmp_path))
+    assert code == 1
+    assert "2 scenarios: 1 passed, 1 failed" in out
+    assert "FAIL a failing story" in out
+    assert "['hi', 'hi']" in out and "['hi']" in out
+
+
+def test_run_exit_2_when_an_input_is_invalid_and_the_rest_still_runs(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", PASSING)
+    write(tmp_path, "b.yaml", FAILING)
+    write(tmp_path, "c.yaml", PASSING.replace("who: ana, journey", "who: anna, journey"))
+    code, out = invoke("run", str(tmp_path))
+    assert code == 2
+    assert "1 passed, 1 failed, 1 invalid" in out
+    assert "c.yaml:8:" in out and "did you mean 'ana'" in out
+
+
+def test_run_exit_2_for_a_folder_without_scenarios(tmp_path: Path) -> None:
+    write(tmp_path, "notes.txt", "nothing")
+    code, out = invoke("run", str(tmp_path))
+    assert code == 2 and "no scenario files" in out
+
+
+def test_violations_are_listed_and_fail_only_under_strict(tmp_path: Path) -> None:
+    path = write(tmp_path, "g.yaml", GHOST)
+    code, out = invoke("run", str(path))
+    assert code == 0
+    assert "ghost_abandon" in out and "late_arrival" in out
+    code, out = invoke("run", "--strict", str(path))
+    assert code == 1
+    assert "--strict" in out
+
+
+def test_strict_passes_when_the_violation_is_documented(tmp_path: Path) -> None:
+    documented = GHOST + "  - {violation: ghost_abandon, who: ana, cause: late_arrival}\n"
+    code, _ = invoke("run", "--strict", str(write(tmp_path, "g.yaml", documented)))
+    assert code == 0
+
+
+def test_invariant_expectations_fail_the_run(tmp_path: Path) -> None:
+    code, out = invoke("run", str(write(tmp_path, "g.yaml", GHOST + "  - {invariant: no_ghost_abandons}\n")))
+    assert code == 1 and "no_ghost_abandons" in out
+
+
+def test_the_example_scenario_passes() -> None:
+    code, out = invoke("run", str(EXAMPLE))
+    assert code == 0 and "PASS" in out
+
+
+def test_timeline_json_is_a_list_of_flat_records_in_time_order() -> None:
+    code, out = invoke("timeline", "--json", str(EXAMPLE))
+    assert code == 0
+    records = json.loads(out)
+    assert isinstance(records, list) and records
+    nested_ok = {"properties", "attributes"}
+    for record in records:
+        assert isinstance(record, dict)
+        assert isinstance(record["at"], str) and record["at"].endswith("Z")
+        assert isinstance(record["kind"], str)
+        for key, value in record.items():
+            if key not in nested_ok:
+                assert not isinstance(value, (dict, list)) or key == "anonymous_ids", (key, value)
+    instants = [r["at"] for r in records]
+    assert instants == sorted(instants)
+    kinds = {r["kind"] for r in records}
+    assert {"sent", "arrived", "profile_created", "profile_merged", "segment_entered", "journey_entered"} <= kinds
+
+
+def test_timeline_json_lists_violations(tmp_path: Path) -> None:
+    code, out = invoke("timeline", "--json", str(write(tmp_path, "g.yaml", GHOST)))
+    assert code == 0
+    violations = [r for r in json.loads(out) if r["kind"] == "violation"]
+    assert [(v["violation"], v["who"], v["cause"]) for v in violations] == [("ghost_abandon", "ana", "late_arrival")]
+
+
+def test_timeline_text_tells_the_story(tmp_path: Path) -> None:
+    code, out = invoke("timeline", str(write(tmp_path, "g.yaml", GHOST)))
+    assert code == 0
+    assert "an undocumented ghost" in out
+    for word in ("sent", "arrived", "journey_entered", "violation"):
+        assert word in out
+
+
+def test_timeline_of_a_bad_file_exits_2(tmp_path: Path) -> None:
+    code, out = invoke("timeline", str(write(tmp_path, "bad.yaml", "scenario: s\ntimline: []\n")))
+    assert code == 2 and "did you mean 'timeline'" in out
+
+
+def test_check_validates_scenarios_and_workspaces_without_running(tmp_path: Path) -> None:
+    code, out = invoke("check", str(write(tmp_path, "b.yaml", FAILING)), str(WORKSPACE))
+    assert code == 0
+    assert out.count("ok") == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "keys"),
+    [("scenario", {"scenario", "timeline", "expect"}), ("workspace", {"sources", "journeys", "segments"})],
+)
+def test_schema_is_valid_json_schema(kind: str, keys: set[str]) -> None:
+    code, out = invoke("schema", kind)
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["type"] == "object"
+    assert schema["additionalProperties"] is False
+    assert keys <= set(schema["properties"])
+
+
+def test_schema_refuses_an_unknown_kind() -> None:
+    code, _ = invoke("schema", "journey")
+    assert code == 2
+
+
+def test_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "--version"], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"segsim, version {__version__}"
+
+
+def test_the_installed_command_runs_and_exits_like_the_library(tmp_path: Path) -> None:
+    path = write(tmp_path, "b.yaml", FAILING)
+    result = subprocess.run(["segsim", "run", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "FAIL a failing story" in result.stdout and "Traceback" not in result.stderr

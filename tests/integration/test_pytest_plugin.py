@@ -1,0 +1,123 @@
+"""SPEC 12: the pytest plugin collects scenario files as test items."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+# Imported here so that pytester's in-process runs, which drop the modules they
+# import when they end, never re-import PyYAML beside its already loaded C parser.
+import simulator.scenario.loader  # noqa: F401
+
+pytest_plugins = ["pytester"]
+
+PASSING = """
+scenario: a passing story
+workspace: {journeys: {hello: {trigger: {event: go}, steps: [{send: hi}]}}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, track: go}
+expect:
+  - {who: ana, journey: hello, sent: [hi]}
+"""
+
+FAILING = PASSING.replace("a passing story", "a failing story").replace("sent: [hi]", "sent: [hi, hi]")
+
+
+@pytest.fixture(autouse=True)
+def _no_foreign_plugins(pytester: pytest.Pytester) -> None:
+    # Inner runs do not read this repo's pyproject: keep a benchmark plugin, if the
+    # machine has one, from breaking them under xdist.
+    pytester.makeini("[pytest]\naddopts = -p no:benchmark\n")
+
+
+@pytest.fixture
+def stories(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makefile(".yaml", passing=PASSING, failing=FAILING)
+    pytester.makefile(".yml", notes="just: some yaml\nwithout: a scenario key\n")
+    return pytester
+
+
+def test_each_scenario_file_is_one_item_named_after_the_scenario(stories: pytest.Pytester) -> None:
+    result = stories.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        ["failing.yaml::a failing story", "passing.yaml::a passing story", "*2 tests collected*"]
+    )
+    assert "notes.yml" not in result.stdout.str()
+
+
+def test_k_selects_scenarios_by_name(stories: pytest.Pytester) -> None:
+    result = stories.runpytest("-k", "passing")
+    result.assert_outcomes(passed=1, deselected=1)
+
+
+def test_a_failing_scenario_shows_the_explanation_not_a_traceback(stories: pytest.Pytester) -> None:
+    result = stories.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert "scenario a failing story" in out
+    assert "['hi', 'hi']" in out
+    assert "Traceback" not in out
+    assert "def runtest" not in out and "raise ScenarioFailed" not in out
+
+
+def test_junitxml_reports_each_scenario(stories: pytest.Pytester) -> None:
+    report = stories.path / "report.xml"
+    stories.runpytest(f"--junitxml={report}")
+    cases = {c.get("name"): c for c in ET.parse(report).getroot().iter("testcase")}
+    assert set(cases) == {"a passing story", "a failing story"}
+    assert cases["a failing story"].find("failure") is not None
+    assert cases["a passing story"].find("failure") is None
+
+
+def test_x_stops_at_the_first_failure(stories: pytest.Pytester) -> None:
+    stories.makefile(".yaml", zzz_another_failure=FAILING.replace("a failing story", "another failure"))
+    result = stories.runpytest("-x")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed") == 1
+
+
+def test_an_invalid_scenario_file_fails_with_its_location(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".yaml", broken="scenario: broken\nshoppers: {ana: {id: cus_1}}\nexpect:\n  - {who: anna, profiles: 1}\n"
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "broken.yaml:4:" in out and "did you mean 'ana'" in out
+    assert "Traceback" not in out
+
+
+def test_the_segsim_fixture_runs_inline_scenarios(pytester: pytest.Pytester) -> None:
+    code = (
+        f"STORY = {PASSING!r}\n\n\n"
+        "def test_story(segsim):\n"
+        "    result = segsim(STORY)\n"
+        "    assert result.passed\n"
+        "    assert [m.message for m in result.outcome.platform.messages] == ['hi']\n"
+    )
+    pytester.makepyfile(test_inline=code)
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_segsim_strict_option(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".yaml",
+        ghost="""
+scenario: an undocumented ghost
+workspace:
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      goal: {performed: order_completed}
+      exit: goal
+      steps: [{wait: 1h}, {send: reminder}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, track: checkout_started}
+  - {at: 10m, who: ana, track: order_completed, latency: 2h}
+""",
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.runpytest("--segsim-strict").assert_outcomes(failed=1)

@@ -1,0 +1,195 @@
+"""`segsim lint` and `segsim gate` from the command line: exit codes, the JSON
+shape, unreadable input refused without a traceback, and the checklist."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+from lint_support import LintFolder, track, workspace
+
+from simulator.cli import main
+
+SHIPPED_WORKSPACE = "fixtures/workspaces/dtc_store.yaml"
+SHIPPED_SCENARIO = "scenarios/01_cross_device_checkout.yaml"
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def test_both_commands_are_listed_by_segsim() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "lint" in out and "gate" in out
+
+
+def test_a_clean_lint_exits_0(folder: LintFolder) -> None:
+    code, out = _invoke("lint", str(folder.workspace_path))
+    assert code == 0
+    assert out.strip() == "0 errors, 0 warnings in 1 input"
+
+
+def test_warnings_alone_exit_0(folder: LintFolder) -> None:
+    log = folder.log([track("checkout_started", {"checkout_id": "c", "value": 1, "coupon": "x"})])
+    code, out = _invoke("lint", str(folder.workspace_path), str(log))
+    assert code == 0
+    assert "warning [additional-property]" in out
+
+
+def test_an_error_exits_1_and_json_lists_findings(folder: LintFolder) -> None:
+    log = folder.log([track("checkout_started", {"checkout_id": "c", "value": "1"})])
+    code, out = _invoke("lint", str(folder.workspace_path), str(log), "--format", "json")
+    assert code == 1
+    findings = json.loads(out)
+    assert isinstance(findings, list) and len(findings) == 1
+    assert set(findings[0]) == {"rule", "severity", "file", "line", "path", "message"}
+    assert findings[0]["rule"] == "datatype-mismatch"
+    assert findings[0]["severity"] == "error"
+    assert findings[0]["file"] == str(log)
+    assert findings[0]["line"] == 1
+    assert findings[0]["path"] == "properties.value"
+
+
+def test_workspace_findings_carry_the_key_path_and_line(folder: LintFolder) -> None:
+    def change(ws: dict[str, object]) -> None:
+        ws["segments"]["fast"] = {"rule": {"performed": "order_completed", "within": "10m"}}  # type: ignore[index]
+
+    folder.write_workspace(workspace(change=change))
+    code, out = _invoke("lint", str(folder.workspace_path), "--format", "json")
+    assert code == 1
+    (finding,) = json.loads(out)
+    assert finding["path"] == "segments.fast.rule.within"
+    lines = folder.workspace_path.read_text().splitlines()
+    assert lines[finding["line"] - 1].strip() == "within: 10m"
+
+
+def test_a_gzip_log_is_read(folder: LintFolder) -> None:
+    path = folder.root / "export.jsonl.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write(json.dumps(track("Checkout Started", {})) + "\n")
+    code, out = _invoke("lint", str(folder.workspace_path), str(path))
+    assert code == 1
+    assert "near-duplicate-name" in out
+
+
+def test_unreadable_input_exits_2_without_a_traceback(folder: LintFolder, tmp_path: Path) -> None:
+    code, out = _invoke("lint", str(folder.workspace_path), str(tmp_path / "missing.jsonl"))
+    assert code == 2
+    assert "missing.jsonl: no such file or folder" in out
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("segments: {a: [\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "lint", str(broken)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert f"{broken}:2" in proc.stderr and "invalid YAML" in proc.stderr
+
+
+def test_an_invalid_scenario_exits_2(folder: LintFolder) -> None:
+    bad = folder.scenario([{"at": "0m", "who": "bob", "device": "phone", "track": "checkout_started"}])
+    code, out = _invoke("lint", str(folder.workspace_path), str(bad))
+    assert code == 2
+    assert "unknown shopper 'bob'" in out
+
+
+def test_gate_on_the_shipped_scenario_fails_uncovered_segments() -> None:
+    code, out = _invoke("gate", SHIPPED_WORKSPACE, SHIPPED_SCENARIO, "--format", "json")
+    assert code == 1
+    items = {item["item"]: item for item in json.loads(out)}
+    assert items["event names canonical and documented"]["passed"] is True
+    assert items["purchase events server-side and idempotent"]["passed"] is True
+    merge = items["identity strategy defined and an anonymous merge exercised by a passing scenario"]
+    assert merge["passed"] is True
+    assert any("cross-device checkout" in line for line in merge["evidence"])
+    segments = items["debug segments covered by passing scenarios"]
+    assert segments["passed"] is False
+    assert any(line.startswith("vip: no passing scenario") for line in segments["evidence"])
+
+
+PASSING_STORY = {
+    "scenario": "phone checkout, identified, order from the backend",
+    "workspace": "workspace.yaml",
+    "shoppers": {"ana": {"id": "cus_1", "email": "ana@example.com"}},
+    "timeline": [
+        {
+            "at": "0m",
+            "who": "ana",
+            "device": "phone",
+            "track": "checkout_started",
+            "properties": {"checkout_id": "ck_1", "value": 120},
+        },
+        {"at": "5m", "who": "ana", "device": "phone", "identify": True},
+        {
+            "at": "20m",
+            "who": "ana",
+            "source": "backend",
+            "track": "order_completed",
+            "properties": {"order_id": "o_1", "checkout_id": "ck_1", "value": 120},
+        },
+    ],
+    "expect": [
+        {"at": "10m", "who": "ana", "in_segment": "cart_abandoners"},
+        {"at": "31m", "who": "ana", "not_in_segment": "cart_abandoners"},
+        {"who": "ana", "journey": "cart_recovery", "sent": []},
+        {"invariant": "all"},
+    ],
+}
+
+
+def test_gate_passes_a_ready_workspace(folder: LintFolder) -> None:
+    story = folder.root / "story.yaml"
+    story.write_text(yaml.safe_dump(PASSING_STORY, sort_keys=False))
+    code, out = _invoke("gate", str(folder.workspace_path), str(story))
+    assert out.count("PASS  ") == 7, out
+    assert code == 0
+    assert "7 of 7 checks pass: ship it" in out
+
+
+def test_gate_fails_a_client_side_purchase_without_dedupe(folder: LintFolder) -> None:
+    def change(ws: dict[str, object]) -> None:
+        ws["tracking_plan"]["events"]["order_completed"].pop("source")  # type: ignore[index]
+        ws["dedupe"] = {"by_event_id": True}
+
+    folder.write_workspace(workspace(change=change))
+    story = folder.root / "story.yaml"
+    story.write_text(yaml.safe_dump(PASSING_STORY, sort_keys=False))
+    code, out = _invoke("gate", str(folder.workspace_path), str(story), "--format", "json")
+    assert code == 1
+    (item,) = [i for i in json.loads(out) if i["item"] == "purchase events server-side and idempotent"]
+    assert item["passed"] is False
+    assert "order_completed: not marked source: server in the tracking plan" in item["evidence"]
+    assert any("dedupe.idempotency_keys: {order_completed: order_id}" in line for line in item["evidence"])
+
+
+def test_gate_fails_journeys_on_near_duplicate_events(folder: LintFolder) -> None:
+    def change(ws: dict[str, object]) -> None:
+        ws["tracking_plan"]["events"]["added_to_cart_shoes"] = {"description": "shoes"}  # type: ignore[index]
+        ws["journeys"]["shoe_upsell"] = {  # type: ignore[index]
+            "trigger": {"event": "added_to_cart_shoes"},
+            "steps": [{"send": "socks"}],
+        }
+
+    folder.write_workspace(workspace(change=change))
+    story = folder.root / "story.yaml"
+    story.write_text(yaml.safe_dump(PASSING_STORY, sort_keys=False))
+    code, out = _invoke("gate", str(folder.workspace_path), str(story), "--format", "json")
+    assert code == 1
+    (item,) = [i for i in json.loads(out) if i["item"].startswith("journeys built on triggers")]
+    assert item["passed"] is False
+    assert "shoe_upsell" in item["evidence"][0]
+
+
+def test_gate_refuses_a_missing_scenario(folder: LintFolder) -> None:
+    code, out = _invoke("gate", str(folder.workspace_path), str(folder.root / "nope.yaml"))
+    assert code == 2
+    assert "no such file or folder" in out

@@ -1,0 +1,52 @@
+"""segsim's own call log, written by the emulator (`serve --log`), lints like
+any other log: its session header and clock lines are not findings, its
+accepted calls are checked against the plan."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+from lint_support import NOW
+
+from simulator.emulator.testing import running_emulator
+from simulator.lint.lint_run import lint_paths
+
+WORKSPACE = Path("fixtures/workspaces/dtc_store.yaml")
+
+
+def test_an_emulator_call_log(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, log=log, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        batch = {
+            "batch": [
+                {"type": "identify", "userId": "cus_1", "traits": {"email": "ana@example.com"}},
+                {
+                    "type": "track",
+                    "userId": "cus_1",
+                    "event": "checkout_started",
+                    "properties": {"checkout_id": "ck_1", "value": 120},
+                    "timestamp": "2026-03-02T08:59:58Z",
+                    "messageId": "m-1",
+                },
+                {
+                    "type": "track",
+                    "userId": "cus_1",
+                    "event": "checkout_started",
+                    "properties": {"checkout_id": "ck_2", "value": "80"},
+                    "timestamp": "2026-03-02T08:59:59Z",
+                    "messageId": "m-2",
+                },
+            ]
+        }
+        answer = httpx.post(f"{emu.base_url}/v1/batch", json=batch, auth=(emu.write_key, ""), timeout=10)
+        assert answer.status_code == 200
+        emu.inspect.post("/advance?by=2h")
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines[0]["kind"] == "session"
+    assert any(line["kind"] == "advance" for line in lines)
+    run = lint_paths(WORKSPACE, [str(log)], NOW)
+    assert run.problems == []
+    assert [(f.rule, f.path) for f in run.findings] == [("datatype-mismatch", "properties.value")]
+    assert run.findings[0].line == next(i for i, line in enumerate(lines, 1) if line.get("kind") == "request")

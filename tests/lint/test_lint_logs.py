@@ -1,0 +1,226 @@
+"""Log rules on the three shapes, streamed line by line: a clean export of the
+shipped scenario has no finding; each rule fires on a line that breaks it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lint_support import NOW, LintFolder, rules, track
+
+from simulator.lint.lint_run import lint_paths
+from simulator.model.time import format_instant
+from simulator.pipeline import simulate
+from simulator.scenario.loader import load_plan
+
+SHIPPED_WORKSPACE = Path("fixtures/workspaces/dtc_store.yaml")
+SHIPPED_SCENARIO = Path("scenarios/01_cross_device_checkout.yaml")
+
+
+def _export(shape: str) -> list[dict[str, Any]]:
+    """Every delivered call of the shipped scenario, in arrival order, in one log shape."""
+    plan = load_plan(SHIPPED_SCENARIO)
+    outcome = simulate(plan)
+    lines: list[dict[str, Any]] = []
+    for delivery in sorted(outcome.deliveries, key=lambda d: d.key):
+        send = delivery.send
+        client = plan.workspace.source(send.source).kind == "client"
+        stamp = format_instant(send.timestamp if send.timestamp is not None else delivery.arrival)
+        arrival = format_instant(delivery.arrival)
+        if shape == "pipelines":
+            message: dict[str, Any] = {
+                "type": send.call,
+                "messageId": send.event_id or f"seq-{send.seq}",
+                "timestamp": stamp,
+                "receivedAt": arrival,
+                "context": {"library": {"name": "analytics.js" if client else "analytics-python"}},
+            }
+            if send.user_id:
+                message["userId"] = send.user_id
+            if send.anonymous_id:
+                message["anonymousId"] = send.anonymous_id
+            if send.call == "track":
+                message.update(event=send.name, properties=send.properties)
+            else:
+                message["traits"] = {"email": send.email, **send.attributes}
+            lines.append(message)
+        elif shape == "track-v2":
+            ids: dict[str, str | None] = {k: v for k, v in (("id", send.user_id), ("email", send.email)) if v}
+            ids = ids or {"anonymous_id": send.anonymous_id}
+            op: dict[str, Any] = {"type": "person", "identifiers": ids, "timestamp": send.timestamp or delivery.arrival}
+            if send.call == "track":
+                op.update(action="event", name=send.name, attributes=send.properties)
+            else:
+                op.update(action="identify", attributes=send.attributes)
+            lines.append(op)
+        else:
+            lines.append(
+                {
+                    "call": send.call,
+                    "source": send.source,
+                    "user_id": send.user_id,
+                    "email": send.email,
+                    "anonymous_id": send.anonymous_id,
+                    "event": send.name,
+                    "properties": send.properties,
+                    "timestamp": stamp,
+                    "received_at": arrival,
+                    "event_id": send.event_id,
+                }
+            )
+    return lines
+
+
+@pytest.mark.parametrize("shape", ["pipelines", "track-v2", "call-log"])
+def test_a_clean_export_of_the_shipped_scenario_has_no_finding(tmp_path: Path, shape: str) -> None:
+    log = tmp_path / f"{shape}.jsonl"
+    records = _export(shape)
+    assert any(r.get("event") == "order_completed" or r.get("name") == "order_completed" for r in records)
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    run = lint_paths(SHIPPED_WORKSPACE, [str(log)], NOW)
+    assert run.problems == []
+    assert run.findings == []
+    assert run.log_lines == len(records)
+
+
+def test_the_timeline_json_records_lint_clean_as_a_call_log(tmp_path: Path) -> None:
+    from simulator.checks.violations import find_violations
+    from simulator.report.story import story_records
+
+    outcome = simulate(load_plan(SHIPPED_SCENARIO))
+    sent = [
+        {**r, "call": r["call"], "received_at": r["at"]}
+        for r in story_records(outcome, find_violations(outcome))
+        if r["kind"] == "sent"
+    ]
+    log = tmp_path / "timeline.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in sent))
+    run = lint_paths(SHIPPED_WORKSPACE, [str(log)], NOW)
+    assert run.findings == []
+
+
+def test_a_clean_pipelines_line(folder: LintFolder) -> None:
+    log = folder.log([track("checkout_started", {"checkout_id": "ck_1", "value": 120})])
+    assert folder.lint(log).findings == []
+
+
+@pytest.mark.parametrize(
+    ("event", "properties", "rule"),
+    [
+        ("checkout_start", {"checkout_id": "ck_1", "value": 1}, "unplanned-event"),
+        ("Checkout Started", {"checkout_id": "ck_1", "value": 1}, "near-duplicate-name"),
+        ("added_to_cart_shoes", {"product_id": "p_1"}, "name-encodes-property"),
+        ("checkout_started", {"checkout_id": "ck_1"}, "required-missing"),
+        ("checkout_started", {"checkout_id": "ck_1", "value": "120"}, "datatype-mismatch"),
+        ("checkout_started", {"checkout_id": "ck_1", "value": 1, "coupon": "x"}, "additional-property"),
+    ],
+)
+def test_plan_rules_on_a_pipelines_line(folder: LintFolder, event: str, properties: dict[str, Any], rule: str) -> None:
+    found = folder.lint(folder.log([{"type": "identify", "userId": "cus_1"}, track(event, properties)])).findings
+    assert rules(found) == [rule]
+    assert found[0].line == 2
+
+
+def test_a_server_only_event_from_a_browser_library(folder: LintFolder) -> None:
+    order = {"order_id": "o_1", "value": 10}
+    browser = track("order_completed", order, context={"library": {"name": "analytics.js"}})
+    flagged = track("order_completed", {**order, "order_id": "o_2"}, source="client")
+    server = track("order_completed", {**order, "order_id": "o_3"})
+    found = folder.lint(folder.log([browser, flagged, server])).findings
+    assert [(f.rule, f.line, f.count) for f in found] == [("server-event-from-client", 1, 2)]
+
+
+def test_a_repeated_order_id_under_another_message_id(folder: LintFolder) -> None:
+    first = track("order_completed", {"order_id": "o_1", "value": 10})
+    retry = dict(first)  # same messageId: a retry the platform's dedupe absorbs
+    again = {**first, "messageId": "another"}
+    found = folder.lint(folder.log([first, retry, again])).findings
+    assert [(f.rule, f.line) for f in found] == [("duplicate-unique-value", 3)]
+    assert "line 1" in found[0].message
+
+
+def test_timestamps_later_than_arrival_or_too_old(folder: LintFolder) -> None:
+    props = {"checkout_id": "ck_1", "value": 1}
+    ahead = track("checkout_started", props, receivedAt="2027-01-15T09:00:00Z")
+    old = track("checkout_started", props, receivedAt="2027-01-19T10:00:01Z")
+    fine = track("checkout_started", props, receivedAt="2027-01-18T10:00:00Z")  # exactly 72h
+    found = folder.lint(folder.log([ahead, old, fine])).findings
+    assert [(f.rule, f.severity, f.line) for f in found] == [
+        ("timestamp-in-future", "error", 1),
+        ("timestamp-too-old", "warning", 2),
+    ]
+
+
+def test_without_arrival_only_the_future_check_runs_against_the_clock(folder: LintFolder) -> None:
+    props = {"checkout_id": "ck_1", "value": 1}
+    future = track("checkout_started", props, at=format_instant(NOW + 3600))
+    past = track("checkout_started", props, at=format_instant(NOW - 30 * 86400))
+    del future["receivedAt"], past["receivedAt"]
+    found = folder.lint(folder.log([past, future])).findings
+    assert [(f.rule, f.line) for f in found] == [("timestamp-in-future", 2)]
+
+
+def test_an_unreadable_timestamp(folder: LintFolder) -> None:
+    bad = track("checkout_started", {"checkout_id": "ck_1", "value": 1}, timestamp="yesterday")
+    assert rules(folder.lint(folder.log([bad])).findings) == ["timestamp-invalid"]
+
+
+def test_a_malformed_line_is_a_finding_with_its_line_number(folder: LintFolder) -> None:
+    good = track("checkout_started", {"checkout_id": "ck_1", "value": 1})
+    found = folder.lint(folder.log([good, '{"type": "track", "event": ', "[1, 2]", good])).findings
+    assert [(f.rule, f.line) for f in found] == [("malformed-line", 2), ("malformed-line", 3)]
+    assert "not valid JSON" in found[0].message
+
+
+def test_many_malformed_lines_fold_after_the_first_ten(folder: LintFolder) -> None:
+    found = folder.lint(folder.log(["nope"] * 25)).findings
+    assert len(found) == 11
+    assert found[-1].count == 15
+
+
+def test_a_line_of_no_known_shape(folder: LintFolder) -> None:
+    assert rules(folder.lint(folder.log([{"hello": "world"}])).findings) == ["unknown-record"]
+
+
+def test_repeats_fold_into_one_finding_with_a_count(folder: LintFolder) -> None:
+    lines = [track("checkout_start", {"checkout_id": "c", "value": i}) for i in range(5)]
+    found = folder.lint(folder.log(lines)).findings
+    assert [(f.rule, f.line, f.count) for f in found] == [("unplanned-event", 1, 5)]
+    assert "5 occurrences" in found[0].as_json()["message"]
+
+
+def test_track_v2_events_and_call_log_arrivals(folder: LintFolder) -> None:
+    v2 = {
+        "type": "person",
+        "identifiers": {"id": "cus_1"},
+        "action": "event",
+        "name": "checkout_started",
+        "attributes": {"checkout_id": "ck_1"},
+        "timestamp": 1_800_000_000,
+    }
+    call = {
+        "call": "track",
+        "source": "web",
+        "anonymous_id": "a-1",
+        "event": "order_completed",
+        "properties": {"order_id": "o_1", "value": 5},
+        "timestamp": "2027-01-15T10:00:00Z",
+        "receivedAt": "2027-01-15T09:59:00Z",
+    }
+    found = folder.lint(folder.log([v2, call])).findings
+    assert [(f.rule, f.line) for f in found] == [
+        ("required-missing", 1),
+        ("server-event-from-client", 2),
+        ("timestamp-in-future", 2),
+    ]
+
+
+def test_a_wrapped_batch_in_the_call_log(folder: LintFolder) -> None:
+    wrapped = {
+        "received_at": "2027-01-15T10:00:05Z",
+        "body": {"batch": [track("checkout_started", {"checkout_id": "c"}), track("Order Completed", {})]},
+    }
+    found = folder.lint(folder.log([wrapped])).findings
+    assert sorted(rules(found)) == ["near-duplicate-name", "required-missing"]

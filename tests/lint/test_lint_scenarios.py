@@ -1,0 +1,126 @@
+"""Scenario rules: each timeline track checked against the workspace's plan,
+located at the step's own keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lint_support import LintFolder, rules
+
+CHECKOUT: dict[str, Any] = {
+    "at": "0m",
+    "who": "ana",
+    "device": "phone",
+    "track": "checkout_started",
+    "properties": {"checkout_id": "ck_1", "value": 120, "currency": "USD"},
+}
+ORDER: dict[str, Any] = {
+    "at": "40m",
+    "who": "ana",
+    "source": "backend",
+    "track": "order_completed",
+    "properties": {"order_id": "o_1", "checkout_id": "ck_1", "value": 120},
+}
+
+
+def step(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    out = {**base, **changes}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def test_a_clean_scenario_has_no_finding(folder: LintFolder) -> None:
+    assert folder.lint(folder.scenario([CHECKOUT, ORDER])).findings == []
+
+
+def test_the_shipped_scenario_has_no_finding() -> None:
+    from pathlib import Path
+
+    from simulator.lint.lint_run import lint_paths
+
+    run = lint_paths(Path("fixtures/workspaces/dtc_store.yaml"), ["scenarios/01_cross_device_checkout.yaml"], 0)
+    assert run.problems == []
+    assert run.findings == []
+
+
+def test_an_unplanned_event_names_the_nearest_planned_one(folder: LintFolder) -> None:
+    path = folder.scenario([CHECKOUT, step(ORDER, track="order_complete")])
+    found = folder.lint(path).findings
+    assert rules(found) == ["unplanned-event"]
+    assert found[0].path == "timeline[1].track"
+    assert "'order_completed'" in found[0].message
+    assert found[0].line == path.read_text().splitlines().index("  track: order_complete") + 1
+
+
+def test_a_near_duplicate_name(folder: LintFolder) -> None:
+    found = folder.lint(folder.scenario([step(CHECKOUT, track="Checkout Started")])).findings
+    assert rules(found) == ["near-duplicate-name"]
+
+
+def test_a_name_that_encodes_a_property(folder: LintFolder) -> None:
+    shoes = step(CHECKOUT, track="added_to_cart_shoes", properties={"product_id": "p_1"})
+    found = folder.lint(folder.scenario([shoes])).findings
+    assert rules(found) == ["name-encodes-property"]
+    assert "'added_to_cart'" in found[0].message
+
+
+def test_an_unplanned_name_not_in_snake_case(folder: LintFolder) -> None:
+    found = folder.lint(folder.scenario([step(CHECKOUT, track="WishlistAdded")])).findings
+    assert rules(found) == ["event-name-case", "unplanned-event"]
+    assert any("'wishlist_added'" in f.message for f in found)
+
+
+def test_a_missing_required_property(folder: LintFolder) -> None:
+    found = folder.lint(folder.scenario([step(CHECKOUT, properties={"checkout_id": "ck_1"})])).findings
+    assert rules(found) == ["required-missing"]
+    assert "'value'" in found[0].message
+
+
+def test_a_value_sent_as_a_string(folder: LintFolder) -> None:
+    found = folder.lint(folder.scenario([step(CHECKOUT, properties={"checkout_id": "ck_1", "value": "120"})])).findings
+    assert rules(found) == ["datatype-mismatch"]
+    assert found[0].path == "timeline[0].properties.value"
+    assert "send the number itself (120)" in found[0].message
+
+
+def test_an_additional_property_is_a_warning(folder: LintFolder) -> None:
+    props = {"checkout_id": "ck_1", "value": 120, "coupon": "X"}
+    found = folder.lint(folder.scenario([step(CHECKOUT, properties=props)])).findings
+    assert [(f.rule, f.severity) for f in found] == [("additional-property", "warning")]
+
+
+def test_a_server_only_event_sent_from_a_browser(folder: LintFolder) -> None:
+    browser_order = step(ORDER, source=None, device="laptop")
+    found = folder.lint(folder.scenario([browser_order])).findings
+    assert rules(found) == ["server-event-from-client"]
+    assert found[0].severity == "error"
+
+
+def test_a_repeated_unique_value(folder: LintFolder) -> None:
+    def unguarded(ws: dict[str, Any]) -> None:
+        ws["dedupe"]["idempotency_keys"] = {}
+
+    from lint_support import workspace
+
+    again = step(ORDER, at="2h")
+    path = folder.scenario([ORDER, again])
+    guarded = folder.lint(path).findings
+    assert [(f.rule, f.severity) for f in guarded] == [("duplicate-unique-value", "warning")]
+    folder.write_workspace(workspace(change=unguarded))
+    found = folder.lint(path).findings
+    assert [(f.rule, f.severity) for f in found] == [("duplicate-unique-value", "error")]
+
+
+def test_distinct_unique_values_are_fine(folder: LintFolder) -> None:
+    other = step(ORDER, at="2h", properties={"order_id": "o_2", "value": 50})
+    assert folder.lint(folder.scenario([ORDER, other])).findings == []
+
+
+def test_copies_on_a_client_step_are_absorbed_by_dedupe(folder: LintFolder) -> None:
+    found = folder.lint(folder.scenario([step(CHECKOUT, copies=2)])).findings
+    assert [(f.rule, f.severity, f.path) for f in found] == [
+        ("copies-absorbed-by-dedupe", "warning", "timeline[0].copies")
+    ]
+
+
+def test_copies_on_a_server_step_are_not_flagged(folder: LintFolder) -> None:
+    assert folder.lint(folder.scenario([step(ORDER, copies=2)])).findings == []

@@ -1,0 +1,135 @@
+"""Workspace rules: the plan's own names, rule references, and time windows
+or waits tighter than ingestion latency. Each rule fires on a workspace that
+breaks it and stays silent on the clean one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lint_support import LintFolder, rules, workspace
+
+
+def test_the_clean_workspace_has_no_finding(folder: LintFolder) -> None:
+    assert folder.lint().findings == []
+
+
+def test_the_shipped_workspace_has_no_finding(folder: LintFolder) -> None:
+    from pathlib import Path
+
+    from simulator.lint.lint_run import lint_paths
+
+    run = lint_paths(Path("fixtures/workspaces/dtc_store.yaml"), [], 0)
+    assert run.problems == []
+    assert run.findings == []
+
+
+def _lint(folder: LintFolder, change: Any) -> list[str]:
+    folder.write_workspace(workspace(change=change))
+    return rules(folder.lint().findings)
+
+
+def test_rule_on_an_unplanned_event(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["segments"]["cart_abandoners"]["rule"]["all"][0]["performed"] = "checkout_start"
+
+    run_rules = _lint(folder, change)
+    assert "rule-unknown-event" in run_rules
+    finding = next(f for f in folder.lint().findings if f.rule == "rule-unknown-event")
+    assert finding.path == "segments.cart_abandoners.rule.all[0].performed"
+    assert finding.line > 0
+    assert "checkout_started" in finding.message  # the nearest planned name
+
+
+def test_rule_on_an_unplanned_property(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["journeys"]["cart_recovery"]["trigger"]["where"] = {"total": {"gt": 0}}
+
+    assert _lint(folder, change) == ["rule-unknown-property"]
+
+
+def test_a_trigger_reference_to_an_unplanned_property(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["journeys"]["cart_recovery"]["goal"]["where"] = {"checkout_id": {"trigger": "cart_id"}}
+
+    folder.write_workspace(workspace(change=change))
+    found = folder.lint().findings
+    assert [(f.rule, f.path) for f in found] == [
+        ("rule-unknown-property", "journeys.cart_recovery.goal.where.checkout_id")
+    ]
+
+
+def test_a_rule_comparing_a_number_with_a_string(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["journeys"]["cart_recovery"]["trigger"]["where"] = {"value": {"gt": "50"}}
+
+    assert _lint(folder, change) == ["rule-type-mismatch"]
+
+
+def test_a_window_tighter_than_the_batch_latency(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["segments"]["recent_buyers"] = {"rule": {"performed": "order_completed", "within": "15m"}}
+
+    folder.write_workspace(workspace(change=change))
+    found = [f for f in folder.lint().findings if f.rule == "window-tighter-than-latency"]
+    assert len(found) == 1
+    assert found[0].severity == "error"
+    assert found[0].path == "segments.recent_buyers.rule.within"
+    assert "backend" in found[0].message and "30m" in found[0].message
+
+
+def test_a_window_wider_than_the_latency_is_fine(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["segments"]["recent_buyers"] = {"rule": {"performed": "order_completed", "within": "31m"}}
+
+    assert _lint(folder, change) == []
+
+
+def test_an_exponential_latency_is_read_at_its_99th_percentile(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["sources"]["web"]["latency"] = {"exponential": "30m"}
+
+    # checkout_started comes from any source; 30m mean gives a 99th percentile over 2h
+    assert _lint(folder, change) == ["window-tighter-than-latency"]
+
+
+def test_a_wait_shorter_than_the_goal_latency(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["journeys"]["cart_recovery"]["steps"][0] = {"wait": "10m"}
+
+    assert _lint(folder, change) == ["wait-shorter-than-latency"]
+
+
+def test_plan_names_not_in_snake_case(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        events = ws["tracking_plan"]["events"]
+        events["ProductViewed"] = {"description": "a product page", "properties": {"productId": {"type": "string"}}}
+
+    assert sorted(_lint(folder, change)) == ["event-name-case", "property-name-case"]
+
+
+def test_near_duplicate_planned_names(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["tracking_plan"]["events"]["Checkout Started"] = {"description": "the old name"}
+
+    assert "near-duplicate-name" in _lint(folder, change)
+
+
+def test_a_planned_name_that_encodes_a_property(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["tracking_plan"]["events"]["added_to_cart_shoes"] = {"description": "shoes only"}
+
+    assert _lint(folder, change) == ["name-encodes-property"]
+
+
+def test_unique_by_naming_an_unplanned_property(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["tracking_plan"]["events"]["order_completed"]["unique_by"] = "order_number"
+
+    assert _lint(folder, change) == ["unique-by-unknown-property"]
+
+
+def test_a_workspace_without_a_plan(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        del ws["tracking_plan"]
+
+    assert _lint(folder, change) == ["no-tracking-plan"]

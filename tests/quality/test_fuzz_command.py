@@ -1,0 +1,89 @@
+"""`segsim fuzz` end to end: exit codes, witnesses that replay, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from simulator.cli import main
+from simulator.search.dump import load_witness
+
+WORKSPACES = Path(__file__).parent / "workspaces"
+
+
+def test_fuzz_writes_a_replayable_witness_and_exits_1(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "found"
+    args = ["fuzz", str(WORKSPACES / "late_batch.yaml"), "--seed", "1", "--invariant", "no_ghost_abandons"]
+    result = runner.invoke(main, args + ["--out", str(out), "--max-examples", "100"])
+    assert result.exit_code == 1, result.output
+    assert "ghost_abandon in cart_recovery, cause late_arrival" in result.output
+    assert "arrived at +2h00m" in result.output
+    witness = out / "ghost_abandon-cart_recovery-late_arrival.yaml"
+    text = witness.read_text()
+    parsed = load_witness(text)
+    assert parsed.header["seed"] == "1"
+    assert parsed.header["reproduce"].startswith("@reproduce_failure(")
+    assert parsed.scenario["expect"] == [
+        {"violation": "ghost_abandon", "who": "ana", "journey": "cart_recovery", "cause": "late_arrival"}
+    ]
+    assert not Path(parsed.scenario["workspace"]).is_absolute()
+    replay = runner.invoke(main, ["run", str(witness)])
+    assert replay.exit_code == 0, replay.output
+
+
+def test_seeded_runs_are_reproducible(tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["fuzz", str(WORKSPACES / "exit_never.yaml"), "--seed", "5", "--max-examples", "60"]
+    first = runner.invoke(main, args + ["--out", str(tmp_path / "a")])
+    second = runner.invoke(main, args + ["--out", str(tmp_path / "b")])
+    assert first.exit_code == second.exit_code == 1
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
+    for name in names:
+        assert (tmp_path / "a" / name).read_text().replace("/a/", "/b/") == (tmp_path / "b" / name).read_text()
+
+
+def test_clean_workspace_exits_0(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "fuzz",
+            str(WORKSPACES / "clean.yaml"),
+            "--seed",
+            "2",
+            "--invariant",
+            "no_ghost_abandons",
+            "--max-examples",
+            "50",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "0 distinct failures" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--invariant", "no_ghost_abandon"], "did you mean 'no_ghost_abandons'"),
+        (["--journey", "cart_recovry"], "did you mean 'cart_recovery'"),
+        (["--max-examples", "0"], "at least 1"),
+    ],
+)
+def test_bad_options_exit_2(args: list[str], needle: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["fuzz", str(WORKSPACES / "late_batch.yaml"), "--out", str(tmp_path), *args])
+    assert result.exit_code == 2
+    assert needle in result.output
+
+
+def test_bad_workspace_exits_2_with_location(tmp_path: Path) -> None:
+    bad = tmp_path / "ws.yaml"
+    bad.write_text("sources:\n  web: {kind: clinet}\n")
+    result = CliRunner().invoke(main, ["fuzz", str(bad), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "ws.yaml:2" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,51 @@
+"""Hard bugs must be found and shrunk: workspaces seeded with a known defect
+yield their violation within the default budget, shrunk to a short story, and
+a clean workspace yields no ghost abandon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulator.checks.expectations import check_plan
+from simulator.scenario.loader import load_plan
+from simulator.search.driver import FuzzOptions, search
+from simulator.search.witness import write_witness
+
+WORKSPACES = Path(__file__).parent / "workspaces"
+
+
+@pytest.mark.parametrize(
+    ("workspace", "faults", "invariant", "key"),
+    [
+        ("late_batch.yaml", False, "no_ghost_abandons", ("ghost_abandon", "cart_recovery", "late_arrival")),
+        (
+            "replayed_webhook.yaml",
+            True,
+            "no_duplicate_entries",
+            ("duplicate_entry", "post_purchase", "duplicate_delivery"),
+        ),
+        ("email_keyed_backend.yaml", True, "no_ghost_abandons", ("ghost_abandon", "cart_recovery", "identity_split")),
+        ("exit_never.yaml", False, "no_ghost_abandons", ("ghost_abandon", "cart_recovery", "exit_setting")),
+    ],
+)
+def test_seeded_defect_is_found_and_shrunk(
+    workspace: str, faults: bool, invariant: str, key: tuple[str, str, str], tmp_path: Path
+) -> None:
+    options = FuzzOptions(WORKSPACES / workspace, (invariant,), faults=faults, seed=1)
+    report = search(options)
+    found = {f.key: f for f in report.findings}
+    assert key in found, f"not found in {report.examples} examples; found {sorted(found)}"
+    finding = found[key]
+    assert len(finding.story["timeline"]) <= 5
+    written = write_witness(finding, options, tmp_path)
+    assert written.replays, written.problem
+    assert check_plan(load_plan(written.path)).passed
+
+
+def test_clean_workspace_has_no_ghost_abandon() -> None:
+    report = search(FuzzOptions(WORKSPACES / "clean.yaml", ("no_ghost_abandons",), seed=1))
+    assert report.examples >= 200
+    assert report.findings == []
+    assert report.crashes == []

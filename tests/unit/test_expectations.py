@@ -1,0 +1,168 @@
+"""SPEC 10: each kind of expectation passes when it should, fails when it should,
+and explains itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from simulator.checks.expectations import ScenarioResult
+
+Judge = Callable[..., ScenarioResult]
+
+STORY = """
+scenario: s
+workspace:
+  segments:
+    carts: {rule: {all: [{performed: checkout_started, within: 2h}, {not_performed: order_completed}]}}
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      goal: {performed: order_completed}
+      exit: goal
+      steps: [{wait: 1h}, {send: first}, {wait: 1h}, {send: second}]
+    thanks:
+      trigger: {event: order_completed}
+      steps: [{send: thank_you}]
+shoppers:
+  ana: {id: cus_1}
+  ben: {id: cus_2}
+  cat: {}
+timeline:
+  - {at: 0s, who: ana, device: phone, track: checkout_started}
+  - {at: 1m, who: ana, device: phone, identify: true}
+  - {at: 0s, who: ben, track: checkout_started}
+  - {at: 3h, who: ben, track: checkout_started}
+  - {at: 3h30m, who: ben, track: order_completed}
+  - {at: 0s, who: cat, device: phone, track: checkout_started}
+expect:
+"""
+
+
+def outcome_of(judge: Judge, expectation: str) -> tuple[bool, str, str]:
+    result = judge(STORY + f"  - {expectation}\n")
+    (r,) = result.results
+    return r.passed, r.expected, r.actual
+
+
+@pytest.mark.parametrize(
+    ("expectation", "passes"),
+    [
+        ("{at: 30m, segment: carts, members: [ana, ben, cat]}", True),
+        ("{at: 30m, segment: carts, members: [ana, ben]}", False),
+        ("{at: 2h, segment: carts, members: []}", True),
+        ("{segment: carts, members: []}", True),
+        ("{at: 30m, who: cat, in_segment: carts}", True),  # via the anonymous id of cat's phone
+        ("{at: 30s, who: ana, in_segment: carts}", True),  # before the identify: the anonymous profile
+        ("{at: 2h, who: ana, in_segment: carts}", False),
+        ("{at: 2h, who: ana, not_in_segment: carts}", True),
+        ("{at: 30m, who: ben, not_in_segment: carts}", False),
+        ("{who: ana, journey: recovery, entered: 1}", True),
+        ("{who: ben, journey: recovery, entered: 2}", True),
+        ("{who: ben, journey: recovery, entered: 1}", False),
+        ("{who: ben, journey: recovery, entered: 1, within: [2h, 4h]}", True),
+        ("{who: ben, journey: recovery, entered: 2, within: [0s, 3h]}", True),  # both ends included
+        ("{who: ben, journey: recovery, entered: 1, within: [1s, 3h]}", True),
+        ("{who: cat, journey: recovery, entered: 0}", True),
+        ("{who: ana, journey: recovery, sent: [first, second]}", True),
+        ("{who: ana, journey: recovery, sent: [second, first]}", False),
+        ("{who: ana, journey: recovery, sent: [first]}", False),
+        ("{who: ben, journey: recovery, sent: [first, second]}", True),  # the second run ended by its goal
+        ("{who: ben, journey: recovery, sent: [first, second], within: [0s, 2h]}", True),
+        ("{who: ben, journey: recovery, sent: [second], within: [2h, 3h]}", True),
+        ("{who: ben, journey: recovery, sent: [], within: [2h1s, 5h]}", True),
+        ("{who: ben, journey: thanks, sent: [thank_you]}", True),
+        ("{who: ana, journey: recovery, exited: completed}", True),
+        ("{who: ben, journey: recovery, exited: goal}", True),  # the last run entered
+        ("{who: ben, journey: recovery, exited: completed}", False),
+        ("{at: 1h30m, who: ana, journey: recovery, exited: open}", True),
+        ("{at: 30m, who: ana, profiles: 1}", True),
+        ("{at: 30s, who: ana, profiles: 1}", True),
+        ("{at: 30m, who: cat, profiles: 1}", True),
+        ("{who: ana, profiles: 2}", False),
+        ("{invariant: no_ghost_abandons}", True),
+        ("{invariant: no_missed_entries}", True),
+        ("{invariant: no_duplicate_entries}", True),
+        ("{invariant: no_split_identities}", True),
+        ("{invariant: all}", True),
+        ("{violation: ghost_abandon, who: ana}", False),
+    ],
+)
+def test_expectation_kinds(judge: Judge, expectation: str, passes: bool) -> None:
+    passed, expected, actual = outcome_of(judge, expectation)
+    assert passed is passes, (expected, actual)
+    assert expected and actual
+
+
+def test_a_failed_expectation_says_what_was_expected_and_what_happened(judge: Judge) -> None:
+    passed, expected, actual = outcome_of(judge, "{who: ana, journey: recovery, sent: [first]}")
+    assert not passed
+    assert "first" in expected
+    assert "second" in actual and "+2h" in actual
+
+
+GHOST = """
+scenario: s
+workspace:
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      goal: {performed: order_completed}
+      exit: goal
+      steps: [{wait: 1h}, {send: reminder}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, track: checkout_started}
+  - {at: 10m, who: ana, track: order_completed, latency: 2h}
+expect:
+"""
+
+
+@pytest.mark.parametrize(
+    ("expectation", "passes"),
+    [
+        ("{violation: ghost_abandon}", True),
+        ("{violation: ghost_abandon, who: ana, journey: recovery, message: reminder, cause: late_arrival}", True),
+        ("{violation: ghost_abandon, who: ana, cause: dropped}", False),
+        ("{violation: missed_entry, who: ana}", False),
+        ("{invariant: no_ghost_abandons}", False),
+        ("{invariant: all}", False),
+        ("{invariant: no_missed_entries}", True),
+    ],
+)
+def test_violation_and_invariant_expectations(judge: Judge, expectation: str, passes: bool) -> None:
+    result = judge(GHOST + f"  - {expectation}\n")
+    assert result.results[0].passed is passes
+
+
+def test_violations_fail_a_scenario_only_through_invariants_or_strict(judge: Judge) -> None:
+    text = GHOST + "  - {who: ana, journey: recovery, entered: 1}\n"
+    assert judge(text).passed
+    assert not judge(text, strict=True).passed
+    documented = text + "  - {violation: ghost_abandon, who: ana}\n"
+    assert judge(documented, strict=True).passed
+
+
+def test_entered_sent_exited_follow_runs_onto_deleted_profiles(judge: Judge) -> None:
+    text = """
+scenario: s
+workspace:
+  sources: {mail: {kind: server, identify_by: email}}
+  journeys:
+    hello: {trigger: {event: go}, steps: [{send: hi}]}
+shoppers: {ana: {id: cus_1, email: ana@example.com}}
+timeline:
+  - {at: 0s, who: ana, source: mail, track: go}
+  - {at: 1m, who: ana, identify: {with: [id]}}
+  - {at: 2m, merge: {primary: {id: cus_1}, secondary: {email: ana@example.com}}}
+expect:
+  - {who: ana, journey: hello, entered: 1}
+  - {who: ana, journey: hello, sent: [hi]}
+  - {who: ana, journey: hello, exited: completed}
+  - {who: ana, profiles: 1}
+  - {at: 1m30s, who: ana, profiles: 2}
+"""
+    result = judge(text)
+    assert [r.passed for r in result.results] == [True] * 5
+    assert result.outcome.platform.profiles[1].deleted_at is not None

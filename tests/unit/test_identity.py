@@ -1,0 +1,479 @@
+"""SPEC 5: cio ids, anonymous ids, identify resolution, anonymous merging, the
+merge step, profile age and who a run belongs to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from simulator.model.plan import Plan
+from simulator.model.time import parse_instant
+from simulator.pipeline import Outcome
+from simulator.platform.state import Profile
+
+START = parse_instant("2026-01-01T00:00:00Z")
+
+
+def live(outcome: Outcome) -> dict[str, Profile]:
+    return {p.cio_id: p for p in outcome.platform.live_profiles()}
+
+
+def kinds(outcome: Outcome, kind: str) -> list[dict[str, object]]:
+    return [r for r in outcome.platform.trace.records if r["kind"] == kind]
+
+
+def names(p: Profile) -> list[str]:
+    return [e.name for e in p.events]
+
+
+# ------------------------------------------------------------------ ids
+
+
+def test_cio_ids_follow_creation_order_and_are_never_reused(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        """
+        scenario: s
+        shoppers: {ana: {id: cus_1}, ben: {id: cus_2}}
+        timeline:
+          - {at: 0s, who: ana, device: phone, track: viewed}
+          - {at: 1m, who: ben, track: viewed}
+          - {at: 2m, who: ana, device: phone, identify: true}
+          - {at: 3m, who: ben, device: laptop, track: viewed}
+        """
+    )
+    profiles = outcome.platform.profiles
+    assert [p.cio_id for p in profiles.values()] == ["cio_1", "cio_2", "cio_3", "cio_4"]
+    assert profiles[1].deleted_at == START + 120  # the anonymous phone profile, merged
+    assert profiles[3].id == "cus_1"
+    assert profiles[4].anonymous_ids == ["anon-ben-laptop"]
+    assert sorted(live(outcome)) == ["cio_2", "cio_3", "cio_4"]
+
+
+def test_anonymous_ids_derive_from_shopper_and_device_and_reset_renews_them(load: Callable[[str], Plan]) -> None:
+    plan = load(
+        """
+        scenario: s
+        shoppers: {ana: {id: cus_1, email: ana@example.com}}
+        timeline:
+          - {at: 0s, who: ana, device: phone, track: viewed}
+          - {at: 1m, who: ana, device: phone, identify: true}
+          - {at: 2m, who: ana, device: phone, track: viewed, reset: true}
+          - {at: 3m, who: ana, device: phone, track: viewed}
+          - {at: 4m, who: ana, device: laptop, identify: {with: [email]}}
+          - {at: 5m, who: ana, device: laptop, track: viewed}
+        """
+    )
+    s = plan.sends
+    assert (s[0].anonymous_id, s[0].user_id, s[0].email) == ("anon-ana-phone", None, None)
+    assert (s[1].anonymous_id, s[1].user_id, s[1].email) == ("anon-ana-phone", "cus_1", "ana@example.com")
+    # the step's own call still carries the identity; the reset applies after it
+    assert (s[2].user_id, s[2].anonymous_id) == ("cus_1", None)
+    assert (s[3].anonymous_id, s[3].user_id) == ("anon-ana-phone-2", None)
+    assert (s[4].user_id, s[4].email, s[4].anonymous_id) == (None, "ana@example.com", "anon-ana-laptop")
+    assert (s[5].email, s[5].user_id) == ("ana@example.com", None)
+    assert plan.shoppers["ana"].anonymous_ids == ("anon-ana-phone", "anon-ana-phone-2", "anon-ana-laptop")
+
+
+def test_identify_attributes_and_identifiers(load: Callable[[str], Plan]) -> None:
+    plan = load(
+        """
+        scenario: s
+        shoppers: {ana: {id: cus_1, email: ana@example.com}}
+        timeline:
+          - {at: 0s, who: ana, identify: {attributes: {vip: true}}}
+          - {at: 1m, who: ana, identify: {with: [id]}}
+        """
+    )
+    first, second = plan.sends
+    assert (first.user_id, first.email, first.attributes, first.anonymous_id) == (
+        "cus_1",
+        "ana@example.com",
+        {"vip": True},
+        None,
+    )
+    assert (second.user_id, second.email) == ("cus_1", None)
+
+
+def test_server_tracks_use_identify_by_falling_back_to_the_other(load: Callable[[str], Plan]) -> None:
+    plan = load(
+        """
+        scenario: s
+        workspace:
+          sources:
+            orders: {kind: server, identify_by: email}
+        shoppers:
+          ana: {id: cus_1, email: ana@example.com}
+          ben: {id: cus_2}
+          cat: {email: cat@example.com}
+        timeline:
+          - {at: 0s, who: ana, source: orders, track: a}
+          - {at: 0s, who: ben, source: orders, track: b}
+          - {at: 0s, who: ana, track: c}
+          - {at: 0s, who: cat, track: d}
+          - {at: 0s, who: ana, source: orders, identify: true}
+        """
+    )
+    got = [(s.name, s.user_id, s.email) for s in plan.sends]
+    assert got == [
+        ("a", None, "ana@example.com"),
+        ("b", "cus_2", None),
+        ("c", "cus_1", None),
+        ("d", None, "cat@example.com"),
+        (None, "cus_1", "ana@example.com"),  # a server identify sends every identifier
+    ]
+
+
+def test_a_server_track_with_an_unknown_identifier_creates_the_profile(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        """
+        scenario: s
+        shoppers: {ben: {email: ben@example.com}}
+        timeline:
+          - {at: 0s, who: ben, track: order_completed}
+        """
+    )
+    (p,) = outcome.platform.live_profiles()
+    assert (p.id, p.email, names(p)) == (None, "ben@example.com", ["order_completed"])
+
+
+# ------------------------------------------------------------------ identify resolution
+
+SHOPPER = "shoppers: {ana: {id: cus_1, email: ana@example.com}}"
+
+
+def test_identify_updates_the_profile_matching_the_id(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        f"""
+        scenario: s
+        {SHOPPER}
+        timeline:
+          - {{at: 0s, who: ana, identify: {{with: [id]}}}}
+          - {{at: 1m, who: ana, identify: true}}
+        """
+    )
+    (p,) = outcome.platform.live_profiles()
+    assert (p.cio_id, p.id, p.email) == ("cio_1", "cus_1", "ana@example.com")
+
+
+def test_identify_by_email_match_takes_the_id(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        f"""
+        scenario: s
+        {SHOPPER}
+        timeline:
+          - {{at: 0s, who: ana, identify: {{with: [email]}}}}
+          - {{at: 1m, who: ana, identify: true}}
+        """
+    )
+    (p,) = outcome.platform.live_profiles()
+    assert (p.cio_id, p.id, p.email) == ("cio_1", "cus_1", "ana@example.com")
+
+
+def test_identify_with_no_match_creates_a_profile(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        f"""
+        scenario: s
+        {SHOPPER}
+        timeline:
+          - {{at: 0s, who: ana, identify: true}}
+        """
+    )
+    assert [r["cio_id"] for r in kinds(outcome, "profile_created")] == ["cio_1"]
+
+
+TWO_PROFILES = """
+        scenario: s
+        workspace: {identity: {auto_merge: AUTO}}
+        shoppers: {ana: {id: cus_1, email: ana@example.com}}
+        timeline:
+          - {at: 0s, who: ana, track: by_email, source: mail}
+          - {at: 1m, who: ana, track: by_id}
+          - {at: 2m, who: ana, identify: true}
+"""
+
+
+def two_profiles(auto: str) -> str:
+    return TWO_PROFILES.replace("AUTO", auto).replace(
+        "workspace: {identity:", "workspace: {sources: {mail: {kind: server, identify_by: email}}, identity:"
+    )
+
+
+def test_auto_merge_merges_id_and_email_profiles_older_primary(play: Callable[..., Outcome]) -> None:
+    outcome = play(two_profiles("true"))
+    (p,) = outcome.platform.live_profiles()
+    assert (p.cio_id, p.id, p.email) == ("cio_1", "cus_1", "ana@example.com")
+    assert sorted(names(p)) == ["by_email", "by_id"]
+    merged = kinds(outcome, "profile_merged")
+    assert [(r["how"], r["primary"], r["secondary"]) for r in merged] == [("auto_merge", "cio_1", "cio_2")]
+
+
+def test_auto_merge_false_updates_the_id_profile_and_records_a_conflict(play: Callable[..., Outcome]) -> None:
+    outcome = play(two_profiles("false"))
+    profiles = live(outcome)
+    assert sorted(profiles) == ["cio_1", "cio_2"]
+    assert names(profiles["cio_2"]) == ["by_id"] and profiles["cio_2"].id == "cus_1"
+    conflicts = kinds(outcome, "identity_conflict")
+    assert [(r["cio_id"], r["other"]) for r in conflicts] == [("cio_2", "cio_1")]
+
+
+# ------------------------------------------------------------------ anonymous merging
+
+
+def test_identify_moves_the_anonymous_profiles_events_and_deletes_it(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        f"""
+        scenario: s
+        {SHOPPER}
+        timeline:
+          - {{at: 0s, who: ana, device: phone, track: viewed}}
+          - {{at: 5m, who: ana, device: phone, track: carted}}
+          - {{at: 10m, who: ana, identify: {{with: [id]}}}}
+          - {{at: 20m, who: ana, device: phone, identify: true}}
+        """
+    )
+    (p,) = outcome.platform.live_profiles()
+    assert p.cio_id == "cio_2"
+    assert names(p) == ["viewed", "carted"]
+    assert "anon-ana-phone" in p.anonymous_ids
+    assert outcome.platform.profiles[1].deleted_at == START + 1200
+    assert [e.via for e in p.events] == ["anonymous_merge", "anonymous_merge"]
+
+
+def test_anonymous_retention_leaves_older_events_behind(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        f"""
+        scenario: s
+        workspace: {{identity: {{anonymous_retention: 1h}}}}
+        {SHOPPER}
+        timeline:
+          - {{at: 0s, who: ana, device: phone, track: too_old}}
+          - {{at: 59m59s, who: ana, device: phone, track: old_but_kept}}
+          - {{at: 1h, who: ana, device: phone, track: at_the_edge}}
+          - {{at: 2h, who: ana, device: phone, identify: true}}
+        """
+    )
+    (p,) = outcome.platform.live_profiles()
+    # "no more than anonymous_retention before the identify's arrival": exactly 1h before is kept
+    assert names(p) == ["at_the_edge"]
+    lost = [e for e in outcome.platform.events if e.lost is not None]
+    assert sorted(e.name for e in lost) == ["old_but_kept", "too_old"]
+
+
+def test_an_event_of_the_anonymous_id_within_the_grace_lands_on_the_known_profile(
+    play: Callable[..., Outcome],
+) -> None:
+    # The anonymous track is sent first but reaches the platform 5m after the identify.
+    outcome = play(
+        f"""
+        scenario: s
+        {SHOPPER}
+        timeline:
+          - {{at: 0s, who: ana, device: phone, track: viewed, latency: 5m}}
+          - {{at: 0s, who: ana, device: phone, identify: true}}
+        """
+    )
+    (p,) = outcome.platform.live_profiles()
+    assert p.id == "cus_1" and names(p) == ["viewed"]
+    assert p.events[0].via == "grace"
+
+
+def test_the_grace_boundary_is_inclusive_and_later_is_an_orphan(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        f"""
+        scenario: s
+        {SHOPPER}
+        timeline:
+          - {{at: 0s, who: ana, device: phone, track: on_time, latency: 5m}}
+          - {{at: 0s, who: ana, device: phone, track: too_late, latency: 5m1s}}
+          - {{at: 0s, who: ana, device: phone, identify: true}}
+        """
+    )
+    profiles = live(outcome)
+    known = next(p for p in profiles.values() if p.identified)
+    orphan = next(p for p in profiles.values() if not p.identified)
+    assert names(known) == ["on_time"]
+    assert names(orphan) == ["too_late"] and orphan.orphan
+    assert orphan.anonymous_ids == ["anon-ana-phone"]
+
+
+def test_an_orphan_is_never_merged_even_by_a_later_identify(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        f"""
+        scenario: s
+        {SHOPPER}
+        timeline:
+          - {{at: 0s, who: ana, device: phone, track: too_late, latency: 10m}}
+          - {{at: 0s, who: ana, device: phone, identify: true}}
+          - {{at: 20m, who: ana, device: phone, identify: true}}
+        """
+    )
+    # the second identify carries the same anonymous id, now an orphan's: no merge
+    orphans = [p for p in outcome.platform.live_profiles() if p.orphan]
+    assert [names(p) for p in orphans] == [["too_late"]]
+    assert len(outcome.platform.live_profiles()) == 2
+    assert kinds(outcome, "profile_merged") == []
+
+
+def test_reset_then_identify_merges_the_new_anonymous_id(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        f"""
+        scenario: s
+        {SHOPPER}
+        timeline:
+          - {{at: 0s, who: ana, device: phone, identify: true, reset: true}}
+          - {{at: 1m, who: ana, device: phone, track: browsing_again}}
+          - {{at: 2m, who: ana, device: phone, identify: true}}
+        """
+    )
+    (p,) = outcome.platform.live_profiles()
+    assert names(p) == ["browsing_again"]
+    assert p.anonymous_ids == ["anon-ana-phone", "anon-ana-phone-2"]
+
+
+def test_merge_anonymous_false_never_merges(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        f"""
+        scenario: s
+        workspace: {{identity: {{merge_anonymous: false}}}}
+        {SHOPPER}
+        timeline:
+          - {{at: 0s, who: ana, device: phone, track: before}}
+          - {{at: 1m, who: ana, device: phone, identify: true}}
+          - {{at: 0s, who: ana, device: phone, track: in_grace, latency: 2m}}
+        """
+    )
+    profiles = live(outcome)
+    assert len(profiles) == 2
+    anon = next(p for p in profiles.values() if not p.identified)
+    known = next(p for p in profiles.values() if p.identified)
+    assert sorted(names(anon)) == ["before", "in_grace"]
+    assert names(known) == []
+    assert kinds(outcome, "profile_merged") == []
+
+
+def test_moved_events_keep_timestamp_order(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        f"""
+        scenario: s
+        workspace: {{sources: {{web: {{kind: client, latency: 0s}}}}}}
+        {SHOPPER}
+        timeline:
+          - {{at: 10m, who: ana, device: phone, track: second, timestamp: 2m}}
+          - {{at: 5m, who: ana, device: phone, track: first, timestamp: 1m}}
+          - {{at: 20m, who: ana, device: phone, identify: true}}
+        """
+    )
+    (p,) = outcome.platform.live_profiles()
+    assert names(p) == ["first", "second"]
+
+
+# ------------------------------------------------------------------ the merge step
+
+MERGE_BASE = """
+        scenario: s
+        workspace:
+          identity: {merge_event_window: 1d}
+          sources: {mail: {kind: server, identify_by: email}}
+        shoppers:
+          ana: {id: cus_1, email: ana@example.com}
+          ben: {id: cus_2, email: ben@example.com}
+        timeline:
+          - {at: 0s, who: ana, track: old_email_event, source: mail}
+          - {at: 1d, who: ana, track: recent_email_event, source: mail}
+          - {at: 1d, who: ana, source: mail, identify: {with: [email], attributes: {plan: gold, tier: 1}}}
+          - {at: 1d1h, who: ana, identify: {with: [id], attributes: {tier: 2}}}
+          - {at: 1d1h, who: ana, track: id_event}
+"""
+
+
+def test_merge_step_gains_identifiers_attributes_and_recent_events(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        MERGE_BASE + "          - {at: 1d2h, merge: {primary: {id: cus_1}, secondary: {email: ana@example.com}}}\n"
+    )
+    (p,) = outcome.platform.live_profiles()
+    assert (p.cio_id, p.id, p.email) == ("cio_2", "cus_1", "ana@example.com")
+    assert p.attributes == {"tier": 2, "plan": "gold"}  # the primary keeps its own values
+    assert sorted(names(p)) == ["id_event", "recent_email_event"]
+    lost = [(e.name, e.lost) for e in outcome.platform.events if e.lost]
+    assert lost == [("old_email_event", "merge_event_window")]
+    merged = kinds(outcome, "profile_merged")
+    assert [(r["how"], r["primary"], r["secondary"]) for r in merged] == [("merge_people", "cio_2", "cio_1")]
+
+
+def test_merge_with_a_missing_profile_does_nothing(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        MERGE_BASE + "          - {at: 1d2h, merge: {primary: {id: nobody}, secondary: {email: ana@example.com}}}\n"
+    )
+    assert len(outcome.platform.live_profiles()) == 2
+    assert [r["reason"] for r in kinds(outcome, "merge_ignored")] == ["profile missing"]
+
+
+def test_merge_of_a_profile_with_itself_does_nothing(play: Callable[..., Outcome]) -> None:
+    outcome = play(MERGE_BASE + "          - {at: 1d2h, merge: {primary: {id: cus_1}, secondary: {cio_id: cio_2}}}\n")
+    assert len(outcome.platform.live_profiles()) == 2
+    assert [r["reason"] for r in kinds(outcome, "merge_ignored")] == ["same profile"]
+
+
+def test_merge_is_delivered_through_its_source(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        MERGE_BASE.replace("sources: {", "sources: {backend: {kind: server, latency: 30m}, ")
+        + "          - {at: 1d2h, merge: {primary: {id: cus_1}, secondary: {email: ana@example.com}}}\n"
+    )
+    (merged,) = kinds(outcome, "profile_merged")
+    assert merged["at"] == START + 86400 + 2 * 3600 + 1800
+
+
+# ------------------------------------------------------------------ age
+
+
+def test_profile_age_starts_at_creation_or_the_earliest_event(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        """
+        scenario: s
+        shoppers: {ana: {id: cus_1}, ben: {id: cus_2}}
+        timeline:
+          - {at: 1h, who: ana, track: backfilled, timestamp: 0s}
+          - {at: 1h, who: ben, track: fresh}
+          - {at: 2h, who: ben, track: backfilled, timestamp: 3h}
+        """
+    )
+    ana, ben = outcome.platform.profiles[1], outcome.platform.profiles[2]
+    assert ana.age_start == START
+    assert ben.age_start == START + 3600
+
+
+# ------------------------------------------------------------------ ownership
+
+
+def test_anonymous_profiles_never_enter_journeys(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        """
+        scenario: s
+        workspace:
+          journeys:
+            hello: {trigger: {event: viewed}, steps: [{send: hi}]}
+        shoppers: {cat: {}}
+        timeline:
+          - {at: 0s, who: cat, device: phone, track: viewed}
+        """
+    )
+    assert outcome.platform.runs == [] and outcome.platform.messages == []
+
+
+def test_runs_belong_to_the_shopper_whose_call_created_the_trigger(play: Callable[..., Outcome]) -> None:
+    # Two shoppers sharing one email: the run belongs to the sender of the trigger event.
+    outcome = play(
+        """
+        scenario: s
+        workspace:
+          journeys:
+            hello: {trigger: {event: viewed}, steps: [{send: hi}]}
+        shoppers:
+          ana: {id: cus_1}
+          ana_alias: {id: cus_1}
+        timeline:
+          - {at: 0s, who: ana_alias, track: viewed}
+          - {at: 1m, who: ana, track: viewed}
+        """
+    )
+    assert [(r.shopper, r.profile) for r in outcome.platform.runs] == [("ana_alias", 1), ("ana", 1)]
+    assert [m.shopper for m in outcome.platform.messages] == ["ana_alias", "ana"]

@@ -1,0 +1,167 @@
+"""SPEC 7: segment membership at T, exits by time passing, `segment_refresh`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from simulator.model.plan import Plan
+from simulator.model.time import parse_instant
+from simulator.pipeline import Outcome
+from simulator.scenario.errors import InputError
+
+START = parse_instant("2026-01-01T00:00:00Z")
+
+
+def changes(outcome: Outcome, segment: str) -> list[tuple[str, int]]:
+    """(entered|left, offset in seconds) of every membership change of `segment`."""
+    return [
+        (r["kind"].removeprefix("segment_"), r["at"] - START)
+        for r in outcome.platform.trace.records
+        if r["kind"] in ("segment_entered", "segment_left") and r.get("segment") == segment
+    ]
+
+
+ABANDONERS = """
+scenario: s
+workspace:
+  rules: {REFRESH}
+  segments:
+    cart_abandoners:
+      rule:
+        all:
+          - {performed: checkout_started, within: 2h}
+          - {not_performed: order_completed, after: checkout_started}
+shoppers: {ana: {id: cus_1}}
+timeline:
+"""
+
+
+def abandoners(steps: str, refresh: str = "") -> str:
+    return ABANDONERS.replace("{REFRESH}", "{" + refresh + "}") + steps
+
+
+def test_membership_follows_events_at_once(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        abandoners("  - {at: 0s, who: ana, track: checkout_started}\n  - {at: 30m, who: ana, track: order_completed}\n")
+    )
+    assert changes(outcome, "cart_abandoners") == [("entered", 0), ("left", 1800)]
+    assert outcome.platform.members("cart_abandoners") == []
+
+
+def test_a_window_closing_is_an_exit_recorded_at_its_instant(play: Callable[..., Outcome]) -> None:
+    outcome = play(abandoners("  - {at: 10m, who: ana, track: checkout_started}\n") + "until: 3h\n")
+    assert changes(outcome, "cart_abandoners") == [("entered", 600), ("left", 600 + 7200)]
+
+
+def test_a_window_closing_exit_is_recorded_for_backdated_events(play: Callable[..., Outcome]) -> None:
+    outcome = play(abandoners("  - {at: 1h, who: ana, track: checkout_started, timestamp: 0s}\n") + "until: 3h\n")
+    assert changes(outcome, "cart_abandoners") == [("entered", 3600), ("left", 7200)]
+
+
+def test_membership_at_t_via_expectations(judge: Callable[..., object]) -> None:
+    result = judge(
+        abandoners(
+            "  - {at: 0s, who: ana, track: checkout_started}\n"
+            "expect:\n"
+            "  - {at: 0s, who: ana, in_segment: cart_abandoners}\n"
+            "  - {at: 1h59m59s, who: ana, in_segment: cart_abandoners}\n"
+            "  - {at: 2h, who: ana, not_in_segment: cart_abandoners}\n"
+            "  - {at: 1h, segment: cart_abandoners, members: [ana]}\n"
+            "  - {at: 3h, segment: cart_abandoners, members: []}\n"
+        )
+    )
+    assert [r.passed for r in result.results] == [True] * 5  # type: ignore[attr-defined]
+
+
+def test_segment_refresh_recomputes_only_at_sweeps(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        abandoners(
+            "  - {at: 10m, who: ana, track: checkout_started}\n  - {at: 40m, who: ana, track: order_completed}\n",
+            refresh="segment_refresh: 1h",
+        )
+        + "until: 3h\n"
+    )
+    # entered at the first sweep after the checkout, but the order came before it
+    assert changes(outcome, "cart_abandoners") == []
+    sweeps = [r["at"] - START for r in outcome.platform.trace.records if r["kind"] == "segment_refresh"]
+    assert sweeps == [3600, 7200, 10800]
+
+
+def test_segment_refresh_holds_membership_between_sweeps(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        abandoners(
+            "  - {at: 10m, who: ana, track: checkout_started}\n  - {at: 1h30m, who: ana, track: order_completed}\n",
+            refresh="segment_refresh: 1h",
+        )
+        + "until: 4h\n"
+    )
+    assert changes(outcome, "cart_abandoners") == [("entered", 3600), ("left", 7200)]
+
+
+def test_a_negative_window_joins_when_the_profile_reaches_its_age(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        """
+        scenario: s
+        until: 2d
+        workspace:
+          segments:
+            quiet: {rule: {not_performed: order_completed, within: 1d}}
+        shoppers: {ana: {id: cus_1}}
+        timeline:
+          - {at: 1h, who: ana, track: viewed}
+        """
+    )
+    assert changes(outcome, "quiet") == [("entered", 3600 + 86400)]
+
+
+def test_negative_window_needs_age_false_joins_at_once(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        """
+        scenario: s
+        until: 2d
+        workspace:
+          rules: {negative_window_needs_age: false}
+          segments:
+            quiet: {rule: {not_performed: order_completed, within: 1d}}
+        shoppers: {ana: {id: cus_1}}
+        timeline:
+          - {at: 1h, who: ana, track: viewed}
+        """
+    )
+    assert changes(outcome, "quiet") == [("entered", 3600)]
+
+
+def test_in_segment_sees_other_segments_at_once(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        """
+        scenario: s
+        workspace:
+          segments:
+            vip_browsers: {rule: {all: [{in_segment: vips}, {performed: viewed}]}}
+            vips: {rule: {attribute: vip, eq: true}}
+        shoppers: {ana: {id: cus_1}}
+        timeline:
+          - {at: 0s, who: ana, track: viewed}
+          - {at: 1h, who: ana, identify: {attributes: {vip: true}}}
+        """
+    )
+    assert changes(outcome, "vips") == [("entered", 3600)]
+    assert changes(outcome, "vip_browsers") == [("entered", 3600)]
+
+
+def test_in_segment_cycles_are_refused_at_load_time(load: Callable[[str], Plan]) -> None:
+    with pytest.raises(InputError) as info:
+        load(
+            """
+            scenario: s
+            workspace:
+              segments:
+                a: {rule: {in_segment: b}}
+                b: {rule: {any: [{in_segment: c}]}}
+                c: {rule: {in_segment: a}}
+            """
+        )
+    assert any("cycle" in p.message for p in info.value.problems)
+    assert all(p.path.startswith("workspace.segments") for p in info.value.problems)

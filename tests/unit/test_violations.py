@@ -1,0 +1,360 @@
+"""SPEC 9: the four invariants and every cause, first that applies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from simulator.checks.expectations import ScenarioResult
+
+Judge = Callable[..., ScenarioResult]
+
+RECOVERY = """
+scenario: s
+workspace:
+  rules: {RULES}
+  identity: {IDENTITY}
+  sources: {orders: {kind: server, identify_by: email}}
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      goal: {performed: order_completed, where: {value: {gt: 0}}}
+      exit: EXIT
+      steps: [{wait: 1h}, {send: reminder}]
+shoppers: {ana: {id: cus_1, email: ana@example.com}}
+timeline:
+"""
+
+
+def recovery(steps: str, exit_setting: str = "goal", rules: str = "", identity: str = "") -> str:
+    text = RECOVERY.replace("EXIT", exit_setting).replace("{RULES}", "{" + rules + "}")
+    text = text.replace("{IDENTITY}", "{" + identity + "}")
+    return text + "".join(f"  - {line.strip()}\n" for line in steps.strip().splitlines())
+
+
+def found(result: ScenarioResult) -> list[tuple[str, str, str]]:
+    return [(v.kind, v.who, v.cause) for v in result.violations]
+
+
+# ------------------------------------------------------------------ clean stories
+
+
+def test_a_clean_story_has_no_violation(judge: Judge) -> None:
+    result = judge(
+        recovery(
+            """
+            {at: 0s, who: ana, device: phone, identify: true}
+            {at: 1m, who: ana, device: phone, track: checkout_started}
+            {at: 10m, who: ana, track: order_completed, properties: {value: 5}}
+            """
+        )
+    )
+    assert result.violations == []
+    assert [r.reason for r in result.outcome.platform.runs] == ["goal"]
+
+
+# ------------------------------------------------------------------ ghost abandons
+
+
+@pytest.mark.parametrize(
+    ("order", "cause"),
+    [
+        ("{at: 10m, who: ana, track: order_completed, properties: {value: 5}, drop: true}", "dropped"),
+        ("{at: 10m, who: ana, track: order_completed, properties: {value: 5}, latency: 2h}", "late_arrival"),
+        ("{at: 10m, who: ana, track: order_completed, properties: {value: 5}, source: orders}", "identity_split"),
+        ("{at: 10m, who: ana, track: Order Completed, properties: {value: 5}}", "name_mismatch"),
+        ("{at: 10m, who: ana, track: order_completed, properties: {value: '5'}}", "type_mismatch"),
+        ("{at: 10m, who: ana, track: order_completed, properties: {value: 5}, timestamp: 0s}", "clock_skew"),
+    ],
+)
+def test_ghost_abandon_causes(judge: Judge, order: str, cause: str) -> None:
+    result = judge(
+        recovery(
+            f"""
+            {{at: 1m, who: ana, track: checkout_started}}
+            {order}
+            """
+        )
+    )
+    ghosts = [v for v in result.violations if v.kind == "ghost_abandon"]
+    assert [(v.who, v.journey, v.message, v.cause) for v in ghosts] == [("ana", "recovery", "reminder", cause)]
+    assert ghosts[0].explanation
+
+
+def test_ghost_abandon_exit_setting(judge: Judge) -> None:
+    result = judge(
+        recovery(
+            """
+            {at: 0s, who: ana, track: checkout_started}
+            {at: 10m, who: ana, track: order_completed, properties: {value: 5}}
+            """,
+            exit_setting="never",
+        )
+    )
+    assert found(result) == [("ghost_abandon", "ana", "exit_setting")]
+
+
+def test_ghost_abandon_merge_lost(judge: Judge) -> None:
+    # The order lands on the email profile; the merge a day later leaves it behind (window 1h).
+    text = recovery(
+        """
+        {at: 0s, who: ana, track: checkout_started}
+        {at: 10m, who: ana, source: orders, track: order_completed, properties: {value: 5}}
+        {at: 11m, merge: {primary: {id: cus_1}, secondary: {email: ana@example.com}}, latency: 30m}
+        """,
+        identity="merge_event_window: 1m",
+    )
+    result = judge(text)
+    assert ("ghost_abandon", "ana", "merge_lost") in found(result)
+
+
+def test_ghost_abandon_refresh_lag(judge: Judge) -> None:
+    text = """
+scenario: s
+workspace:
+  rules: {segment_refresh: 1h}
+  segments: {buyers: {rule: {performed: order_completed}}}
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      filter: {not_performed: order_completed, after: checkout_started}
+      goal: {in_segment: buyers}
+      exit: goal
+      steps: [{wait: 30m}, {send: reminder}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 1m, who: ana, track: checkout_started}
+  - {at: 10m, who: ana, track: order_completed}
+"""
+    assert found(judge(text)) == [("ghost_abandon", "ana", "refresh_lag")]
+
+
+def test_ghost_abandon_other_when_the_platform_ignored_a_real_event(judge: Judge) -> None:
+    text = recovery(
+        """
+        {at: 0s, who: ana, track: order_completed, properties: {value: 5}, event_id: ord_1}
+        {at: 1m, who: ana, track: checkout_started}
+        {at: 10m, who: ana, track: order_completed, properties: {value: 5}, event_id: ord_1}
+        """
+    )
+    assert found(judge(text)) == [("ghost_abandon", "ana", "other")]
+
+
+def test_a_journey_without_goal_or_filter_has_no_ghosts(judge: Judge) -> None:
+    text = recovery(
+        """
+        {at: 0s, who: ana, track: checkout_started}
+        {at: 10m, who: ana, track: order_completed, properties: {value: 5}}
+        """,
+    ).replace("      goal: {performed: order_completed, where: {value: {gt: 0}}}\n", "")
+    assert [v for v in judge(text).violations if v.kind == "ghost_abandon"] == []
+
+
+def test_a_filter_excluded_event_defines_a_ghost_too(judge: Judge) -> None:
+    text = """
+scenario: s
+workspace:
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      filter: {not_performed: order_completed, after: checkout_started}
+      exit: stop_matching
+      steps: [{wait: 1h}, {send: reminder}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, track: checkout_started}
+  - {at: 10m, who: ana, track: order_completed, latency: 2h}
+"""
+    assert found(judge(text)) == [("ghost_abandon", "ana", "late_arrival")]
+
+
+# ------------------------------------------------------------------ missed entries
+
+MISSED = """
+scenario: s
+workspace:
+  rules: {RULES}
+  identity: {IDENTITY}
+  triggers: {TRIGGERS}
+  segments: {browsers: {rule: {performed: product_viewed}}}
+  journeys:
+    recovery:
+      trigger: {event: checkout_started, where: {value: {gt: 0}}}
+      FILTER
+      steps: [{send: reminder}]
+shoppers: {ana: {id: cus_1, email: ana@example.com}}
+timeline:
+"""
+
+
+def missed(steps: str, rules: str = "", identity: str = "", triggers: str = "", filter_: str = "") -> str:
+    text = MISSED.replace("{RULES}", "{" + rules + "}").replace("{IDENTITY}", "{" + identity + "}")
+    text = text.replace("{TRIGGERS}", "{" + triggers + "}")
+    text = text.replace("FILTER", f"filter: {filter_}" if filter_ else "")
+    return text + "".join(f"  - {line.strip()}\n" for line in steps.strip().splitlines())
+
+
+@pytest.mark.parametrize(
+    ("steps", "cause", "options"),
+    [
+        (
+            "{at: 0s, who: ana, track: checkout_started, properties: {value: 5}, drop: true}",
+            "dropped",
+            {},
+        ),
+        (
+            """
+            {at: 0s, who: ana, device: phone, track: checkout_started, properties: {value: 5}}
+            {at: 1m, who: ana, device: laptop, identify: true}
+            """,
+            "identity_split",
+            {},
+        ),
+        (
+            """
+            {at: 0s, who: ana, device: phone, track: checkout_started, properties: {value: 5}}
+            {at: 2h, who: ana, device: phone, identify: true}
+            """,
+            "merge_lost",
+            {"identity": "anonymous_retention: 1h"},
+        ),
+        (
+            "{at: 0s, who: ana, track: checkout_started, properties: {value: 5}, latency: 73h}",
+            "too_old",
+            {},
+        ),
+        (
+            """
+            {at: 0s, who: ana, track: checkout_started, properties: {value: 5}, latency: 1h}
+            {at: 30m, who: ana, track: order_completed}
+            """,
+            "late_arrival",
+            {"filter_": "{not_performed: order_completed, after: checkout_started}"},
+        ),
+        (
+            """
+            {at: 5m, who: ana, track: order_completed}
+            {at: 10m, who: ana, track: checkout_started, properties: {value: 5}, timestamp: 0s}
+            """,
+            "clock_skew",
+            {"filter_": "{not_performed: order_completed, after: checkout_started}"},
+        ),
+        (
+            """
+            {at: 0s, who: ana, track: product_viewed}
+            {at: 1m, who: ana, track: checkout_started, properties: {value: 5}}
+            """,
+            "refresh_lag",
+            {"filter_": "{in_segment: browsers}", "rules": "segment_refresh: 1h"},
+        ),
+        (
+            "{at: 0s, who: ana, track: Checkout Started, properties: {value: 5}}",
+            "name_mismatch",
+            {},
+        ),
+        (
+            "{at: 0s, who: ana, track: checkout_started, properties: {value: '5'}}",
+            "type_mismatch",
+            {},
+        ),
+    ],
+)
+def test_missed_entry_causes(judge: Judge, steps: str, cause: str, options: dict[str, str]) -> None:
+    result = judge(missed(steps, **options))
+    misses = [v for v in result.violations if v.kind == "missed_entry"]
+    assert [(v.who, v.journey, v.cause) for v in misses] == [("ana", "recovery", cause)]
+    assert misses[0].explanation
+
+
+def test_a_shopper_who_never_identifies_never_misses_an_entry(judge: Judge) -> None:
+    text = missed("{at: 0s, who: ana, device: phone, track: checkout_started, properties: {value: 5}}")
+    assert judge(text).violations == []
+
+
+GRACE = """
+scenario: s
+workspace:
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      goal: {performed: order_completed}
+      steps: [{send: reminder}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, track: checkout_started, drop: true}
+  - {at: BUY, who: ana, track: order_completed}
+"""
+
+
+@pytest.mark.parametrize(("buy", "excused"), [("1h", True), ("1h1s", False)])
+def test_a_goal_within_entry_grace_excuses_a_missed_entry(judge: Judge, buy: str, excused: bool) -> None:
+    result = judge(GRACE.replace("BUY", buy))
+    assert (found(result) == []) is excused
+    if not excused:
+        assert found(result) == [("missed_entry", "ana", "dropped")]
+
+
+def test_entry_grace_is_configurable(judge: Judge) -> None:
+    text = GRACE.replace("BUY", "1h30m").replace("workspace:\n", "workspace:\n  checks: {entry_grace: 2h}\n")
+    assert found(judge(text)) == []
+
+
+def test_a_journey_without_a_goal_excuses_nobody(judge: Judge) -> None:
+    text = GRACE.replace("BUY", "1m").replace("      goal: {performed: order_completed}\n", "")
+    assert found(judge(text)) == [("missed_entry", "ana", "dropped")]
+
+
+# ------------------------------------------------------------------ duplicates and splits
+
+
+def test_duplicate_entry_duplicate_delivery(judge: Judge) -> None:
+    text = missed("{at: 0s, who: ana, track: checkout_started, properties: {value: 5}, copies: 2}")
+    result = judge(text)
+    assert found(result) == [("duplicate_entry", "ana", "duplicate_delivery")]
+    assert result.violations[0].journey == "recovery"
+
+
+def test_client_copies_are_absorbed_and_make_no_duplicate_entry(judge: Judge) -> None:
+    text = missed(
+        "{at: 0s, who: ana, device: phone, identify: true}\n{at: 1m, who: ana, device: phone, "
+        "track: checkout_started, properties: {value: 5}, copies: 3}"
+    )
+    result = judge(text)
+    assert result.violations == []
+    assert len(result.outcome.platform.runs) == 1
+
+
+def test_split_identity(judge: Judge) -> None:
+    text = missed(
+        """
+        {at: 0s, who: ana, device: phone, track: product_viewed}
+        {at: 1m, who: ana, device: laptop, identify: true}
+        {at: 2m, who: ana, device: laptop, track: product_viewed}
+        """
+    )
+    result = judge(text)
+    assert found(result) == [("split_identity", "ana", "identity_split")]
+    assert result.violations[0].journey is None
+
+
+def test_no_split_identity_without_an_identify(judge: Judge) -> None:
+    text = missed(
+        """
+        {at: 0s, who: ana, device: phone, track: product_viewed}
+        {at: 2m, who: ana, device: laptop, track: product_viewed}
+        """
+    )
+    assert found(judge(text)) == []
+
+
+def test_identity_conflict_splits_identity(judge: Judge) -> None:
+    text = missed(
+        """
+        {at: 0s, who: ana, track: product_viewed, source: mail}
+        {at: 1m, who: ana, track: product_viewed}
+        {at: 2m, who: ana, identify: true}
+        """,
+        identity="auto_merge: false",
+    ).replace("workspace:\n", "workspace:\n  sources: {mail: {kind: server, identify_by: email}}\n")
+    assert found(judge(text)) == [("split_identity", "ana", "identity_split")]

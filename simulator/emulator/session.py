@@ -27,7 +27,6 @@ from typing import Any
 from simulator.model.calls import Delivery, Send
 from simulator.model.config import WorkspaceConfig
 from simulator.model.time import format_instant
-from simulator.platform import journeys
 from simulator.platform.engine import Platform
 from simulator.platform.state import Profile
 
@@ -250,27 +249,9 @@ class EmulatorSession:
         self._delete_profile(at, p, how)
 
     def _delete_profile(self, at: int, p: Profile, how: str) -> None:
-        pf = self.platform
-        p.deleted_at = at
-        if p.id is not None and pf.by_id.get(p.id) is p:
-            del pf.by_id[p.id]
-        if p.email is not None and pf.by_email.get(p.email) is p:
-            del pf.by_email[p.email]
-        for anon in p.anonymous_ids:
-            for index in (pf.by_anon, pf.orphans):
-                if index.get(anon) is p:
-                    del index[anon]
-        for seg in sorted(p.segments):
-            pf.trace.add(at, "segment_left", segment=seg, cio_id=p.cio_id, reason="profile_deleted")
-        p.segments.clear()
-        for r in pf.runs:
-            if r.open and r.profile == p.num:
-                journeys.end(pf, r, "deleted")
-        for hold in pf.holds:
-            if hold.profile == p.num:
-                hold.alive = False
+        self.platform.now = max(self.platform.now, at)
+        self.platform.delete(p, how)
         self.devices.pop(p.num, None)
-        pf.trace.add(at, "profile_deleted", cio_id=p.cio_id, how=how)
 
     def _unsuppress(self, at: int, op: dict[str, Any]) -> None:
         ref = op.get("ref")

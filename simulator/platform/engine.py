@@ -87,6 +87,8 @@ class Platform:
         self.runs: list[Run] = []
         self.messages: list[Message] = []
         self.holds: list[Hold] = []
+        self.open_runs: dict[int, list[Run]] = {}  # cio number -> its open runs, in entry order
+        self.holds_on: dict[int, list[Hold]] = {}  # cio number -> its filter-retry holds
         self.processed: dict[int, list[Event]] = {}  # send seq -> its accepted events
         self.ignored: dict[int, int] = {}  # send seq -> copies ignored as duplicates
         self._queue: list[tuple[Any, ...]] = []
@@ -502,21 +504,49 @@ class Platform:
             self._add_event(primary, e)
         self._delete(secondary, primary, how, len(moved))
         primary.history.extend(secondary.history)
-        for hold in self.holds:
-            if hold.profile == secondary.num:
-                hold.profile = primary.num
-        open_here = {r.journey.name for r in self.runs if r.open and r.profile == primary.num}
-        for r in self.runs:
-            if r.open and r.profile == secondary.num:
-                if r.journey.name in open_here:
-                    journeys.end(self, r, "merged")
-                else:
-                    r.profile = primary.num
-                    r.profiles.append((self.now, primary.num))
-                    self.trace.add(
-                        self.now, "run_moved", journey=r.journey.name, run=r.num, cio_id=primary.cio_id, who=r.shopper
-                    )
+        for hold in self.holds_on.pop(secondary.num, []):
+            hold.profile = primary.num
+            self.holds_on.setdefault(primary.num, []).append(hold)
+        moving = self.open_runs.pop(secondary.num, [])
+        here = self.open_runs.setdefault(primary.num, [])
+        open_here = {r.journey.name for r in here}
+        for r in moving:
+            if r.journey.name in open_here:
+                self.open_runs[secondary.num] = [r]
+                journeys.end(self, r, "merged")
+            else:
+                r.profile = primary.num
+                r.profiles.append((self.now, primary.num))
+                here.append(r)
+                self.trace.add(
+                    self.now, "run_moved", journey=r.journey.name, run=r.num, cio_id=primary.cio_id, who=r.shopper
+                )
+        here.sort(key=lambda r: r.num)
+        self.open_runs.pop(secondary.num, None)
         self.changed(primary)
+
+    def delete(self, p: Profile, how: str = "deleted") -> None:
+        """Delete a person (Track API DELETE, suppress): identifiers freed, segments
+        left, open runs ended `deleted`, holds dropped."""
+        if p.deleted_at is not None:
+            return
+        p.deleted_at = self.now
+        if p.id is not None and self.by_id.get(p.id) is p:
+            del self.by_id[p.id]
+        if p.email is not None and self.by_email.get(p.email) is p:
+            del self.by_email[p.email]
+        for anon in p.anonymous_ids:
+            for index in (self.by_anon, self.orphans):
+                if index.get(anon) is p:
+                    del index[anon]
+        for seg in sorted(p.segments):
+            self.trace.add(self.now, "segment_left", segment=seg, cio_id=p.cio_id, reason="profile_deleted")
+        p.segments.clear()
+        for r in list(self.open_runs.get(p.num, [])):
+            journeys.end(self, r, "deleted")
+        for hold in self.holds_on.pop(p.num, []):
+            hold.alive = False
+        self.trace.add(self.now, "profile_deleted", cio_id=p.cio_id, how=how)
 
     # ------------------------------------------------------------------ change
 

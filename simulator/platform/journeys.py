@@ -32,7 +32,7 @@ def entries(pf: Platform, p: Profile, offer: list[Event], joined: list[str]) -> 
     if not p.identified or p.deleted_at is not None:
         return
     for j in pf.ws.journeys:
-        for hold in [h for h in pf.holds if h.alive and h.journey is j and h.profile == p.num]:
+        for hold in [h for h in pf.holds_on.get(p.num, ()) if h.alive and h.journey is j]:
             if pf.now <= hold.expires and pf._filter_passes(j, p, hold.event.props):
                 hold.alive = False
                 try_enter(pf, j, p, hold.event, from_hold=True)
@@ -82,6 +82,7 @@ def try_enter(pf: Platform, j: JourneyDef, p: Profile, e: Event | None, from_hol
             return None
         hold = Hold(j, p.num, e, pf.now, pf.now + pf.ws.filter_retry)
         pf.holds.append(hold)
+        pf.holds_on.setdefault(p.num, []).append(hold)
         pf.push(hold.expires, HOLD_END, len(pf.holds), 0, hold)
         pf.trace.add(pf.now, "entry_held", journey=j.name, cio_id=p.cio_id, who=who, seq=seq, until=hold.expires)
         return None
@@ -90,6 +91,7 @@ def try_enter(pf: Platform, j: JourneyDef, p: Profile, e: Event | None, from_hol
     r.stack.append(Frame(j.steps))
     r.profiles.append((pf.now, p.num))
     pf.runs.append(r)
+    pf.open_runs.setdefault(p.num, []).append(r)
     p.history.append(r)
     pf.trace.add(
         pf.now,
@@ -113,6 +115,9 @@ def try_enter(pf: Platform, j: JourneyDef, p: Profile, e: Event | None, from_hol
 
 
 def end(pf: Platform, r: Run, reason: str) -> None:
+    still_open = pf.open_runs.get(r.profile)
+    if still_open is not None and r in still_open:
+        still_open.remove(r)
     r.ended_at = pf.now
     r.reason = reason
     r.token += 1
@@ -136,7 +141,9 @@ def still_matching(pf: Platform, r: Run, p: Profile) -> bool:
 
 
 def goals_and_waits(pf: Platform, p: Profile) -> None:
-    for r in [r for r in pf.runs if r.open and r.profile == p.num]:
+    for r in list(pf.open_runs.get(p.num, ())):
+        if not r.open:
+            continue
         j = r.journey
         if j.exits_on_goal and j.goal is not None and pf.condition(j.goal, p, r, True):
             end(pf, r, "goal")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,30 +38,35 @@ def _collect(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
     return files, problems
 
 
-# Commands that live beside their feature; listed only when their module exists.
+# Commands that live beside their feature, loaded only when run (so `--help`
+# stays fast): name -> (module:attribute, one-line help).
 _LAZY = {
-    "fuzz": "simulator.search.command:fuzz",
-    "whatif": "simulator.whatif.command:whatif",
-    "report": "simulator.report.html_command:report",
-    "serve": "simulator.emulator.command:serve",
-    "replay": "simulator.emulator.command:replay",
-    "lint": "simulator.lint.command:lint",
-    "gate": "simulator.lint.command:gate",
+    "fuzz": ("simulator.search.command:fuzz", "Search for stories that break your journeys (Hypothesis)."),
+    "whatif": ("simulator.whatif.command:whatif", "Sweep a segment's time window against sources' latency."),
+    "report": ("simulator.report.html_command:report", "Write one self-contained HTML report of scenario runs."),
+    "serve": ("simulator.emulator.command:serve", "Serve a local Customer.io (Track API, Data Pipelines) emulator."),
+    "replay": ("simulator.emulator.command:replay", "Replay a call log written by `segsim serve --log`."),
+    "lint": ("simulator.lint.command:lint", "Check a workspace, scenarios and event logs against the tracking plan."),
+    "gate": ("simulator.lint.command:gate", "The ship-it checklist for a workspace, with evidence."),
 }
 
 
 class _LazyGroup(click.Group):
-    def _available(self) -> dict[str, str]:
+    def _available(self) -> dict[str, tuple[str, str]]:
         import importlib.util
 
         found = {}
-        for name, target in _LAZY.items():
-            module = target.split(":")[0]
+        for name, (target, text) in _LAZY.items():
+            package, _, module = target.split(":")[0].rpartition(".")
             try:
-                if importlib.util.find_spec(module) is not None:
-                    found[name] = target
+                spec = importlib.util.find_spec(package)
             except ModuleNotFoundError:
                 continue
+            locations = spec.submodule_search_locations if spec is not None else None
+            if locations and any(
+                os.path.exists(os.path.join(folder, module + ".py")) for folder in locations
+            ):
+                found[name] = (target, text)
         return found
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -70,14 +76,28 @@ class _LazyGroup(click.Group):
         command = super().get_command(ctx, name)
         if command is not None:
             return command
-        target = self._available().get(name)
-        if target is None:
+        found = self._available().get(name)
+        if found is None:
             return None
         import importlib
 
-        module, attr = target.split(":")
-        found = getattr(importlib.import_module(module), attr)
-        return found if isinstance(found, click.Command) else None
+        module, attr = found[0].split(":")
+        loaded = getattr(importlib.import_module(module), attr)
+        return loaded if isinstance(loaded, click.Command) else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        lazy = self._available()
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in lazy:
+                rows.append((name, lazy[name][1]))
+                continue
+            command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=formatter.width - 6 - 10)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

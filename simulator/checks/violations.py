@@ -22,7 +22,7 @@ from simulator.model.calls import Send
 from simulator.model.conditions import InSegment, Performed, View, holds, walk
 from simulator.model.config import JourneyDef
 from simulator.model.time import format_offset
-from simulator.model.values import fold_name, read_generously, tests_pass
+from simulator.model.values import fold_name, lookup, read_generously, tests_pass
 from simulator.pipeline import Outcome
 from simulator.platform.state import Event, Run
 
@@ -91,11 +91,17 @@ class _Finder:
     def unrefreshed(self) -> Outcome:
         return unrefreshed_outcome(self.plan)
 
-    @staticmethod
-    def entered_for(outcome: Outcome, journey: str, seq: int) -> bool:
-        return any(
-            r.journey.name == journey and r.trigger is not None and r.trigger.seq == seq for r in outcome.platform.runs
-        )
+    _entered: dict[int, set[tuple[str, int]]]
+
+    def entered_for(self, outcome: Outcome, journey: str, seq: int) -> bool:
+        """Did `outcome` enter `journey` for the event of send `seq`?"""
+        index = self.__dict__.setdefault("_entered", {})
+        keys = index.get(id(outcome))
+        if keys is None:
+            keys = index[id(outcome)] = {
+                (r.journey.name, r.trigger.seq) for r in outcome.platform.runs if r.trigger is not None
+            }
+        return (journey, seq) in keys
 
     # ------------------------------------------------------------ helpers
 
@@ -135,8 +141,34 @@ class _Finder:
             return (self.sends[r.trigger.seq].at, r.trigger.seq)
         return (r.entered_at, 10**9)
 
+    @cached_property
+    def tracks_by_shopper(self) -> dict[str, list[Send]]:
+        """Each shopper's real tracks in send order. A send that repeats an earlier
+        send's event id or idempotency value is a replay of it, not a second act."""
+        seen_ids: set[str] = set()
+        seen_keys: set[tuple[str, str]] = set()
+        keys = dict(self.ws.idempotency_keys)
+        out: dict[str, list[Send]] = {}
+        for s in sorted(self.plan.sends, key=lambda s: s.seq):
+            if s.call != "track" or s.shopper is None:
+                continue
+            if s.event_id is not None:
+                if s.event_id in seen_ids:
+                    continue
+                seen_ids.add(s.event_id)
+            prop = keys.get(s.name or "")
+            if prop is not None:
+                values = lookup(s.properties, prop)
+                if values:
+                    key = (s.name or "", repr(values[0]))
+                    if key in seen_keys:
+                        continue
+                    seen_keys.add(key)
+            out.setdefault(s.shopper, []).append(s)
+        return out
+
     def shopper_tracks(self, who: str) -> list[Send]:
-        return [s for s in self.plan.sends if s.shopper == who and s.call == "track"]
+        return self.tracks_by_shopper.get(who, [])
 
     def ideal_view(self, who: str, at: int, trigger: dict[str, Any] | None, floor: tuple[int, int]) -> View:
         events = [

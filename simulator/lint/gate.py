@@ -29,7 +29,7 @@ from simulator.checks.expectations import ScenarioResult, check_plan
 from simulator.lint.findings import Finding, FindingSink
 from simulator.lint.lint_run import LoadedWorkspace
 from simulator.lint.scenario_rules import lint_scenario
-from simulator.lint.trackplan import encoded_base
+from simulator.lint.trackplan import TrackingPlanView, encoded_base
 from simulator.lint.workspace_rules import WorkspaceLint
 from simulator.model.values import fold_name
 from simulator.scenario.yamlfile import YamlDoc
@@ -87,7 +87,8 @@ def run_gate(ws: LoadedWorkspace, scenarios: Sequence[tuple[Path, YamlDoc]]) -> 
     target = ws.path.resolve()
     for path, doc in scenarios:
         compiled = load_plan(path)
-        lint_scenario(compiled, doc, plan, sink)
+        own = compiled.workspace.tracking_plan
+        lint_scenario(compiled, doc, plan if own == ws.config.tracking_plan else TrackingPlanView(own), sink)
         named = doc.data.get("workspace") if isinstance(doc.data, dict) else None
         on_workspace = isinstance(named, str) and (path.parent / named).resolve() == target
         runs.append(GateScenario(check_plan(compiled), doc, on_workspace))

@@ -103,7 +103,9 @@ def lint_paths(workspace: Path, files: Iterable[str], now: int) -> LintRun:
             except InputError as exc:
                 run.problems.extend(exc.problems)
                 continue
-            lint_scenario(compiled, doc, plan, sink)
+            # A scenario whose overrides extend the plan is judged by its own plan.
+            own = compiled.workspace.tracking_plan
+            lint_scenario(compiled, doc, plan if own == loaded.config.tracking_plan else TrackingPlanView(own), sink)
             continue
         try:
             run.log_lines += lint_log(path, loaded.config, plan, sink, now)

@@ -388,9 +388,17 @@ class Platform:
                 self.by_id[uid] = p_em
         elif uid is not None or email is not None:
             target = self._create(id=uid, email=email)
+        elif send.anonymous_id is not None:
+            # No known identifier: the traits land on the anonymous profile, as in
+            # Customer.io, and nothing is merged.
+            anon_profile, _via = self._track_profile(send)
+            if send.attributes:
+                anon_profile.attributes.update(send.attributes)
+                self.trace.add(self.now, "attributes_updated", cio_id=anon_profile.cio_id,
+                               attributes=dict(send.attributes), who=send.shopper)
+            self.changed(anon_profile)
+            return
         else:
-            target = None
-        if target is None:
             return
         if send.attributes:
             target.attributes.update(send.attributes)

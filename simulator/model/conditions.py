@@ -114,9 +114,12 @@ class View:
     trigger: Mapping[str, Any] | None = None
     floor: tuple[int, int] | None = None
     generous_names: bool = False
+    index: Mapping[str, Sequence[EventLike]] | None = None  # events by exact name, when the holder keeps one
     _names: dict[str, list[EventLike]] = field(default_factory=dict)
 
-    def named(self, name: str) -> list[EventLike]:
+    def named(self, name: str) -> Sequence[EventLike]:
+        if self.index is not None and not self.generous_names:
+            return self.index.get(name, ())
         key = fold_name(name) if self.generous_names else name
         cached = self._names.get(key)
         if cached is None:

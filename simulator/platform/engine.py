@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from simulator.model.calls import Delivery, Send
-from simulator.model.conditions import Cond, Performed, View, holds, walk
-from simulator.model.config import Branch, JourneyDef, Step, WaitUntil, WorkspaceConfig
+from simulator.model.conditions import AttributeTest, Cond, InSegment, Performed, View, holds, walk
+from simulator.model.config import Branch, JourneyDef, SegmentDef, Step, WaitUntil, WorkspaceConfig
 from simulator.model.values import lookup, tests_pass
 from simulator.platform import journeys
 from simulator.platform.state import (
@@ -34,7 +34,7 @@ from simulator.platform.state import (
 )
 from simulator.platform.trace import Trace
 
-__all__ = ["Platform", "windows_by_event"]
+__all__ = ["AGE", "ATTRIBUTES", "Platform", "segment_dependencies", "windows_by_event"]
 
 
 def _step_conditions(steps: tuple[Step, ...]) -> Iterator[Cond]:
@@ -46,6 +46,34 @@ def _step_conditions(steps: tuple[Step, ...]) -> Iterator[Cond]:
             yield step.condition
             yield from _step_conditions(step.then)
             yield from _step_conditions(step.else_)
+
+
+ATTRIBUTES = "@attributes"  # a change of profile attributes
+AGE = "@age"  # a profile reaching an age a negative window needs
+
+
+def segment_dependencies(ws: WorkspaceConfig) -> list[tuple[SegmentDef, frozenset[str]]]:
+    """Each segment (in evaluation order) with what can change its membership:
+    the event names its rule counts, ATTRIBUTES, AGE, and all of that for the
+    segments it refers to."""
+    deps: dict[str, set[str]] = {}
+    out = []
+    for seg in ws.segments:
+        mine: set[str] = set()
+        for node in walk(seg.rule):
+            if isinstance(node, Performed):
+                mine.add(node.event)
+                if node.after:
+                    mine.add(node.after)
+                if node.negative and node.within is not None:
+                    mine.add(AGE)
+            elif isinstance(node, AttributeTest):
+                mine.add(ATTRIBUTES)
+            elif isinstance(node, InSegment):
+                mine |= deps.get(node.segment, set())
+        deps[seg.name] = mine
+        out.append((seg, frozenset(mine)))
+    return out
 
 
 def windows_by_event(ws: WorkspaceConfig) -> dict[str, tuple[int, ...]]:
@@ -95,11 +123,12 @@ class Platform:
         self._counter = itertools.count()
         self._mandatory = 0
         self._proc = itertools.count(1)
-        self._time_checks: set[tuple[int, int]] = set()
+        self._time_checks: dict[tuple[int, int], set[str]] = {}
         self._pending: list[Run] = []
         self._depth = 0
         self.ended = False
         self._windows = windows_by_event(workspace)
+        self._seg_deps = segment_dependencies(workspace)
 
     # ------------------------------------------------------------------ the clock
 
@@ -192,6 +221,7 @@ class Platform:
             needs_age=self.ws.negative_window_needs_age,
             trigger=trigger,
             floor=floor,
+            index=p.by_name,
         )
 
     def live(self, num: int) -> Profile:
@@ -231,22 +261,28 @@ class Platform:
         e.holder = p.num
         e.history.append((self.now, p.num))
         p.events.append(e)
+        p.by_name.setdefault(e.name, []).append(e)
         if p.earliest_ts is None or e.ts < p.earliest_ts:
             p.earliest_ts = e.ts
             self._age_checks(p)
         for w in self._windows.get(e.name, ()):
-            self._time_check_at(e.ts + w, p)
+            self._time_check_at(e.ts + w, p, e.name)
         if e.ts > self.now:
-            self._time_check_at(e.ts, p)
+            self._time_check_at(e.ts, p, e.name)
 
     def _age_checks(self, p: Profile) -> None:
         for a in self.ws.ages:
-            self._time_check_at(p.age_start + a, p)
+            self._time_check_at(p.age_start + a, p, AGE)
 
-    def _time_check_at(self, at: int, p: Profile) -> None:
-        if at > self.now and (at, p.num) not in self._time_checks:
-            self._time_checks.add((at, p.num))
+    def _time_check_at(self, at: int, p: Profile, what: str) -> None:
+        if at <= self.now:
+            return
+        pending = self._time_checks.get((at, p.num))
+        if pending is None:
+            self._time_checks[(at, p.num)] = {what}
             self.push(at, TIME, p.num, 0, None)
+        else:
+            pending.add(what)
 
     def _owner(self, p: Profile) -> str | None:
         for key in (p.id, p.email, *p.anonymous_ids):
@@ -323,9 +359,9 @@ class Platform:
         if ts > self.now:
             self.push(ts, HELD, e.proc, 0, e)
             self.trace.add(self.now, "event_held", cio_id=p.cio_id, event=name, seq=send.seq, until=ts)
-            self.changed(p)
+            self.changed(p, names={name})
         else:
-            self.changed(p, offer=[e])
+            self.changed(p, offer=[e], names={name})
 
     def _track_profile(self, send: Send) -> tuple[Profile, str]:
         if send.user_id is not None or send.email is not None:
@@ -394,9 +430,14 @@ class Platform:
             anon_profile, _via = self._track_profile(send)
             if send.attributes:
                 anon_profile.attributes.update(send.attributes)
-                self.trace.add(self.now, "attributes_updated", cio_id=anon_profile.cio_id,
-                               attributes=dict(send.attributes), who=send.shopper)
-            self.changed(anon_profile)
+                self.trace.add(
+                    self.now,
+                    "attributes_updated",
+                    cio_id=anon_profile.cio_id,
+                    attributes=dict(send.attributes),
+                    who=send.shopper,
+                )
+            self.changed(anon_profile, names={ATTRIBUTES})
             return
         else:
             return
@@ -558,13 +599,19 @@ class Platform:
 
     # ------------------------------------------------------------------ change
 
-    def _recompute(self, p: Profile) -> tuple[list[str], list[str]]:
+    def _recompute(self, p: Profile, names: set[str] | None = None) -> tuple[list[str], list[str]]:
+        """Re-evaluate the segments the change can affect (all when `names` is None)."""
         joined: list[str] = []
         left: list[str] = []
         if p.deleted_at is not None:
             return joined, left
+        if not p.evaluated:  # a new profile: every segment gets a first look
+            names = None
+            p.evaluated = True
         view = self.view(p)
-        for seg in self.ws.segments:
+        for seg, deps in self._seg_deps:
+            if names is not None and names.isdisjoint(deps):
+                continue
             now_in = holds(seg.rule, view)
             was_in = seg.name in p.segments
             if now_in and not was_in:
@@ -578,9 +625,15 @@ class Platform:
         return joined, left
 
     def changed(
-        self, p: Profile, offer: list[Event] | None = None, merged_offer: bool = False, sweep: bool = False
+        self,
+        p: Profile,
+        offer: list[Event] | None = None,
+        merged_offer: bool = False,
+        sweep: bool = False,
+        names: set[str] | None = None,
     ) -> None:
-        """A profile changed: segments, goal exits, waits, entries, then steps."""
+        """A profile changed: segments, goal exits, waits, entries, then steps.
+        `names` says what changed (event names, ATTRIBUTES, AGE); None: anything."""
         if p.deleted_at is not None:
             return
         self._depth += 1
@@ -595,7 +648,7 @@ class Platform:
                 return
             joined: list[str] = []
             if sweep or not self.ws.segment_refresh:
-                joined, _ = self._recompute(p)
+                joined, _ = self._recompute(p, None if sweep else names)
             journeys.goals_and_waits(self, p)
             journeys.entries(self, p, offer or [], joined)
             journeys.run_pending(self)
@@ -603,16 +656,16 @@ class Platform:
             self._depth -= 1
 
     def _time_check(self, num: int) -> None:
-        self._time_checks.discard((self.now, num))
+        names = self._time_checks.pop((self.now, num), None)
         p = self.live(num)
-        self.changed(p)
+        self.changed(p, names=names)
 
     def _release(self, e: Event) -> None:
         if e.lost is not None:
             return
         p = self.live(e.holder)
         self.trace.add(self.now, "event_released", cio_id=p.cio_id, event=e.name, seq=e.seq)
-        self.changed(p, offer=[e])
+        self.changed(p, offer=[e], names={e.name})
 
     def _sweep(self) -> None:
         self.trace.add(self.now, "segment_refresh")

@@ -17,6 +17,8 @@ from simulator.platform.state import HOLD_END, TIMER, Event, Frame, Hold, Messag
 if TYPE_CHECKING:
     from simulator.platform.engine import Platform
 
+ATTRIBUTES = "@attributes"  # the engine's name for "profile attributes changed"
+
 __all__ = ["end", "entries", "goals_and_waits", "run_pending", "timer_due", "try_enter"]
 
 _NO_EVENT_YET = 2**62
@@ -272,4 +274,4 @@ def advance(pf: Platform, r: Run) -> None:
                     value = found[0] if found else None
                 values[key] = value
             pf.set_attributes(p, values, r.shopper)
-            pf.changed(p)
+            pf.changed(p, names={ATTRIBUTES})

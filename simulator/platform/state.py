@@ -56,12 +56,14 @@ class Profile:
     anonymous_ids: list[str] = field(default_factory=list)
     attributes: dict[str, Any] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    by_name: dict[str, list[Event]] = field(default_factory=dict)  # the same events, by name
     segments: set[str] = field(default_factory=set)
     orphan: bool = False
     deleted_at: int | None = None
     merged_into: int | None = None
     history: list[Run] = field(default_factory=list)  # runs entered here or inherited
     earliest_ts: int | None = None
+    evaluated: bool = False  # have its segments been evaluated once?
 
     @property
     def cio_id(self) -> str:

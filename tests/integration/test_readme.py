@@ -13,7 +13,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def test_readme_starts_with_the_two_setup_commands() -> None:
     blocks = re.findall(r"```\n(.*?)\n```", README[: README.index("## What it does")], re.S)
-    assert blocks == ["pip install -e . && segsim run scenarios/", "pip install -e '.[test]' && pytest"]
+    assert blocks == ["pip install -e . && segsim run scenarios/", "pip install -e '.[test]' && pytest -n 2"]
 
 
 def test_tutorial_output_is_the_real_output() -> None:

@@ -1,0 +1,85 @@
+"""`segsim report`: run scenarios and write the suite as one self-contained HTML page."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["report"]
+
+
+def _scenario_files(paths: tuple[str, ...]) -> tuple[list[Path], list[str]]:
+    from simulator.scenario.loader import is_scenario_file
+
+    files: list[Path] = []
+    problems: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and is_scenario_file(p))
+            if not found:
+                problems.append(
+                    f"{raw}: no scenario files (.yaml/.yml with a top-level 'scenario:' key) in this folder"
+                )
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(f"{raw}: no such file or folder")
+    return files, problems
+
+
+@click.command()
+@click.argument("scenarios", nargs=-1, required=True)
+@click.option("--out", default="report.html", show_default=True, type=click.Path(dir_okay=False), help="The page.")
+@click.option(
+    "--whatif",
+    "whatif_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="A `segsim whatif` output folder whose heatmap the page shows.",
+)
+@click.option("--strict", is_flag=True, help="Judge scenarios as `segsim run --strict` does.")
+def report(scenarios: tuple[str, ...], out: str, whatif_dir: str | None, strict: bool) -> None:
+    """Run scenario files (or folders) and write one self-contained HTML report.
+
+    The page holds the results, a swimlane timeline per shopper, journey
+    coverage across the suite and, with --whatif, a sweep's heatmap. It
+    needs no network. Exit 0 when written (whatever the scenarios' results),
+    2 when an input is invalid (then nothing is written).
+
+    \b
+    Example:
+      segsim report scenarios/ --out report.html --whatif whatif-out
+    """
+    from simulator.checks.expectations import check_plan
+    from simulator.report.html import WhatifView, load_whatif, render_report
+    from simulator.scenario.errors import InputError
+    from simulator.scenario.loader import load_plan
+
+    files, problems = _scenario_files(scenarios)
+    view: WhatifView | None = None
+    if whatif_dir is not None:
+        try:
+            view = load_whatif(Path(whatif_dir))
+        except ValueError as exc:
+            problems.append(f"--whatif {exc}")
+    plans = []
+    for file in files:
+        try:
+            plans.append(load_plan(file))
+        except InputError as exc:
+            problems.append(f"{file}: invalid scenario")
+            problems.extend(f"    {p.render()}" for p in exc.problems)
+    if problems:
+        for line in problems:
+            click.echo(f"ERROR {line}" if not line.startswith("    ") else line, err=True)
+        click.echo("no report written: fix the inputs above", err=True)
+        sys.exit(2)
+    results = [check_plan(plan, strict=strict) for plan in plans]
+    page = render_report(results, view)
+    Path(out).write_text(page, encoding="utf-8")
+    passed = sum(1 for r in results if r.passed)
+    click.echo(f"{len(results)} scenarios: {passed} passed, {len(results) - passed} failed; wrote {out}")

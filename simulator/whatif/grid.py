@@ -1,0 +1,236 @@
+"""The grid of a what-if sweep: parsing `--window` and `--latency` values, and
+the workspace each cell replays against.
+
+A cell's workspace is the team's workspace with the segment's `within`
+replaced (every one, or the one of `--window-of EVENT`) and each varied
+source's latency model replaced. Segments and journeys the sweep does not
+look at are left out of the replay: they cannot change the segment (unless
+its rule reads attributes a journey's `update` writes, in which case every
+journey is kept).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+
+from simulator.model.conditions import All, Any_, AttributeTest, Cond, InSegment, Not, Performed, walk
+from simulator.model.config import LatencyModel, SegmentDef, WorkspaceConfig, builtin_source
+from simulator.model.time import format_duration, parse_duration
+
+__all__ = ["Cell", "GridError", "Grid", "describe_latency", "parse_latency", "parse_windows", "plan_grid"]
+
+
+class GridError(ValueError):
+    """A `--window`, `--latency`, `--segment` or `--journey` value segsim cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    index: int
+    window: int
+    latencies: tuple[tuple[str, LatencyModel], ...]  # (source, model) in `--latency` order
+
+    def label(self) -> str:
+        parts = [f"window {format_duration(self.window)}"]
+        parts += [f"{source} {describe_latency(model)}" for source, model in self.latencies]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    segment: str
+    journey: str | None
+    window_of: str | None
+    windows: tuple[int, ...]
+    sources: tuple[str, ...]
+    cells: tuple[Cell, ...]
+
+    def workspace(self, base: WorkspaceConfig, cell: Cell) -> WorkspaceConfig:
+        return cell_workspace(base, self, cell)
+
+
+_LATENCY_HINT = "use 0s, 5m (fixed), batch:30m, batch:30m+2m (every 30m, 2m delay), uniform:1s-2m or exponential:5m"
+
+
+def parse_windows(text: str) -> tuple[int, ...]:
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values:
+        raise GridError("--window: give at least one duration, e.g. --window 15m,30m,1h,2h")
+    out = []
+    for value in values:
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            raise GridError(f"--window {value!r}: {exc}") from None
+        if seconds == 0:
+            raise GridError(f"--window {value!r}: a window must be longer than 0s")
+        out.append(seconds)
+    return tuple(dict.fromkeys(out))
+
+
+def parse_latency(value: str) -> LatencyModel:
+    """`0s`, `5m`, `batch:30m`, `batch:30m+2m`, `uniform:1s-2m`, `exponential:5m` -> a latency model."""
+    text = value.strip()
+    kind, _, rest = text.partition(":")
+    try:
+        if not rest:
+            return LatencyModel("fixed", parse_duration(text))
+        if kind == "batch":
+            every, _, delay = rest.partition("+")
+            seconds = parse_duration(every)
+            if seconds == 0:
+                raise ValueError("a batch interval must be longer than 0s")
+            return LatencyModel("batch", seconds, 0, parse_duration(delay) if delay else 0)
+        if kind == "uniform":
+            low, _, high = rest.partition("-")
+            a, b = parse_duration(low), parse_duration(high)
+            if b < a:
+                raise ValueError(f"uniform:{rest}: the lower bound is above the upper one")
+            return LatencyModel("uniform", a, b)
+        if kind in ("exponential", "exp"):
+            return LatencyModel("exponential", parse_duration(rest))
+    except ValueError as exc:
+        raise GridError(f"latency {value!r}: {exc} ({_LATENCY_HINT})") from None
+    raise GridError(f"latency {value!r}: unknown latency model {kind!r} ({_LATENCY_HINT})")
+
+
+def describe_latency(model: LatencyModel) -> str:
+    """The inverse of `parse_latency`: how the value is written on the command line and in the outputs."""
+    if model.kind == "fixed":
+        return format_duration(model.a)
+    if model.kind == "batch":
+        return f"batch:{format_duration(model.a)}" + (f"+{format_duration(model.c)}" if model.c else "")
+    if model.kind == "uniform":
+        return f"uniform:{format_duration(model.a)}-{format_duration(model.b)}"
+    return f"exponential:{format_duration(model.a)}"
+
+
+def _parse_latency_flag(flag: str) -> tuple[str, tuple[LatencyModel, ...]]:
+    source, sep, values = flag.partition("=")
+    if not sep or not source.strip() or not values.strip():
+        raise GridError(f"--latency {flag!r}: expected SOURCE=VALUE[,VALUE...], e.g. --latency backend=0s,5m,batch:30m")
+    models = tuple(parse_latency(v) for v in values.split(",") if v.strip())
+    return source.strip(), tuple(dict.fromkeys(models))
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    from simulator.scenario.errors import did_you_mean
+
+    hint = did_you_mean(word, choices)
+    return f" ({hint})" if hint else ""
+
+
+def plan_grid(
+    ws: WorkspaceConfig,
+    segment: str,
+    windows: str,
+    latencies: tuple[str, ...],
+    journey: str | None = None,
+    window_of: str | None = None,
+) -> Grid:
+    """Check the options against the workspace and lay out the cells, windows outermost."""
+    segments = {s.name: s for s in ws.segments}
+    if segment not in segments:
+        raise GridError(f"--segment: the workspace has no segment {segment!r}{_suggest(segment, list(segments))}")
+    if journey is not None and journey not in {j.name for j in ws.journeys}:
+        names = [j.name for j in ws.journeys]
+        raise GridError(f"--journey: the workspace has no journey {journey!r}{_suggest(journey, names)}")
+    windowed = [n for n in walk(segments[segment].rule) if isinstance(n, Performed) and n.within is not None]
+    if not windowed:
+        raise GridError(
+            f"--segment {segment}: its rule has no `within` for --window to replace "
+            f"(choose a segment with a time window, e.g. one with `performed: ..., within: 2h`)"
+        )
+    if window_of is not None and not any(n.event == window_of for n in windowed):
+        events = sorted({n.event for n in windowed})
+        raise GridError(
+            f"--window-of: no `within` of segment {segment!r} counts {window_of!r}{_suggest(window_of, events)}"
+        )
+    parsed_windows = parse_windows(windows)
+    if not latencies:
+        raise GridError("--latency: give at least one, e.g. --latency backend=0s,5m,batch:30m")
+    flags = [_parse_latency_flag(f) for f in latencies]
+    sources: list[str] = []
+    for name, _models in flags:
+        if name in sources:
+            raise GridError(f"--latency {name}=...: this source is given twice; list all its values in one flag")
+        if name not in ws.sources and builtin_source(name) is None:
+            raise GridError(f"--latency: the workspace has no source {name!r}{_suggest(name, list(ws.sources))}")
+        sources.append(name)
+    cells: list[Cell] = []
+    for window in parsed_windows:
+        for combo in itertools.product(*(models for _name, models in flags)):
+            cells.append(Cell(len(cells), window, tuple(zip(sources, combo, strict=True))))
+    return Grid(segment, journey, window_of, parsed_windows, tuple(sources), tuple(cells))
+
+
+def _rewindow(cond: Cond, window: int, event: str | None) -> Cond:
+    if isinstance(cond, Performed):
+        if cond.within is not None and (event is None or cond.event == event):
+            return replace(cond, within=window)
+        return cond
+    if isinstance(cond, All):
+        return All(tuple(_rewindow(c, window, event) for c in cond.items))
+    if isinstance(cond, Any_):
+        return Any_(tuple(_rewindow(c, window, event) for c in cond.items))
+    if isinstance(cond, Not):
+        return Not(_rewindow(cond.item, window, event))
+    return cond
+
+
+def _needed_segments(ws: WorkspaceConfig, roots: set[str]) -> set[str]:
+    by_name = {s.name: s for s in ws.segments}
+    needed: set[str] = set()
+    todo = sorted(roots)
+    while todo:
+        name = todo.pop()
+        if name in needed or name not in by_name:
+            continue
+        needed.add(name)
+        todo += [n.segment for n in walk(by_name[name].rule) if isinstance(n, InSegment)]
+    return needed
+
+
+def cell_workspace(base: WorkspaceConfig, grid: Grid, cell: Cell) -> WorkspaceConfig:
+    """The workspace one cell replays against."""
+    journeys = tuple(j for j in base.journeys if j.name == grid.journey)
+    roots = {grid.segment} | {j.trigger_segment for j in journeys if j.trigger_segment}
+    for j in journeys:
+        for cond in (j.filter, j.goal):
+            roots |= {n.segment for n in walk(cond) if isinstance(n, InSegment)}
+    needed = _needed_segments(base, roots)
+    segments: list[SegmentDef] = []
+    for seg in base.segments:
+        if seg.name not in needed:
+            continue
+        if seg.name == grid.segment:
+            seg = replace(seg, rule=_rewindow(seg.rule, cell.window, grid.window_of))
+        segments.append(seg)
+    if any(isinstance(n, AttributeTest) for s in segments for n in walk(s.rule)):
+        journeys = base.journeys  # a journey's `update` may write what the rule reads
+    windows: set[int] = set()
+    ages: set[int] = set()
+    conds = [s.rule for s in segments] + [c for j in journeys for c in (j.filter, j.goal) if c is not None]
+    for cond in conds:
+        for n in walk(cond):
+            if isinstance(n, Performed) and n.within is not None:
+                windows.add(n.within)
+                if n.negative:
+                    ages.add(n.within)
+    # Journey steps (wait_until, branch) may hold windows too: keep the base ones for journeys kept.
+    if journeys:
+        windows |= set(base.windows)
+        ages |= set(base.ages)
+    sources = dict(base.sources)
+    for name, model in cell.latencies:
+        source = sources.get(name) or builtin_source(name)
+        assert source is not None
+        sources[name] = replace(source, latency=model)
+    return base.but(
+        sources=sources,
+        segments=tuple(segments),
+        journeys=journeys,
+        windows=tuple(sorted(windows)),
+        ages=tuple(sorted(ages)),
+    )

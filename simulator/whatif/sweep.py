@@ -1,0 +1,165 @@
+"""Running a what-if sweep: every partition of the population through every cell.
+
+The unit of work is one partition: its sends are generated once, the ideal
+segment is computed once per window, and the partition is replayed for every
+cell. Partitions are independent, so a process pool runs them in any order;
+their tallies are added up in partition order, which makes the figures the
+same whatever `workers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
+from typing import Any
+
+from simulator.model.calls import Send
+from simulator.model.config import JourneyDef, WorkspaceConfig
+from simulator.model.values import fold_name, read_generously, tests_pass
+from simulator.whatif.grid import Cell, Grid, cell_workspace, describe_latency
+from simulator.whatif.metrics import Tally, figures
+
+__all__ = ["Sweep", "SweepResult", "run_sweep", "sweep_partition"]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Everything a worker needs to replay one partition (picklable)."""
+
+    workspace: WorkspaceConfig
+    grid: Grid
+    population: int
+    horizon: int
+    seed: int
+    start: int
+
+    @property
+    def partitions(self) -> int:
+        from simulator.whatif.population import PARTITION_SIZE
+
+        return -(-self.population // PARTITION_SIZE)
+
+    @property
+    def end(self) -> int:
+        """Where every replay stops: the horizon plus room for the last windows to close and the last
+        deliveries to land."""
+        models = [m for c in self.grid.cells for _s, m in c.latencies]
+        models += [s.latency for s in self.workspace.sources.values()]
+        worst = max((m.worst_case if m.worst_case is not None else 5 * m.a for m in models), default=0)
+        return self.start + self.horizon + max(self.grid.windows) + worst + self.workspace.filter_retry
+
+
+@dataclass
+class SweepResult:
+    sweep: Sweep
+    tallies: list[Tally]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per cell: segment, window, each varied source's latency, then the figures."""
+        from simulator.model.time import format_duration
+
+        grid = self.sweep.grid
+        out = []
+        for cell, tally in zip(grid.cells, self.tallies, strict=True):
+            row: dict[str, Any] = {"segment": grid.segment}
+            if grid.journey is not None:
+                row["journey"] = grid.journey
+            row["window"] = format_duration(cell.window)
+            for source, model in cell.latencies:
+                row[f"latency_{source}"] = describe_latency(model)
+            row.update(figures(tally, grid.journey))
+            out.append(row)
+        return out
+
+
+def _triggers(sends: list[Send], journey: JourneyDef) -> int:
+    """Real trigger events of an event-triggered journey, read generously (the ground truth)."""
+    if journey.trigger_event is None:
+        return 0
+    name = fold_name(journey.trigger_event)
+    count = 0
+    for s in sends:
+        if s.call == "track" and fold_name(s.name or "") == name:
+            props = read_generously(s.properties)
+            if tests_pass(journey.trigger_where, props, props, True):
+                count += 1
+    return count
+
+
+def sweep_partition(sweep: Sweep, partition: int) -> list[Tally]:
+    """One partition's tally for every cell, in cell order."""
+    from simulator.checks.violations import find_violations
+    from simulator.pipeline import simulate
+    from simulator.whatif.ideal import ideal_memberships
+    from simulator.whatif.metrics import compare, memberships
+    from simulator.whatif.population import partition_plan
+
+    grid, end = sweep.grid, sweep.end
+    plan = partition_plan(
+        sweep.workspace,
+        seed=sweep.seed,
+        partition=partition,
+        population=sweep.population,
+        start=sweep.start,
+        horizon=sweep.horizon,
+        until=end,
+    )
+    journey = next((j for j in sweep.workspace.journeys if j.name == grid.journey), None)
+    triggers = _triggers(plan.sends, journey) if journey is not None else 0
+    tallies: list[Tally] = []
+    for window in grid.windows:
+        cells: list[Cell] = [c for c in grid.cells if c.window == window]
+        ideal = ideal_memberships(
+            replace(plan, workspace=cell_workspace(sweep.workspace, grid, cells[0])), grid.segment, end
+        )
+        for cell in cells:
+            cell_plan = replace(plan, workspace=cell_workspace(sweep.workspace, grid, cell))
+            outcome = simulate(cell_plan)
+            tally = compare(ideal, memberships(outcome.platform, grid.segment, end), len(plan.shoppers))
+            if journey is not None:
+                tally.trigger_events = triggers
+                for v in find_violations(outcome):
+                    if v.journey != journey.name:
+                        continue
+                    if v.kind == "ghost_abandon":
+                        tally.ghost_abandons += 1
+                    elif v.kind == "missed_entry":
+                        tally.missed_entries += 1
+                    else:
+                        continue
+                    tally.causes[v.cause] = tally.causes.get(v.cause, 0) + 1
+            tallies.append(tally)
+    return tallies
+
+
+def _job(args: tuple[Sweep, int]) -> tuple[int, list[Tally]]:
+    sweep, partition = args
+    return partition, sweep_partition(sweep, partition)
+
+
+def run_sweep(sweep: Sweep, workers: int = 1, on_partition: Callable[[int, int], None] | None = None) -> SweepResult:
+    """Replay every partition through every cell; `on_partition(done, total)` reports progress."""
+    total = sweep.partitions
+    done: dict[int, list[Tally]] = {}
+    jobs = [(sweep, p) for p in range(total)]
+    if workers <= 1 or total <= 1:
+        for job in jobs:
+            partition, tallies = _job(job)
+            done[partition] = tallies
+            if on_partition is not None:
+                on_partition(len(done), total)
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(_job, job) for job in jobs]
+            for future in as_completed(futures):
+                partition, tallies = future.result()
+                done[partition] = tallies
+                if on_partition is not None:
+                    on_partition(len(done), total)
+    totals = [Tally() for _ in sweep.grid.cells]
+    for partition in range(total):
+        for tally, part in zip(totals, done[partition], strict=True):
+            tally.add(part)
+    return SweepResult(sweep, totals)

@@ -1,0 +1,154 @@
+"""`segsim whatif` end to end: the sanity a correct engine must show, the outputs, the errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from simulator.cli import main
+
+WORKSPACE = str(Path(__file__).parents[2] / "fixtures" / "workspaces" / "dtc_store.yaml")
+
+
+def _whatif(out: Path, *args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["whatif", WORKSPACE, *args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    document: dict[str, Any] = json.loads((out / "whatif.json").read_text())
+    return document
+
+
+@pytest.fixture(scope="module")
+def purchasers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("purchasers")
+    args = ["--segment", "recent_purchasers", "--window", "15m,1h", "--latency", "backend=0s,batch:30m"]
+    return out, _whatif(out, *args, "--population", "400", "--seed", "1")
+
+
+def _row(document: dict[str, Any], window: str, backend: str) -> dict[str, Any]:
+    return next(r for r in document["rows"] if r["window"] == window and r["latency_backend"] == backend)
+
+
+def test_a_window_wider_than_the_batch_keeps_recall(purchasers: tuple[Path, dict[str, Any]]) -> None:
+    row = _row(purchasers[1], "1h", "batch:30m")
+    assert row["recall"] >= 0.98
+    assert row["median_entry_lag_s"] > 0
+
+
+def test_a_window_narrower_than_the_batch_loses_a_large_share(purchasers: tuple[Path, dict[str, Any]]) -> None:
+    assert _row(purchasers[1], "15m", "batch:30m")["recall"] < 0.75
+    assert _row(purchasers[1], "15m", "0s")["recall"] == 1.0
+
+
+def test_json_and_csv_hold_one_row_per_cell(purchasers: tuple[Path, dict[str, Any]]) -> None:
+    out, document = purchasers
+    rows = document["rows"]
+    assert [(r["window"], r["latency_backend"]) for r in rows] == [
+        ("15m", "0s"),
+        ("15m", "batch:30m"),
+        ("1h", "0s"),
+        ("1h", "batch:30m"),
+    ]
+    assert set(rows[0]) >= {
+        "segment",
+        "window",
+        "latency_backend",
+        "shoppers",
+        "recall",
+        "false_hold",
+        "median_entry_lag_s",
+    }
+    assert all(r["shoppers"] == 400 and r["segment"] == "recent_purchasers" for r in rows)
+    assert document["parameters"]["seed"] == 1
+    with (out / "whatif.csv").open() as handle:
+        table = list(csv.DictReader(handle))
+    assert len(table) == 4
+    assert list(table[0]) == list(rows[0])
+    assert float(table[1]["recall"]) == rows[1]["recall"]
+    assert (out / "whatif.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_zero_latency_and_consistent_identifiers_hold_nobody_falsely(tmp_path: Path) -> None:
+    document = _whatif(
+        tmp_path,
+        "--segment", "cart_abandoners", "--window", "30m,2h",
+        "--latency", "web=0s", "--latency", "app=0s", "--latency", "backend=0s",
+        "--population", "300",
+    )  # fmt: skip
+    for row in document["rows"]:
+        assert row["false_hold"] == 0.0
+        assert row["recall"] == 1.0
+        assert row["median_entry_lag_s"] == 0
+        assert row["real_members"] > 50
+
+
+def test_the_journey_figures_count_ghost_abandons_by_cause(tmp_path: Path) -> None:
+    document = _whatif(
+        tmp_path,
+        "--segment", "cart_abandoners", "--journey", "cart_recovery", "--window", "2h",
+        "--latency", "backend=0s,batch:3h", "--population", "150",
+    )  # fmt: skip
+    instant, late = document["rows"]
+    assert instant["trigger_events"] == late["trigger_events"] > 0
+    assert instant["ghost_abandon_rate"] == 0.0
+    assert late["ghost_abandon_rate"] > 0.0
+    assert late["cause_late_arrival"] > 0
+
+
+def test_workers_give_the_same_figures(tmp_path: Path) -> None:
+    args = ["--segment", "recent_purchasers", "--window", "20m", "--latency", "backend=batch:30m,uniform:1s-1h"]
+    args += ["--population", "1100", "--seed", "7"]
+    one = _whatif(tmp_path / "one", *args, "--workers", "1")
+    two = _whatif(tmp_path / "two", *args, "--workers", "2")
+    assert one == two
+    assert (tmp_path / "one" / "whatif.csv").read_text() == (tmp_path / "two" / "whatif.csv").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--segment", "cart_abandoner", "--window", "1h", "--latency", "backend=0s"],
+            "did you mean 'cart_abandoners'",
+        ),
+        (["--segment", "cart_abandoners", "--window", "1x", "--latency", "backend=0s"], "--window '1x'"),
+        (["--segment", "cart_abandoners", "--window", "1h", "--latency", "backend=later"], "batch:30m"),
+        (["--segment", "cart_abandoners", "--window", "1h"], "Missing option '--latency'"),
+        (
+            ["--segment", "cart_abandoners", "--window", "1h", "--latency", "backend=0s", "--horizon", "3 days"],
+            "--horizon",
+        ),
+        (
+            ["--segment", "cart_abandoners", "--window", "1h", "--latency", "backend=0s", "--population", "0"],
+            "--population",
+        ),
+    ],
+)
+def test_bad_options_exit_2_with_a_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["whatif", WORKSPACE, *args, "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "whatif.json").exists()
+
+
+def test_a_broken_workspace_is_located(tmp_path: Path) -> None:
+    bad = tmp_path / "ws.yaml"
+    bad.write_text("segments:\n  s:\n    rule: {performed: x, within: soon}\n")
+    result = CliRunner().invoke(main, ["whatif", str(bad), "--segment", "s", "--window", "1h", "--latency", "web=0s"])
+    assert result.exit_code == 2
+    assert "ws.yaml:3" in result.output
+
+
+def test_missing_extras_say_how_to_install_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "rich", None)
+    result = CliRunner().invoke(
+        main, ["whatif", WORKSPACE, "--segment", "cart_abandoners", "--window", "1h", "--latency", "web=0s"]
+    )
+    assert result.exit_code == 2
+    assert "pip install 'segsim[whatif]'" in result.output

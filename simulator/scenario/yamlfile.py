@@ -120,6 +120,16 @@ class _Builder:
         return str(text)
 
 
+def _top_level_key(text: str, line: int) -> str:
+    """The top-level key whose value holds `line` (1-based), for a located error."""
+    lines = text.splitlines()
+    for number in range(min(line, len(lines)) - 1, -1, -1):
+        candidate = lines[number]
+        if candidate[:1].isalpha() and ":" in candidate:
+            return candidate.split(":", 1)[0].strip()
+    return ""
+
+
 def load_yaml_text(text: str, file: str) -> YamlDoc:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise InputError([Problem(file, 0, 0, "", f"the file is larger than {MAX_BYTES // 1048576} MB")])
@@ -135,6 +145,11 @@ def load_yaml_text(text: str, file: str) -> YamlDoc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         reason = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in reason:  # libyaml's own depth limit, met before ours
+            key = _top_level_key(text, line)
+            raise InputError(
+                [Problem(file, line, col, key, f"nesting deeper than {MAX_DEPTH} levels is refused")]
+            ) from None
         raise InputError([Problem(file, line, col, "", f"invalid YAML: {reason}")]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(file, 0, 0, "", f"invalid YAML: {exc}")]) from None

@@ -19,7 +19,7 @@ from simulator.checks.ideal import (
     unskewed_outcome,
 )
 from simulator.model.calls import Send
-from simulator.model.conditions import InSegment, Performed, View, holds, walk
+from simulator.model.conditions import Cond, InSegment, Performed, View, holds, walk
 from simulator.model.config import JourneyDef
 from simulator.model.time import format_offset
 from simulator.model.values import fold_name, lookup, read_generously, tests_pass
@@ -171,23 +171,42 @@ class _Finder:
         return self.tracks_by_shopper.get(who, [])
 
     def ideal_view(self, who: str, at: int, trigger: dict[str, Any] | None, floor: tuple[int, int]) -> View:
+        """The shopper's ideal profile at `at`: every send of theirs at its send
+        instant, names and types read generously, segments evaluated on it too."""
         events = [
             _Ev(self.names.get(fold_name(s.name or ""), s.name or ""), read_generously(s.properties), s.at, s.seq)
             for s in self.shopper_tracks(who)
             if s.at <= at
         ]
-        return View(
-            now=at,
-            events=events,
-            attributes={},
-            age_start=self.start,
-            in_segment=lambda _n: False,
-            coerce=True,
-            needs_age=False,
-            trigger=read_generously(trigger) if trigger else None,
-            floor=floor,
-            generous_names=True,
-        )
+        attributes: dict[str, Any] = {}
+        for s in sorted(self.plan.sends, key=lambda s: s.seq):
+            if s.shopper == who and s.call == "identify" and s.at <= at:
+                attributes.update(s.attributes)
+        rules = {seg.name: seg.rule for seg in self.ws.segments}
+
+        def base() -> View:
+            return View(now=at, events=events, attributes=attributes, age_start=self.start,
+                        in_segment=member, coerce=True, needs_age=False, generous_names=True)
+
+        def member(name: str) -> bool:
+            rule = rules.get(name)
+            return rule is not None and holds(rule, base())
+
+        view = base()
+        view.trigger = read_generously(trigger) if trigger else None
+        view.floor = floor
+        return view
+
+    def positive_names(self, cond: Cond | None, seen: frozenset[str] = frozenset()) -> set[str]:
+        """Folded names of the events a condition waits for, through its segments."""
+        rules = {seg.name: seg.rule for seg in self.ws.segments}
+        names: set[str] = set()
+        for node in walk(cond):
+            if isinstance(node, Performed) and not node.negative:
+                names.add(fold_name(node.event))
+            elif isinstance(node, InSegment) and node.segment not in seen:
+                names |= self.positive_names(rules.get(node.segment), seen | {node.segment})
+        return names
 
     def describe_send(self, s: Send) -> str:
         return f"{s.name or s.call} sent at {self.t(s.at)}"
@@ -230,7 +249,7 @@ class _Finder:
             candidates += [(s, "goal") for s in later if self.generous_match(goal, s, trigger)]
         elif goal is not None:
             if holds(goal, self.ideal_view(who, at, trigger, key)):
-                names = {fold_name(n.event) for n in walk(goal) if isinstance(n, Performed) and not n.negative}
+                names = self.positive_names(goal)
                 candidates += [(s, "goal") for s in later if fold_name(s.name or "") in names][:1]
         for node in walk(j.filter):
             if isinstance(node, Performed) and node.negative:

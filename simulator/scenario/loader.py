@@ -95,6 +95,8 @@ def _explain(err: Any) -> tuple[str, str]:
     loc = err["loc"]
     last = loc[-1] if loc else ""
     if kind == "extra_forbidden":
+        if last in _KNOWN_KEYS:
+            return f"key {last!r} is not allowed here", "it belongs elsewhere: check the indentation and nesting"
         return f"unknown key {last!r}", did_you_mean(str(last), _KNOWN_KEYS)
     if kind == "missing":
         return f"missing required key {last!r}", ""

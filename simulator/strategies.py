@@ -15,7 +15,8 @@
 file format (write one with `dump_witness` and `segsim run` replays it);
 `faults=True` adds drops, duplicates, delays, skew, partial identifies,
 drifted names and mistyped values. `shopper_profiles()`, `devices()`,
-`gaps()` and `latencies()` are the building blocks.
+`gaps()` and `latencies()` are the building blocks; `shoppers`, `timelines`
+and `latency` are the same strategies under the SPEC's words.
 """
 
 from __future__ import annotations
@@ -40,9 +41,18 @@ __all__ = [
     "latencies",
     "load_witness",
     "plans",
+    "latency",
     "shopper_profiles",
+    "shoppers",
     "stories",
+    "timelines",
 ]
+
+# The SPEC's words for the same strategies (section 12: "strategies for
+# shoppers, timelines and latency").
+shoppers = shopper_profiles
+timelines = stories
+latency = latencies
 
 
 def plans(

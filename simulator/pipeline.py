@@ -8,6 +8,7 @@ counterfactuals of the checks are made.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,5 +59,13 @@ def simulate(
             results[i] = fn(platform, i)
 
         platform.probe(at, index, record)
-    end = platform.run(until if until is not None else plan.until)
+    # The replay allocates millions of small objects and frees almost none: the
+    # cyclic collector's passes find nothing and cost a fifth of the time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        end = platform.run(until if until is not None else plan.until)
+    finally:
+        if collecting:
+            gc.enable()
     return Outcome(plan, platform, end, deliveries, dropped, results)

@@ -159,7 +159,7 @@ def _property(
         counter[0] += 1
         try:
             plan = builder.build(story)
-            found = find_violations(simulate(plan))
+            found = find_violations(simulate(plan), kinds=options.kinds)
         except Exception as exc:  # an engine bug: keep the story that shows it
             raise _crash_type(type(exc).__name__)(traceback.format_exc(), story) from exc
         fresh: dict[Key, Violation] = {}

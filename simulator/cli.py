@@ -63,9 +63,7 @@ class _LazyGroup(click.Group):
             except ModuleNotFoundError:
                 continue
             locations = spec.submodule_search_locations if spec is not None else None
-            if locations and any(
-                os.path.exists(os.path.join(folder, module + ".py")) for folder in locations
-            ):
+            if locations and any(os.path.exists(os.path.join(folder, module + ".py")) for folder in locations):
                 found[name] = (target, text)
         return found
 

@@ -186,8 +186,16 @@ class _Finder:
         rules = {seg.name: seg.rule for seg in self.ws.segments}
 
         def base() -> View:
-            return View(now=at, events=events, attributes=attributes, age_start=self.start,
-                        in_segment=member, coerce=True, needs_age=False, generous_names=True)
+            return View(
+                now=at,
+                events=events,
+                attributes=attributes,
+                age_start=self.start,
+                in_segment=member,
+                coerce=True,
+                needs_age=False,
+                generous_names=True,
+            )
 
         def member(name: str) -> bool:
             rule = rules.get(name)

@@ -29,7 +29,7 @@ from starlette.routing import Route
 from .clock import VirtualClock
 from .inspect_api import INSPECT_ROUTES, inspect
 from .pipelines_api import PIPELINE_CALLS, PIPELINE_ROUTES, pipeline_ops
-from .protocol import BATCH_BYTES, CALL_BYTES, TRACK_V1_BYTES, ApiError
+from .protocol import BATCH_BYTES, CALL_BYTES, JSON_DEPTH, TRACK_V1_BYTES, ApiError, json_depth
 from .session import EmulatorSession
 from .track_api import TRACK_ROUTES, RouteNotFound, track_v1_ops, track_v2_ops
 
@@ -148,14 +148,22 @@ async def _body(request: Request, limit: int) -> bytes:
 def _json(body: bytes) -> Any:
     if not body.strip():
         return None
+    too_deep = f"malformed JSON: nested deeper than {JSON_DEPTH} levels"
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except UnicodeDecodeError as exc:
         raise ApiError(400, f"malformed JSON: the body is not UTF-8 ({exc.reason})", "malformed_json") from None
     except json.JSONDecodeError as exc:
         raise ApiError(
             400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "malformed_json"
         ) from None
+    except RecursionError:
+        raise ApiError(400, too_deep, "malformed_json") from None
+    except ValueError as exc:  # a number past Python's digit limit, for one
+        raise ApiError(400, f"malformed JSON: {exc}", "malformed_json") from None
+    if json_depth(value) > JSON_DEPTH:
+        raise ApiError(400, too_deep, "malformed_json")
+    return value
 
 
 def create_app(

@@ -7,18 +7,26 @@ then, in processing order, one line per thing that changed the platform:
      "status": 200, "ops": [{"op": "call", "call": "track", ...}, ...]}
     {"kind": "advance", "n": 4, "at": 1767232805, "time": "...Z"}   # the clock moved, timers fired
     {"kind": "reset", "n": 5, "at": 1767232805, "time": "...Z"}     # POST /_segsim/reset
+    {"kind": "resume", "n": 6, "at": 1767232900, "time": "...Z"}    # serve restarted on this log
 
 A request line is written and flushed to the operating system before the
 request is processed and answered, so a call answered 2xx is in the log even
 if the emulator process dies right after. With `fsync=True` (`segsim serve
 --fsync`) each line is also fsync'ed, which survives a machine crash at the
 cost of a disk sync per call.
+
+`segsim serve --log FILE` on an existing log resumes it: the log is replayed
+into the platform, a `resume` record is appended, and new calls follow. A
+last line cut short by a crash is left in place, ended with a newline and
+named by the `resume` record (`"torn_line": N`), so the file is never
+truncated and every reader knows to skip that line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -26,7 +34,7 @@ from typing import IO, Any
 from simulator.model.time import format_instant
 from simulator.scenario.errors import SegsimError
 
-__all__ = ["LOG_VERSION", "CallLog", "LogError", "SessionLog", "read_log", "session_header"]
+__all__ = ["LOG_VERSION", "MAX_LINE_BYTES", "CallLog", "LogError", "SessionLog", "read_log", "session_header"]
 
 LOG_VERSION = 1
 
@@ -43,6 +51,17 @@ class CallLog:
         self.fsync = fsync
         self._fh: IO[str] | None = self.path.open("a", encoding="utf-8")
         self.written = 0
+        if self._ends_mid_line():
+            # A line cut short by a crash: end it, so the next record starts a line of its own.
+            self._fh.write("\n")
+            self._fh.flush()
+
+    def _ends_mid_line(self) -> bool:
+        with self.path.open("rb") as fh:
+            if fh.seek(0, os.SEEK_END) == 0:
+                return False
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) != b"\n"
 
     def write(self, record: dict[str, Any]) -> None:
         if self._fh is None:
@@ -72,62 +91,142 @@ def session_header(workspace: str, start: int, clock: str) -> dict[str, Any]:
 
 @dataclass
 class SessionLog:
-    """A call log read back: its header and its records in order."""
+    """A call log read back: its header and its records in order.
+
+    `torn_line` is the number of a last line cut short by a crash (never
+    answered 2xx, so skipped); `size` is the length in bytes of the complete
+    lines, where a resumed session starts appending."""
 
     path: Path
     workspace: str | None
     start: int
     clock: str
     records: list[dict[str, Any]]
+    torn_line: int | None = None
+    size: int = 0
+
+    @property
+    def last_n(self) -> int:
+        """The highest record number, so a resumed session numbers on from it."""
+        return max((r["n"] for r in self.records if isinstance(r.get("n"), int)), default=0)
 
 
-_KINDS = {"request", "advance", "reset"}
+_KINDS = {"request", "advance", "reset", "resume"}
+# A request body is at most 500 KB; its operations re-encoded stay well under this.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+LATEST_AT = 253_402_300_799  # 9999-12-31T23:59:59Z, the last instant segsim prints
+
+
+def _lines(fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(number, line) with lines over MAX_LINE_BYTES refused before they fill memory."""
+    number = 0
+    while True:
+        line = fh.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_BYTES:
+            raise LogError(
+                f"{fh.name}:{number}: the line is over {MAX_LINE_BYTES // 1048576} MB: not a segsim call log line"
+            )
+        yield number, line
+
+
+def _parse(file: Path, number: int, line: bytes) -> Any:
+    try:
+        return json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        if number == 1 and line.startswith(b"\x1f\x8b"):
+            raise LogError(f"{file}: a gzip file, not a call log: gunzip it first") from None
+        where = f"byte 0x{line[exc.start]:02x} at column {exc.start + 1}"
+        raise LogError(f"{file}:{number}: not UTF-8 text ({where})") from None
+    except json.JSONDecodeError as exc:
+        raise LogError(f"{file}:{number}: not a JSON line ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise LogError(f"{file}:{number}: not a call log line (JSON nested too deeply)") from None
+    except ValueError as exc:
+        raise LogError(f"{file}:{number}: not a JSON line ({exc})") from None
+
+
+def _check_header(file: Path, number: int, record: dict[str, Any]) -> None:
+    kind = record["kind"]
+    if kind != "session":
+        raise LogError(
+            f"{file}:{number}: the first line of a call log is the session header (kind 'session'), got kind {kind!r}"
+        )
+    if record.get("version") != LOG_VERSION:
+        raise LogError(f"{file}:{number}: call log version {record.get('version')!r}, expected {LOG_VERSION}")
+    start = record.get("start")
+    if not isinstance(start, int) or isinstance(start, bool) or not 0 <= start <= LATEST_AT:
+        raise LogError(f"{file}:{number}: session header needs an integer 'start' (epoch seconds)")
+
+
+def _check_record(file: Path, number: int, record: dict[str, Any]) -> None:
+    kind = record["kind"]
+    if kind not in _KINDS:
+        raise LogError(f"{file}:{number}: unknown record kind {kind!r} (expected one of {sorted(_KINDS)})")
+    at = record.get("at")
+    if not isinstance(at, int) or isinstance(at, bool) or not 0 <= at <= LATEST_AT:
+        raise LogError(f"{file}:{number}: record needs an integer 'at' (epoch seconds, 1970 to 9999)")
+    if kind == "request" and not isinstance(record.get("ops"), list):
+        raise LogError(f"{file}:{number}: a request record needs an 'ops' list")
 
 
 def read_log(path: Path | str) -> SessionLog:
+    """The log's header and records; raises LogError naming the file and line.
+
+    A last line cut short by a crash is skipped (it was never answered 2xx),
+    and so is such a line when a `resume` record right after it names it."""
     file = Path(path)
     if not file.is_file():
         raise LogError(f"{file}: no such call log (segsim serve --log FILE writes one)")
     header: dict[str, Any] | None = None
     records: list[dict[str, Any]] = []
-    with file.open("r", encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
+    torn: int | None = None
+    forgiven: tuple[int, LogError] | None = None  # a torn line a later resume record may name
+    size = 0
+    with file.open("rb") as fh:
+        for number, line in _lines(fh):
+            if not line.endswith(b"\n"):
+                try:
+                    _parse(file, number, line)
+                except LogError:
+                    torn = number
+                    break
+            size += len(line)
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                # A last line cut short by a crash is not an error: it was never answered 2xx.
-                if not line.endswith("\n"):
-                    break
-                raise LogError(f"{file}:{number}: not a JSON line ({exc.msg} at column {exc.colno})") from None
+                record = _parse(file, number, line)
+            except LogError as exc:
+                if forgiven is not None:
+                    raise forgiven[1] from None
+                forgiven = (number, exc)
+                continue
             if not isinstance(record, dict) or not isinstance(record.get("kind"), str):
                 raise LogError(f"{file}:{number}: expected a JSON object with a 'kind' key")
-            kind = record["kind"]
+            if forgiven is not None:
+                if record.get("kind") != "resume" or record.get("torn_line") != forgiven[0]:
+                    raise forgiven[1] from None
+                forgiven = None
             if header is None:
-                if kind != "session":
-                    raise LogError(
-                        f"{file}:{number}: the first line of a call log is the session header "
-                        f"(kind 'session'), got kind {kind!r}"
-                    )
-                if record.get("version") != LOG_VERSION:
-                    found = record.get("version")
-                    raise LogError(f"{file}:{number}: call log version {found!r}, expected {LOG_VERSION}")
-                if not isinstance(record.get("start"), int):
-                    raise LogError(f"{file}:{number}: session header needs an integer 'start'")
+                _check_header(file, number, record)
                 header = record
                 continue
-            if kind not in _KINDS:
-                raise LogError(f"{file}:{number}: unknown record kind {kind!r} (expected one of {sorted(_KINDS)})")
-            if not isinstance(record.get("at"), int):
-                raise LogError(f"{file}:{number}: record needs an integer 'at' (epoch seconds)")
-            if kind == "request" and not isinstance(record.get("ops"), list):
-                raise LogError(f"{file}:{number}: a request record needs an 'ops' list")
+            _check_record(file, number, record)
             record["_line"] = number
             records.append(record)
+    if forgiven is not None:
+        raise forgiven[1]
     if header is None:
         raise LogError(f"{file}: empty call log (no session header)")
     workspace = header.get("workspace")
     return SessionLog(
-        file, workspace if isinstance(workspace, str) else None, header["start"], str(header.get("clock")), records
+        file,
+        workspace if isinstance(workspace, str) else None,
+        header["start"],
+        str(header.get("clock")),
+        records,
+        torn,
+        size,
     )

@@ -32,7 +32,9 @@ def _problems(exc: Any) -> NoReturn:
 @click.option("--site-id", default="segsim-site", show_default=True, help="Track API Basic auth user.")
 @click.option("--api-key", default="segsim-key", show_default=True, help="Track API Basic auth password.")
 @click.option("--write-key", default="segsim-write-key", show_default=True, help="Data Pipelines API key.")
-@click.option("--log", "log_path", default=None, help="Append every accepted call to this new JSON-lines file.")
+@click.option(
+    "--log", "log_path", default=None, help="Append each accepted call to this JSON-lines file (resumes a log)."
+)
 @click.option("--fsync", is_flag=True, help="fsync the call log after every line (flushing is always done).")
 @click.option("--clock", type=click.Choice(["wall", "manual"]), default="wall", show_default=True)
 @click.option("--start", default=None, help="With --clock manual: the first instant (ISO-8601), default now.")
@@ -61,9 +63,10 @@ def serve(
         from simulator.emulator.app import Credentials, create_app, listening_socket
     except ImportError:
         _fail("segsim serve needs Starlette and uvicorn: pip install 'segsim[serve]'")
+    from simulator.emulator.calllog import LogError
     from simulator.emulator.clock import VirtualClock
     from simulator.emulator.session import EmulatorSession
-    from simulator.model.time import parse_instant
+    from simulator.model.time import format_instant, parse_instant
     from simulator.scenario.errors import InputError
 
     if host not in _LOOPBACK_HOSTS and not allow_remote:
@@ -86,7 +89,9 @@ def serve(
         session = EmulatorSession.open(workspace, the_clock, log_path, fsync=fsync)
     except InputError as exc:
         _problems(exc)
-    except (FileExistsError, OSError) as exc:
+    except LogError as exc:
+        _fail(f"{exc}; the call log was left untouched (give a new file to start a new session)")
+    except OSError as exc:
         _fail(str(exc))
     app = create_app(session, the_clock, Credentials(site_id, api_key, write_key))
     try:
@@ -101,6 +106,19 @@ def serve(
     click.echo(f"  inspection      {base}/_segsim/profiles")
     if log_path:
         click.echo(f"  call log        {log_path}")
+    resumed = session.resumed_from
+    if resumed is not None:
+        click.echo(
+            f"  resumed         {len(resumed.records)} records replayed from {log_path}, "
+            f"now {format_instant(session.platform.now)}"
+        )
+        if resumed.workspace is not None and resumed.workspace != str(Path(workspace).resolve()):
+            click.echo(f"  warning         the log was written for {resumed.workspace}", err=True)
+        if resumed.torn_line is not None:
+            click.echo(
+                f"  torn line       {log_path}:{resumed.torn_line} was cut short by a crash (never answered): skipped",
+                err=True,
+            )
     config = uvicorn.Config(
         app, log_level="warning", ssl_certfile=certfile, ssl_keyfile=keyfile, lifespan="off", access_log=False
     )

@@ -24,7 +24,7 @@ from simulator.platform.state import Profile
 from simulator.scenario.errors import did_you_mean
 
 from .clock import VirtualClock
-from .protocol import ApiError
+from .protocol import LATEST_INSTANT, ApiError
 from .session import EmulatorSession
 
 __all__ = ["INSPECT_ROUTES", "inspect"]
@@ -86,7 +86,7 @@ def _segment(session: EmulatorSession, name: str, query: dict[str, str]) -> dict
     if "at" in query:
         try:
             at = parse_instant(query["at"])
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise ApiError(400, f"at: {exc}") from None
         if at > now:
             raise ApiError(400, f"at {query['at']} is after the emulator's now ({format_instant(now)})")
@@ -134,6 +134,8 @@ def inspect(session: EmulatorSession, method: str, parts: list[str], query: dict
                 seconds = parse_duration(query["by"])
             except ValueError as exc:
                 raise ApiError(400, f"by: {exc}") from None
+            if now + seconds > LATEST_INSTANT:
+                raise ApiError(400, f"by: {query['by']} would move the clock past the year 9999")
             return {"now": format_instant(session.sync(clock.advance(seconds))), "advanced": query["by"]}
         if method == "POST" and parts == ["reset"]:
             session.reset(now)
@@ -146,7 +148,8 @@ def inspect(session: EmulatorSession, method: str, parts: list[str], query: dict
             return {"profiles": [_summary(session, p) for p in sorted(pf.live_profiles(), key=lambda p: p.num)]}
         if len(parts) == 2 and parts[0] == "profiles":
             cio = parts[1]
-            p = pf.profiles.get(int(cio[4:])) if cio.startswith("cio_") and cio[4:].isdigit() else None
+            known = cio.startswith("cio_") and cio[4:].isdigit() and len(cio) <= 24
+            p = pf.profiles.get(int(cio[4:])) if known else None
             if p is None:
                 raise ApiError(404, f"no profile {cio!r} (profiles are named cio_1, cio_2, ...)", "not_found")
             out = _summary(session, p)

@@ -3,6 +3,10 @@ and the parsing of identifiers, names, event data and timestamps.
 
 Limits are the real API's: identifiers 150 bytes, event names 100 bytes,
 event data 100,000 bytes, one v2 or Pipelines call 32 KB, a batch 500 KB.
+Two more keep hostile bodies from reaching the engine: JSON nested deeper
+than `JSON_DEPTH` levels is refused (400) like malformed JSON, and
+timestamps must fall between 1970 and the end of year 9999, the instants
+segsim can print.
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ __all__ = [
     "CALL_BYTES",
     "DATA_BYTES",
     "ID_BYTES",
+    "JSON_DEPTH",
+    "LATEST_INSTANT",
     "NAME_BYTES",
     "TRACK_V1_BYTES",
     "ApiError",
     "check_data",
     "check_id",
+    "check_instant",
     "check_name",
+    "json_depth",
     "iso_timestamp",
     "path_ref",
     "unix_timestamp",
@@ -36,6 +44,8 @@ CALL_BYTES = 32 * 1024
 BATCH_BYTES = 500 * 1024
 # A v1 request holds one event whose data may reach 100,000 bytes, plus its envelope.
 TRACK_V1_BYTES = DATA_BYTES + 8 * 1024
+JSON_DEPTH = 64
+LATEST_INSTANT = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 class ApiError(Exception):
@@ -93,13 +103,39 @@ def check_data(value: Any, what: str = "data") -> dict[str, Any]:
     return value
 
 
+def json_depth(value: Any) -> int:
+    """How deeply a parsed JSON value nests (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > JSON_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def check_instant(seconds: int, what: str = "timestamp") -> int:
+    """An instant segsim can hold and print: from 1970 to the end of year 9999."""
+    if not 0 <= seconds <= LATEST_INSTANT:
+        raise ApiError(400, f"{what} is out of range: expected an instant from 1970 to the end of year 9999")
+    return seconds
+
+
 def unix_timestamp(value: Any, what: str = "timestamp") -> int | None:
     """Track API timestamps: unix seconds (an integer; a float is truncated)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ApiError(400, f"{what} must be unix seconds (an integer such as 1767225600), got {json.dumps(value)}")
-    return int(value)
+    return check_instant(int(value), what)
 
 
 def iso_timestamp(value: Any, what: str = "timestamp") -> int | None:
@@ -109,8 +145,8 @@ def iso_timestamp(value: Any, what: str = "timestamp") -> int | None:
     if not isinstance(value, str):
         raise ApiError(400, f"{what} must be an ISO-8601 string such as 2026-01-01T09:00:00.000Z")
     try:
-        return parse_instant(value)
-    except ValueError as exc:
+        return check_instant(parse_instant(value), what)
+    except (ValueError, OverflowError) as exc:
         raise ApiError(400, f"{what}: {exc}") from None
 
 

@@ -37,9 +37,10 @@ def replay_log(log: SessionLog, workspace: WorkspaceConfig) -> EmulatorSession:
                 session.apply_request(record["at"], record["ops"])
             elif kind == "advance":
                 session.platform.advance_to(record["at"])
-            else:
+            elif kind == "reset":
                 session.apply_reset(record["at"])
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            # "resume": serve restarted on this log; nothing changed in the platform
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, RecursionError) as exc:
             raise LogError(f"{log.path}:{record.get('_line', '?')}: cannot apply this record ({exc!r})") from None
     return session
 

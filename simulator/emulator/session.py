@@ -30,8 +30,9 @@ from simulator.model.time import format_instant
 from simulator.platform.engine import Platform
 from simulator.platform.state import Profile
 
-from .calllog import CallLog, session_header
+from .calllog import CallLog, SessionLog, read_log, session_header
 from .clock import VirtualClock
+from .protocol import LATEST_INSTANT
 
 __all__ = ["EmulatorSession"]
 
@@ -50,6 +51,7 @@ class EmulatorSession:
         self.suppressed: set[str] = set()
         self.devices: dict[int, dict[str, dict[str, Any]]] = {}
         self.sends: list[Send] = []  # every call delivered since the last reset, for scenario skeletons
+        self.resumed_from: SessionLog | None = None  # the log this session resumed, if any
 
     @classmethod
     def open(
@@ -57,19 +59,47 @@ class EmulatorSession:
     ) -> EmulatorSession:
         """A live session on the workspace file; raises InputError for a bad workspace.
 
-        The call log must be a new (or empty) file: a log holds one session."""
+        A new (or empty) call log gets a session header; an existing one is
+        resumed (see `resume`), or refused with LogError when it is not a
+        segsim call log, without writing to it."""
         from simulator.scenario.loader import load_workspace
 
         workspace, _ = load_workspace(workspace_path)
+        resolved = str(Path(workspace_path).resolve())
+        if log_path is not None and Path(log_path).exists() and Path(log_path).stat().st_size > 0:
+            return cls.resume(workspace, resolved, Path(log_path), clock, fsync)
         start = clock.now()
         log: CallLog | None = None
         if log_path is not None:
-            path = Path(log_path)
-            if path.exists() and path.stat().st_size > 0:
-                raise FileExistsError(f"{path}: the call log already holds a session; give a new file")
-            log = CallLog(path, fsync=fsync)
-            log.write(session_header(str(Path(workspace_path).resolve()), start, clock.kind))
+            log = CallLog(log_path, fsync=fsync)
+            log.write(session_header(resolved, start, clock.kind))
         return cls(workspace, start, log)
+
+    @classmethod
+    def resume(
+        cls, workspace: WorkspaceConfig, workspace_name: str, path: Path, clock: VirtualClock, fsync: bool = False
+    ) -> EmulatorSession:
+        """Replay an existing call log into a new session that appends to it.
+
+        The clock never runs behind the log: a manual clock is moved forward
+        to the last logged instant. A `resume` record marks the restart (and
+        names a torn last line, which stays in the file)."""
+        from .replay import replay_log
+
+        previous = read_log(path)
+        session = replay_log(previous, workspace)
+        session.resumed_from = previous
+        session.records = max(previous.last_n, len(previous.records))
+        behind = session.platform.now - clock.now()
+        if behind > 0:
+            clock.offset += behind
+        session.log = CallLog(path, fsync=fsync)
+        record: dict[str, Any] = {"kind": "resume", "workspace": workspace_name}
+        if previous.torn_line is not None:
+            record["torn_line"] = previous.torn_line
+        at = max(clock.now(), session.platform.now)
+        session._log({"at": at, "time": format_instant(at), **record})
+        return session
 
     # ------------------------------------------------------------------ live use
 
@@ -215,6 +245,9 @@ class EmulatorSession:
         if send.timestamp is not None and op.get("sent_at") is not None:
             # The sender's clock may differ from ours: keep the gap between event and sending (as Pipelines does).
             send.timestamp = at - (int(op["sent_at"]) - send.timestamp)
+        if send.timestamp is not None and not 0 <= send.timestamp <= LATEST_INSTANT:
+            self._drop(at, op, "the event timestamp, moved by the sender's clock gap, is out of range")
+            return
         send.event_id = op.get("event_id")
         if op.get("primary") is not None:
             send.primary = (op["primary"][0], op["primary"][1])

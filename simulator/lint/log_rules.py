@@ -2,7 +2,10 @@
 hourly counters and the digests of `unique_by` values are all it keeps).
 
 A malformed line is a finding with its line number, never a crash; repeats
-of one problem fold into one finding at its first line, with a count.
+of one problem fold into one finding at its first line, with a count. Lines
+over 16 MB are reported and skipped without being held in memory, and the
+torn last line a crash left in a call log (named by the `resume` record
+`segsim serve` appends when it restarts on the log) is not reported.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from simulator.lint.volume import DROP_RATIO, VolumeCounter
 from simulator.model.config import WorkspaceConfig
 from simulator.model.time import format_duration, format_instant
 
-__all__ = ["LogLint", "lint_log", "open_log"]
+__all__ = ["MAX_LINE_CHARS", "LogLint", "bounded_lines", "lint_log", "open_log"]
 
 _LISTED_MALFORMED = 10
+MAX_LINE_CHARS = 16 * 1024 * 1024
 
 
 def open_log(path: Path) -> IO[str]:
@@ -58,6 +62,7 @@ class LogLint:
         self.guarded = dict(config.idempotency_keys)
         self.malformed = 0
         self.lines = 0
+        self.pending: tuple[int, str] | None = None
 
     def add(
         self,
@@ -74,17 +79,29 @@ class LogLint:
         for number, text in enumerate(stream, start=1):
             self.lines = number
             self.line(number, text)
+        self.flush_unparsed()
         self.finish()
 
     def line(self, number: int, text: str) -> None:
+        if len(text) > MAX_LINE_CHARS:
+            self.flush_unparsed()
+            self.bad_line(number, f"the line is over {MAX_LINE_CHARS // 1048576} MB (only its start was read)")
+            return
         text = text.strip()
         if not text:
             return
         try:
             record = json.loads(text)
-        except ValueError as exc:
-            self.bad_line(number, f"not valid JSON ({exc})")
+        except RecursionError:
+            self.unparsed(number, "not valid JSON (nested too deeply)")
             return
+        except ValueError as exc:
+            self.unparsed(number, f"not valid JSON ({exc})")
+            return
+        if isinstance(record, dict) and record.get("kind") == "resume" and self.pending is not None:
+            if record.get("torn_line") == self.pending[0]:
+                self.pending = None  # cut short by a crash, named by the restart: not the sender's doing
+        self.flush_unparsed()
         if not isinstance(record, dict):
             self.bad_line(number, f"expected one JSON object a line, got a {type(record).__name__}")
             return
@@ -101,6 +118,17 @@ class LogLint:
                 "Track API v2 operation): it was skipped",
                 key=("shape",),
             )
+
+    def unparsed(self, number: int, why: str) -> None:
+        """A line that is not JSON is reported once the next line shows it was not a torn line of a call log."""
+        self.flush_unparsed()
+        self.pending = (number, why)
+
+    def flush_unparsed(self) -> None:
+        if self.pending is not None:
+            number, why = self.pending
+            self.pending = None
+            self.bad_line(number, why)
 
     def bad_line(self, number: int, why: str) -> None:
         self.malformed += 1
@@ -220,5 +248,20 @@ def lint_log(path: Path, config: WorkspaceConfig, plan: TrackingPlanView, sink: 
     """Lint one log file; the number of lines read. Raises OSError when unreadable."""
     lint = LogLint(str(path), config, plan, sink, now)
     with open_log(path) as stream:
-        lint.run(iter(stream))
+        lint.run(bounded_lines(stream))
     return lint.lines
+
+
+def bounded_lines(stream: IO[str]) -> Iterator[str]:
+    """The stream's lines, each cut at MAX_LINE_CHARS + 1 characters (the rest of a longer line is skipped),
+    so one endless line (a gzip bomb of a single line) never fills memory."""
+    while True:
+        text = stream.readline(MAX_LINE_CHARS + 1)
+        if not text:
+            return
+        if len(text) > MAX_LINE_CHARS and not text.endswith("\n"):
+            while True:
+                rest = stream.readline(MAX_LINE_CHARS)
+                if not rest or rest.endswith("\n"):
+                    break
+        yield text

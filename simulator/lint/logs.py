@@ -22,13 +22,14 @@ into `LoggedCall`s:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from simulator.model.time import parse_instant
 
-__all__ = ["CLIENT_LIBRARIES", "LoggedCall", "calls_of", "is_bookkeeping", "read_instant"]
+__all__ = ["CLIENT_LIBRARIES", "LATEST_INSTANT", "LoggedCall", "calls_of", "is_bookkeeping", "read_instant"]
 
 CLIENT_LIBRARIES = frozenset(
     {
@@ -43,7 +44,8 @@ _PIPELINES_TYPES = frozenset({"track", "identify", "page", "screen", "alias", "g
 _PIPELINES_KEYS = ("userId", "anonymousId", "messageId", "context", "receivedAt", "traits")
 _EVENT_CALLS = frozenset({"track", "event"})
 _WRAPPERS = ("body", "payload", "request")
-_BOOKKEEPING = frozenset({"session", "advance", "reset", "request"})
+_BOOKKEEPING = frozenset({"session", "advance", "reset", "resume", "request"})
+LATEST_INSTANT = 253_402_300_799  # 9999-12-31T23:59:59Z, the last instant segsim prints
 
 
 @dataclass(slots=True)
@@ -92,18 +94,29 @@ def read_instant(value: Any) -> int:
     if isinstance(value, str):
         fast = _fast_utc(value)
         if fast is not None:
-            return fast
+            return _in_range(fast)
     if isinstance(value, bool):
         raise ValueError(f"expected an instant, got {value!r}")
     if isinstance(value, (int, float)):
         number = float(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit():
+    elif isinstance(value, str) and len(value) < 40 and value.strip().lstrip("-").replace(".", "", 1).isdigit():
         number = float(value)
     else:
-        return parse_instant(value)
+        try:
+            return _in_range(parse_instant(value))
+        except OverflowError:
+            raise ValueError(f"{str(value)[:40]!r} is out of range: expected an instant from 1970 to 9999") from None
+    if not math.isfinite(number):
+        raise ValueError(f"expected an instant, got {value!r}")
     if abs(number) > 1e11:
         number /= 1000.0
-    return int(number)
+    return _in_range(int(number))
+
+
+def _in_range(seconds: int) -> int:
+    if not 0 <= seconds <= LATEST_INSTANT:
+        raise ValueError("out of range: expected an instant from 1970 to the end of year 9999")
+    return seconds
 
 
 def _instant(record: Mapping[str, Any], keys: tuple[str, ...], problems: list[str]) -> int | None:
@@ -223,7 +236,8 @@ def calls_of(
 
 def is_bookkeeping(record: dict[str, Any]) -> bool:
     """A line of segsim's call log that records no call: the session header, a
-    clock advance, a reset, or a request whose calls were all dropped or ignored."""
+    clock advance, a reset, a restart of `serve` (`resume`), or a request whose
+    calls were all dropped or ignored."""
     return record.get("kind") in _BOOKKEEPING
 
 

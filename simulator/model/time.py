@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 __all__ = [
     "DEFAULT_START",
+    "LATEST_IN_FILES",
     "format_duration",
     "format_instant",
     "format_offset",
@@ -25,6 +26,10 @@ _DURATION = re.compile(r"^(?:\d+[wdhms])+$")
 _PART = re.compile(r"(\d+)([wdhms])")
 
 DEFAULT_START = "2026-01-01T00:00:00Z"
+MAX_YEARS = 1000
+MAX_SECONDS = MAX_YEARS * 365 * 86400
+_LATEST = 253402300799  # 9999-12-31T23:59:59Z: every instant must stay printable
+LATEST_IN_FILES = _LATEST - MAX_SECONDS - 86400
 
 
 def is_duration(text: object) -> bool:
@@ -43,11 +48,16 @@ def parse_duration(text: object) -> int:
         raise ValueError(f"durations cannot be negative, got {text!r}")
     if not _DURATION.match(value):
         raise ValueError(f"expected a duration such as 30s, 15m, 2h, 1h30m, 3d or 1w, got {text!r}")
-    return sum(int(n) * _UNITS[u] for n, u in _PART.findall(value))
+    seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(value))
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"the duration {text!r} is longer than {MAX_YEARS} years")
+    return seconds
 
 
-def parse_instant(text: object) -> int:
-    """ISO-8601 with an offset -> epoch seconds (UTC)."""
+def parse_instant(text: object, latest: int = _LATEST) -> int:
+    """ISO-8601 with an offset -> epoch seconds (UTC), between 1970 and `latest`
+    (scenario files use `LATEST_IN_FILES`, so that an instant plus any duration
+    stays printable)."""
     if isinstance(text, datetime):
         moment = text
     elif isinstance(text, str):
@@ -64,7 +74,11 @@ def parse_instant(text: object) -> int:
         raise ValueError(f"expected an ISO-8601 instant, got {text!r}")
     if moment.tzinfo is None:
         raise ValueError(f"the instant {text!s} has no offset: add Z (UTC) or +HH:MM")
-    return int(moment.timestamp())
+    seconds = int(moment.timestamp())
+    if not 0 <= seconds <= latest:
+        last = datetime.fromtimestamp(latest, tz=UTC).year
+        raise ValueError(f"the instant {text!s} is out of range: segsim handles the years 1970 to {last}")
+    return seconds
 
 
 def format_instant(seconds: int) -> str:

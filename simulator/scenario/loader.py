@@ -197,7 +197,7 @@ def is_scenario_file(path: Path) -> bool:
     if path.suffix not in (".yaml", ".yml"):
         return False
     try:
-        with path.open("r", encoding="utf-8", errors="replace") as fh:
+        with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
             for line in fh:
                 if line.startswith("scenario:"):
                     return True

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from simulator.model.time import is_duration, parse_duration, parse_instant
+from simulator.model.time import LATEST_IN_FILES, is_duration, parse_duration, parse_instant
 
 __all__ = [
     "Condition",
@@ -40,9 +40,10 @@ def _check_duration(value: str) -> str:
 
 def _check_moment(value: str) -> str:
     if is_duration(value):
+        parse_duration(value)
         return value
     try:
-        parse_instant(value)
+        parse_instant(value, LATEST_IN_FILES)
     except ValueError:
         raise ValueError(
             f"expected a duration after start (such as 40m or 1h30m) or an "
@@ -66,7 +67,7 @@ Moment = Annotated[
 
 
 def _check_instant(value: str) -> str:
-    parse_instant(value)
+    parse_instant(value, LATEST_IN_FILES)
     return value
 
 

@@ -113,10 +113,15 @@ class _Builder:
             return None
         if tag == _STANDARD + "bool":
             return self.resolver.construct_yaml_bool(node)
-        if tag == _STANDARD + "int":
-            return self.resolver.construct_yaml_int(node)
-        if tag == _STANDARD + "float":
-            return self.resolver.construct_yaml_float(node)
+        if tag in (_STANDARD + "int", _STANDARD + "float"):
+            if len(text) > 40:
+                raise self.fail(node, path, f"the number {text[:20]}... is far too large ({len(text)} digits)")
+            try:
+                if tag == _STANDARD + "int":
+                    return self.resolver.construct_yaml_int(node)
+                return self.resolver.construct_yaml_float(node)
+            except ValueError:
+                raise self.fail(node, path, f"{text!r} is not a number segsim can read") from None
         return str(text)
 
 
@@ -176,7 +181,7 @@ def load_yaml_file(path: Path | str) -> YamlDoc:
     if b"\x00" in raw:
         raise InputError([Problem(file, 0, 0, "", "the file is binary, not YAML text")])
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte order mark is not part of the document
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1

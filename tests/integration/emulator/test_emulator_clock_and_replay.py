@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 
 from simulator.cli import main
-from simulator.emulator.calllog import read_log
+from simulator.emulator.calllog import LogError, read_log
 from simulator.emulator.replay import replay_log
 from simulator.emulator.testing import running_emulator
 from simulator.scenario.loader import load_workspace
@@ -120,8 +120,9 @@ def test_replay_refuses_a_bad_log_with_exit_2(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "no such call log" in missing.output
 
 
-def test_a_log_is_never_reused(tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_call_log_is_refused_and_left_untouched(tmp_path: Path) -> None:
     log = tmp_path / "calls.jsonl"
     log.write_text("something\n")
-    with pytest.raises(FileExistsError), running_emulator(WORKSPACE, log=log):
+    with pytest.raises(LogError, match="calls.jsonl:1: not a JSON line"), running_emulator(WORKSPACE, log=log):
         pass  # pragma: no cover
+    assert log.read_text() == "something\n"

@@ -50,6 +50,7 @@ def _step_conditions(steps: tuple[Step, ...]) -> Iterator[Cond]:
 
 ATTRIBUTES = "@attributes"  # a change of profile attributes
 AGE = "@age"  # a profile reaching an age a negative window needs
+WINDOW = "@window:"  # + event name: such an event leaving a `within` window
 
 
 def segment_dependencies(ws: WorkspaceConfig) -> list[tuple[SegmentDef, frozenset[str]]]:
@@ -65,8 +66,10 @@ def segment_dependencies(ws: WorkspaceConfig) -> list[tuple[SegmentDef, frozense
                 mine.add(node.event)
                 if node.after:
                     mine.add(node.after)
-                if node.negative and node.within is not None:
-                    mine.add(AGE)
+                if node.within is not None:
+                    mine.add(WINDOW + node.event)
+                    if node.negative:
+                        mine.add(AGE)
             elif isinstance(node, AttributeTest):
                 mine.add(ATTRIBUTES)
             elif isinstance(node, InSegment):
@@ -266,7 +269,7 @@ class Platform:
             p.earliest_ts = e.ts
             self._age_checks(p)
         for w in self._windows.get(e.name, ()):
-            self._time_check_at(e.ts + w, p, e.name)
+            self._time_check_at(e.ts + w, p, WINDOW + e.name)
         if e.ts > self.now:
             self._time_check_at(e.ts, p, e.name)
 

@@ -33,6 +33,8 @@ def entries(pf: Platform, p: Profile, offer: list[Event], joined: list[str]) -> 
     order, to the event-triggered journeys in the workspace's order."""
     if not p.identified or p.deleted_at is not None:
         return
+    if not offer and not joined and not pf.holds_on.get(p.num):
+        return
     for j in pf.ws.journeys:
         for hold in [h for h in pf.holds_on.get(p.num, ()) if h.alive and h.journey is j]:
             if pf.now <= hold.expires and pf._filter_passes(j, p, hold.event.props):

@@ -66,6 +66,14 @@ class VolumeCounter:
             found.extend(self._drops_of(event, self._counts[event], self._last_hour))
         return found
 
+    @staticmethod
+    def _hours_to_judge(per_hour: dict[int, list[int]], first: int, last: int) -> list[int]:
+        """The hours strictly between `first` and `last` that could be drops: those with events, and
+        those with an event in the trailing window. Any other hour has an empty history (median 0), so
+        a stray timestamp years away costs nothing instead of one step per empty hour."""
+        hours = {h + k for h in per_hour for k in range(TRAILING_HOURS + 1)}
+        return sorted(h for h in hours if first < h < last)
+
     def _drops_of(self, event: str, per_hour: dict[int, list[int]], last: int) -> list[VolumeDrop]:
         first = min(per_hour)
         out: list[VolumeDrop] = []
@@ -76,7 +84,12 @@ class VolumeCounter:
             slot = per_hour.get(hour)
             return slot[0] if slot else 0
 
-        for hour in range(first + 1, last):
+        previous = first
+        for hour in self._hours_to_judge(per_hour, first, last):
+            if hour != previous + 1 and current is not None:
+                out.append(current)  # an hour skipped in between was not low
+                current = None
+            previous = hour
             history = [count(h) for h in range(max(first, hour - TRAILING_HOURS), hour)]
             n = count(hour)
             low = False

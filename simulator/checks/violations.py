@@ -27,7 +27,23 @@ from simulator.model.values import fold_name, lookup, read_generously, tests_pas
 from simulator.pipeline import Outcome
 from simulator.platform.state import Event, Run
 
-__all__ = ["INVARIANTS", "Violation", "find_violations"]
+__all__ = ["CAUSES", "INVARIANTS", "Violation", "find_violations"]
+
+# Section 9's causes, in the order they are tried.
+CAUSES = (
+    "dropped",
+    "identity_split",
+    "merge_lost",
+    "too_old",
+    "late_arrival",
+    "clock_skew",
+    "refresh_lag",
+    "name_mismatch",
+    "type_mismatch",
+    "duplicate_delivery",
+    "exit_setting",
+    "other",
+)
 
 INVARIANTS = {
     "no_ghost_abandons": "ghost_abandon",

@@ -76,7 +76,7 @@ def gate(workspace: str, scenarios: tuple[str, ...], fmt: str) -> None:
     from simulator.lint.gate import run_gate
     from simulator.lint.lint_run import read_workspace
     from simulator.scenario.errors import InputError
-    from simulator.scenario.loader import is_scenario_file, load_plan
+    from simulator.scenario.loader import load_plan
     from simulator.scenario.yamlfile import load_yaml_file
 
     problems: list[Problem] = []
@@ -84,18 +84,10 @@ def gate(workspace: str, scenarios: tuple[str, ...], fmt: str) -> None:
         loaded = read_workspace(Path(workspace))
     except InputError as exc:
         _refuse(exc.problems)
-    paths: list[Path] = []
-    for raw in scenarios:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and is_scenario_file(p))
-            if not found:
-                problems.append(Problem(raw, 0, 0, "", "no scenario files in this folder"))
-            paths.extend(found)
-        elif path.is_file():
-            paths.append(path)
-        else:
-            problems.append(Problem(raw, 0, 0, "", "no such file or folder"))
+    from simulator.scenario.files import collect_scenario_files
+
+    paths, missing = collect_scenario_files(scenarios)
+    problems += [Problem(raw, 0, 0, "", problem) for raw, problem in missing]
     docs = []
     for path in paths:
         try:

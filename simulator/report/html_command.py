@@ -11,24 +11,10 @@ __all__ = ["report"]
 
 
 def _scenario_files(paths: tuple[str, ...]) -> tuple[list[Path], list[str]]:
-    from simulator.scenario.loader import is_scenario_file
+    from simulator.scenario.files import collect_scenario_files
 
-    files: list[Path] = []
-    problems: list[str] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and is_scenario_file(p))
-            if not found:
-                problems.append(
-                    f"{raw}: no scenario files (.yaml/.yml with a top-level 'scenario:' key) in this folder"
-                )
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            problems.append(f"{raw}: no such file or folder")
-    return files, problems
+    files, problems = collect_scenario_files(paths)
+    return files, [f"{raw}: {problem}" for raw, problem in problems]
 
 
 @click.command()

@@ -19,27 +19,14 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.checks.violations import CAUSES
 from simulator.platform.engine import Platform
 
 __all__ = ["CAUSES", "Intervals", "Tally", "compare", "figures", "memberships"]
 
 Intervals = list[tuple[int, int]]
 
-# Section 9's causes, in its order: the columns of the journey figures.
-CAUSES = (
-    "dropped",
-    "identity_split",
-    "merge_lost",
-    "too_old",
-    "late_arrival",
-    "clock_skew",
-    "refresh_lag",
-    "name_mismatch",
-    "type_mismatch",
-    "duplicate_delivery",
-    "exit_setting",
-    "other",
-)
+# Section 9's causes, in its order, are the columns of the journey figures (CAUSES).
 
 
 def memberships(platform: Platform, segment: str, end: int) -> dict[str, Intervals]:

@@ -3,9 +3,10 @@ its sources, and the values its rules care about.
 
 The fuzzer draws every call from this catalog, so generated stories speak the
 team's own vocabulary: event names and property types from the tracking plan
-(and from the events the rules mention), property values near the thresholds
-and literals the rules test, and deliveries through the workspace's own
-sources (plus the built-ins `web`, `app` and `backend`).
+(or, for a workspace without one, the events the rules mention), property
+values near the thresholds and literals the rules test, and deliveries
+through the workspace's own sources (plus the built-ins `web`, `app` and
+`backend`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from simulator.model.conditions import AttributeTest, Cond, Performed, TriggerTest, walk
-from simulator.model.config import Branch, Step, WaitUntil, WorkspaceConfig, builtin_source
+from simulator.model.config import Branch, Step, WaitUntil, WorkspaceConfig
 from simulator.model.values import TriggerRef, ValueTest
 from simulator.scenario import schema as s
+from simulator.scenario.errors import InputError, Problem
 from simulator.scenario.loader import load_workspace
 
 __all__ = ["Catalog", "EventSpec", "PropertySpec", "catalog_of"]
@@ -79,12 +81,21 @@ def catalog_of(workspace: Path | str | tuple[WorkspaceConfig, s.Workspace]) -> C
     tests = list(_value_tests(config))
     planned = model.tracking_plan.events
     names = list(planned)
-    for name in _rule_events(config):
-        if name not in names:
-            names.append(name)
+    if not names:
+        # Without a tracking plan the rules are the only word on what is sent;
+        # with one, the team sends planned names only (a drifted name is a fault).
+        names = _rule_events(config)
     events = tuple(_event_spec(name, planned.get(name), tests) for name in names)
     client, server = _sources(config)
-    return Catalog(config, events, client, server, path, _funnels(config))
+    for kind, of_kind in (("client", client), ("server", server)):
+        if not of_kind:
+            # Only when every built-in of that kind was redeclared as the other kind.
+            where = str(path) if path is not None else "<workspace>"
+            message = f"a story needs a {kind} source and the workspace has none"
+            hint = f"declare one, e.g. `sources: {{my_{kind}: {{kind: {kind}}}}}`"
+            raise InputError([Problem(where, 0, 0, "sources", message, hint)])
+    funnels = tuple(pair for pair in _funnels(config) if pair[0] in names and pair[1] in names)
+    return Catalog(config, events, client, server, path, funnels)
 
 
 def _funnels(config: WorkspaceConfig) -> tuple[tuple[str, str], ...]:
@@ -102,15 +113,15 @@ def _funnels(config: WorkspaceConfig) -> tuple[tuple[str, str], ...]:
 
 
 def _sources(config: WorkspaceConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The declared sources of each kind (the team's ingestion reality); the
+    built-ins (`web`, `app`; `backend`) only for a kind the workspace declares
+    none of."""
     declared = list(config.sources.values())
-    for name in ("web", "app", "backend"):
-        if name not in config.sources:
-            found = builtin_source(name)
-            assert found is not None
-            declared.append(found)
-    client = tuple(src.name for src in declared if src.kind == "client")
-    server = tuple(src.name for src in declared if src.kind == "server")
-    return client, server
+    out: list[tuple[str, ...]] = []
+    for kind, builtins in (("client", ("web", "app")), ("server", ("backend",))):
+        names = tuple(src.name for src in declared if src.kind == kind)
+        out.append(names or tuple(n for n in builtins if n not in config.sources))
+    return out[0], out[1]
 
 
 def _rule_conditions(config: WorkspaceConfig) -> Iterator[Cond]:

@@ -15,6 +15,7 @@ from simulator.scenario.errors import InputError, did_you_mean
 __all__ = ["fuzz"]
 
 _CHOICES = sorted(INVARIANTS) + ["all"]
+_INVARIANT_OF = {kind: name for name, kind in INVARIANTS.items()}
 
 
 def _refuse(message: str) -> None:
@@ -114,7 +115,7 @@ def fuzz(
         written = write_witness(finding, options, out)
         v = finding.violation
         echo("")
-        echo(f"{v.kind} in {v.journey or 'any journey'}, cause {v.cause} (shopper {v.who})")
+        echo(f"{_INVARIANT_OF[v.kind]}: {v.kind} in {v.journey or 'any journey'}, cause {v.cause} (shopper {v.who})")
         echo(f"  {v.explanation}")
         echo(f"  witness: {written.path} ({written.steps} step{'s' if written.steps != 1 else ''})")
         echo(f"  replay:  segsim run {written.path}")

@@ -32,6 +32,7 @@ __all__ = ["Crash", "Finding", "FuzzOptions", "FuzzReport", "Pinned", "Key", "se
 Key = tuple[str, str, str]  # (violation kind, journey or "", cause)
 
 _MAX_ROUNDS = 3
+_SEEN_LIMIT = 20_000  # stories remembered with their verdicts, per search
 
 
 def violation_key(v: Violation) -> Key:
@@ -153,36 +154,56 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 
 
 def _property(
-    builder: PlanBuilder, options: FuzzOptions, excluded: set[Key], counter: list[int]
+    builder: PlanBuilder,
+    options: FuzzOptions,
+    excluded: set[Key],
+    counter: list[int],
+    seen: dict[str, list[Violation]],
 ) -> Callable[[dict[str, Any]], None]:
+    kinds = options.kinds
+
     def check(story: dict[str, Any]) -> None:
         counter[0] += 1
-        try:
-            plan = builder.build(story)
-            found = find_violations(simulate(plan), kinds=options.kinds)
-        except Exception as exc:  # an engine bug: keep the story that shows it
-            raise _crash_type(type(exc).__name__)(traceback.format_exc(), story) from exc
+        # Different draws often tell the same story (a byte no step reads, a
+        # shrink that changes nothing): judge each story once per search.
+        text = repr(story)
+        found = seen.get(text)
+        if found is None:
+            try:
+                every = find_violations(simulate(builder.build(story)), kinds=kinds)
+            except Exception as exc:  # an engine bug: keep the story that shows it
+                raise _crash_type(type(exc).__name__)(traceback.format_exc(), story) from exc
+            if len(seen) >= _SEEN_LIMIT:
+                seen.clear()
+            found = seen[text] = [v for v in every if options.wants(v)]
+        if not found:
+            return
         fresh: dict[Key, Violation] = {}
         for v in found:
             key = violation_key(v)
-            if options.wants(v) and key not in excluded:
+            if key not in excluded:
                 fresh.setdefault(key, v)
         if fresh:
             # Which of several fresh keys this story stands for: a stable choice
             # that still gives each key its turn across stories.
             keys = sorted(fresh)
-            key = keys[zlib.crc32(repr(story).encode()) % len(keys)]
+            key = keys[zlib.crc32(text.encode()) % len(keys)]
             raise _found_type(key)(fresh[key], story)
 
     return check
 
 
 def _round(
-    catalog: Catalog, options: FuzzOptions, excluded: set[Key], budget: int, round_no: int
+    catalog: Catalog,
+    options: FuzzOptions,
+    excluded: set[Key],
+    budget: int,
+    round_no: int,
+    seen: dict[str, list[Violation]],
 ) -> tuple[int, list[BaseException]]:
     builder = PlanBuilder(catalog)
     counter = [0]
-    check = _property(builder, options, excluded, counter)
+    check = _property(builder, options, excluded, counter, seen)
     database = DirectoryBasedExampleDatabase(str(options.database)) if options.database is not None else None
     test = given(stories(catalog, faults=options.faults, max_steps=options.max_steps))(check)
     test = settings(
@@ -194,7 +215,7 @@ def _round(
         report_multiple_bugs=True,
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
-        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
+        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
     )(test)
     test = hypothesis.seed(options.seed + round_no)(test)
     # The example database is keyed by workspace, faults and round, not only by this function.
@@ -214,10 +235,11 @@ def search(options: FuzzOptions, catalog: Catalog | None = None) -> FuzzReport:
     catalog = catalog or catalog_of(options.workspace)
     report = FuzzReport(options)
     excluded: set[Key] = set()
+    seen: dict[str, list[Violation]] = {}
     budget = options.max_examples
     for round_no in range(_MAX_ROUNDS):
         report.rounds += 1
-        calls, failures = _round(catalog, options, excluded, budget, round_no)
+        calls, failures = _round(catalog, options, excluded, budget, round_no, seen)
         report.examples += calls
         new = 0
         for exc in failures:

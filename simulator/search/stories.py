@@ -41,7 +41,6 @@ GAPS = ("5m", "1m", "10m", "30m", "1h", "2h", "6h", "1d", "3d", "8d")
 # What a shopper is known by: both identifiers, a guest (email only), an
 # account without email, or nobody (never identifies).
 _KINDS = ("id_and_email", "id_and_email", "email", "id", "anonymous")
-_MAX_PROPERTIES = 4
 
 
 def _shopper(index: int, kind: str) -> tuple[str, dict[str, str]]:
@@ -89,13 +88,13 @@ def latencies() -> st.SearchStrategy[Any]:
 class _Act:
     """One drawn step, before it is written in the scenario format."""
 
-    gap: str
+    gap: int  # seconds until the next step
     who: int
-    action: str  # `track`, `identify` or `server_identify`
+    action: str  # `track`, `identify`, `server_identify` or `funnel`
     event: int
     device: int
     server: int
-    values: tuple[int, ...]
+    values: tuple[int, int, int, int]
     reset: bool
     fault: str
     fault_variant: int
@@ -104,64 +103,77 @@ class _Act:
 
 # After a funnel's first step, its second comes this much later (the first is what shrinking keeps).
 _FOLLOW = ("30m", "5m", "10m", "2h")
+_GAP_SECONDS = tuple(parse_duration(g) for g in GAPS)
+_FOLLOW_SECONDS = tuple(parse_duration(f) for f in _FOLLOW)
+_HABITS = (None, "id", "email")
 
-# The small choices of a step are packed in one integer, digit by digit (a draw
-# costs more than the arithmetic); zero is the plainest step: the first
-# shopper, the first device and source, the typical values, no logout.
-_RADIX = (4, 4, 4, 4, len(SHOPPER_NAMES), len(DEVICES) + 1, 4, 3, len(_FOLLOW))
-_PACKED = 1
-for _r in _RADIX:
-    _PACKED *= _r
-
-
-def _unpack(gap: str, what: tuple[str, int], detail: int, fault: tuple[str, int], servers: int) -> _Act:
-    digits = []
-    for radix in _RADIX:
-        detail, digit = divmod(detail, radix)
-        digits.append(digit)
-    v0, v1, v2, v3, who, device, reset, server, follow = digits
-    return _Act(
-        gap,
-        who,
-        what[0],
-        what[1],
-        device,
-        server % max(1, servers),
-        (v0, v1, v2, v3),
-        reset == 3,
-        fault[0],
-        fault[1],
-        follow,
-    )
+# A whole story is one draw of a fixed number of bytes: a header, then a few
+# bytes a step. A draw costs far more than decoding it (and a fixed size
+# costs Hypothesis no "one more?" decision a byte), and Hypothesis shrinks
+# bytes by lowering each towards zero on its own, so zero is always the
+# plainest choice: two steps, an action byte of zero leaves its step out,
+# and zero elsewhere is the shortest gap, no fault, the first shopper, device
+# and source, the typical values, no logout.
+#
+#   header: [shoppers - 1, seed, logged in | habit << 1, steps - 2, kind of ana, of ben, of cat, of dan]
+#   step:   [action + 1, gap, fault, who | device << 2 | logout << 4 | follow << 6, server, values (2 bits each)]
+_STEP_BYTES = 6
+_HEADER_BYTES = 4 + len(SHOPPER_NAMES)
 
 
-def _acts(catalog: Catalog, faults: bool) -> st.SearchStrategy[_Act]:
-    whats: list[tuple[str, int]] = [("track", i) for i in range(len(catalog.events))]
-    whats += [("identify", 0), ("server_identify", 0)]
-    whats += [("funnel", i) for i in range(len(catalog.funnels))]
-    if faults:
+class _Tables:
+    """What a catalog's bytes decode to, worked out once per search."""
+
+    def __init__(self, catalog: Catalog, faults: bool) -> None:
+        self.catalog = catalog
+        self.faults = faults
+        whats: list[tuple[str, int]] = [("track", i) for i in range(len(catalog.events))]
+        whats += [("identify", 0), ("server_identify", 0)]
+        whats += [("funnel", i) for i in range(len(catalog.funnels))]
+        self.whats = tuple(whats)
         # About half the steps of a story carry a fault.
         faulty = tuple((f, v) for v in range(3) for f in FAULTS)
-        fault = st.sampled_from((("none", 0),) * len(faulty) + faulty)
-    else:
-        fault = st.just(("none", 0))
-    servers = len(catalog.server_sources)
-    return st.tuples(gaps(), st.sampled_from(whats), st.integers(0, _PACKED - 1), fault).map(
-        lambda t: _unpack(t[0], t[1], t[2], t[3], servers)
-    )
+        self.fault_table: tuple[tuple[str, int], ...] = (("none", 0),) * len(faulty) + faulty if faults else ()
+        self.index = {spec.name: i for i, spec in enumerate(catalog.events)}
+        self.servers = len(catalog.server_sources)
+        self.at_text: dict[int, str] = {}
+
+    def act(self, b: bytes) -> _Act:
+        action, event = self.whats[(b[0] - 1) % len(self.whats)]
+        fault, variant = self.fault_table[b[2] % len(self.fault_table)] if self.faults else ("none", 0)
+        packed, values = b[3], b[5]
+        return _Act(
+            _GAP_SECONDS[b[1] % len(_GAP_SECONDS)],
+            packed & 3,
+            action,
+            event,
+            (packed >> 2) & 3,
+            b[4] % max(1, self.servers),
+            (values & 3, (values >> 2) & 3, (values >> 4) & 3, values >> 6),
+            (packed >> 4) & 3 == 3,
+            fault,
+            variant,
+            packed >> 6,
+        )
+
+    def at(self, seconds: int) -> str:
+        text = self.at_text.get(seconds)
+        if text is None:
+            text = self.at_text[seconds] = format_duration(seconds)
+        return text
 
 
 def _properties(spec: EventSpec, values: tuple[int, ...]) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for i, prop in enumerate(spec.properties):
-        pick = values[i % len(values)] if values else 0
-        props[prop.name] = prop.choices[pick % len(prop.choices)]
+        props[prop.name] = prop.choices[values[i % len(values)] % len(prop.choices)]
     return props
 
 
 def _step(
-    catalog: Catalog, shoppers: dict[str, dict[str, str]], act: _Act, at: int, faults: bool, serial: dict[str, int]
+    tables: _Tables, shoppers: dict[str, dict[str, str]], act: _Act, at: int, faults: bool, serial: dict[str, int]
 ) -> dict[str, Any] | None:
+    catalog = tables.catalog
     names = list(shoppers)
     who = names[act.who % len(names)]
     known = bool(shoppers[who])
@@ -170,102 +182,105 @@ def _step(
     device = DEVICES[pick % len(DEVICES)]
     client = catalog.client_sources[pick % len(catalog.client_sources)]
     server = catalog.server_sources[act.server % len(catalog.server_sources)]
-    step: dict[str, Any] = {"at": format_duration(at), "who": who}
-
-    def from_device() -> None:
-        step["device"] = device
-        if client != "web":
-            step["source"] = client
-
-    def from_server() -> None:
-        if server != "backend":
-            step["source"] = server
-
+    step: dict[str, Any] = {"at": tables.at(at), "who": who}
     if act.action == "track" and catalog.events:
         spec = catalog.events[act.event % len(catalog.events)]
         if spec.server_only:
             if not known:
                 return None  # the order system only knows identified shoppers
-            from_server()
+            on_device = False
         else:
-            from_device()
+            on_device = True
         step["track"] = spec.name
         props = _properties(spec, act.values)
         if spec.unique_by is not None:
             # One event per order, as the plan's `unique_by` promises: a fresh value each time.
             serial[spec.name] = serial.get(spec.name, 0) + 1
             props[spec.unique_by] = f"{spec.unique_by.removesuffix('_id')}_{serial[spec.name]}"
-        if props:
-            step["properties"] = props
     else:
         if not known:
             return None
-        if act.action == "server_identify":
-            from_server()
-        else:
-            from_device()
-        step["identify"] = True
-    if act.reset and "device" in step:
-        step["reset"] = True
+        on_device = act.action != "server_identify"
+        props = {}
+    # Keys in the order a person writes them: when, who, from where, what.
+    out: dict[str, Any] = {"at": step["at"], "who": who}
+    if on_device:
+        out["device"] = device
+        if client != "web":
+            out["source"] = client
+    elif server != "backend":
+        out["source"] = server
+    if "track" in step:
+        out["track"] = step["track"]
+        if props:
+            out["properties"] = props
+    else:
+        out["identify"] = True
+    if act.reset and on_device:
+        out["reset"] = True
     if faults and act.fault != "none":
-        step = apply_fault(
-            step, act.fault, act.fault_variant, device=device, client_source=client, identifiers=tuple(shoppers[who])
+        out = apply_fault(
+            out, act.fault, act.fault_variant, device=device, client_source=client, identifiers=tuple(shoppers[who])
         )
-    return step
+    return out
 
 
-def _timeline(catalog: Catalog, shoppers: dict[str, dict[str, str]], acts: list[_Act], faults: bool) -> list[Any]:
-    steps: list[dict[str, Any]] = []
+def _timeline(tables: _Tables, shoppers: dict[str, dict[str, str]], acts: list[_Act], faults: bool) -> list[Any]:
+    catalog = tables.catalog
+    steps: list[tuple[int, dict[str, Any]]] = []
     at = 0
     serial: dict[str, int] = {}
-    names = {spec.name: i for i, spec in enumerate(catalog.events)}
     for act in acts:
         if act.action == "funnel":
             first, then = catalog.funnels[act.event % len(catalog.funnels)]
-            opening = _step(catalog, shoppers, replace(act, action="track", event=names[first]), at, False, serial)
-            later = at + parse_duration(_FOLLOW[act.follow % len(_FOLLOW)])
-            closing = _step(catalog, shoppers, replace(act, action="track", event=names[then]), later, faults, serial)
+            opening = _step(
+                tables, shoppers, replace(act, action="track", event=tables.index[first]), at, False, serial
+            )
+            later = at + _FOLLOW_SECONDS[act.follow % len(_FOLLOW_SECONDS)]
+            closing = _step(
+                tables, shoppers, replace(act, action="track", event=tables.index[then]), later, faults, serial
+            )
             if opening is not None and closing is not None:
                 # The second step speaks of the same checkout: shared properties carry over.
-                shared = {k: v for k, v in opening.get("properties", {}).items() if k in closing.get("properties", {})}
-                for key, value in shared.items():
-                    if key != _unique_key(catalog, then):
-                        closing["properties"][key] = value
-            found = [s for s in (opening, closing) if s is not None]
+                unique = catalog.events[tables.index[then]].unique_by
+                opened = opening.get("properties", {})
+                closed = closing.get("properties", {})
+                for key in [k for k in opened if k in closed and k != unique]:
+                    closed[key] = opened[key]
+            if opening is not None:
+                steps.append((at, opening))
+            if closing is not None:
+                steps.append((later, closing))
         else:
-            one = _step(catalog, shoppers, act, at, faults, serial)
-            found = [one] if one is not None else []
-        steps.extend(found)
-        at += parse_duration(act.gap)
-    steps.sort(key=lambda s: parse_duration(s["at"]))
-    return steps
+            one = _step(tables, shoppers, act, at, faults, serial)
+            if one is not None:
+                steps.append((at, one))
+        at += act.gap
+    steps.sort(key=lambda pair: pair[0])  # stable: ties keep the order they were drawn in
+    return [step for _, step in steps]
 
 
-def _unique_key(catalog: Catalog, event: str) -> str | None:
-    return catalog.event(event).unique_by
-
-
-@st.composite
-def _story(
-    draw: st.DrawFn,
-    catalog: Catalog,
-    faults: bool,
-    people: st.SearchStrategy[dict[str, dict[str, str]]],
-    acts: st.SearchStrategy[list[_Act]],
-) -> dict[str, Any]:
-    shoppers = draw(people)
-    drawn = draw(acts)
-    seed = draw(_SEEDS)
-    used = {a.who % len(shoppers) for a in drawn}
-    timeline = _timeline(catalog, shoppers, drawn, faults)
+def _story(tables: _Tables, drawn: bytes, max_shoppers: int, max_steps: int) -> dict[str, Any]:
+    header = drawn[:_HEADER_BYTES]
+    count = 1 + header[0] % max_shoppers
+    shoppers = _shoppers([_KINDS[k % len(_KINDS)] for k in header[4 : 4 + count]])
+    # Two steps and up, shorter stories more often (as Hypothesis draws lists); zero is two.
+    spread = max(1, max_steps - 1)
+    steps = min(max_steps, 2 + min(header[3] % spread, (header[3] >> 4) % spread + 1))
+    ends = range(_HEADER_BYTES + _STEP_BYTES, _HEADER_BYTES + _STEP_BYTES * steps + 1, _STEP_BYTES)
+    acts = [tables.act(drawn[end - _STEP_BYTES : end]) for end in ends if drawn[end - _STEP_BYTES]]
+    used = {a.who % len(shoppers) for a in acts}
+    timeline = _timeline(tables, shoppers, acts, tables.faults)
     # A returning customer is often already logged in on their phone.
-    logged_in = draw(_LOGINS)
-    if logged_in and timeline and shoppers[timeline[0]["who"]]:
-        first = timeline[0]["who"]
-        timeline.insert(0, {"at": "0s", "who": first, "device": DEVICES[0], "identify": True})
-    if faults:
+    if header[2] & 1 and timeline and shoppers[timeline[0]["who"]]:
+        login: dict[str, Any] = {"at": "0s", "who": timeline[0]["who"], "device": DEVICES[0]}
+        if tables.catalog.client_sources[0] != "web":
+            login["source"] = tables.catalog.client_sources[0]
+        login["identify"] = True
+        timeline.insert(0, login)
+    if tables.faults:
         # An app that identifies with one identifier does so every time: a habit, not a one-off.
-        habit = draw(_HABITS)
+        habit = _HABITS[(header[2] >> 1) % len(_HABITS)]
         if habit is not None:
             for step in timeline:
                 if step.get("identify") is True and len(shoppers[step["who"]]) > 1:
@@ -273,12 +288,22 @@ def _story(
     # Keep only the shoppers the story speaks of, so a witness lists no stranger.
     named = {step["who"] for step in timeline}
     kept = {name: ids for i, (name, ids) in enumerate(shoppers.items()) if i in used and name in named}
-    return {"scenario": "generated story", "seed": seed, "shoppers": kept, "timeline": timeline}
+    return {"scenario": "generated story", "seed": header[1], "shoppers": kept, "timeline": timeline}
 
 
-_SEEDS = st.integers(0, 999)
-_HABITS = st.sampled_from((None, "id", "email"))
-_LOGINS = st.sampled_from((False, True))
+class _Stories(st.SearchStrategy[dict[str, Any]]):
+    """A story from one draw of bytes (see the layout above)."""
+
+    def __init__(self, tables: _Tables, max_shoppers: int, max_steps: int) -> None:
+        super().__init__()
+        self.tables = tables
+        self.max_shoppers = max(1, min(max_shoppers, len(SHOPPER_NAMES)))
+        self.max_steps = max(1, max_steps)
+        size = _HEADER_BYTES + _STEP_BYTES * self.max_steps
+        self.drawn = st.binary(min_size=size, max_size=size)
+
+    def do_draw(self, data: Any) -> dict[str, Any]:
+        return _story(self.tables, data.draw(self.drawn), self.max_shoppers, self.max_steps)
 
 
 def stories(
@@ -286,5 +311,4 @@ def stories(
 ) -> st.SearchStrategy[dict[str, Any]]:
     """Scenarios (plain mappings in the scenario file format, without
     `workspace` or `expect`) whose calls speak `catalog`'s vocabulary."""
-    acts = st.lists(_acts(catalog, faults), min_size=2, max_size=max_steps)
-    return _story(catalog, faults, shopper_profiles(max_shoppers), acts)
+    return _Stories(_Tables(catalog, faults), max_shoppers, max_steps)

@@ -79,7 +79,9 @@ def witness_of(finding: Finding, options: FuzzOptions, out_dir: Path, file_name:
         "found by": fuzz_command(options),
         "seed": str(options.seed),
         "reproduce": finding.blob or "(no blob: found by a pinned example)",
-        "replay": f"segsim run {_display(out_dir / file_name)}",
+        # The file's own name, not the folder it was written to: the same search
+        # writes the same bytes wherever `--out` points.
+        "replay": f"segsim run {file_name} (from this folder)",
     }
     return Witness(scenario, header)
 

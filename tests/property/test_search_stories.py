@@ -35,16 +35,21 @@ def test_dump_load_dump_gives_the_same_text(story: dict[str, Any]) -> None:
     assert load_witness(text).header["seed"] == "7"
 
 
-@settings(max_examples=40)
+@settings(max_examples=150)
 @given(stories(CATALOG, faults=True))
 def test_written_story_compiles_to_the_same_sends(story: dict[str, Any]) -> None:
     from simulator.search.plans import PlanBuilder
 
     text = _as_file(story, ROOT / "scenarios")
     loaded = load_plan_text(text, "witness.yaml", ROOT / "scenarios")
-    built = PlanBuilder(CATALOG).build(story)
+    builder = PlanBuilder(CATALOG)
+    built = builder.build(story)
     assert loaded.sends == built.sends
-    assert loaded.seed == built.seed
+    assert loaded.shoppers == built.shoppers
+    assert (loaded.seed, loaded.start, loaded.until) == (built.seed, built.start, built.until)
+    assert builder.compile_story(story) is not None  # drawn stories take the fast way
+    validated = builder.build_validated(story)
+    assert validated.sends == built.sends and validated.shoppers == built.shoppers
 
 
 @settings(max_examples=40)

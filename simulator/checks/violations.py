@@ -241,7 +241,9 @@ class _Finder:
         if s.seq in self.dropped:
             return f"{self.describe_send(s)} was dropped and never arrived"
         if not events:
-            return f"{self.describe_send(s)} was ignored as a duplicate"
+            if s.seq in self.p.ignored:
+                return f"{self.describe_send(s)} was ignored as a duplicate"
+            return f"{self.describe_send(s)} had not arrived when the simulation ended"
         first = min(events, key=lambda e: e.arrival)
         return f"{self.describe_send(s)} arrived at {self.t(first.arrival)} on cio_{first.history[0][1]}"
 
@@ -288,7 +290,9 @@ class _Finder:
         if not events:
             if send.seq in self.dropped:
                 return "dropped", "it never arrived"
-            return "other", "the platform ignored it as a duplicate of an earlier event"
+            if send.seq in self.p.ignored:
+                return "other", "the platform ignored it as a duplicate of an earlier event"
+            return "late_arrival", "it had not arrived when the simulation ended"
         first = min(events, key=lambda e: e.arrival)
         run_at = self.run_profile_at(r, at)
         if first.arrival > at:
@@ -369,7 +373,9 @@ class _Finder:
         if not events:
             if send.seq in self.dropped:
                 return "dropped", "it never arrived"
-            return "other", "the platform ignored it as a duplicate"
+            if send.seq in self.p.ignored:
+                return "other", "the platform ignored it as a duplicate"
+            return "late_arrival", "it had not arrived when the simulation ended"
         first = min(events, key=lambda e: e.arrival)
         if first.lost is not None:
             return "merge_lost", f"a merge left it behind ({first.lost})"
@@ -416,10 +422,10 @@ class _Finder:
             send = self.sends.get(seq)
             who = runs[0].shopper or ""
             copies = len(self.p.processed.get(seq, []))
-            if copies > 1:
-                cause, why = "duplicate_delivery", f"{copies} copies of it were processed"
-            elif len({r.profiles[0][1] for r in runs}) > 1:
+            if len({r.profiles[0][1] for r in runs}) > 1:
                 cause, why = "identity_split", "it entered on more than one profile"
+            elif copies > 1:
+                cause, why = "duplicate_delivery", f"{copies} copies of it were processed"
             else:
                 cause, why = "other", "it entered more than once"
             at = send.at if send else runs[0].entered_at

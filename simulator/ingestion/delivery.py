@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from simulator.model.calls import Delivery, Send
 from simulator.model.config import LatencyModel, WorkspaceConfig
 
-__all__ = ["batch_arrival", "deliver", "draw_latency"]
+__all__ = ["LATEST_ARRIVAL", "batch_arrival", "deliver", "draw_latency"]
+
+LATEST_ARRIVAL = 253402300799  # 9999-12-31T23:59:59Z: the clock must stay printable
 
 
 def batch_arrival(sent: int, start: int, every: int, offset: int, delay: int) -> int:
@@ -63,7 +65,12 @@ def deliver(
         if copies is None:
             copies = 2 if dup_draw < source.duplicate_rate else 1
         retry = send.retry_after if send.retry_after is not None else source.retry_after
-        for copy in range(1, copies + 1):
-            deliveries.append(Delivery(send.at + latency + (copy - 1) * retry, send, copy))
+        arrivals = [send.at + latency + (copy - 1) * retry for copy in range(1, copies + 1)]
+        if arrivals[0] > LATEST_ARRIVAL:
+            dropped.append(send)  # it would arrive after the year 9999: never
+            continue
+        for copy, arrival in enumerate(arrivals, start=1):
+            if arrival <= LATEST_ARRIVAL:
+                deliveries.append(Delivery(arrival, send, copy))
     deliveries.sort(key=lambda d: d.key)
     return deliveries, dropped

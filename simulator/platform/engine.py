@@ -146,7 +146,7 @@ class Platform:
         for d in deliveries:
             self.push(d.arrival, DELIVERY, d.send.seq, d.copy, d)
         if self.ws.segment_refresh:
-            self.push(self.start + self.ws.segment_refresh, SWEEP, 0, 0, None)
+            self.push(self.start, SWEEP, 0, 0, None)  # start + k*D, k = 0 first
 
     def probe(self, at: int, index: int, callback: Callable[[int], None]) -> None:
         self.push(at, PROBE, index, 0, callback)
@@ -189,8 +189,8 @@ class Platform:
             if until is not None:
                 if at > until:
                     break
-            elif self._mandatory == 0:
-                break
+            elif self._mandatory == 0 and at > self.now:
+                break  # what is left is optional and later than the last instant
             at, phase, k1, _k2, _n, payload = heapq.heappop(queue)
             if phase in _MANDATORY:
                 self._mandatory -= 1
@@ -260,18 +260,23 @@ class Platform:
         self._age_checks(p)
         return p
 
-    def _add_event(self, p: Profile, e: Event) -> None:
+    def _add_event(self, p: Profile, e: Event) -> bool:
+        """Add an event; True when it made the profile older (an earlier timestamp)."""
+        aged = False
         e.holder = p.num
         e.history.append((self.now, p.num))
         p.events.append(e)
         p.by_name.setdefault(e.name, []).append(e)
         if p.earliest_ts is None or e.ts < p.earliest_ts:
+            before = p.age_start
             p.earliest_ts = e.ts
+            aged = p.age_start < before
             self._age_checks(p)
         for w in self._windows.get(e.name, ()):
             self._time_check_at(e.ts + w, p, WINDOW + e.name)
         if e.ts > self.now:
             self._time_check_at(e.ts, p, e.name)
+        return aged
 
     def _age_checks(self, p: Profile) -> None:
         for a in self.ws.ages:
@@ -347,7 +352,8 @@ class Platform:
             self.seen_keys.add(key)
         self.events.append(e)
         self.processed.setdefault(send.seq, []).append(e)
-        self._add_event(p, e)
+        aged = self._add_event(p, e)
+        names = {name, AGE} if aged else {name}
         self.trace.add(
             self.now,
             "event_added",
@@ -362,9 +368,9 @@ class Platform:
         if ts > self.now:
             self.push(ts, HELD, e.proc, 0, e)
             self.trace.add(self.now, "event_held", cio_id=p.cio_id, event=name, seq=send.seq, until=ts)
-            self.changed(p, names={name})
+            self.changed(p, names=names)
         else:
-            self.changed(p, offer=[e], names={name})
+            self.changed(p, offer=[e], names=names)
 
     def _track_profile(self, send: Send) -> tuple[Profile, str]:
         if send.user_id is not None or send.email is not None:

@@ -28,13 +28,16 @@ _NO_EVENT_YET = 2**62
 
 
 def entries(pf: Platform, p: Profile, offer: list[Event], joined: list[str]) -> None:
-    """Entries after a profile change: held triggers re-tested and segment joins
-    (journey by journey, in the workspace's order), then each offered event in
-    order, to the event-triggered journeys in the workspace's order."""
+    """Entries after a profile change, journey by journey in the workspace's order:
+    held triggers re-tested, segment joins, the delivery's event. Events moved by
+    a merge are offered after, each in order to the journeys in their order."""
     if not p.identified or p.deleted_at is not None:
         return
     if not offer and not joined and not pf.holds_on.get(p.num):
         return
+    low = pf.now - pf.ws.max_age
+    offered = [e for e in offer if e.via != "merge" and low <= e.ts <= pf.now]
+    single = len(offered) <= 1
     for j in pf.ws.journeys:
         for hold in [h for h in pf.holds_on.get(p.num, ()) if h.alive and h.journey is j]:
             if pf.now <= hold.expires and pf._filter_passes(j, p, hold.event.props):
@@ -42,13 +45,16 @@ def entries(pf: Platform, p: Profile, offer: list[Event], joined: list[str]) -> 
                 try_enter(pf, j, p, hold.event, from_hold=True)
         if j.trigger_segment is not None and j.trigger_segment in joined:
             try_enter(pf, j, p, None)
-    low = pf.now - pf.ws.max_age
-    for e in offer:
-        if e.via == "merge" or not (low <= e.ts <= pf.now):
-            continue
-        for j in pf.ws.journeys:
-            if j.trigger_event is not None and pf.matches_trigger(j, e):
-                try_enter(pf, j, p, e)
+        if single and j.trigger_event is not None:
+            for e in offered:  # one delivery's event: journey by journey
+                if pf.matches_trigger(j, e):
+                    try_enter(pf, j, p, e)
+    if not single:
+        # Events moved by a merge: each, in order, to the journeys in their order.
+        for e in offered:
+            for j in pf.ws.journeys:
+                if j.trigger_event is not None and pf.matches_trigger(j, e):
+                    try_enter(pf, j, p, e)
 
 
 def frequency_ok(pf: Platform, j: JourneyDef, p: Profile) -> bool:

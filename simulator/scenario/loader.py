@@ -267,6 +267,19 @@ def _plan(doc: YamlDoc, path: Path) -> Plan:
     if problems:
         raise InputError(problems)
     until = moment(model.until) if model.until is not None else None
+    if until is not None:
+        late = [e for e in expectations if e.at is not None and e.at > until]
+        if late:
+            raise InputError(
+                [
+                    doc.problem(
+                        ("expect", e.index, "at"),
+                        "this instant is after the scenario's `until`",
+                        "check it at or before `until`, or move `until` later",
+                    )
+                    for e in late
+                ]
+            )
     return Plan(
         model.scenario, str(path), start, model.seed, until, config, shoppers, sends, expectations, model.description
     )

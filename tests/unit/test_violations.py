@@ -244,7 +244,7 @@ def missed(steps: str, rules: str = "", identity: str = "", triggers: str = "", 
         ),
         (
             """
-            {at: 0s, who: ana, track: product_viewed}
+            {at: 1s, who: ana, track: product_viewed}
             {at: 1m, who: ana, track: checkout_started, properties: {value: 5}}
             """,
             "refresh_lag",

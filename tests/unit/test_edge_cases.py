@@ -1,0 +1,124 @@
+"""Edge cases found in review: each pins one rule at a boundary the other tests miss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulator.checks.expectations import check_plan
+from simulator.checks.violations import find_violations
+from simulator.pipeline import simulate
+from simulator.scenario.errors import InputError
+from simulator.scenario.loader import load_plan_text
+
+
+def run(text: str, tmp_path: Path) -> list[str]:
+    result = check_plan(load_plan_text(text, "<edge>", tmp_path))
+    return [f"{r.expected} / {r.actual}" for r in result.failures]
+
+
+def test_an_expectation_after_until_is_a_located_error(tmp_path: Path) -> None:
+    text = """
+scenario: expectation after until
+until: 1h
+workspace: {segments: {viewers: {rule: {performed: page_viewed}}}}
+shoppers: {ana: {id: cus_1}}
+timeline: [{at: 0m, who: ana, track: page_viewed}]
+expect:
+  - {at: 2h, segment: viewers, members: [ana]}
+"""
+    with pytest.raises(InputError) as info:
+        load_plan_text(text, "<edge>", tmp_path)
+    (problem,) = info.value.problems
+    assert (problem.path, problem.line) == ("expect[0].at", 8)
+    assert "until" in problem.message
+
+
+def test_a_backfilled_event_ages_the_profile_for_negative_windows(tmp_path: Path) -> None:
+    text = """
+scenario: backfill ages the profile
+workspace: {segments: {inactive: {rule: {not_performed: order_completed, within: 7d}}}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, track: page_viewed}
+  - {at: 1h, who: ana, track: page_viewed, timestamp: "2025-12-20T00:00:00Z"}
+expect:
+  - {at: 30m, who: ana, not_in_segment: inactive}
+  - {at: 2h, who: ana, in_segment: inactive}
+"""
+    assert run(text, tmp_path) == []
+
+
+def test_a_window_closing_at_the_final_instant_is_processed(tmp_path: Path) -> None:
+    text = """
+scenario: window closing at the end
+workspace: {segments: {recent: {rule: {performed: checkout_started, within: 1h}}}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, track: checkout_started}
+  - {at: 1h, who: ana, track: page_viewed}
+expect:
+  - {segment: recent, members: []}
+"""
+    assert run(text, tmp_path) == []
+
+
+def test_segment_refresh_sweeps_at_start_too(tmp_path: Path) -> None:
+    text = """
+scenario: sweep at k = 0
+workspace:
+  rules: {segment_refresh: 1h}
+  segments: {viewers: {rule: {performed: page_viewed}}}
+shoppers: {ana: {id: cus_1}}
+timeline: [{at: 0m, who: ana, track: page_viewed}]
+expect:
+  - {at: 0m, who: ana, in_segment: viewers}
+  - {at: 30m, who: ana, in_segment: viewers}
+"""
+    assert run(text, tmp_path) == []
+
+
+def test_a_goal_event_still_in_flight_at_until_is_a_late_arrival(tmp_path: Path) -> None:
+    text = """
+scenario: in flight at until
+until: 1h
+workspace:
+  journeys:
+    j: {trigger: {event: checkout_started}, goal: {performed: order_completed}, exit: goal,
+        steps: [{wait: 30m}, {send: m1}]}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, track: checkout_started}
+  - {at: 10m, who: ana, track: order_completed, latency: 2h}
+"""
+    violations = find_violations(simulate(load_plan_text(text, "<edge>", tmp_path)))
+    assert [(v.kind, v.cause) for v in violations] == [("ghost_abandon", "late_arrival")]
+    assert "had not arrived" in violations[0].explanation
+
+
+def test_entries_follow_the_workspace_order_of_journeys(tmp_path: Path) -> None:
+    text = """
+scenario: entry order
+workspace:
+  segments: {starters: {rule: {performed: checkout_started}}}
+  journeys:
+    first_event_journey: {trigger: {event: checkout_started}, steps: [{send: m_event}]}
+    second_segment_journey: {trigger: {segment: starters}, steps: [{send: m_segment}]}
+shoppers: {ana: {id: cus_1}}
+timeline: [{at: 0m, who: ana, track: checkout_started}]
+"""
+    runs = simulate(load_plan_text(text, "<edge>", tmp_path)).platform.runs
+    assert [(r.num, r.journey.name) for r in runs] == [(1, "first_event_journey"), (2, "second_segment_journey")]
+
+
+def test_an_arrival_past_the_printable_clock_never_arrives(tmp_path: Path) -> None:
+    text = """
+scenario: overflow
+start: "8990-01-01T00:00:00Z"
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 52000w, who: ana, track: page_viewed, latency: 52000w}
+"""
+    outcome = simulate(load_plan_text(text, "<edge>", tmp_path))
+    assert outcome.deliveries == [] and [s.name for s in outcome.dropped] == ["page_viewed"]

@@ -23,7 +23,7 @@ from simulator.model.calls import Send
 from simulator.model.conditions import Cond, InSegment, Performed, View, holds, walk
 from simulator.model.config import JourneyDef
 from simulator.model.time import format_offset
-from simulator.model.values import fold_name, lookup, read_generously, tests_pass
+from simulator.model.values import canonical_key, fold_name, lookup, read_generously, tests_pass
 from simulator.pipeline import Outcome
 from simulator.platform.state import Event, Run
 
@@ -177,7 +177,7 @@ class _Finder:
             if prop is not None:
                 values = lookup(s.properties, prop)
                 if values:
-                    key = (s.name or "", repr(values[0]))
+                    key = (s.name or "", canonical_key(values[0]))
                     if key in seen_keys:
                         continue
                     seen_keys.add(key)

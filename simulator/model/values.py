@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TriggerRef", "ValueTest", "fold_name", "lookup", "read_generously", "test_value"]
+__all__ = ["TriggerRef", "ValueTest", "canonical_key", "fold_name", "lookup", "read_generously", "test_value"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +148,15 @@ def test_value(
                 items.append(item)
         operand = items
     return any(_one(test.op, v, operand, coerce) for v in values)
+
+
+def canonical_key(value: Any) -> str:
+    """One text per value, for remembering idempotency values: `1` and `1.0` are
+    the same order id, `"1"` is not."""
+    if _is_number(value):
+        number = float(value)
+        return f"n:{int(number)}" if number.is_integer() else f"n:{number!r}"
+    return f"{type(value).__name__}:{value!r}"
 
 
 def read_generously(value: Any) -> Any:

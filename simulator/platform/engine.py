@@ -16,7 +16,7 @@ from typing import Any
 from simulator.model.calls import Delivery, Send
 from simulator.model.conditions import AttributeTest, Cond, InSegment, Performed, View, holds, walk
 from simulator.model.config import Branch, JourneyDef, SegmentDef, Step, WaitUntil, WorkspaceConfig
-from simulator.model.values import lookup, tests_pass
+from simulator.model.values import canonical_key, lookup, tests_pass
 from simulator.platform import journeys
 from simulator.platform.state import (
     DELIVERY,
@@ -332,15 +332,16 @@ class Platform:
             )
             return
         key: tuple[str, str] | None = None
+        shown: Any = None
         for event_name, prop in self.ws.idempotency_keys:
             if event_name == name:
                 values = lookup(send.properties, prop)
                 if values:
-                    key = (event_name, repr(values[0]))
+                    key, shown = (event_name, canonical_key(values[0])), values[0]
         if key is not None and key in self.seen_keys:
             self.ignored[send.seq] = self.ignored.get(send.seq, 0) + 1
             self.trace.add(
-                self.now, "duplicate_ignored", reason="idempotency_key", key=key[1], **self._send_fields(send)
+                self.now, "duplicate_ignored", reason="idempotency_key", key=shown, **self._send_fields(send)
             )
             return
         p, via = self._track_profile(send)

@@ -3,6 +3,7 @@ problem located (file:line:column, key path, what was expected, a hint)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,10 @@ def _validate_workspace(data: dict[str, Any], locate: Any) -> tuple[WorkspaceCon
     return config, model
 
 
+# `scenario:` at the top level, in block style or as the first key of a flow mapping.
+_SCENARIO_KEY = re.compile(r"""^(\{\s*)?["']?scenario["']?\s*:""")
+
+
 def is_scenario_file(path: Path) -> bool:
     """A `.yaml`/`.yml` file with a top-level `scenario` key (cheap, line based)."""
     if path.suffix not in (".yaml", ".yml"):
@@ -199,7 +204,7 @@ def is_scenario_file(path: Path) -> bool:
     try:
         with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
             for line in fh:
-                if line.startswith("scenario:"):
+                if _SCENARIO_KEY.match(line):
                     return True
     except OSError:
         return False

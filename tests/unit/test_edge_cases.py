@@ -122,3 +122,30 @@ timeline:
 """
     outcome = simulate(load_plan_text(text, "<edge>", tmp_path))
     assert outcome.deliveries == [] and [s.name for s in outcome.dropped] == ["page_viewed"]
+
+
+def test_idempotency_values_compare_as_values_not_text(tmp_path: Path) -> None:
+    text = """
+scenario: 1 and 1.0 are one order
+workspace:
+  dedupe: {idempotency_keys: {order_completed: order_id}}
+  journeys: {thanks: {trigger: {event: order_completed}, steps: [{send: thank_you}]}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, track: order_completed, properties: {order_id: 1}}
+  - {at: 5m, who: ana, track: order_completed, properties: {order_id: 1.0}}
+  - {at: 9m, who: ana, track: order_completed, properties: {order_id: "1"}}
+expect:
+  - {who: ana, journey: thanks, entered: 2}
+"""
+    assert run(text, tmp_path) == []
+
+
+def test_a_flow_style_scenario_file_is_collected(tmp_path: Path) -> None:
+    from simulator.scenario.loader import is_scenario_file
+
+    flow = tmp_path / "flow.yaml"
+    flow.write_text("{scenario: flow style, shoppers: {}}\n", encoding="utf-8")
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text("segments: {}\n", encoding="utf-8")
+    assert is_scenario_file(flow) and not is_scenario_file(workspace)

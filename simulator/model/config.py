@@ -6,6 +6,7 @@ knows about YAML or pydantic.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
@@ -25,6 +26,7 @@ __all__ = [
     "WaitUntil",
     "WorkspaceConfig",
     "builtin_source",
+    "step_conditions",
 ]
 
 
@@ -175,3 +177,26 @@ class WorkspaceConfig:
 
     def but(self, **changes: Any) -> WorkspaceConfig:
         return replace(self, **changes)
+
+    def conditions(self) -> Iterator[Cond]:
+        """Every condition of the workspace: segment rules, then each journey's
+        filter, goal and the conditions of its steps."""
+        for seg in self.segments:
+            yield seg.rule
+        for j in self.journeys:
+            for cond in (j.filter, j.goal):
+                if cond is not None:
+                    yield cond
+            yield from step_conditions(j.steps)
+
+
+def step_conditions(steps: tuple[Step, ...]) -> Iterator[Cond]:
+    """The conditions of `wait_until` and `branch` steps, nested ones included."""
+    for step in steps:
+        if isinstance(step, WaitUntil):
+            yield step.condition
+            yield from step_conditions(step.then)
+        elif isinstance(step, Branch):
+            yield step.condition
+            yield from step_conditions(step.then)
+            yield from step_conditions(step.else_)

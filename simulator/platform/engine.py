@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from simulator.model.calls import Delivery, Send
 from simulator.model.conditions import AttributeTest, Cond, InSegment, Performed, View, holds, walk
-from simulator.model.config import Branch, JourneyDef, SegmentDef, Step, WaitUntil, WorkspaceConfig
+from simulator.model.config import JourneyDef, SegmentDef, WorkspaceConfig
 from simulator.model.values import canonical_key, lookup, tests_pass
 from simulator.platform import journeys
 from simulator.platform.state import (
@@ -35,17 +35,6 @@ from simulator.platform.state import (
 from simulator.platform.trace import Trace
 
 __all__ = ["AGE", "ATTRIBUTES", "Platform", "segment_dependencies", "windows_by_event"]
-
-
-def _step_conditions(steps: tuple[Step, ...]) -> Iterator[Cond]:
-    for step in steps:
-        if isinstance(step, WaitUntil):
-            yield step.condition
-            yield from _step_conditions(step.then)
-        elif isinstance(step, Branch):
-            yield step.condition
-            yield from _step_conditions(step.then)
-            yield from _step_conditions(step.else_)
 
 
 ATTRIBUTES = "@attributes"  # a change of profile attributes
@@ -82,10 +71,7 @@ def segment_dependencies(ws: WorkspaceConfig) -> list[tuple[SegmentDef, frozense
 def windows_by_event(ws: WorkspaceConfig) -> dict[str, tuple[int, ...]]:
     """Event name -> the `within` windows that count it: an event leaving one of
     them is a time-driven change of its profile."""
-    conds: list[Cond] = [seg.rule for seg in ws.segments]
-    for j in ws.journeys:
-        conds += [c for c in (j.filter, j.goal) if c is not None]
-        conds += list(_step_conditions(j.steps))
+    conds = list(ws.conditions())
     found: dict[str, set[int]] = {}
     for cond in conds:
         for node in walk(cond):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.model.conditions import AttributeTest, Cond, Performed, TriggerTest, walk
-from simulator.model.config import Branch, Step, WaitUntil, WorkspaceConfig
+from simulator.model.config import WorkspaceConfig
 from simulator.model.values import TriggerRef, ValueTest
 from simulator.scenario import schema as s
 from simulator.scenario.errors import InputError, Problem
@@ -125,24 +125,7 @@ def _sources(config: WorkspaceConfig) -> tuple[tuple[str, ...], tuple[str, ...]]
 
 
 def _rule_conditions(config: WorkspaceConfig) -> Iterator[Cond]:
-    for seg in config.segments:
-        yield seg.rule
-    for j in config.journeys:
-        for cond in (j.filter, j.goal):
-            if cond is not None:
-                yield cond
-        yield from _step_conditions(j.steps)
-
-
-def _step_conditions(steps: tuple[Step, ...]) -> Iterator[Cond]:
-    for step in steps:
-        if isinstance(step, WaitUntil):
-            yield step.condition
-            yield from _step_conditions(step.then)
-        elif isinstance(step, Branch):
-            yield step.condition
-            yield from _step_conditions(step.then)
-            yield from _step_conditions(step.else_)
+    return config.conditions()
 
 
 def _rule_events(config: WorkspaceConfig) -> list[str]:

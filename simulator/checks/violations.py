@@ -24,33 +24,11 @@ from simulator.model.conditions import Cond, InSegment, Performed, View, holds, 
 from simulator.model.config import JourneyDef
 from simulator.model.time import format_offset
 from simulator.model.values import canonical_key, fold_name, lookup, read_generously, tests_pass
+from simulator.model.verdicts import CAUSES, INVARIANTS
 from simulator.pipeline import Outcome
 from simulator.platform.state import Event, Run
 
 __all__ = ["CAUSES", "INVARIANTS", "Violation", "find_violations"]
-
-# Section 9's causes, in the order they are tried.
-CAUSES = (
-    "dropped",
-    "identity_split",
-    "merge_lost",
-    "too_old",
-    "late_arrival",
-    "clock_skew",
-    "refresh_lag",
-    "name_mismatch",
-    "type_mismatch",
-    "duplicate_delivery",
-    "exit_setting",
-    "other",
-)
-
-INVARIANTS = {
-    "no_ghost_abandons": "ghost_abandon",
-    "no_missed_entries": "missed_entry",
-    "no_duplicate_entries": "duplicate_entry",
-    "no_split_identities": "split_identity",
-}
 
 
 @dataclass(frozen=True)

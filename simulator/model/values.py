@@ -90,9 +90,7 @@ def _equal(left: Any, right: Any, coerce: bool) -> bool:
 
 def _compare(op: str, left: Any, right: Any, coerce: bool) -> bool:
     a, b = _as_number(left, coerce), _as_number(right, coerce)
-    if a is None or b is None:
-        if isinstance(left, str) and isinstance(right, str) and not coerce:
-            return False
+    if a is None or b is None:  # a type mismatch: false, never an error
         return False
     if op == "gt":
         return a > b

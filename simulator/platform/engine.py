@@ -103,7 +103,7 @@ class Platform:
         self.events: list[Event] = []
         self.runs: list[Run] = []
         self.messages: list[Message] = []
-        self.holds: list[Hold] = []
+        self._holds_made = itertools.count(1)  # filter-retry holds expire in creation order
         self.open_runs: dict[int, list[Run]] = {}  # cio number -> its open runs, in entry order
         self.holds_on: dict[int, list[Hold]] = {}  # cio number -> its filter-retry holds
         self.processed: dict[int, list[Event]] = {}  # send seq -> its accepted events
@@ -445,7 +445,7 @@ class Platform:
         offer: list[Event] = []
         if send.anonymous_id is not None and self.ws.merge_anonymous:
             offer = self._merge_anonymous(target, send.anonymous_id, send.shopper)
-        self.changed(target, offer=offer, merged_offer=True)
+        self.changed(target, offer=offer)
 
     def _merge_anonymous(self, target: Profile, anon: str, who: str | None) -> list[Event]:
         if anon in self.merged_anon or anon in self.orphans:
@@ -624,7 +624,6 @@ class Platform:
         self,
         p: Profile,
         offer: list[Event] | None = None,
-        merged_offer: bool = False,
         sweep: bool = False,
         names: set[str] | None = None,
     ) -> None:

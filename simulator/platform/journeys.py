@@ -91,9 +91,8 @@ def try_enter(pf: Platform, j: JourneyDef, p: Profile, e: Event | None, from_hol
             pf.trace.add(pf.now, "entry_filtered", journey=j.name, cio_id=p.cio_id, who=who, seq=seq)
             return None
         hold = Hold(j, p.num, e, pf.now, pf.now + pf.ws.filter_retry)
-        pf.holds.append(hold)
         pf.holds_on.setdefault(p.num, []).append(hold)
-        pf.push(hold.expires, HOLD_END, len(pf.holds), 0, hold)
+        pf.push(hold.expires, HOLD_END, next(pf._holds_made), 0, hold)
         pf.trace.add(pf.now, "entry_held", journey=j.name, cio_id=p.cio_id, who=who, seq=seq, until=hold.expires)
         return None
     floor = (e.ts, e.proc) if e is not None else (pf.now, _NO_EVENT_YET)

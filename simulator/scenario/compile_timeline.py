@@ -10,6 +10,7 @@ from typing import Any
 from simulator.model.calls import Send
 from simulator.model.config import WorkspaceConfig, builtin_source
 from simulator.model.plan import Expect, ShopperIds
+from simulator.model.time import parse_duration
 from simulator.scenario import schema as s
 from simulator.scenario.errors import Problem, did_you_mean
 from simulator.scenario.yamlfile import YamlDoc
@@ -45,8 +46,6 @@ def compile_timeline(
     for seq, i in enumerate(order, start=1):
         step = model.timeline[i]
         at = moment(step.at)
-        if at < moment("0s") and step.merge is None:
-            pass  # steps before start are allowed: the clock starts at the earliest
         who = step.who
         if who is not None and who not in shoppers:
             fail(i, "who", f"unknown shopper {who!r}", did_you_mean(who, shoppers))
@@ -74,12 +73,8 @@ def compile_timeline(
             copies=step.copies,
         )
         if step.latency is not None:
-            from simulator.model.time import parse_duration
-
             send.latency = parse_duration(step.latency)
         if step.retry_after is not None:
-            from simulator.model.time import parse_duration
-
             send.retry_after = parse_duration(step.retry_after)
         if step.merge is not None:
             send.call = "merge"

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from simulator.model.time import LATEST_IN_FILES, is_duration, parse_duration, parse_instant
+from simulator.model.verdicts import Cause, InvariantName, ViolationKind
 
 __all__ = [
     "Condition",
@@ -393,14 +394,11 @@ class TimelineStep(Strict):
         return self
 
 
-Who = str
-
-
 class Expectation(Strict):
     at: Optional[Moment] = None
     segment: Optional[str] = None
     members: Optional[list[str]] = None
-    who: Optional[Who] = None
+    who: Optional[str] = None
     in_segment: Optional[str] = None
     not_in_segment: Optional[str] = None
     journey: Optional[str] = None
@@ -409,26 +407,9 @@ class Expectation(Strict):
     exited: Optional[Literal["goal", "stopped_matching", "completed", "merged", "open"]] = None
     within: Optional[Annotated[list[Moment], Field(min_length=2, max_length=2)]] = None
     profiles: Optional[Annotated[int, Field(ge=0)]] = None
-    invariant: Optional[
-        Literal["no_ghost_abandons", "no_missed_entries", "no_duplicate_entries", "no_split_identities", "all"]
-    ] = None
-    violation: Optional[Literal["ghost_abandon", "missed_entry", "duplicate_entry", "split_identity"]] = None
-    cause: Optional[
-        Literal[
-            "dropped",
-            "identity_split",
-            "merge_lost",
-            "too_old",
-            "late_arrival",
-            "clock_skew",
-            "refresh_lag",
-            "name_mismatch",
-            "type_mismatch",
-            "duplicate_delivery",
-            "exit_setting",
-            "other",
-        ]
-    ] = None
+    invariant: Optional[InvariantName] = None
+    violation: Optional[ViolationKind] = None
+    cause: Optional[Cause] = None
     message: Optional[str] = None
     description: Optional[str] = None
 

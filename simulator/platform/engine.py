@@ -118,6 +118,9 @@ class Platform:
         self.ended = False
         self._windows = windows_by_event(workspace)
         self._seg_deps = segment_dependencies(workspace)
+        # Segment name -> cio numbers of its members now, kept as memberships change:
+        # a snapshot is a read, not an evaluation of every profile.
+        self.members_of: dict[str, set[int]] = {seg.name: set() for seg in workspace.segments}
 
     # ------------------------------------------------------------------ the clock
 
@@ -224,7 +227,8 @@ class Platform:
         return [p for p in self.profiles.values() if p.deleted_at is None]
 
     def members(self, segment: str) -> list[Profile]:
-        return [p for p in self.live_profiles() if segment in p.segments]
+        """The segment's members now, in cio order."""
+        return [self.profiles[num] for num in sorted(self.members_of.get(segment, ()))]
 
     # ------------------------------------------------------------------ profiles
 
@@ -482,7 +486,7 @@ class Platform:
                 who=self._owner(gone),
                 reason="profile_merged",
             )
-        gone.segments.clear()
+        self._clear_segments(gone)
         self.trace.add(
             self.now,
             "profile_merged",
@@ -586,7 +590,7 @@ class Platform:
                     del index[anon]
         for seg in sorted(p.segments):
             self.trace.add(self.now, "segment_left", segment=seg, cio_id=p.cio_id, reason="profile_deleted")
-        p.segments.clear()
+        self._clear_segments(p)
         for r in list(self.open_runs.get(p.num, [])):
             journeys.end(self, r, "deleted")
         for hold in self.holds_on.pop(p.num, []):
@@ -594,6 +598,11 @@ class Platform:
         self.trace.add(self.now, "profile_deleted", cio_id=p.cio_id, how=how)
 
     # ------------------------------------------------------------------ change
+
+    def _clear_segments(self, p: Profile) -> None:
+        for seg in p.segments:
+            self.members_of[seg].discard(p.num)
+        p.segments.clear()
 
     def _recompute(self, p: Profile, names: set[str] | None = None) -> tuple[list[str], list[str]]:
         """Re-evaluate the segments the change can affect (all when `names` is None)."""
@@ -612,10 +621,12 @@ class Platform:
             was_in = seg.name in p.segments
             if now_in and not was_in:
                 p.segments.add(seg.name)
+                self.members_of[seg.name].add(p.num)
                 joined.append(seg.name)
                 self.trace.add(self.now, "segment_entered", segment=seg.name, cio_id=p.cio_id, who=self._owner(p))
             elif was_in and not now_in:
                 p.segments.discard(seg.name)
+                self.members_of[seg.name].discard(p.num)
                 left.append(seg.name)
                 self.trace.add(self.now, "segment_left", segment=seg.name, cio_id=p.cio_id, who=self._owner(p))
         return joined, left

@@ -8,7 +8,7 @@ conditions the triggering event and the forward-looking floor.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Union
 
@@ -18,6 +18,7 @@ __all__ = [
     "All",
     "Any_",
     "AttributeTest",
+    "Compiled",
     "Cond",
     "EventLike",
     "InSegment",
@@ -25,6 +26,7 @@ __all__ = [
     "Performed",
     "TriggerTest",
     "View",
+    "compile_condition",
     "holds",
     "walk",
 ]
@@ -195,3 +197,122 @@ def walk(cond: Cond | None) -> Iterator[Cond]:
             yield from walk(item)
     elif isinstance(cond, Not):
         yield from walk(cond.item)
+
+
+# ---------------------------------------------------------------- compiled
+
+
+class Holder(Protocol):
+    """What a compiled condition reads of a profile."""
+
+    @property
+    def by_name(self) -> Mapping[str, Sequence[EventLike]]: ...
+    @property
+    def attributes(self) -> Mapping[str, Any]: ...
+    @property
+    def segments(self) -> Container[str]: ...
+    @property
+    def age_start(self) -> int: ...
+
+
+# (holder, now, trigger properties, forward floor) -> does the condition hold?
+Compiled = Callable[[Holder, int, Mapping[str, Any] | None, tuple[int, int] | None], bool]
+
+_COUNT_OPS: dict[str, Callable[[int, int], bool]] = {
+    "eq": lambda n, v: n == v,
+    "gte": lambda n, v: n >= v,
+    "lte": lambda n, v: n <= v,
+    "gt": lambda n, v: n > v,
+    "lt": lambda n, v: n < v,
+}
+
+
+def compile_condition(cond: Cond, *, coerce: bool = False, needs_age: bool = True) -> Compiled:
+    """`cond` as one function of (holder, now, trigger, floor): the same answers as
+    `holds` over a `View` with those fields and exact event names, without the
+    per-evaluation dispatch. The engine evaluates rules this way."""
+    if isinstance(cond, Performed):
+        return _compile_performed(cond, coerce, needs_age)
+    if isinstance(cond, (All, Any_)):
+        parts = tuple(compile_condition(c, coerce=coerce, needs_age=needs_age) for c in cond.items)
+        if isinstance(cond, All):
+            if len(parts) == 2:
+                first, second = parts
+                return lambda h, now, t, f: first(h, now, t, f) and second(h, now, t, f)
+
+            def every(h: Holder, now: int, t: Mapping[str, Any] | None, f: tuple[int, int] | None) -> bool:
+                for part in parts:
+                    if not part(h, now, t, f):
+                        return False
+                return True
+
+            return every
+
+        def some(h: Holder, now: int, t: Mapping[str, Any] | None, f: tuple[int, int] | None) -> bool:
+            for part in parts:
+                if part(h, now, t, f):
+                    return True
+            return False
+
+        return some
+    if isinstance(cond, Not):
+        inner = compile_condition(cond.item, coerce=coerce, needs_age=needs_age)
+        return lambda h, now, t, f: not inner(h, now, t, f)
+    if isinstance(cond, AttributeTest):
+        tests = cond.tests
+        return lambda h, now, t, f: all(test_value(x, h.attributes, t, coerce) for x in tests)
+    if isinstance(cond, InSegment):
+        segment = cond.segment
+        return lambda h, now, t, f: segment in h.segments
+    if isinstance(cond, TriggerTest):
+        tests = cond.tests
+        return lambda h, now, t, f: tests_pass(tests, t, t, coerce)
+    raise TypeError(f"not a condition: {cond!r}")
+
+
+def _compile_performed(cond: Performed, coerce: bool, needs_age: bool) -> Compiled:
+    name, after, within, where = cond.event, cond.after, cond.within, cond.where
+
+    def count(h: Holder, now: int, t: Mapping[str, Any] | None, floor: tuple[int, int] | None, enough: int) -> int:
+        """Matching events, up to `enough` (0: all of them)."""
+        events = h.by_name.get(name)
+        if not events:
+            return 0
+        lower = floor
+        if after is not None:
+            latest: tuple[int, int] | None = None
+            for e in h.by_name.get(after, ()):
+                if e.ts <= now and (latest is None or (e.ts, e.proc) > latest):
+                    latest = (e.ts, e.proc)
+            if latest is not None and (lower is None or latest > lower):
+                lower = latest
+        start = now - within if within is not None else None
+        n = 0
+        for e in events:
+            ts = e.ts
+            if ts > now or (start is not None and ts <= start):
+                continue
+            if lower is not None and (ts, e.proc) <= lower:
+                continue
+            if where and not tests_pass(where, e.props, t, coerce):
+                continue
+            n += 1
+            if n == enough:
+                break
+        return n
+
+    if cond.negative:
+        if within is not None and needs_age:
+            return lambda h, now, t, f: count(h, now, t, f, 1) == 0 and now - h.age_start >= within
+        return lambda h, now, t, f: count(h, now, t, f, 1) == 0
+    if not cond.counts:
+        return lambda h, now, t, f: count(h, now, t, f, 1) == 1
+    tests = tuple((_COUNT_OPS[c.op], c.value) for c in cond.counts)
+    return lambda h, now, t, f: _counts_ok(count(h, now, t, f, 0), tests)
+
+
+def _counts_ok(n: int, tests: tuple[tuple[Callable[[int, int], bool], int], ...]) -> bool:
+    for op, value in tests:
+        if not op(n, value):
+            return False
+    return True

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from simulator.model.calls import Delivery, Send
-from simulator.model.conditions import AttributeTest, Cond, InSegment, Performed, View, holds, walk
+from simulator.model.conditions import AttributeTest, Compiled, Cond, InSegment, Performed, compile_condition, walk
 from simulator.model.config import JourneyDef, SegmentDef, WorkspaceConfig
 from simulator.model.values import canonical_key, lookup, tests_pass
 from simulator.platform import journeys
@@ -118,6 +118,8 @@ class Platform:
         self.ended = False
         self._windows = windows_by_event(workspace)
         self._seg_deps = segment_dependencies(workspace)
+        self._compiled: dict[int, tuple[Cond, Compiled]] = {}  # id(condition) -> (it, compiled)
+        self._segments = [(seg.name, deps, self.compiled(seg.rule)) for seg, deps in self._seg_deps]
         # Segment name -> cio numbers of its members now, kept as memberships change:
         # a snapshot is a read, not an evaluation of every profile.
         self.members_of: dict[str, set[int]] = {seg.name: set() for seg in workspace.segments}
@@ -202,19 +204,13 @@ class Platform:
 
     # ------------------------------------------------------------------ views
 
-    def view(self, p: Profile, trigger: dict[str, Any] | None = None, floor: tuple[int, int] | None = None) -> View:
-        return View(
-            now=self.now,
-            events=p.events,
-            attributes=p.attributes,
-            age_start=p.age_start,
-            in_segment=p.segments.__contains__,
-            coerce=self.ws.coerce,
-            needs_age=self.ws.negative_window_needs_age,
-            trigger=trigger,
-            floor=floor,
-            index=p.by_name,
-        )
+    def compiled(self, cond: Cond) -> Compiled:
+        """`cond` compiled for this workspace's rules (once per condition)."""
+        found = self._compiled.get(id(cond))
+        if found is None:
+            fn = compile_condition(cond, coerce=self.ws.coerce, needs_age=self.ws.negative_window_needs_age)
+            self._compiled[id(cond)] = found = (cond, fn)
+        return found[1]
 
     def live(self, num: int) -> Profile:
         """The live profile that `num` is now (following merges)."""
@@ -258,9 +254,10 @@ class Platform:
         p.events.append(e)
         p.by_name.setdefault(e.name, []).append(e)
         if p.earliest_ts is None or e.ts < p.earliest_ts:
-            before = p.age_start
             p.earliest_ts = e.ts
-            aged = p.age_start < before
+            if e.ts < p.age_start:
+                p.age_start = e.ts
+                aged = True
             self._age_checks(p)
         for w in self._windows.get(e.name, ()):
             self._time_check_at(e.ts + w, p, WINDOW + e.name)
@@ -613,22 +610,23 @@ class Platform:
         if not p.evaluated:  # a new profile: every segment gets a first look
             names = None
             p.evaluated = True
-        view = self.view(p)
-        for seg, deps in self._seg_deps:
+        now = self.now
+        segments = p.segments
+        for name, deps, rule in self._segments:
             if names is not None and names.isdisjoint(deps):
                 continue
-            now_in = holds(seg.rule, view)
-            was_in = seg.name in p.segments
+            now_in = rule(p, now, None, None)
+            was_in = name in segments
             if now_in and not was_in:
-                p.segments.add(seg.name)
-                self.members_of[seg.name].add(p.num)
-                joined.append(seg.name)
-                self.trace.add(self.now, "segment_entered", segment=seg.name, cio_id=p.cio_id, who=self._owner(p))
+                segments.add(name)
+                self.members_of[name].add(p.num)
+                joined.append(name)
+                self.trace.add(now, "segment_entered", segment=name, cio_id=p.cio_id, who=self._owner(p))
             elif was_in and not now_in:
-                p.segments.discard(seg.name)
-                self.members_of[seg.name].discard(p.num)
-                left.append(seg.name)
-                self.trace.add(self.now, "segment_left", segment=seg.name, cio_id=p.cio_id, who=self._owner(p))
+                segments.discard(name)
+                self.members_of[name].discard(p.num)
+                left.append(name)
+                self.trace.add(now, "segment_left", segment=name, cio_id=p.cio_id, who=self._owner(p))
         return joined, left
 
     def changed(
@@ -701,12 +699,12 @@ class Platform:
         self.trace.add(self.now, "attributes_updated", cio_id=p.cio_id, attributes=values, who=who)
 
     def _filter_passes(self, j: JourneyDef, p: Profile, trigger: dict[str, Any] | None) -> bool:
-        return j.filter is None or holds(j.filter, self.view(p, trigger=trigger))
+        return j.filter is None or self.compiled(j.filter)(p, self.now, trigger, None)
 
     def condition(self, cond: Cond, p: Profile, run: Run | None = None, forward: bool = False) -> bool:
         trigger = run.trigger_props if run is not None else None
         floor = run.floor if (run is not None and forward) else None
-        return holds(cond, self.view(p, trigger=trigger, floor=floor))
+        return self.compiled(cond)(p, self.now, trigger, floor)
 
     def matches_trigger(self, j: JourneyDef, e: Event) -> bool:
         return j.trigger_event == e.name and tests_pass(j.trigger_where, e.props, e.props, self.ws.coerce)

@@ -63,7 +63,11 @@ class Profile:
     merged_into: int | None = None
     history: list[Run] = field(default_factory=list)  # runs entered here or inherited
     earliest_ts: int | None = None
+    age_start: int = 0  # min(created, earliest_ts): what a negative window's age counts from
     evaluated: bool = False  # have its segments been evaluated once?
+
+    def __post_init__(self) -> None:
+        self.age_start = self.created if self.earliest_ts is None else min(self.created, self.earliest_ts)
 
     @property
     def cio_id(self) -> str:
@@ -72,12 +76,6 @@ class Profile:
     @property
     def identified(self) -> bool:
         return self.id is not None or self.email is not None
-
-    @property
-    def age_start(self) -> int:
-        if self.earliest_ts is None:
-            return self.created
-        return min(self.created, self.earliest_ts)
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -1,29 +1,44 @@
 """The engine benchmark: replay a synthetic population through the D2C fixture,
-compare one segment snapshot with a hand-written DuckDB query, and time the
-front ends.
+read one segment snapshot during the replay and compare it with a
+hand-written DuckDB query, and time the front ends.
 
     python benchmarks/run.py --population 10000            # figures, JSON on the last line
     python benchmarks/run.py --population 200 --json       # the JSON object only
+    python benchmarks/run.py --population 100000 --replay-only --json   # generate and replay only
     python benchmarks/run.py --population 10000 --profile replay.prof   # where the replay's time goes
 
 Figures (keys of the JSON object):
 
 - `deliveries`, `replay_s`, `deliveries_per_s`: `simulator.pipeline.simulate`
-  on one `Plan` holding every shopper's sends (all segments, all journeys);
+  on one `Plan` holding every shopper's sends (all segments, all journeys),
+  less the snapshot probe's own time (`snapshot_probe_s`);
 - `replay_cpu_s`, `deliveries_per_cpu_s`: the same in CPU time, steadier than
-  wall time on a shared machine;
+  wall time on a shared machine (less `snapshot_probe_cpu_s`);
 - `peak_rss_mb` (the process's peak resident set), `replay_rss_mb` (what the
-  replay added to it) and `bytes_per_delivery` (that, per delivery held);
+  replay added to it, less what the snapshot probe kept:
+  `snapshot_probe_rss_mb`) and `bytes_per_delivery` (that, per delivery held);
 - `floor_s`, `replay_over_floor`: the same deliveries through a loop that
-  only looks each profile up in a dict: the cost of Python itself;
-- `snapshot_segsim_s`, `snapshot_duckdb_s`, `snapshot_ratio`,
-  `snapshot_agree`: membership of `cart_abandoners` at one instant over every
-  live profile, segsim's rule evaluation against the SQL in `snapshot_sql.py`
-  over the same processed events (best of three each; loading the table is
-  `snapshot_duckdb_load_s`);
+  only looks each profile up in a dict (the cyclic collector off, as in the
+  replay): the cost of Python itself;
+- `snapshot_segsim_s`, `snapshot_duckdb_s`, `snapshot_ratio`: membership of
+  `cart_abandoners` at instant T (`--snapshot-at`), taken during the replay
+  by a probe at T. segsim's snapshot is a read of the membership the platform
+  maintains (`Platform.members_of`); DuckDB's is the SQL in `snapshot_sql.py`
+  over the events the live profiles hold at T (`snapshot_events` rows),
+  queried after the replay. Best of three each; loading the table is
+  `snapshot_duckdb_load_s`;
+- `snapshot_eval_s`, `snapshot_eval_ratio`: the rule evaluated afresh on
+  every live profile at T (best of three), beside the read;
+- `snapshot_members`, `snapshot_agree`: true only when the maintained
+  membership, the fresh evaluation and DuckDB's answer are the same members;
+- `snapshot_probe_s`, `snapshot_probe_cpu_s`: everything the probe did at T
+  (the reads, the evaluations, copying the events out for DuckDB);
 - `fuzz_examples_per_s`: the fuzz search on the fixture with a fixed budget;
 - `cli_help_s`, `suite_s`: `segsim --help` and `segsim run scenarios/` as
   subprocesses.
+
+`--replay-only` generates and replays without the probe, then stops after
+the floor: the figures `scaling.py` collects, and no DuckDB needed.
 
 Everything is seeded; the figures vary only with the machine.
 """
@@ -33,6 +48,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import importlib.util
 import json
 import os
 import pstats
@@ -46,18 +62,20 @@ from pathlib import Path
 from typing import Any
 
 from population import population_plan
-from snapshot_sql import EventRow, cart_abandoners_sql
+from snapshot_sql import EventRow, SqlSnapshot, cart_abandoners_sql
 
 from simulator.model.conditions import View, holds
 from simulator.model.plan import Plan
 from simulator.model.time import DEFAULT_START, parse_duration, parse_instant
 from simulator.pipeline import Outcome, simulate
+from simulator.platform.engine import Platform
 from simulator.scenario.errors import InputError
 from simulator.scenario.loader import load_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 D2C = ROOT / "fixtures" / "workspaces" / "dtc_store.yaml"
 SEGMENT = "cart_abandoners"
+SNAPSHOT_PROBE = 0  # the snapshot's index among the replay's probes
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,66 +121,49 @@ def build_plan(settings: Settings) -> tuple[Plan, float]:
     return plan, time.perf_counter() - began
 
 
-def replay(plan: Plan) -> tuple[Outcome, dict[str, Any]]:
-    gc.collect()
-    before = current_rss_mb()
-    began, began_cpu = time.perf_counter(), time.process_time()
-    outcome = simulate(plan)
-    replay_s = time.perf_counter() - began
-    replay_cpu_s = time.process_time() - began_cpu
-    peak = peak_rss_mb()
-    deliveries = len(outcome.deliveries)
-    grown = max(0.0, peak - before)
-    platform = outcome.platform
-    return outcome, {
-        "shoppers": len(plan.shoppers),
-        "sends": len(plan.sends),
-        "deliveries": deliveries,
-        "replay_s": round(replay_s, 3),
-        "deliveries_per_s": round(deliveries / replay_s) if replay_s else None,
-        "replay_cpu_s": round(replay_cpu_s, 3),
-        "deliveries_per_cpu_s": round(deliveries / replay_cpu_s) if replay_cpu_s else None,
-        "peak_rss_mb": round(peak, 1),
-        "replay_rss_mb": round(grown, 1),
-        "bytes_per_delivery": round(grown * 2**20 / deliveries) if deliveries else None,
-        "profiles": len(platform.profiles),
-        "live_profiles": len(platform.live_profiles()),
-        "runs": len(platform.runs),
-        "messages": len(platform.messages),
-        "trace_records": len(platform.trace.records),
-    }
+class SnapshotMissed(Exception):
+    """The replay ended before the snapshot's instant."""
 
 
-def floor(outcome: Outcome) -> float:
-    """The same deliveries through the least a replay must do: find the profile."""
-    profiles: dict[str, list[Any]] = {}
-    began = time.perf_counter()
-    for delivery in outcome.deliveries:
-        send = delivery.send
-        key = send.user_id or send.email or send.anonymous_id or ""
-        held = profiles.get(key)
-        if held is None:
-            held = profiles[key] = []
-        held.append(delivery)
-    return time.perf_counter() - began
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """`cart_abandoners` at one instant of the replay, as the probe found it."""
+
+    at: int
+    maintained: list[int]  # read from the platform's membership index
+    maintained_s: float
+    fresh: list[int]  # the rule evaluated on every live profile
+    fresh_s: float
+    rows: list[EventRow]  # the events the live profiles held, for DuckDB
+    wall_s: float  # the probe's own cost, taken out of the replay's figures
+    cpu_s: float
+    rss_mb: float
 
 
-def snapshot(outcome: Outcome, at: int, repeat: int = 3) -> dict[str, Any]:
-    """`cart_abandoners` at `at` over every live profile: segsim's rule against the SQL."""
-    ws = outcome.workspace
-    rule = next(seg.rule for seg in ws.segments if seg.name == SEGMENT)
-    live = outcome.platform.live_profiles()
-    best = float("inf")
-    ours: list[int] = []
+def take_snapshot(platform: Platform, _index: int, repeat: int = 3) -> Snapshot:
+    """The probe at T: read the maintained membership, evaluate the rule afresh,
+    copy out the events; each timing is the best of `repeat`."""
+    began, began_cpu, rss = time.perf_counter(), time.process_time(), current_rss_mb()
+    ws = platform.ws
+    read_s = float("inf")
+    maintained: list[int] = []
     for _ in range(repeat):
-        began = time.perf_counter()
-        ours = [
+        t = time.perf_counter()
+        maintained = sorted(platform.members_of[SEGMENT])
+        read_s = min(read_s, time.perf_counter() - t)
+    rule = next(seg.rule for seg in ws.segments if seg.name == SEGMENT)
+    live = platform.live_profiles()
+    eval_s = float("inf")
+    fresh: list[int] = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fresh = [
             p.num
             for p in live
             if holds(
                 rule,
                 View(
-                    now=at,
+                    now=platform.now,
                     events=p.events,
                     attributes=p.attributes,
                     age_start=p.age_start,
@@ -172,18 +173,115 @@ def snapshot(outcome: Outcome, at: int, repeat: int = 3) -> dict[str, Any]:
                 ),
             )
         ]
-        best = min(best, time.perf_counter() - began)
+        eval_s = min(eval_s, time.perf_counter() - t)
     rows: list[EventRow] = [(p.num, e.name, e.ts, e.proc) for p in live for e in p.events]
-    theirs = cart_abandoners_sql(rows, at, repeat=repeat)
+    return Snapshot(
+        at=platform.now,
+        maintained=maintained,
+        maintained_s=read_s,
+        fresh=fresh,
+        fresh_s=eval_s,
+        rows=rows,
+        wall_s=time.perf_counter() - began,
+        cpu_s=time.process_time() - began_cpu,
+        rss_mb=max(0.0, current_rss_mb() - rss),
+    )
+
+
+def replay(plan: Plan, snapshot_at: int | None = None) -> tuple[Outcome, dict[str, Any], Snapshot | None]:
+    """`simulate(plan)`, timed; with `snapshot_at`, the snapshot probe runs at that
+    instant and its own cost is taken out of the figures."""
+    probes = [] if snapshot_at is None else [(snapshot_at, SNAPSHOT_PROBE, take_snapshot)]
+    gc.collect()
+    before = current_rss_mb()
+    began, began_cpu = time.perf_counter(), time.process_time()
+    outcome = simulate(plan, probes=probes)
+    replay_s = time.perf_counter() - began
+    replay_cpu_s = time.process_time() - began_cpu
+    peak = peak_rss_mb()
+    taken: Snapshot | None = None
+    kept_mb = 0.0
+    if snapshot_at is not None:
+        taken = outcome.probes.get(SNAPSHOT_PROBE)
+        if taken is None:
+            raise SnapshotMissed(
+                f"the replay ended at +{outcome.end - plan.start} s and never reached the snapshot at "
+                f"+{snapshot_at - plan.start} s: pass a --snapshot-at within --horizon plus --tail"
+            )
+        replay_s -= taken.wall_s
+        replay_cpu_s -= taken.cpu_s
+        kept_mb = taken.rss_mb
+    deliveries = len(outcome.deliveries)
+    grown = max(0.0, peak - before - kept_mb)
+    platform = outcome.platform
+    figures = {
+        "shoppers": len(plan.shoppers),
+        "sends": len(plan.sends),
+        "deliveries": deliveries,
+        "replay_s": round(replay_s, 3),
+        "deliveries_per_s": round(deliveries / replay_s) if replay_s > 0 else None,
+        "replay_cpu_s": round(replay_cpu_s, 3),
+        "deliveries_per_cpu_s": round(deliveries / replay_cpu_s) if replay_cpu_s > 0 else None,
+        "peak_rss_mb": round(peak, 1),
+        "replay_rss_mb": round(grown, 1),
+        "bytes_per_delivery": round(grown * 2**20 / deliveries) if deliveries else None,
+        "profiles": len(platform.profiles),
+        "live_profiles": len(platform.live_profiles()),
+        "runs": len(platform.runs),
+        "messages": len(platform.messages),
+        "trace_records": len(platform.trace.records),
+    }
+    if taken is not None:
+        figures |= {
+            "snapshot_probe_s": round(taken.wall_s, 3),
+            "snapshot_probe_cpu_s": round(taken.cpu_s, 3),
+            "snapshot_probe_rss_mb": round(taken.rss_mb, 1),
+        }
+    return outcome, figures, taken
+
+
+def floor(outcome: Outcome) -> float:
+    """The same deliveries through the least a replay must do: find the profile.
+
+    Without the cyclic collector, as `simulate` runs the replay: otherwise the
+    first full collection over the replay's heap lands in this loop."""
+    profiles: dict[str, list[Any]] = {}
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        began = time.perf_counter()
+        for delivery in outcome.deliveries:
+            send = delivery.send
+            key = send.user_id or send.email or send.anonymous_id or ""
+            held = profiles.get(key)
+            if held is None:
+                held = profiles[key] = []
+            held.append(delivery)
+        return time.perf_counter() - began
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def significant(value: float, digits: int = 3) -> float:
+    """`value` to `digits` significant figures: a read of a few members takes microseconds."""
+    return float(f"{value:.{digits}g}")
+
+
+def snapshot_figures(taken: Snapshot, sql: SqlSnapshot, start: int) -> dict[str, Any]:
+    """The snapshot's figures; it agrees only when the three member lists are the same."""
+    maintained, fresh, theirs = sorted(taken.maintained), sorted(taken.fresh), sorted(sql.members)
     return {
-        "snapshot_at_s": at - outcome.plan.start,
-        "snapshot_events": theirs.rows,
-        "snapshot_members": len(ours),
-        "snapshot_segsim_s": round(best, 4),
-        "snapshot_duckdb_s": round(theirs.query_s, 4),
-        "snapshot_duckdb_load_s": round(theirs.load_s, 4),
-        "snapshot_ratio": round(best / theirs.query_s, 2) if theirs.query_s else None,
-        "snapshot_agree": sorted(ours) == sorted(theirs.members),
+        "snapshot_at_s": taken.at - start,
+        "snapshot_events": sql.rows,
+        "snapshot_members": len(maintained),
+        "snapshot_segsim_s": significant(taken.maintained_s),
+        "snapshot_eval_s": significant(taken.fresh_s),
+        "snapshot_duckdb_s": significant(sql.query_s),
+        "snapshot_duckdb_load_s": significant(sql.load_s),
+        "snapshot_ratio": significant(taken.maintained_s / sql.query_s) if sql.query_s else None,
+        "snapshot_eval_ratio": significant(taken.fresh_s / sql.query_s) if sql.query_s else None,
+        "snapshot_agree": maintained == fresh == theirs,
     }
 
 
@@ -276,6 +374,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
     )
     parser.add_argument("--fuzz-examples", type=int, default=200, help="fuzz budget (default 200)")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
+    parser.add_argument(
+        "--replay-only",
+        action="store_true",
+        help="generate and replay only: no snapshot, fuzz or front ends (what scaling.py runs)",
+    )
     parser.add_argument("--profile", type=Path, help="profile the replay instead, writing cProfile stats here")
     parser.add_argument("--top", type=int, default=20, help="functions listed by --profile (default 20)")
     args = parser.parse_args(argv)
@@ -292,6 +395,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
         )
     except ValueError as exc:
         parser.error(str(exc))
+    if not args.replay_only and args.profile is None and settings.snapshot_at > settings.horizon + settings.tail:
+        parser.error(
+            f"--snapshot-at {args.snapshot_at} is after the replay's last instant "
+            f"(--horizon {args.horizon} plus --tail {args.tail})"
+        )
     return args, settings
 
 
@@ -303,6 +411,14 @@ def say(quiet: bool, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args, settings = parse_args(argv)
     quiet = bool(args.json)
+    full = not args.replay_only and args.profile is None
+    if full and importlib.util.find_spec("duckdb") is None:
+        print(
+            "error: the snapshot is compared with DuckDB, which is not installed: "
+            "pip install 'segsim[bench]' (or pass --replay-only)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         plan, generate_s = build_plan(settings)
     except InputError as exc:
@@ -318,7 +434,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     figures = {"population": settings.population, "generate_s": round(generate_s, 3)}
-    outcome, replayed = replay(plan)
+    try:
+        outcome, replayed, taken = replay(plan, plan.start + settings.snapshot_at if full else None)
+    except SnapshotMissed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     figures |= replayed
     say(quiet, f"replay: {replayed['deliveries']} deliveries in {replayed['replay_s']:.2f} s")
     floor_s = floor(outcome)
@@ -326,12 +446,14 @@ def main(argv: list[str] | None = None) -> int:
         "floor_s": round(floor_s, 6),
         "replay_over_floor": round(replayed["replay_s"] / floor_s) if floor_s else None,
     }
-    figures |= snapshot(outcome, plan.start + settings.snapshot_at)
-    say(quiet, f"snapshot: {figures['snapshot_members']} members, agree={figures['snapshot_agree']}")
     del outcome
     gc.collect()
-    figures |= fuzz_rate(settings.fuzz_examples, settings.seed)
-    figures |= front_ends()
+    if taken is not None:
+        figures |= snapshot_figures(taken, cart_abandoners_sql(taken.rows, taken.at), plan.start)
+        say(quiet, f"snapshot: {figures['snapshot_members']} members, agree={figures['snapshot_agree']}")
+        del taken
+        figures |= fuzz_rate(settings.fuzz_examples, settings.seed)
+        figures |= front_ends()
     if not quiet:
         width = max(len(k) for k in figures)
         for key, value in figures.items():

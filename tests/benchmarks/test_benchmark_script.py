@@ -1,6 +1,6 @@
 """Smoke test of `benchmarks/run.py`: a small population end to end, one JSON
 object on the last line with every figure, and the segment snapshot agreeing
-with the hand-written DuckDB query."""
+with the hand-written DuckDB query; `--replay-only`; usage errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("duckdb", reason="the benchmark compares with DuckDB: pip install 'segsim[bench]'")
+needs_duckdb = pytest.mark.skipif(
+    importlib.util.find_spec("duckdb") is None,
+    reason="the benchmark compares with DuckDB: pip install 'segsim[bench]'",
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "run.py"
@@ -26,12 +29,31 @@ KEYS = {
     "floor_s",
     "replay_over_floor",
     "snapshot_segsim_s",
+    "snapshot_eval_s",
     "snapshot_duckdb_s",
     "snapshot_ratio",
+    "snapshot_eval_ratio",
+    "snapshot_members",
     "snapshot_agree",
+    "snapshot_probe_s",
+    "snapshot_probe_cpu_s",
     "fuzz_examples_per_s",
     "cli_help_s",
     "suite_s",
+}
+
+REPLAY_KEYS = {
+    "shoppers",
+    "deliveries",
+    "replay_s",
+    "replay_cpu_s",
+    "deliveries_per_s",
+    "deliveries_per_cpu_s",
+    "peak_rss_mb",
+    "replay_rss_mb",
+    "bytes_per_delivery",
+    "generate_s",
+    "floor_s",
 }
 
 
@@ -41,6 +63,7 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@needs_duckdb
 def test_small_population_prints_every_figure_and_agrees_with_duckdb() -> None:
     done = run_script("--population", "200", "--fuzz-examples", "1", "--json")
     assert done.returncode == 0, done.stderr
@@ -55,6 +78,9 @@ def test_small_population_prints_every_figure_and_agrees_with_duckdb() -> None:
     assert figures["peak_rss_mb"] > 0
     assert figures["snapshot_agree"] is True
     assert figures["snapshot_events"] > 0
+    assert figures["snapshot_members"] >= 0
+    assert figures["snapshot_segsim_s"] >= 0 and figures["snapshot_eval_s"] > 0 and figures["snapshot_duckdb_s"] > 0
+    assert figures["snapshot_probe_s"] >= figures["snapshot_eval_s"]
     assert figures["fuzz_examples"] >= 1 and figures["fuzz_examples_per_s"] > 0
     assert figures["suite_exit"] == 0
     assert figures["cli_help_s"] > 0 and figures["suite_s"] > 0
@@ -87,3 +113,22 @@ def test_bad_population_is_a_usage_error() -> None:
     assert done.returncode == 2
     assert "--population" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_replay_only_prints_the_replay_figures_and_nothing_else() -> None:
+    done = run_script("--population", "100", "--replay-only", "--json")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1
+    figures = json.loads(lines[-1])
+    assert REPLAY_KEYS <= set(figures), REPLAY_KEYS - set(figures)
+    assert figures["shoppers"] == 100 and figures["deliveries"] >= 100
+    assert not [key for key in figures if key.startswith(("snapshot_", "fuzz_", "cli_", "suite_"))]
+
+
+def test_a_snapshot_after_the_last_instant_is_a_usage_error() -> None:
+    done = run_script("--population", "10", "--horizon", "1d", "--tail", "1d", "--snapshot-at", "49h", "--json")
+    assert done.returncode == 2
+    assert "--snapshot-at" in done.stderr and "last instant" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""

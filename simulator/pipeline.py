@@ -44,13 +44,16 @@ def simulate(
     deliveries: list[Delivery] | None = None,
     probes: list[tuple[int, int, Callable[[Platform, int], Any]]] | None = None,
     until: int | None = None,
+    exhaustive: bool = False,
 ) -> Outcome:
+    """Replay `plan`. `exhaustive` turns off the incremental evaluation (see
+    `Platform`): the same outcome, slower; for testing the engine."""
     ws = workspace or plan.workspace
     the_sends = plan.sends if sends is None else sends
     dropped: list[Send] = []
     if deliveries is None:
         deliveries, dropped = deliver(the_sends, ws, plan.start, plan.seed)
-    platform = Platform(ws, plan.start, plan.owners)
+    platform = Platform(ws, plan.start, plan.owners, exhaustive=exhaustive)
     platform.schedule(deliveries, dropped)
     results: dict[int, Any] = {}
     for at, index, fn in probes or []:

@@ -14,7 +14,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from simulator.model.calls import Delivery, Send
-from simulator.model.conditions import AttributeTest, Compiled, Cond, InSegment, Performed, compile_condition, walk
+from simulator.model.conditions import (
+    All,
+    Any_,
+    AttributeTest,
+    Compiled,
+    Cond,
+    InSegment,
+    Not,
+    Performed,
+    compile_condition,
+    walk,
+)
 from simulator.model.config import JourneyDef, SegmentDef, WorkspaceConfig
 from simulator.model.values import canonical_key, lookup, tests_pass
 from simulator.platform import journeys
@@ -34,60 +45,118 @@ from simulator.platform.state import (
 )
 from simulator.platform.trace import Trace
 
-__all__ = ["AGE", "ATTRIBUTES", "Platform", "segment_dependencies", "windows_by_event"]
+__all__ = ["AGE", "ATTRIBUTES", "Platform", "segment_dependencies", "window_key", "windows_by_event"]
 
 
 ATTRIBUTES = "@attributes"  # a change of profile attributes
 AGE = "@age"  # a profile reaching an age a negative window needs
-WINDOW = "@window:"  # + event name: such an event leaving a `within` window
 
 
-def segment_dependencies(ws: WorkspaceConfig) -> list[tuple[SegmentDef, frozenset[str]]]:
-    """Each segment (in evaluation order) with what can change its membership:
-    the event names its rule counts, ATTRIBUTES, AGE, and all of that for the
-    segments it refers to."""
-    deps: dict[str, set[str]] = {}
+def window_key(event: str, within: int) -> str:
+    """What changes when an `event` leaves a `within`-second window."""
+    return f"@window:{event}:{within}"
+
+
+def dependencies(cond: Cond | None, segments: dict[str, frozenset[str]]) -> frozenset[str]:
+    """What can change the value of `cond`: the event names it counts, their
+    windows, ATTRIBUTES, AGE, and what can change the `segments` it refers to."""
+    mine: set[str] = set()
+    for node in walk(cond):
+        if isinstance(node, Performed):
+            mine.add(node.event)
+            if node.after:
+                mine.add(node.after)
+            if node.within is not None:
+                mine.add(window_key(node.event, node.within))
+                if node.negative:
+                    mine.add(AGE)
+        elif isinstance(node, AttributeTest):
+            mine.add(ATTRIBUTES)
+        elif isinstance(node, InSegment):
+            mine |= segments.get(node.segment, frozenset())
+    return frozenset(mine)
+
+
+def segment_dependencies(ws: WorkspaceConfig) -> list[tuple[SegmentDef, frozenset[str], frozenset[str]]]:
+    """Each segment (in evaluation order) with what can change its membership,
+    and the windows whose closing can only make a member leave, never a
+    profile join."""
+    deps: dict[str, frozenset[str]] = {}
     out = []
     for seg in ws.segments:
-        mine: set[str] = set()
-        for node in walk(seg.rule):
-            if isinstance(node, Performed):
-                mine.add(node.event)
-                if node.after:
-                    mine.add(node.after)
-                if node.within is not None:
-                    mine.add(WINDOW + node.event)
-                    if node.negative:
-                        mine.add(AGE)
-            elif isinstance(node, AttributeTest):
-                mine.add(ATTRIBUTES)
-            elif isinstance(node, InSegment):
-                mine |= deps.get(node.segment, set())
-        deps[seg.name] = mine
-        out.append((seg, frozenset(mine)))
+        mine = deps[seg.name] = dependencies(seg.rule, deps)
+        windows = {key for key in mine if key.startswith("@window:")}
+        out.append((seg, mine, frozenset(k for k in windows if _closing_only_removes(seg.rule, k))))
     return out
 
 
-def windows_by_event(ws: WorkspaceConfig) -> dict[str, tuple[int, ...]]:
-    """Event name -> the `within` windows that count it: an event leaving one of
-    them is a time-driven change of its profile."""
-    conds = list(ws.conditions())
+def _closing_only_removes(rule: Cond, key: str) -> bool:
+    """Can fewer events in window `key` only turn `rule` false? True when every
+    `performed` counting that window is a plain or at-least count under no
+    negation, and the rule refers to no other segment."""
+    found = [False]
+
+    def visit(node: Cond, positive: bool) -> bool:
+        if isinstance(node, Performed):
+            if node.within is None or window_key(node.event, node.within) != key:
+                return True
+            found[0] = True
+            growing = all(c.op in ("gte", "gt") for c in node.counts)
+            return positive and not node.negative and growing
+        if isinstance(node, InSegment):
+            return False
+        if isinstance(node, Not):
+            return visit(node.item, not positive)
+        if isinstance(node, (All, Any_)):
+            return all(visit(item, positive) for item in node.items)
+        return True
+
+    return visit(rule, True) and found[0]
+
+
+def existence_windows(ws: WorkspaceConfig) -> dict[str, tuple[str, int]]:
+    """Window keys that every condition only tests for existence (no `where`, no
+    counts), with their event and length: when one such event leaves the window
+    while a later one of that name is still in it, no condition can change."""
+    found: dict[str, tuple[str, int]] = {}
+    refused: set[str] = set()
+    for cond in ws.conditions():
+        for node in walk(cond):
+            if isinstance(node, Performed) and node.within is not None:
+                key = window_key(node.event, node.within)
+                if node.where or node.counts:
+                    refused.add(key)
+                else:
+                    found[key] = (node.event, node.within)
+    return {key: place for key, place in found.items() if key not in refused}
+
+
+def windows_by_event(ws: WorkspaceConfig) -> dict[str, tuple[tuple[int, str], ...]]:
+    """Event name -> the `within` windows that count it, with their keys: an
+    event leaving one of them is a time-driven change of its profile."""
     found: dict[str, set[int]] = {}
-    for cond in conds:
+    for cond in ws.conditions():
         for node in walk(cond):
             if isinstance(node, Performed) and node.within is not None:
                 found.setdefault(node.event, set()).add(node.within)
-    return {name: tuple(sorted(ws_)) for name, ws_ in found.items()}
+    return {name: tuple((w, window_key(name, w)) for w in sorted(ws_)) for name, ws_ in found.items()}
 
 
 _MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
+CHANGED_ATTRIBUTES = frozenset((ATTRIBUTES,))
 
 
 class Platform:
     """One in-memory Customer.io-like workspace."""
 
-    def __init__(self, workspace: WorkspaceConfig, start: int, owners: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, workspace: WorkspaceConfig, start: int, owners: dict[str, str] | None = None, exhaustive: bool = False
+    ) -> None:
         self.ws = workspace
+        # Exhaustive: every change re-evaluates every segment, goal, wait and held
+        # entry, and every time check runs. Slow; the reference that the
+        # incremental evaluation is tested against.
+        self.exhaustive = exhaustive
         self.start = start
         self.now = start
         self.owners = owners or {}
@@ -117,9 +186,13 @@ class Platform:
         self._depth = 0
         self.ended = False
         self._windows = windows_by_event(workspace)
+        self._existence = existence_windows(workspace)
         self._seg_deps = segment_dependencies(workspace)
         self._compiled: dict[int, tuple[Cond, Compiled]] = {}  # id(condition) -> (it, compiled)
-        self._segments = [(seg.name, deps, self.compiled(seg.rule)) for seg, deps in self._seg_deps]
+        self._segments = [(seg.name, deps, leaves, self.compiled(seg.rule)) for seg, deps, leaves in self._seg_deps]
+        self._affected_by: dict[frozenset[str] | None, list[tuple[str, Compiled, bool]]] = {}
+        self._segment_deps = {seg.name: deps for seg, deps, _leaves in self._seg_deps}
+        self._cond_deps: dict[int, tuple[Cond | None, frozenset[str]]] = {}  # id(condition) -> (it, dependencies)
         # Segment name -> cio numbers of its members now, kept as memberships change:
         # a snapshot is a read, not an evaluation of every profile.
         self.members_of: dict[str, set[int]] = {seg.name: set() for seg in workspace.segments}
@@ -259,8 +332,8 @@ class Platform:
                 p.age_start = e.ts
                 aged = True
             self._age_checks(p)
-        for w in self._windows.get(e.name, ()):
-            self._time_check_at(e.ts + w, p, WINDOW + e.name)
+        for w, key in self._windows.get(e.name, ()):
+            self._time_check_at(e.ts + w, p, key)
         if e.ts > self.now:
             self._time_check_at(e.ts, p, e.name)
         return aged
@@ -341,7 +414,7 @@ class Platform:
         self.events.append(e)
         self.processed.setdefault(send.seq, []).append(e)
         aged = self._add_event(p, e)
-        names = {name, AGE} if aged else {name}
+        names = frozenset((name, AGE)) if aged else frozenset((name,))
         self.trace.add(
             self.now,
             "event_added",
@@ -434,7 +507,7 @@ class Platform:
                     attributes=dict(send.attributes),
                     who=send.shopper,
                 )
-            self.changed(anon_profile, names={ATTRIBUTES})
+            self.changed(anon_profile, names=CHANGED_ATTRIBUTES)
             return
         else:
             return
@@ -601,7 +674,50 @@ class Platform:
             self.members_of[seg].discard(p.num)
         p.segments.clear()
 
-    def _recompute(self, p: Profile, names: set[str] | None = None) -> tuple[list[str], list[str]]:
+    def _affected(self, names: frozenset[str] | None) -> list[tuple[str, Compiled, bool]]:
+        """The segments a change of `names` can affect (all for None), in evaluation
+        order, each with whether that change can only make a member leave."""
+        found = self._affected_by.get(names)
+        if found is None:
+            found = [
+                (name, rule, names is not None and (names & deps) <= leaves)
+                for name, deps, leaves, rule in self._segments
+                if names is None or not names.isdisjoint(deps)
+            ]
+            self._affected_by[names] = found
+        return found
+
+    def depends(self, cond: Cond | None, names: frozenset[str]) -> bool:
+        """Can a change of `names` change the value of `cond`?"""
+        found = self._cond_deps.get(id(cond))
+        if found is None:
+            self._cond_deps[id(cond)] = found = (cond, dependencies(cond, self._segment_deps))
+        return not names.isdisjoint(found[1])
+
+    def _idle(self, p: Profile, names: frozenset[str]) -> bool:
+        """Would a change of `names` leave `p` as it is? True when no segment it
+        can move would move, and no goal, `wait_until` condition or held entry's
+        filter of the profile depends on it: each of those was false when last
+        evaluated and nothing it reads has changed since."""
+        if not p.evaluated:
+            return False
+        if not self.ws.segment_refresh:
+            segments = p.segments
+            for name, _rule, only_leave in self._affected(names):
+                if not only_leave or name in segments:
+                    return False
+        for r in self.open_runs.get(p.num, ()):
+            j = r.journey
+            if j.exits_on_goal and j.goal is not None and self.depends(j.goal, names):
+                return False
+            if r.waiting == "until" and self.depends(r.wait_step.condition, names):
+                return False
+        for hold in self.holds_on.get(p.num, ()):
+            if hold.alive and self.depends(hold.journey.filter, names):
+                return False
+        return True
+
+    def _recompute(self, p: Profile, names: frozenset[str] | None = None) -> tuple[list[str], list[str]]:
         """Re-evaluate the segments the change can affect (all when `names` is None)."""
         joined: list[str] = []
         left: list[str] = []
@@ -612,11 +728,11 @@ class Platform:
             p.evaluated = True
         now = self.now
         segments = p.segments
-        for name, deps, rule in self._segments:
-            if names is not None and names.isdisjoint(deps):
+        for name, rule, only_leave in self._affected(names):
+            was_in = name in segments
+            if only_leave and not was_in:
                 continue
             now_in = rule(p, now, None, None)
-            was_in = name in segments
             if now_in and not was_in:
                 segments.add(name)
                 self.members_of[name].add(p.num)
@@ -634,7 +750,7 @@ class Platform:
         p: Profile,
         offer: list[Event] | None = None,
         sweep: bool = False,
-        names: set[str] | None = None,
+        names: frozenset[str] | None = None,
     ) -> None:
         """A profile changed: segments, goal exits, waits, entries, then steps.
         `names` says what changed (event names, ATTRIBUTES, AGE); None: anything."""
@@ -651,17 +767,30 @@ class Platform:
                 )
                 return
             joined: list[str] = []
+            changes = None if sweep or self.exhaustive else names
             if sweep or not self.ws.segment_refresh:
-                joined, _ = self._recompute(p, None if sweep else names)
-            journeys.goals_and_waits(self, p)
-            journeys.entries(self, p, offer or [], joined)
+                joined, _ = self._recompute(p, changes)
+            journeys.goals_and_waits(self, p, changes)
+            journeys.entries(self, p, offer or [], joined, changes)
             journeys.run_pending(self)
         finally:
             self._depth -= 1
 
     def _time_check(self, num: int) -> None:
-        names = self._time_checks.pop((self.now, num), None)
+        what = self._time_checks.pop((self.now, num), None)
         p = self.live(num)
+        if self.exhaustive:
+            self.changed(p)
+            return
+        if what is not None:
+            now = self.now
+            for key in [key for key in what if key in self._existence]:
+                event, within = self._existence[key]
+                if any(now - within < e.ts <= now for e in p.by_name.get(event, ())):
+                    what.discard(key)  # a later one is still in the window
+        names = frozenset(what) if what is not None else None
+        if names is not None and (not names or self._idle(p, names)):
+            return
         self.changed(p, names=names)
 
     def _release(self, e: Event) -> None:
@@ -669,7 +798,7 @@ class Platform:
             return
         p = self.live(e.holder)
         self.trace.add(self.now, "event_released", cio_id=p.cio_id, event=e.name, seq=e.seq)
-        self.changed(p, offer=[e], names={e.name})
+        self.changed(p, offer=[e], names=frozenset((e.name,)))
 
     def _sweep(self) -> None:
         self.trace.add(self.now, "segment_refresh")

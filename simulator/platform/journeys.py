@@ -17,7 +17,7 @@ from simulator.platform.state import HOLD_END, TIMER, Event, Frame, Hold, Messag
 if TYPE_CHECKING:
     from simulator.platform.engine import Platform
 
-ATTRIBUTES = "@attributes"  # the engine's name for "profile attributes changed"
+CHANGED_ATTRIBUTES = frozenset(("@attributes",))  # the engine's name for "profile attributes changed"
 
 __all__ = ["end", "entries", "goals_and_waits", "run_pending", "timer_due", "try_enter"]
 
@@ -27,20 +27,27 @@ _NO_EVENT_YET = 2**62
 # ------------------------------------------------------------------ entry
 
 
-def entries(pf: Platform, p: Profile, offer: list[Event], joined: list[str]) -> None:
+def entries(
+    pf: Platform, p: Profile, offer: list[Event], joined: list[str], names: frozenset[str] | None = None
+) -> None:
     """Entries after a profile change, journey by journey in the workspace's order:
     held triggers re-tested, segment joins, the delivery's event. Events moved by
-    a merge are offered after, each in order to the journeys in their order."""
+    a merge are offered after, each in order to the journeys in their order.
+    `names` says what changed (None: anything): a held trigger whose filter
+    reads none of it still fails and is not re-tested."""
     if not p.identified or p.deleted_at is not None:
         return
-    if not offer and not joined and not pf.holds_on.get(p.num):
+    holds = pf.holds_on.get(p.num)
+    if holds:
+        holds = [h for h in holds if h.alive and (names is None or pf.depends(h.journey.filter, names))]
+    if not offer and not joined and not holds:
         return
     low = pf.now - pf.ws.max_age
     offered = [e for e in offer if e.via != "merge" and low <= e.ts <= pf.now]
     single = len(offered) <= 1
     for j in pf.ws.journeys:
-        for hold in [h for h in pf.holds_on.get(p.num, ()) if h.alive and h.journey is j]:
-            if pf.now <= hold.expires and pf._filter_passes(j, p, hold.event.props):
+        for hold in [h for h in holds if h.journey is j] if holds else ():
+            if hold.alive and pf.now <= hold.expires and pf._filter_passes(j, p, hold.event.props):
                 hold.alive = False
                 try_enter(pf, j, p, hold.event, from_hold=True)
         if j.trigger_segment is not None and j.trigger_segment in joined:
@@ -149,15 +156,31 @@ def still_matching(pf: Platform, r: Run, p: Profile) -> bool:
     return pf._filter_passes(j, p, r.trigger_props)
 
 
-def goals_and_waits(pf: Platform, p: Profile) -> None:
-    for r in list(pf.open_runs.get(p.num, ())):
+def goals_and_waits(pf: Platform, p: Profile, names: frozenset[str] | None = None) -> None:
+    """Goal exits and met `wait_until` conditions of the profile's open runs.
+    `names` says what changed (None: anything): a goal or condition that reads
+    none of it was false when last evaluated and still is."""
+    runs = pf.open_runs.get(p.num)
+    if not runs:
+        return
+    for r in list(runs):
         if not r.open:
             continue
         j = r.journey
-        if j.exits_on_goal and j.goal is not None and pf.condition(j.goal, p, r, True):
+        goal = j.goal
+        if (
+            j.exits_on_goal
+            and goal is not None
+            and (names is None or pf.depends(goal, names))
+            and pf.condition(goal, p, r, True)
+        ):
             end(pf, r, "goal")
             continue
-        if r.waiting == "until" and pf.condition(r.wait_step.condition, p, r, True):
+        if (
+            r.waiting == "until"
+            and (names is None or pf.depends(r.wait_step.condition, names))
+            and pf.condition(r.wait_step.condition, p, r, True)
+        ):
             r.waiting = None
             r.token += 1
             r.stack.append(Frame(r.wait_step.then, ends_run=True))
@@ -281,4 +304,4 @@ def advance(pf: Platform, r: Run) -> None:
                     value = found[0] if found else None
                 values[key] = value
             pf.set_attributes(p, values, r.shopper)
-            pf.changed(p, names={ATTRIBUTES})
+            pf.changed(p, names=CHANGED_ATTRIBUTES)

@@ -43,7 +43,17 @@ from simulator.platform.state import (
     Profile,
     Run,
 )
-from simulator.platform.trace import Trace
+from simulator.platform.trace import (
+    ARRIVED,
+    ATTRIBUTES_UPDATED,
+    EVENT_ADDED,
+    EVENT_HELD,
+    EVENT_RELEASED,
+    PROFILE_CREATED,
+    SEGMENT_ENTERED,
+    SEGMENT_LEFT,
+    Trace,
+)
 
 __all__ = ["AGE", "ATTRIBUTES", "Platform", "segment_dependencies", "window_key", "windows_by_event"]
 
@@ -313,9 +323,7 @@ class Platform:
         if anon is not None:
             p.anonymous_ids.append(anon)
             (self.orphans if orphan else self.by_anon)[anon] = p
-        self.trace.add(
-            self.now, "profile_created", cio_id=p.cio_id, id=id, email=email, anonymous_id=anon, orphan=orphan or None
-        )
+        self.trace.put((PROFILE_CREATED, self.now, p.num, id, email, anon, orphan or None))
         self._age_checks(p)
         return p
 
@@ -373,7 +381,10 @@ class Platform:
 
     def _deliver(self, d: Delivery) -> None:
         send = d.send
-        self.trace.add(self.now, "arrived", copy=d.copy, latency_s=self.now - send.at - 0, **self._send_fields(send))
+        self.trace.put(
+            (ARRIVED, self.now, d.copy, self.now - send.at, send.seq, send.shopper)
+            + (send.source, send.call, send.name, send.device)
+        )
         if send.call == "track":
             self._track(d)
         elif send.call == "identify":
@@ -415,20 +426,10 @@ class Platform:
         self.processed.setdefault(send.seq, []).append(e)
         aged = self._add_event(p, e)
         names = frozenset((name, AGE)) if aged else frozenset((name,))
-        self.trace.add(
-            self.now,
-            "event_added",
-            cio_id=p.cio_id,
-            event=name,
-            seq=send.seq,
-            copy=d.copy,
-            who=send.shopper,
-            via=via,
-            timestamp=ts,
-        )
+        self.trace.put((EVENT_ADDED, self.now, p.num, name, send.seq, d.copy, send.shopper, via, ts))
         if ts > self.now:
             self.push(ts, HELD, e.proc, 0, e)
-            self.trace.add(self.now, "event_held", cio_id=p.cio_id, event=name, seq=send.seq, until=ts)
+            self.trace.put((EVENT_HELD, self.now, p.num, name, send.seq, ts))
             self.changed(p, names=names)
         else:
             self.changed(p, offer=[e], names=names)
@@ -513,9 +514,7 @@ class Platform:
             return
         if send.attributes:
             target.attributes.update(send.attributes)
-            self.trace.add(
-                self.now, "attributes_updated", cio_id=target.cio_id, attributes=dict(send.attributes), who=send.shopper
-            )
+            self.trace.put((ATTRIBUTES_UPDATED, self.now, target.num, dict(send.attributes), send.shopper))
         offer: list[Event] = []
         if send.anonymous_id is not None and self.ws.merge_anonymous:
             offer = self._merge_anonymous(target, send.anonymous_id, send.shopper)
@@ -737,12 +736,12 @@ class Platform:
                 segments.add(name)
                 self.members_of[name].add(p.num)
                 joined.append(name)
-                self.trace.add(now, "segment_entered", segment=name, cio_id=p.cio_id, who=self._owner(p))
+                self.trace.put((SEGMENT_ENTERED, now, name, p.num, self._owner(p)))
             elif was_in and not now_in:
                 segments.discard(name)
                 self.members_of[name].discard(p.num)
                 left.append(name)
-                self.trace.add(now, "segment_left", segment=name, cio_id=p.cio_id, who=self._owner(p))
+                self.trace.put((SEGMENT_LEFT, now, name, p.num, self._owner(p)))
         return joined, left
 
     def changed(
@@ -797,7 +796,7 @@ class Platform:
         if e.lost is not None:
             return
         p = self.live(e.holder)
-        self.trace.add(self.now, "event_released", cio_id=p.cio_id, event=e.name, seq=e.seq)
+        self.trace.put((EVENT_RELEASED, self.now, p.num, e.name, e.seq))
         self.changed(p, offer=[e], names=frozenset((e.name,)))
 
     def _sweep(self) -> None:
@@ -825,7 +824,7 @@ class Platform:
 
     def set_attributes(self, p: Profile, values: dict[str, Any], who: str | None) -> None:
         p.attributes.update(values)
-        self.trace.add(self.now, "attributes_updated", cio_id=p.cio_id, attributes=values, who=who)
+        self.trace.put((ATTRIBUTES_UPDATED, self.now, p.num, values, who))
 
     def _filter_passes(self, j: JourneyDef, p: Profile, trigger: dict[str, Any] | None) -> bool:
         return j.filter is None or self.compiled(j.filter)(p, self.now, trigger, None)

@@ -13,6 +13,7 @@ from simulator.model.config import Branch, JourneyDef, SendStep, Update, Wait, W
 from simulator.model.time import format_duration
 from simulator.model.values import TriggerRef, lookup
 from simulator.platform.state import HOLD_END, TIMER, Event, Frame, Hold, Message, Profile, Run
+from simulator.platform.trace import JOURNEY_ENTERED, JOURNEY_EXITED, MESSAGE_SENT, STEP
 
 if TYPE_CHECKING:
     from simulator.platform.engine import Platform
@@ -109,17 +110,7 @@ def try_enter(pf: Platform, j: JourneyDef, p: Profile, e: Event | None, from_hol
     pf.runs.append(r)
     pf.open_runs.setdefault(p.num, []).append(r)
     p.history.append(r)
-    pf.trace.add(
-        pf.now,
-        "journey_entered",
-        journey=j.name,
-        run=r.num,
-        cio_id=p.cio_id,
-        who=who,
-        seq=seq,
-        event=e.name if e else None,
-        segment=j.trigger_segment,
-    )
+    pf.trace.put((JOURNEY_ENTERED, pf.now, j.name, r.num, p.num, who, seq, e.name if e else None, j.trigger_segment))
     if j.exits_on_goal and j.goal is not None and pf.condition(j.goal, p, r, forward=True):
         end(pf, r, "goal")
         return r
@@ -138,15 +129,7 @@ def end(pf: Platform, r: Run, reason: str) -> None:
     r.reason = reason
     r.token += 1
     r.waiting = None
-    pf.trace.add(
-        pf.now,
-        "journey_exited",
-        journey=r.journey.name,
-        run=r.num,
-        cio_id=f"cio_{r.profile}",
-        who=r.shopper,
-        reason=reason,
-    )
+    pf.trace.put((JOURNEY_EXITED, pf.now, r.journey.name, r.num, r.profile, r.shopper, reason))
 
 
 def still_matching(pf: Platform, r: Run, p: Profile) -> bool:
@@ -184,9 +167,7 @@ def goals_and_waits(pf: Platform, p: Profile, names: frozenset[str] | None = Non
             r.waiting = None
             r.token += 1
             r.stack.append(Frame(r.wait_step.then, ends_run=True))
-            pf.trace.add(
-                pf.now, "step", journey=j.name, run=r.num, who=r.shopper, step="wait_until met", cio_id=p.cio_id
-            )
+            pf.trace.put((STEP, pf.now, j.name, r.num, r.shopper, "wait_until met", p.num))
             pf._pending.append(r)
 
 
@@ -206,15 +187,8 @@ def timer_due(pf: Platform, r: Run, token: int) -> None:
     kind = r.waiting
     r.waiting = None
     p = pf.live(r.profile)
-    pf.trace.add(
-        pf.now,
-        "step",
-        journey=r.journey.name,
-        run=r.num,
-        who=r.shopper,
-        step="wait ended" if kind == "wait" else "wait_until max reached",
-        cio_id=p.cio_id,
-    )
+    step = "wait ended" if kind == "wait" else "wait_until max reached"
+    pf.trace.put((STEP, pf.now, r.journey.name, r.num, r.shopper, step, p.num))
     if r.journey.exits_on_stop_matching and not still_matching(pf, r, p):
         end(pf, r, "stopped_matching")
         return
@@ -247,15 +221,7 @@ def advance(pf: Platform, r: Run) -> None:
         frame.index += 1
         p = pf.live(r.profile)
         if isinstance(step, Wait):
-            pf.trace.add(
-                pf.now,
-                "step",
-                journey=j.name,
-                run=r.num,
-                who=r.shopper,
-                step=f"wait {format_duration(step.seconds)}",
-                cio_id=p.cio_id,
-            )
+            pf.trace.put((STEP, pf.now, j.name, r.num, r.shopper, f"wait {format_duration(step.seconds)}", p.num))
             wait(pf, r, step.seconds, "wait", step)
             return
         if isinstance(step, SendStep):
@@ -265,36 +231,18 @@ def advance(pf: Platform, r: Run) -> None:
             m = Message(j.name, step.message, r.num, p.num, pf.now, r.shopper)
             r.messages.append(m)
             pf.messages.append(m)
-            pf.trace.add(
-                pf.now, "message_sent", journey=j.name, message=step.message, run=r.num, cio_id=p.cio_id, who=r.shopper
-            )
+            pf.trace.put((MESSAGE_SENT, pf.now, j.name, step.message, r.num, p.num, r.shopper))
         elif isinstance(step, WaitUntil):
             if pf.condition(step.condition, p, r, forward=True):
-                pf.trace.add(
-                    pf.now,
-                    "step",
-                    journey=j.name,
-                    run=r.num,
-                    who=r.shopper,
-                    step="wait_until already met",
-                    cio_id=p.cio_id,
-                )
+                pf.trace.put((STEP, pf.now, j.name, r.num, r.shopper, "wait_until already met", p.num))
                 r.stack.append(Frame(step.then, ends_run=True))
                 continue
-            pf.trace.add(pf.now, "step", journey=j.name, run=r.num, who=r.shopper, step="wait_until", cio_id=p.cio_id)
+            pf.trace.put((STEP, pf.now, j.name, r.num, r.shopper, "wait_until", p.num))
             wait(pf, r, step.max, "until", step)
             return
         elif isinstance(step, Branch):
             taken = pf.condition(step.condition, p, r)
-            pf.trace.add(
-                pf.now,
-                "step",
-                journey=j.name,
-                run=r.num,
-                who=r.shopper,
-                step="branch then" if taken else "branch else",
-                cio_id=p.cio_id,
-            )
+            pf.trace.put((STEP, pf.now, j.name, r.num, r.shopper, "branch then" if taken else "branch else", p.num))
             r.stack.append(Frame(step.then if taken else step.else_))
         elif isinstance(step, Update):
             values: dict[str, Any] = {}

@@ -185,13 +185,17 @@ class Platform:
         self._holds_made = itertools.count(1)  # filter-retry holds expire in creation order
         self.open_runs: dict[int, list[Run]] = {}  # cio number -> its open runs, in entry order
         self.holds_on: dict[int, list[Hold]] = {}  # cio number -> its filter-retry holds
-        self.processed: dict[int, list[Event]] = {}  # send seq -> its accepted events
+        self._processed: dict[int, list[Event]] = {}  # send seq -> its accepted events, up to:
+        self._processed_upto = 0
         self.ignored: dict[int, int] = {}  # send seq -> copies ignored as duplicates
         self._queue: list[tuple[Any, ...]] = []
+        self._incoming: list[Delivery] = []  # scheduled deliveries in arrival order, beside the heap
+        self._next = 0  # the next of them to process
         self._counter = itertools.count()
         self._mandatory = 0
         self._proc = itertools.count(1)
-        self._time_checks: dict[tuple[int, int], set[str]] = {}
+        # (instant, cio number) -> what changes then: one name, or a set of several
+        self._time_checks: dict[tuple[int, int], str | set[str]] = {}
         self._pending: list[Run] = []
         self._depth = 0
         self.ended = False
@@ -217,8 +221,11 @@ class Platform:
     def schedule(self, deliveries: Iterable[Delivery], dropped: Iterable[Send] = ()) -> None:
         for send in dropped:
             self.trace.add(send.at, "dropped", **self._send_fields(send))
-        for d in deliveries:
-            self.push(d.arrival, DELIVERY, d.send.seq, d.copy, d)
+        waiting = self._incoming[self._next :]
+        waiting.extend(deliveries)
+        self._mandatory += len(waiting) - (len(self._incoming) - self._next)
+        waiting.sort(key=lambda d: (d.arrival, d.send.seq, d.copy))
+        self._incoming, self._next = waiting, 0
         if self.ws.segment_refresh:
             self.push(self.start, SWEEP, 0, 0, None)  # start + k*D, k = 0 first
 
@@ -258,7 +265,21 @@ class Platform:
 
     def _process(self, until: int | None) -> None:
         queue = self._queue
-        while queue:
+        incoming = self._incoming
+        while True:
+            # The next thing due: the heap's top or the next scheduled delivery,
+            # whichever sorts first by (instant, phase, seq, copy).
+            d = incoming[self._next] if self._next < len(incoming) else None
+            if d is not None and (not queue or (d.arrival, DELIVERY, d.send.seq, d.copy) < queue[0]):
+                if until is not None and d.arrival > until:
+                    break
+                self._next += 1
+                self._mandatory -= 1
+                self.now = d.arrival
+                self._deliver(d)
+                continue
+            if not queue:
+                break
             at = queue[0][0]
             if until is not None:
                 if at > until:
@@ -294,6 +315,16 @@ class Platform:
             fn = compile_condition(cond, coerce=self.ws.coerce, needs_age=self.ws.negative_window_needs_age)
             self._compiled[id(cond)] = found = (cond, fn)
         return found[1]
+
+    @property
+    def processed(self) -> dict[int, list[Event]]:
+        """Send seq -> the events it was accepted as, in processing order."""
+        events = self.events
+        if self._processed_upto < len(events):
+            for e in events[self._processed_upto :]:
+                self._processed.setdefault(e.seq, []).append(e)
+            self._processed_upto = len(events)
+        return self._processed
 
     def live(self, num: int) -> Profile:
         """The live profile that `num` is now (following merges)."""
@@ -331,7 +362,12 @@ class Platform:
         """Add an event; True when it made the profile older (an earlier timestamp)."""
         aged = False
         e.holder = p.num
-        e.history.append((self.now, p.num))
+        if e.landed is None:
+            e.landed = p.num
+        elif e.moves is None:
+            e.moves = [(self.now, p.num)]
+        else:
+            e.moves.append((self.now, p.num))
         p.events.append(e)
         p.by_name.setdefault(e.name, []).append(e)
         if p.earliest_ts is None or e.ts < p.earliest_ts:
@@ -353,10 +389,14 @@ class Platform:
     def _time_check_at(self, at: int, p: Profile, what: str) -> None:
         if at <= self.now:
             return
-        pending = self._time_checks.get((at, p.num))
+        key = (at, p.num)
+        pending = self._time_checks.get(key)
         if pending is None:
-            self._time_checks[(at, p.num)] = {what}
+            self._time_checks[key] = what
             self.push(at, TIME, p.num, 0, None)
+        elif isinstance(pending, str):
+            if pending != what:
+                self._time_checks[key] = {pending, what}
         else:
             pending.add(what)
 
@@ -423,7 +463,6 @@ class Platform:
         if key is not None:
             self.seen_keys.add(key)
         self.events.append(e)
-        self.processed.setdefault(send.seq, []).append(e)
         aged = self._add_event(p, e)
         names = frozenset((name, AGE)) if aged else frozenset((name,))
         self.trace.put((EVENT_ADDED, self.now, p.num, name, send.seq, d.copy, send.shopper, via, ts))
@@ -776,7 +815,8 @@ class Platform:
             self._depth -= 1
 
     def _time_check(self, num: int) -> None:
-        what = self._time_checks.pop((self.now, num), None)
+        pending = self._time_checks.pop((self.now, num), None)
+        what = {pending} if isinstance(pending, str) else pending
         p = self.live(num)
         if self.exhaustive:
             self.changed(p)

@@ -42,9 +42,16 @@ class Event:
     arrival: int
     via: str  # direct | grace | anonymous_merge | merge
     holder: int  # cio number of the profile holding it now
-    history: list[tuple[int, int]] = field(default_factory=list)  # (instant, cio number)
+    landed: int | None = None  # cio number of the profile it was first added to
+    moves: list[tuple[int, int]] | None = None  # (instant, cio number) of each move by a merge
     lost: str | None = None  # why a merge left it behind
     lost_at: int | None = None
+
+    @property
+    def history(self) -> list[tuple[int, int]]:
+        """(instant, cio number) of each profile that has held it, in order."""
+        first = [] if self.landed is None else [(self.arrival, self.landed)]
+        return first + (self.moves or [])
 
 
 @dataclass(slots=True, eq=False)

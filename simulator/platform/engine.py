@@ -44,14 +44,18 @@ from simulator.platform.state import (
     Run,
 )
 from simulator.platform.trace import (
+    ANONYMOUS_ID_RECORDED,
     ARRIVED,
     ATTRIBUTES_UPDATED,
     EVENT_ADDED,
     EVENT_HELD,
     EVENT_RELEASED,
+    JOURNEY_OPEN,
     PROFILE_CREATED,
+    PROFILE_MERGED,
     SEGMENT_ENTERED,
     SEGMENT_LEFT,
+    SEGMENT_LEFT_BECAUSE,
     Trace,
 )
 
@@ -201,6 +205,9 @@ class Platform:
         self.ended = False
         self._windows = windows_by_event(workspace)
         self._existence = existence_windows(workspace)
+        # (cio number, existence window key) -> the instant of its pending check: one
+        # check per profile and such window, moved on to the latest event as it fires.
+        self._chains: dict[tuple[int, str], int] = {}
         self._seg_deps = segment_dependencies(workspace)
         self._compiled: dict[int, tuple[Cond, Compiled]] = {}  # id(condition) -> (it, compiled)
         self._segments = [(seg.name, deps, leaves, self.compiled(seg.rule)) for seg, deps, leaves in self._seg_deps]
@@ -254,14 +261,7 @@ class Platform:
         self.ended = True
         for r in self.runs:
             if r.open:
-                self.trace.add(
-                    self.now,
-                    "journey_open",
-                    journey=r.journey.name,
-                    run=r.num,
-                    cio_id=f"cio_{r.profile}",
-                    who=r.shopper,
-                )
+                self.trace.put((JOURNEY_OPEN, self.now, r.journey.name, r.num, r.profile, r.shopper))
 
     def _process(self, until: int | None) -> None:
         queue = self._queue
@@ -377,10 +377,24 @@ class Platform:
                 aged = True
             self._age_checks(p)
         for w, key in self._windows.get(e.name, ()):
-            self._time_check_at(e.ts + w, p, key)
+            if key in self._existence and not self.exhaustive:
+                self._chain_at(e.ts + w, p, key)
+            else:
+                self._time_check_at(e.ts + w, p, key)
         if e.ts > self.now:
             self._time_check_at(e.ts, p, e.name)
         return aged
+
+    def _chain_at(self, at: int, p: Profile, key: str) -> None:
+        """A check when an event leaves existence window `key` at `at`, unless one
+        is pending for the profile by then: it will look for the latest event."""
+        if at <= self.now:
+            return
+        pending = self._chains.get((p.num, key))
+        if pending is not None and self.now < pending <= at:
+            return
+        self._chains[(p.num, key)] = at
+        self._time_check_at(at, p, key)
 
     def _age_checks(self, p: Profile) -> None:
         for a in self.ws.ages:
@@ -421,10 +435,7 @@ class Platform:
 
     def _deliver(self, d: Delivery) -> None:
         send = d.send
-        self.trace.put(
-            (ARRIVED, self.now, d.copy, self.now - send.at, send.seq, send.shopper)
-            + (send.source, send.call, send.name, send.device)
-        )
+        self.trace.put((ARRIVED, self.now, d))
         if send.call == "track":
             self._track(d)
         elif send.call == "identify":
@@ -465,7 +476,7 @@ class Platform:
         self.events.append(e)
         aged = self._add_event(p, e)
         names = frozenset((name, AGE)) if aged else frozenset((name,))
-        self.trace.put((EVENT_ADDED, self.now, p.num, name, send.seq, d.copy, send.shopper, via, ts))
+        self.trace.put((EVENT_ADDED, self.now, e, p.num, via))
         if ts > self.now:
             self.push(ts, HELD, e.proc, 0, e)
             self.trace.put((EVENT_HELD, self.now, p.num, name, send.seq, ts))
@@ -568,7 +579,7 @@ class Platform:
             target.anonymous_ids.append(anon)
         self.by_anon[anon] = target
         if anon_profile is None or anon_profile is target or anon_profile.deleted_at is not None:
-            self.trace.add(self.now, "anonymous_id_recorded", cio_id=target.cio_id, anonymous_id=anon, who=who)
+            self.trace.put((ANONYMOUS_ID_RECORDED, self.now, target.num, anon, who))
             return []
         horizon = self.now - self.ws.anonymous_retention
         moved = sorted((e for e in anon_profile.events if e.ts >= horizon), key=lambda e: (e.ts, e.seq, e.copy))
@@ -586,24 +597,9 @@ class Platform:
         gone.deleted_at = self.now
         gone.merged_into = into.num
         for seg in sorted(gone.segments):
-            self.trace.add(
-                self.now,
-                "segment_left",
-                segment=seg,
-                cio_id=gone.cio_id,
-                who=self._owner(gone),
-                reason="profile_merged",
-            )
+            self.trace.put((SEGMENT_LEFT_BECAUSE, self.now, seg, gone.num, self._owner(gone), "profile_merged"))
         self._clear_segments(gone)
-        self.trace.add(
-            self.now,
-            "profile_merged",
-            how=how,
-            primary=into.cio_id,
-            secondary=gone.cio_id,
-            events_moved=moved,
-            who=self._owner(into),
-        )
+        self.trace.put((PROFILE_MERGED, self.now, how, into.num, gone.num, moved, self._owner(into)))
 
     def _merge_call(self, d: Delivery) -> None:
         send = d.send
@@ -825,7 +821,17 @@ class Platform:
             now = self.now
             for key in [key for key in what if key in self._existence]:
                 event, within = self._existence[key]
-                if any(now - within < e.ts <= now for e in p.by_name.get(event, ())):
+                if self._chains.get((num, key)) == now:
+                    del self._chains[(num, key)]
+                latest: int | None = None
+                inside = False
+                for e in p.by_name.get(event, ()):
+                    if e.ts > now - within:
+                        inside = inside or e.ts <= now
+                        latest = e.ts if latest is None else max(latest, e.ts)
+                if latest is not None:
+                    self._chain_at(latest + within, p, key)  # the next one to leave
+                if inside:
                     what.discard(key)  # a later one is still in the window
         names = frozenset(what) if what is not None else None
         if names is not None and (not names or self._idle(p, names)):

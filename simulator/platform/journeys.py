@@ -7,13 +7,22 @@ trace, and asks the platform to evaluate conditions.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from simulator.model.config import Branch, JourneyDef, SendStep, Update, Wait, WaitUntil
 from simulator.model.time import format_duration
 from simulator.model.values import TriggerRef, lookup
 from simulator.platform.state import HOLD_END, TIMER, Event, Frame, Hold, Message, Profile, Run
-from simulator.platform.trace import JOURNEY_ENTERED, JOURNEY_EXITED, MESSAGE_SENT, STEP
+from simulator.platform.trace import (
+    ENTRY_FILTERED,
+    ENTRY_HELD,
+    ENTRY_REFUSED,
+    JOURNEY_ENTERED,
+    JOURNEY_EXITED,
+    MESSAGE_SENT,
+    STEP,
+)
 
 if TYPE_CHECKING:
     from simulator.platform.engine import Platform
@@ -65,6 +74,11 @@ def entries(
                     try_enter(pf, j, p, e)
 
 
+@functools.cache
+def _refusal(frequency: str) -> str:
+    return f"frequency {frequency}"
+
+
 def frequency_ok(pf: Platform, j: JourneyDef, p: Profile) -> bool:
     if j.frequency == "every_time":
         return True
@@ -83,25 +97,17 @@ def try_enter(pf: Platform, j: JourneyDef, p: Profile, e: Event | None, from_hol
     who = e.shopper if e is not None else pf._owner(p)
     seq = e.seq if e is not None else None
     if not frequency_ok(pf, j, p):
-        pf.trace.add(
-            pf.now,
-            "entry_refused",
-            journey=j.name,
-            cio_id=p.cio_id,
-            who=who,
-            seq=seq,
-            reason=f"frequency {j.frequency}",
-        )
+        pf.trace.put((ENTRY_REFUSED, pf.now, j.name, p.num, who, seq, _refusal(j.frequency)))
         return None
     trigger = e.props if e is not None else None
     if not pf._filter_passes(j, p, trigger):
         if from_hold or e is None:
-            pf.trace.add(pf.now, "entry_filtered", journey=j.name, cio_id=p.cio_id, who=who, seq=seq)
+            pf.trace.put((ENTRY_FILTERED, pf.now, j.name, p.num, who, seq))
             return None
         hold = Hold(j, p.num, e, pf.now, pf.now + pf.ws.filter_retry)
         pf.holds_on.setdefault(p.num, []).append(hold)
         pf.push(hold.expires, HOLD_END, next(pf._holds_made), 0, hold)
-        pf.trace.add(pf.now, "entry_held", journey=j.name, cio_id=p.cio_id, who=who, seq=seq, until=hold.expires)
+        pf.trace.put((ENTRY_HELD, pf.now, j.name, p.num, who, seq, hold.expires))
         return None
     floor = (e.ts, e.proc) if e is not None else (pf.now, _NO_EVENT_YET)
     r = Run(len(pf.runs) + 1, j, p.num, who, pf.now, e, floor)

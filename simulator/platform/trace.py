@@ -11,23 +11,30 @@ tuples: a third of the memory, and less work per record.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from simulator.model.time import format_instant, format_offset
 
 __all__ = [
+    "ANONYMOUS_ID_RECORDED",
     "ARRIVED",
     "ATTRIBUTES_UPDATED",
+    "ENTRY_FILTERED",
+    "ENTRY_HELD",
+    "ENTRY_REFUSED",
     "EVENT_ADDED",
     "EVENT_HELD",
     "EVENT_RELEASED",
     "JOURNEY_ENTERED",
     "JOURNEY_EXITED",
+    "JOURNEY_OPEN",
     "MESSAGE_SENT",
     "PROFILE_CREATED",
+    "PROFILE_MERGED",
     "SEGMENT_ENTERED",
     "SEGMENT_LEFT",
+    "SEGMENT_LEFT_BECAUSE",
     "STEP",
     "Kind",
     "Trace",
@@ -38,13 +45,19 @@ PROFILE_FIELDS = frozenset(("cio_id", "primary", "secondary", "other"))
 
 
 class Kind:
-    """A kind of record written as rows: its name and its fields, in order."""
+    """A kind of record written as rows: its name and its fields, in order.
+    With `expand`, a row is `(kind, at, *what)` and `expand(row)` gives the
+    field values: a row can hold a delivery or an event rather than copies of
+    their fields."""
 
-    __slots__ = ("fields", "name", "profile_fields")
+    __slots__ = ("expand", "fields", "name", "profile_fields")
 
-    def __init__(self, name: str, *fields: str) -> None:
+    def __init__(
+        self, name: str, *fields: str, expand: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
+    ) -> None:
         self.name = name
         self.fields = fields
+        self.expand = expand
         self.profile_fields = tuple(i for i, f in enumerate(fields) if f in PROFILE_FIELDS)
 
 
@@ -79,7 +92,7 @@ class Trace:
                     out.append(row[1])
                     continue
                 record: dict[str, Any] = {"at": row[1], "kind": kind.name}
-                values = list(row[2:])
+                values = list(row[2:] if kind.expand is None else kind.expand(row))
                 for i in kind.profile_fields:
                     if type(values[i]) is int:
                         values[i] = f"cio_{values[i]}"
@@ -116,8 +129,30 @@ class Trace:
 
 
 # The engine's frequent records, written as rows.
-ARRIVED = Kind("arrived", "copy", "latency_s", "seq", "who", "source", "call", "event", "device")
-EVENT_ADDED = Kind("event_added", "cio_id", "event", "seq", "copy", "who", "via", "timestamp")
+
+
+def _arrived(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """(ARRIVED, at, delivery)"""
+    at, d = row[1], row[2]
+    send = d.send
+    return (d.copy, at - send.at, send.seq, send.shopper, send.source, send.call, send.name, send.device)
+
+
+def _event_added(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """(EVENT_ADDED, at, event, cio number, via)"""
+    e = row[2]
+    return (row[3], e.name, e.seq, e.copy, e.shopper, row[4], e.ts)
+
+
+ARRIVED = Kind("arrived", "copy", "latency_s", "seq", "who", "source", "call", "event", "device", expand=_arrived)
+EVENT_ADDED = Kind("event_added", "cio_id", "event", "seq", "copy", "who", "via", "timestamp", expand=_event_added)
+ENTRY_REFUSED = Kind("entry_refused", "journey", "cio_id", "who", "seq", "reason")
+ENTRY_FILTERED = Kind("entry_filtered", "journey", "cio_id", "who", "seq")
+ENTRY_HELD = Kind("entry_held", "journey", "cio_id", "who", "seq", "until")
+JOURNEY_OPEN = Kind("journey_open", "journey", "run", "cio_id", "who")
+ANONYMOUS_ID_RECORDED = Kind("anonymous_id_recorded", "cio_id", "anonymous_id", "who")
+PROFILE_MERGED = Kind("profile_merged", "how", "primary", "secondary", "events_moved", "who")
+SEGMENT_LEFT_BECAUSE = Kind("segment_left", "segment", "cio_id", "who", "reason")
 EVENT_HELD = Kind("event_held", "cio_id", "event", "seq", "until")
 EVENT_RELEASED = Kind("event_released", "cio_id", "event", "seq")
 PROFILE_CREATED = Kind("profile_created", "cio_id", "id", "email", "anonymous_id", "orphan")

@@ -165,3 +165,37 @@ def test_in_segment_cycles_are_refused_at_load_time(load: Callable[[str], Plan])
         )
     assert any("cycle" in p.message for p in info.value.problems)
     assert all(p.path.startswith("workspace.segments") for p in info.value.problems)
+
+
+QUIET = """
+scenario: s
+workspace:
+  segments:
+    quiet: {rule: {not_performed: product_viewed, within: 2h}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, identify: true}
+"""
+
+
+def quiet(*views: str) -> str:
+    """Views of ana (`at` and maybe `timestamp`, flow style) in the `quiet` workspace, up to 8h."""
+    return QUIET + "".join(f"  - {{{v}, who: ana, track: product_viewed}}\n" for v in views) + "until: 8h\n"
+
+
+def test_a_window_empties_while_a_later_event_is_still_held(play: Callable[..., Outcome]) -> None:
+    """Only one check is kept per profile and window while events of that name
+    keep coming; an event stamped in the future is not in the window yet, so the
+    window empties when the earlier one leaves."""
+    outcome = play(quiet("at: 1h", "at: 90m, timestamp: 6h"))
+    assert changes(outcome, "quiet") == [("entered", 3 * 3600), ("left", 6 * 3600), ("entered", 8 * 3600)]
+
+
+def test_an_earlier_closing_is_checked_when_a_later_one_is_already_pending(play: Callable[..., Outcome]) -> None:
+    outcome = play(quiet("at: 30m, timestamp: 6h", "at: 1h"))
+    assert changes(outcome, "quiet") == [("entered", 3 * 3600), ("left", 6 * 3600), ("entered", 8 * 3600)]
+
+
+def test_a_window_closing_is_noticed_for_each_of_several_events(play: Callable[..., Outcome]) -> None:
+    outcome = play(quiet("at: 130m", "at: 150m", "at: 170m"))
+    assert changes(outcome, "quiet") == [("entered", 2 * 3600), ("left", 130 * 60), ("entered", 290 * 60)]

@@ -3,17 +3,51 @@ the same dicts `add` makes, in processing order, whenever it is read."""
 
 from __future__ import annotations
 
-from simulator.platform.trace import EVENT_ADDED, JOURNEY_EXITED, SEGMENT_ENTERED, Kind, Trace
+from simulator.model.calls import Delivery, Send
+from simulator.platform.state import Event
+from simulator.platform.trace import ARRIVED, EVENT_ADDED, JOURNEY_EXITED, SEGMENT_ENTERED, Kind, Trace
 
 
 def test_a_row_reads_as_the_record_add_would_make() -> None:
     by_row, by_keyword = Trace(0), Trace(0)
-    by_row.put((EVENT_ADDED, 5, 3, "checkout_started", 7, 1, "ana", "direct", 4))
-    by_keyword.add(
-        5, "event_added", cio_id="cio_3", event="checkout_started", seq=7, copy=1, who="ana", via="direct", timestamp=4
-    )
+    by_row.put((JOURNEY_EXITED, 5, "cart_recovery", 2, 3, "ana", "goal"))
+    by_keyword.add(5, "journey_exited", journey="cart_recovery", run=2, cio_id="cio_3", who="ana", reason="goal")
     assert by_row.records == by_keyword.records
-    assert list(by_row.records[0]) == ["at", "kind", "cio_id", "event", "seq", "copy", "who", "via", "timestamp"]
+    assert list(by_row.records[0]) == ["at", "kind", "journey", "run", "cio_id", "who", "reason"]
+
+
+def test_rows_holding_a_delivery_or_an_event_read_as_their_fields() -> None:
+    send = Send(seq=7, at=100, call="track", source="web", shopper="ana", device="phone", name="checkout_started")
+    event = Event("checkout_started", {}, 90, 1, 7, 2, "ana", 160, "direct", 3)
+    trace = Trace(0)
+    trace.put((ARRIVED, 160, Delivery(160, send, 2)))
+    trace.put((EVENT_ADDED, 160, event, 3, "grace"))
+    event.via = "merge"  # later changes to the event do not rewrite what was recorded
+    assert trace.records == [
+        {
+            "at": 160,
+            "kind": "arrived",
+            "copy": 2,
+            "latency_s": 60,
+            "seq": 7,
+            "who": "ana",
+            "source": "web",
+            "call": "track",
+            "event": "checkout_started",
+            "device": "phone",
+        },
+        {
+            "at": 160,
+            "kind": "event_added",
+            "cio_id": "cio_3",
+            "event": "checkout_started",
+            "seq": 7,
+            "copy": 2,
+            "who": "ana",
+            "via": "grace",
+            "timestamp": 90,
+        },
+    ]
 
 
 def test_absent_fields_are_left_out_and_profile_names_kept() -> None:

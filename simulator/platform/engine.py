@@ -14,21 +14,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from simulator.model.calls import Delivery, Send
-from simulator.model.conditions import (
-    All,
-    Any_,
-    AttributeTest,
-    Compiled,
-    Cond,
-    InSegment,
-    Not,
-    Performed,
-    compile_condition,
-    walk,
-)
-from simulator.model.config import JourneyDef, SegmentDef, WorkspaceConfig
+from simulator.model.conditions import Cond
+from simulator.model.config import JourneyDef, WorkspaceConfig
 from simulator.model.values import canonical_key, lookup, tests_pass
 from simulator.platform import journeys
+from simulator.platform.rules import AGE, ATTRIBUTES, rules_of
 from simulator.platform.state import (
     DELIVERY,
     HELD,
@@ -59,101 +49,7 @@ from simulator.platform.trace import (
     Trace,
 )
 
-__all__ = ["AGE", "ATTRIBUTES", "Platform", "segment_dependencies", "window_key", "windows_by_event"]
-
-
-ATTRIBUTES = "@attributes"  # a change of profile attributes
-AGE = "@age"  # a profile reaching an age a negative window needs
-
-
-def window_key(event: str, within: int) -> str:
-    """What changes when an `event` leaves a `within`-second window."""
-    return f"@window:{event}:{within}"
-
-
-def dependencies(cond: Cond | None, segments: dict[str, frozenset[str]]) -> frozenset[str]:
-    """What can change the value of `cond`: the event names it counts, their
-    windows, ATTRIBUTES, AGE, and what can change the `segments` it refers to."""
-    mine: set[str] = set()
-    for node in walk(cond):
-        if isinstance(node, Performed):
-            mine.add(node.event)
-            if node.after:
-                mine.add(node.after)
-            if node.within is not None:
-                mine.add(window_key(node.event, node.within))
-                if node.negative:
-                    mine.add(AGE)
-        elif isinstance(node, AttributeTest):
-            mine.add(ATTRIBUTES)
-        elif isinstance(node, InSegment):
-            mine |= segments.get(node.segment, frozenset())
-    return frozenset(mine)
-
-
-def segment_dependencies(ws: WorkspaceConfig) -> list[tuple[SegmentDef, frozenset[str], frozenset[str]]]:
-    """Each segment (in evaluation order) with what can change its membership,
-    and the windows whose closing can only make a member leave, never a
-    profile join."""
-    deps: dict[str, frozenset[str]] = {}
-    out = []
-    for seg in ws.segments:
-        mine = deps[seg.name] = dependencies(seg.rule, deps)
-        windows = {key for key in mine if key.startswith("@window:")}
-        out.append((seg, mine, frozenset(k for k in windows if _closing_only_removes(seg.rule, k))))
-    return out
-
-
-def _closing_only_removes(rule: Cond, key: str) -> bool:
-    """Can fewer events in window `key` only turn `rule` false? True when every
-    `performed` counting that window is a plain or at-least count under no
-    negation, and the rule refers to no other segment."""
-    found = [False]
-
-    def visit(node: Cond, positive: bool) -> bool:
-        if isinstance(node, Performed):
-            if node.within is None or window_key(node.event, node.within) != key:
-                return True
-            found[0] = True
-            growing = all(c.op in ("gte", "gt") for c in node.counts)
-            return positive and not node.negative and growing
-        if isinstance(node, InSegment):
-            return False
-        if isinstance(node, Not):
-            return visit(node.item, not positive)
-        if isinstance(node, (All, Any_)):
-            return all(visit(item, positive) for item in node.items)
-        return True
-
-    return visit(rule, True) and found[0]
-
-
-def existence_windows(ws: WorkspaceConfig) -> dict[str, tuple[str, int]]:
-    """Window keys that every condition only tests for existence (no `where`, no
-    counts), with their event and length: when one such event leaves the window
-    while a later one of that name is still in it, no condition can change."""
-    found: dict[str, tuple[str, int]] = {}
-    refused: set[str] = set()
-    for cond in ws.conditions():
-        for node in walk(cond):
-            if isinstance(node, Performed) and node.within is not None:
-                key = window_key(node.event, node.within)
-                if node.where or node.counts:
-                    refused.add(key)
-                else:
-                    found[key] = (node.event, node.within)
-    return {key: place for key, place in found.items() if key not in refused}
-
-
-def windows_by_event(ws: WorkspaceConfig) -> dict[str, tuple[tuple[int, str], ...]]:
-    """Event name -> the `within` windows that count it, with their keys: an
-    event leaving one of them is a time-driven change of its profile."""
-    found: dict[str, set[int]] = {}
-    for cond in ws.conditions():
-        for node in walk(cond):
-            if isinstance(node, Performed) and node.within is not None:
-                found.setdefault(node.event, set()).add(node.within)
-    return {name: tuple((w, window_key(name, w)) for w in sorted(ws_)) for name, ws_ in found.items()}
+__all__ = ["Platform"]
 
 
 _MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
@@ -203,17 +99,15 @@ class Platform:
         self._pending: list[Run] = []
         self._depth = 0
         self.ended = False
-        self._windows = windows_by_event(workspace)
-        self._existence = existence_windows(workspace)
+        self.rules = rules_of(workspace)
+        self._windows = self.rules.windows
+        self._existence = self.rules.existence
         # (cio number, existence window key) -> the instant of its pending check: one
         # check per profile and such window, moved on to the latest event as it fires.
         self._chains: dict[tuple[int, str], int] = {}
-        self._seg_deps = segment_dependencies(workspace)
-        self._compiled: dict[int, tuple[Cond, Compiled]] = {}  # id(condition) -> (it, compiled)
-        self._segments = [(seg.name, deps, leaves, self.compiled(seg.rule)) for seg, deps, leaves in self._seg_deps]
-        self._affected_by: dict[frozenset[str] | None, list[tuple[str, Compiled, bool]]] = {}
-        self._segment_deps = {seg.name: deps for seg, deps, _leaves in self._seg_deps}
-        self._cond_deps: dict[int, tuple[Cond | None, frozenset[str]]] = {}  # id(condition) -> (it, dependencies)
+        self.compiled = self.rules.compiled
+        self.depends = self.rules.depends
+        self._affected = self.rules.affected
         # Segment name -> cio numbers of its members now, kept as memberships change:
         # a snapshot is a read, not an evaluation of every profile.
         self.members_of: dict[str, set[int]] = {seg.name: set() for seg in workspace.segments}
@@ -307,14 +201,6 @@ class Platform:
                 payload(k1)
 
     # ------------------------------------------------------------------ views
-
-    def compiled(self, cond: Cond) -> Compiled:
-        """`cond` compiled for this workspace's rules (once per condition)."""
-        found = self._compiled.get(id(cond))
-        if found is None:
-            fn = compile_condition(cond, coerce=self.ws.coerce, needs_age=self.ws.negative_window_needs_age)
-            self._compiled[id(cond)] = found = (cond, fn)
-        return found[1]
 
     @property
     def processed(self) -> dict[int, list[Event]]:
@@ -707,26 +593,6 @@ class Platform:
         for seg in p.segments:
             self.members_of[seg].discard(p.num)
         p.segments.clear()
-
-    def _affected(self, names: frozenset[str] | None) -> list[tuple[str, Compiled, bool]]:
-        """The segments a change of `names` can affect (all for None), in evaluation
-        order, each with whether that change can only make a member leave."""
-        found = self._affected_by.get(names)
-        if found is None:
-            found = [
-                (name, rule, names is not None and (names & deps) <= leaves)
-                for name, deps, leaves, rule in self._segments
-                if names is None or not names.isdisjoint(deps)
-            ]
-            self._affected_by[names] = found
-        return found
-
-    def depends(self, cond: Cond | None, names: frozenset[str]) -> bool:
-        """Can a change of `names` change the value of `cond`?"""
-        found = self._cond_deps.get(id(cond))
-        if found is None:
-            self._cond_deps[id(cond)] = found = (cond, dependencies(cond, self._segment_deps))
-        return not names.isdisjoint(found[1])
 
     def _idle(self, p: Profile, names: frozenset[str]) -> bool:
         """Would a change of `names` leave `p` as it is? True when no segment it

@@ -75,10 +75,11 @@ def test_incremental_and_exhaustive_evaluation_agree(workspace: str) -> None:
 def test_the_exhaustive_mode_differs_from_a_broken_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
     """The comparison above can fail: an engine that never re-tests goals on a
     window closing ends runs late, and the two modes then disagree."""
-    from simulator.platform.engine import Platform
+    from simulator.platform.rules import Rules, rules_of
 
     plan = next(iter(_a_plan_with_a_goal_on_a_window()))
-    monkeypatch.setattr(Platform, "depends", lambda self, cond, names: False)
+    monkeypatch.setattr(Rules, "depends", lambda self, cond, names: False)
+    assert rules_of(plan.workspace).depends(None, frozenset(("x",))) is False
     fast = simulate(plan, until=plan.start + 86400)
     slow = simulate(plan, until=plan.start + 86400, exhaustive=True)
     assert everything(fast)["runs"] != everything(slow)["runs"]

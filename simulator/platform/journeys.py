@@ -79,6 +79,11 @@ def _refusal(frequency: str) -> str:
     return f"frequency {frequency}"
 
 
+@functools.cache
+def _wait_label(seconds: int) -> str:
+    return f"wait {format_duration(seconds)}"
+
+
 def frequency_ok(pf: Platform, j: JourneyDef, p: Profile) -> bool:
     if j.frequency == "every_time":
         return True
@@ -116,7 +121,7 @@ def try_enter(pf: Platform, j: JourneyDef, p: Profile, e: Event | None, from_hol
     pf.runs.append(r)
     pf.open_runs.setdefault(p.num, []).append(r)
     p.history.append(r)
-    pf.trace.put((JOURNEY_ENTERED, pf.now, j.name, r.num, p.num, who, seq, e.name if e else None, j.trigger_segment))
+    pf.trace.put((JOURNEY_ENTERED, pf.now, r))
     if j.exits_on_goal and j.goal is not None and pf.condition(j.goal, p, r, forward=True):
         end(pf, r, "goal")
         return r
@@ -135,7 +140,7 @@ def end(pf: Platform, r: Run, reason: str) -> None:
     r.reason = reason
     r.token += 1
     r.waiting = None
-    pf.trace.put((JOURNEY_EXITED, pf.now, r.journey.name, r.num, r.profile, r.shopper, reason))
+    pf.trace.put((JOURNEY_EXITED, pf.now, r))
 
 
 def still_matching(pf: Platform, r: Run, p: Profile) -> bool:
@@ -173,7 +178,7 @@ def goals_and_waits(pf: Platform, p: Profile, names: frozenset[str] | None = Non
             r.waiting = None
             r.token += 1
             r.stack.append(Frame(r.wait_step.then, ends_run=True))
-            pf.trace.put((STEP, pf.now, j.name, r.num, r.shopper, "wait_until met", p.num))
+            pf.trace.put((STEP, pf.now, r, "wait_until met", p.num))
             pf._pending.append(r)
 
 
@@ -194,7 +199,7 @@ def timer_due(pf: Platform, r: Run, token: int) -> None:
     r.waiting = None
     p = pf.live(r.profile)
     step = "wait ended" if kind == "wait" else "wait_until max reached"
-    pf.trace.put((STEP, pf.now, r.journey.name, r.num, r.shopper, step, p.num))
+    pf.trace.put((STEP, pf.now, r, step, p.num))
     if r.journey.exits_on_stop_matching and not still_matching(pf, r, p):
         end(pf, r, "stopped_matching")
         return
@@ -227,7 +232,7 @@ def advance(pf: Platform, r: Run) -> None:
         frame.index += 1
         p = pf.live(r.profile)
         if isinstance(step, Wait):
-            pf.trace.put((STEP, pf.now, j.name, r.num, r.shopper, f"wait {format_duration(step.seconds)}", p.num))
+            pf.trace.put((STEP, pf.now, r, _wait_label(step.seconds), p.num))
             wait(pf, r, step.seconds, "wait", step)
             return
         if isinstance(step, SendStep):
@@ -237,18 +242,18 @@ def advance(pf: Platform, r: Run) -> None:
             m = Message(j.name, step.message, r.num, p.num, pf.now, r.shopper)
             r.messages.append(m)
             pf.messages.append(m)
-            pf.trace.put((MESSAGE_SENT, pf.now, j.name, step.message, r.num, p.num, r.shopper))
+            pf.trace.put((MESSAGE_SENT, pf.now, m))
         elif isinstance(step, WaitUntil):
             if pf.condition(step.condition, p, r, forward=True):
-                pf.trace.put((STEP, pf.now, j.name, r.num, r.shopper, "wait_until already met", p.num))
+                pf.trace.put((STEP, pf.now, r, "wait_until already met", p.num))
                 r.stack.append(Frame(step.then, ends_run=True))
                 continue
-            pf.trace.put((STEP, pf.now, j.name, r.num, r.shopper, "wait_until", p.num))
+            pf.trace.put((STEP, pf.now, r, "wait_until", p.num))
             wait(pf, r, step.max, "until", step)
             return
         elif isinstance(step, Branch):
             taken = pf.condition(step.condition, p, r)
-            pf.trace.put((STEP, pf.now, j.name, r.num, r.shopper, "branch then" if taken else "branch else", p.num))
+            pf.trace.put((STEP, pf.now, r, "branch then" if taken else "branch else", p.num))
             r.stack.append(Frame(step.then if taken else step.else_))
         elif isinstance(step, Update):
             values: dict[str, Any] = {}

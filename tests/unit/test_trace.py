@@ -3,14 +3,18 @@ the same dicts `add` makes, in processing order, whenever it is read."""
 
 from __future__ import annotations
 
+import pytest
+
 from simulator.model.calls import Delivery, Send
 from simulator.platform.state import Event
-from simulator.platform.trace import ARRIVED, EVENT_ADDED, JOURNEY_EXITED, SEGMENT_ENTERED, Kind, Trace
+from simulator.platform.trace import ARRIVED, EVENT_ADDED, SEGMENT_ENTERED, Kind, Trace
+
+EXITED = Kind("journey_exited", "journey", "run", "cio_id", "who", "reason")
 
 
 def test_a_row_reads_as_the_record_add_would_make() -> None:
     by_row, by_keyword = Trace(0), Trace(0)
-    by_row.put((JOURNEY_EXITED, 5, "cart_recovery", 2, 3, "ana", "goal"))
+    by_row.put((EXITED, 5, "cart_recovery", 2, 3, "ana", "goal"))
     by_keyword.add(5, "journey_exited", journey="cart_recovery", run=2, cio_id="cio_3", who="ana", reason="goal")
     assert by_row.records == by_keyword.records
     assert list(by_row.records[0]) == ["at", "kind", "journey", "run", "cio_id", "who", "reason"]
@@ -63,7 +67,7 @@ def test_absent_fields_are_left_out_and_profile_names_kept() -> None:
 def test_rows_and_keyword_records_keep_one_order_across_reads() -> None:
     trace = Trace(0)
     trace.add(1, "dropped", seq=1)
-    trace.put((JOURNEY_EXITED, 2, "cart_recovery", 1, 4, "ana", "goal"))
+    trace.put((EXITED, 2, "cart_recovery", 1, 4, "ana", "goal"))
     assert [r["kind"] for r in trace.records] == ["dropped", "journey_exited"]
     trace.put((SEGMENT_ENTERED, 3, "vip", 4, "ana"))
     trace.add(4, "segment_refresh")
@@ -75,3 +79,11 @@ def test_rows_and_keyword_records_keep_one_order_across_reads() -> None:
         (4, "segment_refresh"),
     ]
     assert trace.records[1]["cio_id"] == "cio_4"
+
+
+def test_a_row_of_the_wrong_length_is_refused_before_it_is_written() -> None:
+    trace = Trace(0)
+    trace.put((SEGMENT_ENTERED, 1, "vip", 12, "ana"))
+    with pytest.raises(ValueError, match="segment_entered row holds 3 values, not 2"):
+        trace.put((SEGMENT_ENTERED, 2, "vip", 12))
+    assert [r["at"] for r in trace.records] == [1]

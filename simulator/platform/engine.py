@@ -23,6 +23,7 @@ from simulator.platform.state import (
     DELIVERY,
     HELD,
     HOLD_END,
+    NO_SEGMENTS,
     PROBE,
     SWEEP,
     TIME,
@@ -78,7 +79,7 @@ class Platform:
         self.orphans: dict[str, Profile] = {}
         self.merged_anon: dict[str, tuple[int, int]] = {}
         self.seen_ids: set[str] = set()
-        self.seen_keys: set[tuple[str, str]] = set()
+        self.seen_keys: set[str] = set()  # event name, NUL, canonical idempotency value
         self.events: list[Event] = []
         self.runs: list[Run] = []
         self.messages: list[Message] = []
@@ -94,8 +95,6 @@ class Platform:
         self._counter = itertools.count()
         self._mandatory = 0
         self._proc = itertools.count(1)
-        # (instant, cio number) -> what changes then: one name, or a set of several
-        self._time_checks: dict[tuple[int, int], str | set[str]] = {}
         self._pending: list[Run] = []
         self._depth = 0
         self.ended = False
@@ -104,7 +103,7 @@ class Platform:
         self._existence = self.rules.existence
         # (cio number, existence window key) -> the instant of its pending check: one
         # check per profile and such window, moved on to the latest event as it fires.
-        self._chains: dict[tuple[int, str], int] = {}
+        self._chains: dict[int, int] = {}  # keyed by `_chain`
         self.compiled = self.rules.compiled
         self.depends = self.rules.depends
         self._affected = self.rules.affected
@@ -180,7 +179,8 @@ class Platform:
                     break
             elif self._mandatory == 0 and at > self.now:
                 break  # what is left is optional and later than the last instant
-            at, phase, k1, _k2, _n, payload = heapq.heappop(queue)
+            item = heapq.heappop(queue)
+            at, phase, k1, payload = item[0], item[1], item[2], item[-1]
             if phase in _MANDATORY:
                 self._mandatory -= 1
             self.now = at
@@ -189,7 +189,10 @@ class Platform:
             elif phase == HELD:
                 self._release(payload)
             elif phase == TIME:
-                self._time_check(k1)
+                what = {payload}
+                while queue and queue[0][0] == at and queue[0][1] == TIME and queue[0][2] == k1:
+                    what.add(heapq.heappop(queue)[3])  # one check per profile and instant
+                self._time_check(k1, what)
             elif phase == TIMER:
                 journeys.timer_due(self, payload[0], payload[1])
             elif phase == HOLD_END:
@@ -250,10 +253,8 @@ class Platform:
         e.holder = p.num
         if e.landed is None:
             e.landed = p.num
-        elif e.moves is None:
-            e.moves = [(self.now, p.num)]
         else:
-            e.moves.append((self.now, p.num))
+            e.moves += (self.now, p.num)
         p.events.append(e)
         p.by_name.setdefault(e.name, []).append(e)
         if p.earliest_ts is None or e.ts < p.earliest_ts:
@@ -261,7 +262,7 @@ class Platform:
             if e.ts < p.age_start:
                 p.age_start = e.ts
                 aged = True
-            self._age_checks(p)
+                self._age_checks(p)
         for w, key in self._windows.get(e.name, ()):
             if key in self._existence and not self.exhaustive:
                 self._chain_at(e.ts + w, p, key)
@@ -271,15 +272,21 @@ class Platform:
             self._time_check_at(e.ts, p, e.name)
         return aged
 
+    def _chain(self, num: int, key: str) -> int:
+        """One number for (cio number, existence window key)."""
+        index = self.rules.existence_index
+        return num * len(index) + index[key]
+
     def _chain_at(self, at: int, p: Profile, key: str) -> None:
         """A check when an event leaves existence window `key` at `at`, unless one
         is pending for the profile by then: it will look for the latest event."""
         if at <= self.now:
             return
-        pending = self._chains.get((p.num, key))
+        chain = self._chain(p.num, key)
+        pending = self._chains.get(chain)
         if pending is not None and self.now < pending <= at:
             return
-        self._chains[(p.num, key)] = at
+        self._chains[chain] = at
         self._time_check_at(at, p, key)
 
     def _age_checks(self, p: Profile) -> None:
@@ -289,16 +296,9 @@ class Platform:
     def _time_check_at(self, at: int, p: Profile, what: str) -> None:
         if at <= self.now:
             return
-        key = (at, p.num)
-        pending = self._time_checks.get(key)
-        if pending is None:
-            self._time_checks[key] = what
-            self.push(at, TIME, p.num, 0, None)
-        elif isinstance(pending, str):
-            if pending != what:
-                self._time_checks[key] = {pending, what}
-        else:
-            pending.add(what)
+        # Entries for one profile and instant come off the heap together (they
+        # differ only in `what`) and make one check; no tie-breaker is needed.
+        heapq.heappush(self._queue, (at, TIME, p.num, what))
 
     def _owner(self, p: Profile) -> str | None:
         for key in (p.id, p.email, *p.anonymous_ids):
@@ -339,13 +339,13 @@ class Platform:
                 self.now, "duplicate_ignored", reason="event_id", event_id=send.event_id, **self._send_fields(send)
             )
             return
-        key: tuple[str, str] | None = None
+        key: str | None = None
         shown: Any = None
         for event_name, prop in self.ws.idempotency_keys:
             if event_name == name:
                 values = lookup(send.properties, prop)
                 if values:
-                    key, shown = (event_name, canonical_key(values[0])), values[0]
+                    key, shown = f"{event_name}\x00{canonical_key(values[0])}", values[0]
         if key is not None and key in self.seen_keys:
             self.ignored[send.seq] = self.ignored.get(send.seq, 0) + 1
             self.trace.add(
@@ -354,7 +354,7 @@ class Platform:
             return
         p, via = self._track_profile(send)
         ts = send.timestamp if send.timestamp is not None else self.now
-        e = Event(name, send.properties, ts, next(self._proc), send.seq, d.copy, send.shopper, self.now, via, p.num)
+        e = Event(name, send.properties, ts, next(self._proc), d, via, p.num)
         if send.event_id is not None:
             self.seen_ids.add(send.event_id)
         if key is not None:
@@ -592,7 +592,7 @@ class Platform:
     def _clear_segments(self, p: Profile) -> None:
         for seg in p.segments:
             self.members_of[seg].discard(p.num)
-        p.segments.clear()
+        p.segments = NO_SEGMENTS
 
     def _idle(self, p: Profile, names: frozenset[str]) -> bool:
         """Would a change of `names` leave `p` as it is? True when no segment it
@@ -627,19 +627,18 @@ class Platform:
             names = None
             p.evaluated = True
         now = self.now
-        segments = p.segments
         for name, rule, only_leave in self._affected(names):
-            was_in = name in segments
+            was_in = name in p.segments
             if only_leave and not was_in:
                 continue
             now_in = rule(p, now, None, None)
             if now_in and not was_in:
-                segments.add(name)
+                p.segments = {*p.segments, name}
                 self.members_of[name].add(p.num)
                 joined.append(name)
                 self.trace.put((SEGMENT_ENTERED, now, name, p.num, self._owner(p)))
             elif was_in and not now_in:
-                segments.discard(name)
+                p.segments = p.segments - {name} or NO_SEGMENTS
                 self.members_of[name].discard(p.num)
                 left.append(name)
                 self.trace.put((SEGMENT_LEFT, now, name, p.num, self._owner(p)))
@@ -676,31 +675,30 @@ class Platform:
         finally:
             self._depth -= 1
 
-    def _time_check(self, num: int) -> None:
-        pending = self._time_checks.pop((self.now, num), None)
-        what = {pending} if isinstance(pending, str) else pending
+    def _time_check(self, num: int, what: set[str]) -> None:
+        """What changes for profile `num` now: event names, window keys, AGE."""
         p = self.live(num)
         if self.exhaustive:
             self.changed(p)
             return
-        if what is not None:
-            now = self.now
-            for key in [key for key in what if key in self._existence]:
-                event, within = self._existence[key]
-                if self._chains.get((num, key)) == now:
-                    del self._chains[(num, key)]
-                latest: int | None = None
-                inside = False
-                for e in p.by_name.get(event, ()):
-                    if e.ts > now - within:
-                        inside = inside or e.ts <= now
-                        latest = e.ts if latest is None else max(latest, e.ts)
-                if latest is not None:
-                    self._chain_at(latest + within, p, key)  # the next one to leave
-                if inside:
-                    what.discard(key)  # a later one is still in the window
-        names = frozenset(what) if what is not None else None
-        if names is not None and (not names or self._idle(p, names)):
+        now = self.now
+        for key in [key for key in what if key in self._existence]:
+            event, within = self._existence[key]
+            chain = self._chain(num, key)
+            if self._chains.get(chain) == now:
+                del self._chains[chain]
+            latest: int | None = None
+            inside = False
+            for e in p.by_name.get(event, ()):
+                if e.ts > now - within:
+                    inside = inside or e.ts <= now
+                    latest = e.ts if latest is None else max(latest, e.ts)
+            if latest is not None:
+                self._chain_at(latest + within, p, key)  # the next one to leave
+            if inside:
+                what.discard(key)  # a later one is still in the window
+        names = frozenset(what)
+        if not names or self._idle(p, names):
             return
         self.changed(p, names=names)
 

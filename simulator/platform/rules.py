@@ -140,6 +140,7 @@ class Rules:
         self.ws = ws
         self.windows = windows_by_event(ws)
         self.existence = existence_windows(ws)
+        self.existence_index = {key: i for i, key in enumerate(sorted(self.existence))}
         self._compiled: dict[int, tuple[Cond, Compiled]] = {}  # id(condition) -> (it, compiled)
         seg_deps = segment_dependencies(ws)
         self.segments = [(seg.name, deps, leaves, self.compiled(seg.rule)) for seg, deps, leaves in seg_deps]

@@ -5,15 +5,18 @@ Plain slotted classes: these live in the hot loop.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.model.calls import Delivery
 from simulator.model.config import JourneyDef, Step
 
 __all__ = [
     "DELIVERY",
     "HELD",
     "HOLD_END",
+    "NO_SEGMENTS",
     "PROBE",
     "SWEEP",
     "TIME",
@@ -26,6 +29,8 @@ __all__ = [
     "Run",
 ]
 
+NO_SEGMENTS: frozenset[str] = frozenset()
+
 # The phases of one instant, in the order they run (SPEC section 4).
 DELIVERY, HELD, TIME, TIMER, HOLD_END, SWEEP, PROBE = range(7)
 
@@ -36,22 +41,36 @@ class Event:
     props: dict[str, Any]
     ts: int
     proc: int
-    seq: int
-    copy: int
-    shopper: str | None
-    arrival: int
+    delivery: Delivery  # the delivery it was accepted from: its send, copy and arrival
     via: str  # direct | grace | anonymous_merge | merge
     holder: int  # cio number of the profile holding it now
     landed: int | None = None  # cio number of the profile it was first added to
-    moves: list[tuple[int, int]] | None = None  # (instant, cio number) of each move by a merge
+    moves: tuple[int, ...] = ()  # instant, cio number, instant, cio number, ...: its moves by merges
     lost: str | None = None  # why a merge left it behind
     lost_at: int | None = None
+
+    @property
+    def seq(self) -> int:
+        return self.delivery.send.seq
+
+    @property
+    def copy(self) -> int:
+        return self.delivery.copy
+
+    @property
+    def shopper(self) -> str | None:
+        return self.delivery.send.shopper
+
+    @property
+    def arrival(self) -> int:
+        return self.delivery.arrival
 
     @property
     def history(self) -> list[tuple[int, int]]:
         """(instant, cio number) of each profile that has held it, in order."""
         first = [] if self.landed is None else [(self.arrival, self.landed)]
-        return first + (self.moves or [])
+        moves = self.moves
+        return first + [(moves[i], moves[i + 1]) for i in range(0, len(moves), 2)]
 
 
 @dataclass(slots=True, eq=False)
@@ -64,7 +83,9 @@ class Profile:
     attributes: dict[str, Any] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     by_name: dict[str, list[Event]] = field(default_factory=dict)  # the same events, by name
-    segments: set[str] = field(default_factory=set)
+    # Its segments: the shared empty NO_SEGMENTS until it joins one (most
+    # profiles never do; an empty set costs 216 bytes).
+    segments: AbstractSet[str] = NO_SEGMENTS
     orphan: bool = False
     deleted_at: int | None = None
     merged_into: int | None = None

@@ -22,9 +22,10 @@ def test_a_row_reads_as_the_record_add_would_make() -> None:
 
 def test_rows_holding_a_delivery_or_an_event_read_as_their_fields() -> None:
     send = Send(seq=7, at=100, call="track", source="web", shopper="ana", device="phone", name="checkout_started")
-    event = Event("checkout_started", {}, 90, 1, 7, 2, "ana", 160, "direct", 3)
+    delivery = Delivery(160, send, 2)
+    event = Event("checkout_started", {}, 90, 1, delivery, "direct", 3)
     trace = Trace(0)
-    trace.put((ARRIVED, 160, Delivery(160, send, 2)))
+    trace.put((ARRIVED, 160, delivery))
     trace.put((EVENT_ADDED, 160, event, 3, "grace"))
     event.via = "merge"  # later changes to the event do not rewrite what was recorded
     assert trace.records == [

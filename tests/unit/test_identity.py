@@ -477,3 +477,21 @@ def test_runs_belong_to_the_shopper_whose_call_created_the_trigger(play: Callabl
     )
     assert [(r.shopper, r.profile) for r in outcome.platform.runs] == [("ana_alias", 1), ("ana", 1)]
     assert [m.shopper for m in outcome.platform.messages] == ["ana_alias", "ana"]
+
+
+def test_an_event_remembers_each_profile_that_held_it(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        """
+        scenario: s
+        shoppers: {ana: {id: cus_1, email: ana@example.com}}
+        timeline:
+          - {at: 0s, who: ana, device: phone, track: viewed}
+          - {at: 1m, who: ana, device: laptop, identify: {with: [email]}}
+          - {at: 2m, who: ana, device: phone, identify: true}
+        """
+    )
+    viewed = next(e for e in outcome.platform.events if e.name == "viewed")
+    # Landed on the phone's anonymous profile, moved at 2m to the laptop's
+    # identified one, which the phone's identify resolved to by email.
+    assert viewed.history == [(viewed.arrival, 1), (START + 120, 2)]
+    assert (viewed.seq, viewed.copy, viewed.shopper, viewed.holder) == (1, 1, "ana", 2)

@@ -4,6 +4,13 @@ Deliveries are processed in arrival order, each completely before the next
 (SPEC section 4). At one instant the phases run in this order: deliveries,
 held future-stamped events, time-driven changes, journey timers, filter-retry
 holds expiring, segment refresh sweeps, expectation probes.
+
+The evaluation is incremental: each change of a profile names what changed
+(an event name, a window closing, attributes, age; see `rules.py`), and only
+the segments, goals, `wait_until` conditions and held entries that read it
+are evaluated again. Segment membership is kept per segment (`members_of`),
+so a snapshot is a read. `exhaustive=True` evaluates everything on every
+change: slower, the same outcome, the reference the tests hold it to.
 """
 
 from __future__ import annotations

@@ -673,7 +673,7 @@ class Platform:
                 )
                 return
             joined: list[str] = []
-            changes = None if sweep or self.exhaustive else names
+            changes = None if sweep or self.exhaustive or names is None else names | self._due_now(p)
             if sweep or not self.ws.segment_refresh:
                 joined, _ = self._recompute(p, changes)
             journeys.goals_and_waits(self, p, changes)
@@ -681,6 +681,25 @@ class Platform:
             journeys.run_pending(self)
         finally:
             self._depth -= 1
+
+    def _due_now(self, p: Profile) -> frozenset[str]:
+        """What time itself changes for `p` at this instant: windows closing on its
+        events, events stamped now becoming visible, an age reached. A change
+        at this instant sees them at once, even before the time phase gets to
+        them: the profile is evaluated as it is now."""
+        now = self.now
+        found: set[str] = set()
+        windows = self._windows
+        for e in p.events:
+            if e.ts == now:
+                found.add(e.name)
+            for w, key in windows.get(e.name, ()):
+                if e.ts + w == now:
+                    found.add(key)
+        for a in self.ws.ages:
+            if p.age_start + a == now:
+                found.add(AGE)
+        return frozenset(found)
 
     def _time_check(self, num: int, what: set[str]) -> None:
         """What changes for profile `num` now: event names, window keys, AGE."""
@@ -694,16 +713,18 @@ class Platform:
             chain = self._chain(num, key)
             if self._chains.get(chain) == now:
                 del self._chains[chain]
-            latest: int | None = None
-            inside = False
+            latest: int | None = None  # the latest such event in the window now
+            coming: int | None = None  # the earliest stamped later than now
             for e in p.by_name.get(event, ()):
-                if e.ts > now - within:
-                    inside = inside or e.ts <= now
+                if now < e.ts:
+                    coming = e.ts if coming is None else min(coming, e.ts)
+                elif now - within < e.ts:
                     latest = e.ts if latest is None else max(latest, e.ts)
             if latest is not None:
-                self._chain_at(latest + within, p, key)  # the next one to leave
-            if inside:
-                what.discard(key)  # a later one is still in the window
+                self._chain_at(latest + within, p, key)  # when it leaves
+                what.discard(key)  # it is still in the window: nothing changed
+            elif coming is not None:
+                self._chain_at(coming + within, p, key)
         names = frozenset(what)
         if not names or self._idle(p, names):
             return

@@ -27,6 +27,7 @@ ROOT = Path(__file__).parents[2]
 WORKSPACES = {
     "dtc_store": ROOT / "fixtures" / "workspaces" / "dtc_store.yaml",
     "windows_everywhere": Path(__file__).parent / "workspaces" / "windows_everywhere.yaml",
+    "same_instant": Path(__file__).parent / "workspaces" / "same_instant.yaml",
 }
 CATALOGS = {name: catalog_of(path) for name, path in WORKSPACES.items()}
 
@@ -50,6 +51,7 @@ def everything(outcome: Outcome) -> dict[str, Any]:
                     r.entered_at,
                     r.ended_at,
                     r.reason,
+                    r.trigger.seq if r.trigger else None,
                     [(m.message, m.at) for m in r.messages],
                 )
             )
@@ -61,7 +63,7 @@ def everything(outcome: Outcome) -> dict[str, Any]:
 
 @pytest.mark.parametrize("workspace", sorted(WORKSPACES))
 def test_incremental_and_exhaustive_evaluation_agree(workspace: str) -> None:
-    @settings(max_examples=80, deadline=None)
+    @settings(max_examples=150, deadline=None)
     @given(plans(CATALOGS[workspace], faults=True, max_steps=12))
     def agree(plan: Plan) -> None:
         until = plan.start + 10 * 86400

@@ -117,6 +117,10 @@ class Platform:
         # Segment name -> cio numbers of its members now, kept as memberships change:
         # a snapshot is a read, not an evaluation of every profile.
         self.members_of: dict[str, set[int]] = {seg.name: set() for seg in workspace.segments}
+        if workspace.segment_refresh:
+            # Sweeps at start + k*D, k = 0 first, whether deliveries come by
+            # `schedule` (a replay) or one by one (`accept`, the emulator).
+            self.push(start, SWEEP, 0, 0, None)
 
     # ------------------------------------------------------------------ the clock
 
@@ -133,8 +137,6 @@ class Platform:
         self._mandatory += len(waiting) - (len(self._incoming) - self._next)
         waiting.sort(key=lambda d: (d.arrival, d.send.seq, d.copy))
         self._incoming, self._next = waiting, 0
-        if self.ws.segment_refresh:
-            self.push(self.start, SWEEP, 0, 0, None)  # start + k*D, k = 0 first
 
     def probe(self, at: int, index: int, callback: Callable[[int], None]) -> None:
         self.push(at, PROBE, index, 0, callback)
@@ -165,10 +167,10 @@ class Platform:
 
     def _process(self, until: int | None) -> None:
         queue = self._queue
-        incoming = self._incoming
         while True:
             # The next thing due: the heap's top or the next scheduled delivery,
             # whichever sorts first by (instant, phase, seq, copy).
+            incoming = self._incoming  # `schedule` may replace it from a probe
             d = incoming[self._next] if self._next < len(incoming) else None
             if d is not None and (not queue or (d.arrival, DELIVERY, d.send.seq, d.copy) < queue[0]):
                 if until is not None and d.arrival > until:

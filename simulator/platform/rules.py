@@ -10,6 +10,7 @@ A change is described by names: an event name (such an event was added),
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 from simulator.model.conditions import (
@@ -179,17 +180,19 @@ class Rules:
 
 _RECENT: OrderedDict[int, Rules] = OrderedDict()  # id(workspace) -> its rules, most recent last
 _KEEP = 16
+_LOCK = threading.Lock()  # emulator sessions build platforms from several threads
 
 
 def rules_of(ws: WorkspaceConfig) -> Rules:
     """The rules of `ws`, analysed once for the last few workspaces replayed (a
     fuzz search replays one workspace thousands of times)."""
-    found = _RECENT.get(id(ws))
-    if found is None or found.ws is not ws:
-        found = Rules(ws)
-        _RECENT[id(ws)] = found
-        if len(_RECENT) > _KEEP:
-            _RECENT.popitem(last=False)
-    else:
-        _RECENT.move_to_end(id(ws))
-    return found
+    with _LOCK:
+        found = _RECENT.get(id(ws))
+        if found is None or found.ws is not ws:
+            found = Rules(ws)
+            _RECENT[id(ws)] = found
+            if len(_RECENT) > _KEEP:
+                _RECENT.popitem(last=False)
+        else:
+            _RECENT.move_to_end(id(ws))
+        return found

@@ -126,3 +126,18 @@ def test_a_file_that_is_not_a_call_log_is_refused_and_left_untouched(tmp_path: P
     with pytest.raises(LogError, match="calls.jsonl:1: not a JSON line"), running_emulator(WORKSPACE, log=log):
         pass  # pragma: no cover
     assert log.read_text() == "something\n"
+
+
+def test_a_workspace_with_segment_refresh_sweeps_in_a_live_session(tmp_path: Path) -> None:
+    workspace = tmp_path / "refresh.yaml"
+    workspace.write_text(
+        "rules: {segment_refresh: 1h}\n"
+        "segments: {vip: {rule: {performed: order_completed, where: {value: {gt: 200}}}}}\n"
+    )
+    with running_emulator(workspace, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        track = emu.track_client()
+        track.identify("cus_1")
+        track.track("cus_1", "order_completed", {"order_id": "o_1", "value": 300})
+        assert emu.members("vip") == []  # held until the next sweep
+        emu.advance("1h")
+        assert [m["id"] for m in emu.members("vip")] == ["cus_1"]

@@ -229,7 +229,7 @@ def replay(plan: Plan, snapshot_at: int | None = None) -> tuple[Outcome, dict[st
         "live_profiles": len(platform.live_profiles()),
         "runs": len(platform.runs),
         "messages": len(platform.messages),
-        "trace_records": len(platform.trace),  # counted, not turned into dicts,
+        "trace_records": len(platform.trace),  # counted, not turned into dicts
     }
     if taken is not None:
         figures |= {

@@ -49,13 +49,7 @@ class Count:
     value: int
 
     def ok(self, n: int) -> bool:
-        return {
-            "eq": n == self.value,
-            "gte": n >= self.value,
-            "lte": n <= self.value,
-            "gt": n > self.value,
-            "lt": n < self.value,
-        }[self.op]
+        return _COUNT_OPS[self.op](n, self.value)
 
 
 @dataclass(frozen=True, slots=True)

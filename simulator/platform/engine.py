@@ -25,7 +25,7 @@ from simulator.model.conditions import Cond
 from simulator.model.config import JourneyDef, WorkspaceConfig
 from simulator.model.values import canonical_key, lookup, tests_pass
 from simulator.platform import journeys
-from simulator.platform.rules import AGE, ATTRIBUTES, rules_of
+from simulator.platform.rules import AGE, CHANGED_ATTRIBUTES, rules_of
 from simulator.platform.state import (
     DELIVERY,
     HELD,
@@ -61,7 +61,6 @@ __all__ = ["Platform"]
 
 
 _MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
-CHANGED_ATTRIBUTES = frozenset((ATTRIBUTES,))
 
 
 class Platform:

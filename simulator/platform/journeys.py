@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from simulator.model.config import Branch, JourneyDef, SendStep, Update, Wait, WaitUntil
 from simulator.model.time import format_duration
 from simulator.model.values import TriggerRef, lookup
+from simulator.platform.rules import CHANGED_ATTRIBUTES
 from simulator.platform.state import HOLD_END, TIMER, Event, Frame, Hold, Message, Profile, Run
 from simulator.platform.trace import (
     ENTRY_FILTERED,
@@ -27,7 +28,6 @@ from simulator.platform.trace import (
 if TYPE_CHECKING:
     from simulator.platform.engine import Platform
 
-CHANGED_ATTRIBUTES = frozenset(("@attributes",))  # the engine's name for "profile attributes changed"
 
 __all__ = ["end", "entries", "goals_and_waits", "run_pending", "timer_due", "try_enter"]
 

@@ -30,6 +30,7 @@ from simulator.model.config import SegmentDef, WorkspaceConfig
 __all__ = [
     "AGE",
     "ATTRIBUTES",
+    "CHANGED_ATTRIBUTES",
     "Rules",
     "dependencies",
     "existence_windows",
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 ATTRIBUTES = "@attributes"  # a change of profile attributes
+CHANGED_ATTRIBUTES = frozenset((ATTRIBUTES,))
 AGE = "@age"  # a profile reaching an age a negative window needs
 
 

@@ -106,6 +106,7 @@ class Platform:
         self.ended = False
         self.rules = rules_of(workspace)
         self._windows = self.rules.windows
+        self._due_offsets = self.rules.due_offsets
         self._existence = self.rules.existence
         # (cio number, existence window key) -> the instant of its pending check: one
         # check per profile and such window, moved on to the latest event as it fires.
@@ -690,13 +691,16 @@ class Platform:
         them: the profile is evaluated as it is now."""
         now = self.now
         found: set[str] = set()
-        windows = self._windows
+        offsets = self._due_offsets
         for e in p.events:
-            if e.ts == now:
-                found.add(e.name)
-            for w, key in windows.get(e.name, ()):
-                if e.ts + w == now:
-                    found.add(key)
+            keys = offsets.get(e.name)
+            if keys is None:
+                if e.ts == now:
+                    found.add(e.name)
+                continue
+            due = keys.get(now - e.ts)
+            if due is not None:
+                found.update(due)
         for a in self.ws.ages:
             if p.age_start + a == now:
                 found.add(AGE)

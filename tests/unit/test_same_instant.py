@@ -136,3 +136,26 @@ def test_a_window_empties_before_an_event_stamped_later_arrives_in_it(
 ) -> None:
     outcome = both(load, VIEWS.format(segment=segment))
     assert [f"{k.removeprefix('segment_')} {at / H:g}" for k, _s, at in segment_changes(outcome)] == expected
+
+
+def test_an_event_stamped_now_is_seen_by_a_delivery_at_that_instant(load: Callable[[str], Plan]) -> None:
+    """`viewed` has no window anywhere: only its stamp makes it visible at 5h,
+    and the checkout arriving at 5h already sees it through the segment."""
+    text = """
+scenario: s
+workspace:
+  segments: {ever_viewed: {rule: {performed: viewed}}}
+  journeys:
+    j:
+      trigger: {event: checkout_started}
+      filter: {in_segment: ever_viewed}
+      steps: [{send: m1}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 40m, who: ana, source: backend, track: viewed, timestamp: 5h}
+  - {at: 5h, who: ana, source: backend, track: checkout_started}
+until: 8h
+"""
+    outcome = both(load, text)
+    assert segment_changes(outcome) == [("segment_entered", "ever_viewed", 5 * H)]
+    assert runs(outcome) == [("j", 5 * H, 5 * H, "completed", 2, [("m1", 5 * H)])]

@@ -127,9 +127,9 @@ def run(paths: tuple[str, ...], strict: bool) -> None:
             block = [f"FAIL {plan.name} ({plan.file})"]
             for result in res.failures:
                 block += explain_failure(res, result)
-            if strict and res.unexpected and not res.failures:
+            if strict and res.unexpected:
                 block.append("  violations not documented by a {violation: ...} expectation (--strict):")
-                block += render_violations(res)
+                block += render_violations(res, only_unexpected=True)
             failures.append(block)
     total = passed + failed + invalid
     click.echo("")

@@ -56,6 +56,12 @@ def simulate(
     platform = Platform(ws, plan.start, plan.owners, exhaustive=exhaustive)
     platform.schedule(deliveries, dropped)
     results: dict[int, Any] = {}
+    ats = [e.at for e in plan.expectations if e.at is not None]
+    if ats and until is None and plan.until is None:
+        # Without `until`, a simulation lasts until every `at` has passed (SPEC
+        # 11), whether or not anything is probed there: `run` and `timeline`
+        # replay the same story.
+        platform.probe(max(ats), -1, lambda _i: None)
     for at, index, fn in probes or []:
 
         def record(i: int, fn: Callable[[Platform, int], Any] = fn) -> None:

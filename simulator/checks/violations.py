@@ -20,7 +20,7 @@ from simulator.checks.ideal import (
     unskewed_outcome,
 )
 from simulator.model.calls import Send
-from simulator.model.conditions import Cond, InSegment, Performed, View, holds, walk
+from simulator.model.conditions import AttributeTest, Cond, InSegment, Performed, View, holds, walk
 from simulator.model.config import JourneyDef
 from simulator.model.time import format_offset
 from simulator.model.values import canonical_key, fold_name, lookup, read_generously, tests_pass
@@ -165,18 +165,47 @@ class _Finder:
     def shopper_tracks(self, who: str) -> list[Send]:
         return self.tracks_by_shopper.get(who, [])
 
-    def ideal_view(self, who: str, at: int, trigger: dict[str, Any] | None, floor: tuple[int, int]) -> View:
+    @cached_property
+    def identifies_by_shopper(self) -> dict[str, list[Send]]:
+        out: dict[str, list[Send]] = {}
+        for s in sorted(self.plan.sends, key=lambda s: s.seq):
+            if s.call == "identify" and s.shopper is not None:
+                out.setdefault(s.shopper, []).append(s)
+        return out
+
+    def shopper_identifies(self, who: str) -> list[Send]:
+        return self.identifies_by_shopper.get(who, [])
+
+    @cached_property
+    def first_arrival(self) -> dict[int, int]:
+        """Send seq -> the instant its first copy arrived (whenever that was)."""
+        out: dict[int, int] = {}
+        for d in self.o.deliveries:
+            if d.send.seq not in out or d.arrival < out[d.send.seq]:
+                out[d.send.seq] = d.arrival
+        return out
+
+    def ideal_view(
+        self,
+        who: str,
+        at: int,
+        trigger: dict[str, Any] | None,
+        floor: tuple[int, int],
+        upto: tuple[int, int] | None = None,
+    ) -> View:
         """The shopper's ideal profile at `at`: every send of theirs at its send
-        instant, names and types read generously, segments evaluated on it too."""
+        instant, names and types read generously, segments evaluated on it too.
+        With `upto` (send instant, seq), only the sends up to that one count."""
+        cut = upto if upto is not None else (at, 10**18)
         events = [
             _Ev(self.names.get(fold_name(s.name or ""), s.name or ""), read_generously(s.properties), s.at, s.seq)
             for s in self.shopper_tracks(who)
-            if s.at <= at
+            if s.at <= at and (s.at, s.seq) <= cut
         ]
         attributes: dict[str, Any] = {}
-        for s in sorted(self.plan.sends, key=lambda s: s.seq):
-            if s.shopper == who and s.call == "identify" and s.at <= at:
-                attributes.update(s.attributes)
+        for s in self.shopper_identifies(who):
+            if s.at <= at and (s.at, s.seq) <= cut:
+                attributes.update(read_generously(s.attributes))
         rules = {seg.name: seg.rule for seg in self.ws.segments}
 
         def base() -> View:
@@ -218,6 +247,11 @@ class _Finder:
         events = self.p.processed.get(s.seq, [])
         if s.seq in self.dropped:
             return f"{self.describe_send(s)} was dropped and never arrived"
+        if s.call != "track":
+            arrival = self.first_arrival.get(s.seq)
+            if arrival is None or arrival > self.o.end:
+                return f"{self.describe_send(s)} had not arrived when the simulation ended"
+            return f"{self.describe_send(s)} arrived at {self.t(arrival)}"
         if not events:
             if s.seq in self.p.ignored:
                 return f"{self.describe_send(s)} was ignored as a duplicate"
@@ -254,8 +288,12 @@ class _Finder:
             candidates += [(s, "goal") for s in later if self.generous_match(goal, s, trigger)]
         elif goal is not None:
             if holds(goal, self.ideal_view(who, at, trigger, key)):
-                names = self.positive_names(goal)
-                candidates += [(s, "goal") for s in later if fold_name(s.name or "") in names][:1]
+                made_true = self.goal_made_true(goal, who, at, trigger, key)
+                if made_true is not None:
+                    candidates.append((made_true, "goal"))
+                else:
+                    names = self.positive_names(goal)
+                    candidates += [(s, "goal") for s in later if fold_name(s.name or "") in names][:1]
         for node in walk(j.filter):
             if isinstance(node, Performed) and node.negative:
                 candidates += [(s, "filter") for s in later if self.generous_match(node, s, trigger)]
@@ -263,7 +301,31 @@ class _Finder:
             return None
         return min(candidates, key=lambda c: (c[0].at, c[0].seq))
 
+    def goal_made_true(
+        self, goal: Cond, who: str, at: int, trigger: dict[str, Any] | None, key: tuple[int, int]
+    ) -> Send | None:
+        """The shopper's first send after the trigger that turned `goal` true on
+        the ideal profile at `at` (false with the sends before it, true with it):
+        an event or an identify's attributes."""
+        later = sorted(
+            (
+                s
+                for s in (*self.shopper_tracks(who), *self.shopper_identifies(who))
+                if key < (s.at, s.seq) and s.at <= at
+            ),
+            key=lambda s: (s.at, s.seq),
+        )
+        before = holds(goal, self.ideal_view(who, at, trigger, key, upto=key))
+        for s in later:
+            now = holds(goal, self.ideal_view(who, at, trigger, key, upto=(s.at, s.seq)))
+            if now and not before:
+                return s
+            before = now
+        return None
+
     def ghost_cause(self, r: Run, j: JourneyDef, send: Send, role: str, at: int) -> tuple[str, str]:
+        if send.call == "identify":
+            return self.identify_cause(r, j, send, at)
         events = self.p.processed.get(send.seq, [])
         if not events:
             if send.seq in self.dropped:
@@ -304,6 +366,34 @@ class _Finder:
         if role == "filter" and not j.exits_on_stop_matching:
             return "exit_setting", f"exit: {j.exit} never re-tests the filter"
         return "other", "it arrived in time on the run's profile, yet the run went on"
+
+    def identify_cause(self, r: Run, j: JourneyDef, send: Send, at: int) -> tuple[str, str]:
+        """The cause for a goal the shopper met with an identify's attributes."""
+        if send.seq in self.dropped:
+            return "dropped", "it never arrived"
+        arrival = self.first_arrival.get(send.seq)
+        if arrival is None or arrival > self.o.end:
+            return "late_arrival", "it had not arrived when the simulation ended"
+        if arrival > at:
+            return "late_arrival", "it arrived after the message was sent"
+        run_at = self.live_at(self.run_profile_at(r, at), self.o.end)
+        held = self.p.profiles[run_at].attributes
+        missing = {k: v for k, v in send.attributes.items() if k not in held}
+        if missing:
+            return "identity_split", (
+                f"its attributes {', '.join(sorted(missing))} were set on another profile, "
+                f"not on the run's profile cio_{run_at}"
+            )
+        if not j.exits_on_goal:
+            return "exit_setting", f"exit: {j.exit} never consults the goal"
+        exact = {k: v for k, v in send.attributes.items() if read_generously(v) != v}
+        if exact:
+            shown = ", ".join(f"{k}={v!r}" for k, v in sorted(exact.items()))
+            return "other", f"the platform reads {shown} exactly: a string, not a number"
+        return "other", (
+            f"its attributes arrived in time on the run's profile cio_{run_at}, "
+            "yet the goal was false there when the message was sent"
+        )
 
     def rule_for(self, j: JourneyDef, role: str, send: Send) -> Performed | None:
         conds = [j.goal] if role == "goal" else [j.filter]
@@ -384,7 +474,54 @@ class _Finder:
                     != tests_pass(node.where, s.properties, None, self.ws.coerce)
                 ):
                     return "type_mismatch", "the filter's where differs only because of a type"
-        return "other", "the journey's filter or frequency kept it out"
+        return "other", self.what_kept_it_out(j, send)
+
+    def skewed_tracks(self, who: str) -> list[str]:
+        """The shopper's events the platform holds stamped other than at their send instant."""
+        return [
+            f"{s.name} sent at {self.t(s.at)} was stamped {self.t(e.ts)}"
+            for s in self.shopper_tracks(who)
+            for e in self.p.processed.get(s.seq, [])[:1]
+            if e.ts != s.at
+        ]
+
+    def what_kept_it_out(self, j: JourneyDef, send: Send) -> str:
+        """What differed, for a missed entry of no named cause: what the
+        platform did with the trigger, and what in the shopper's data it read
+        differently from the ideal run."""
+        said: list[str] = []
+        for rec in self.p.trace.records:
+            if rec.get("seq") != send.seq or rec.get("journey") != j.name:
+                continue
+            if rec["kind"] == "entry_refused":
+                said.append(f"at {self.t(rec['at'])} {rec['reason']} refused it on {rec['cio_id']}")
+            elif rec["kind"] == "entry_filtered":
+                said.append(f"at {self.t(rec['at'])} the filter was false on {rec['cio_id']}")
+            elif rec["kind"] == "entry_held":
+                said.append(f"at {self.t(rec['at'])} the filter was false on {rec['cio_id']}, so the entry was held")
+            elif rec["kind"] == "entry_expired":
+                said.append(f"at {self.t(rec['at'])} the held entry expired, the filter still false")
+        skewed = self.skewed_tracks(send.shopper or "")
+        if skewed and self.entered_for(self.unskewed, j.name, send.seq):
+            # The trigger, whose cause this is, was stamped right (SPEC 9 names
+            # the deciding event's causes); an event the filter reads was not.
+            said.append(
+                "with the shopper's events stamped at their send instants it would have entered ("
+                + "; ".join(skewed)
+                + ")"
+            )
+        read = {t.path.split(".")[0] for n in walk(j.filter) if isinstance(n, AttributeTest) for t in n.tests}
+        strings = sorted(
+            f"{k}={v!r}"
+            for s in self.shopper_identifies(send.shopper or "")
+            for k, v in s.attributes.items()
+            if k in read and read_generously(v) != v
+        )
+        if strings:
+            said.append(f"the platform reads attribute {', '.join(strings)} exactly: a string, not a number")
+        if not said:
+            return "the journey's filter or frequency kept it out"
+        return "; ".join(said)
 
     # ------------------------------------------------------------ duplicates, splits
 

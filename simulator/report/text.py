@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.checks.expectations import Result, ScenarioResult
+from simulator.model.time import parse_instant
 from simulator.report.story import describe, story_records
 
-__all__ = ["explain_failure", "render_violations", "scenario_line", "story_lines"]
+__all__ = ["explain_failure", "record_shoppers", "render_violations", "scenario_line", "story_lines"]
 
 _SLICE_KINDS = {
     "sent",
@@ -45,9 +46,9 @@ def scenario_line(res: ScenarioResult) -> str:
     return f"{status}  {res.plan.name}  ({res.plan.file})  {detail}"
 
 
-def render_violations(res: ScenarioResult) -> list[str]:
+def render_violations(res: ScenarioResult, only_unexpected: bool = False) -> list[str]:
     lines = []
-    for v in res.violations:
+    for v in res.unexpected if only_unexpected else res.violations:
         where = f" {v.journey}" if v.journey else ""
         where += f"/{v.message}" if v.message else ""
         documented = "" if v in res.unexpected else " (expected)"
@@ -55,16 +56,59 @@ def render_violations(res: ScenarioResult) -> list[str]:
     return lines
 
 
-def story_lines(records: list[dict[str, Any]], shoppers: tuple[str, ...] | None = None, limit: int = 40) -> list[str]:
+def story_lines(
+    records: list[dict[str, Any]],
+    shoppers: tuple[str, ...] | None = None,
+    limit: int = 40,
+    owners: dict[str, str] | None = None,
+    until: int | None = None,
+) -> list[str]:
+    """The slice of the story a person reads under a failure: only the records
+    of `shoppers` (when given), only up to `until` (when given)."""
+    mine = set(shoppers or ())
+    whose = record_shoppers(records, owners or {}) if mine else []
     chosen = [
         r
-        for r in records
-        if r["kind"] in _SLICE_KINDS and (not shoppers or r.get("who") in shoppers or r.get("who") is None)
+        for n, r in enumerate(records)
+        if r["kind"] in _SLICE_KINDS
+        and (not mine or not whose[n].isdisjoint(mine))
+        and (until is None or parse_instant(r["at"]) <= until)
     ]
     lines = [f"{r['offset']:>10}  {describe(r)}" for r in chosen]
     if len(lines) > limit:
         lines = lines[:limit] + [f"{'':>10}  ... {len(chosen) - limit} more (segsim timeline FILE)"]
     return lines
+
+
+def record_shoppers(records: list[dict[str, Any]], owners: dict[str, str]) -> list[set[str]]:
+    """Whose story each record is part of. A record naming no shopper (a
+    profile created, a merge sent) is its identifiers' owners' (`owners`: id
+    or email -> shopper; anonymous ids are learnt from the sends), or its
+    profile's, once that profile is known to be someone's."""
+    by_key = dict(owners)
+    for r in records:
+        if r["kind"] == "sent" and r.get("who") and r.get("anonymous_id"):
+            by_key.setdefault(r["anonymous_id"], r["who"])
+    by_profile: dict[str, str] = {}
+    out: list[set[str]] = []
+    for r in records:
+        found: set[str] = set()
+        if r.get("who"):
+            found.add(r["who"])
+        else:
+            for key in ("id", "email", "anonymous_id"):
+                if r.get(key) in by_key:
+                    found.add(by_key[r[key]])
+            for key in ("primary", "secondary"):
+                value = r.get(key)
+                if isinstance(value, str) and "=" in value and value.split("=", 1)[1] in by_key:
+                    found.add(by_key[value.split("=", 1)[1]])
+            if not found and r.get("cio_id") in by_profile:
+                found.add(by_profile[r["cio_id"]])
+        if len(found) == 1 and isinstance(r.get("cio_id"), str):
+            by_profile.setdefault(r["cio_id"], next(iter(found)))
+        out.append(found)
+    return out
 
 
 def explain_failure(res: ScenarioResult, result: Result) -> list[str]:
@@ -74,7 +118,12 @@ def explain_failure(res: ScenarioResult, result: Result) -> list[str]:
         f"    expected: {result.expected}",
         f"    actual:   {result.actual}",
     ]
-    records = story_lines(story_records(res.outcome, res.violations), result.shoppers or None)
+    records = story_lines(
+        story_records(res.outcome, res.violations),
+        result.shoppers or None,
+        owners=res.plan.owners,
+        until=e.at,
+    )
     if records:
         lines.append("    the story that decided it:")
         lines += ["      " + line for line in records]

@@ -113,6 +113,54 @@ def test_strict_passes_when_the_violation_is_documented(tmp_path: Path) -> None:
     assert code == 0
 
 
+def test_strict_lists_only_the_undocumented_violations(tmp_path: Path) -> None:
+    text = """
+scenario: one documented, one not
+workspace:
+  journeys:
+    j: {trigger: {event: ev}, steps: [{send: m}]}
+shoppers: {a: {id: c1}, b: {id: c2}}
+timeline:
+  - {at: 0m, who: a, source: backend, track: ev, drop: true}
+  - {at: 0m, who: b, source: backend, track: ev, drop: true}
+expect:
+  - {violation: missed_entry, who: a, journey: j, cause: dropped}
+"""
+    code, out = invoke("run", "--strict", str(write(tmp_path, "s.yaml", text)))
+    assert code == 1
+    listed = out.split("(--strict):", 1)[1].strip().splitlines()
+    assert [line.split(":")[0].strip() for line in listed] == ["violation missed_entry b j cause dropped"]
+
+
+def test_a_failure_shows_only_its_shoppers_story_up_to_its_instant(tmp_path: Path) -> None:
+    """Ben's profile (created with his email, no `who` on the record), his
+    merge (no `who` either) and anything after the expectation's 1m are not
+    part of why ana's expectation failed."""
+    text = """
+scenario: slices
+workspace:
+  sources: {mail: {kind: server, identify_by: email}}
+  segments: {s: {rule: {performed: ev, within: 2h}}}
+shoppers: {ana: {id: a1}, ben: {id: b1, email: ben@example.com}}
+timeline:
+  - {at: 0m, who: ana, source: backend, track: ev}
+  - {at: 0m, who: ben, source: mail, track: ev}
+  - {at: 30s, merge: {primary: {id: b1}, secondary: {email: ben@example.com}}}
+  - {at: 5m, who: ana, source: backend, track: ev}
+expect:
+  - {at: 1m, who: ana, not_in_segment: s}
+"""
+    code, out = invoke("run", str(write(tmp_path, "s.yaml", text)))
+    assert code == 1
+    story = out.split("the story that decided it:", 1)[1].strip().splitlines()
+    assert [line.split(None, 1)[1] for line in story] == [
+        "ana sent ev from backend",
+        "ev from ana arrived, 0s after it was sent",
+        "profile cio_1 created (id=a1)",
+        "cio_1 (ana) entered segment s",
+    ]
+
+
 def test_invariant_expectations_fail_the_run(tmp_path: Path) -> None:
     code, out = invoke("run", str(write(tmp_path, "g.yaml", GHOST + "  - {invariant: no_ghost_abandons}\n")))
     assert code == 1 and "no_ghost_abandons" in out
@@ -155,6 +203,33 @@ def test_timeline_text_tells_the_story(tmp_path: Path) -> None:
     assert "an undocumented ghost" in out
     for word in ("sent", "arrived", "journey_entered", "violation"):
         assert word in out
+
+
+LAPSING = """
+scenario: lapses by time alone
+workspace:
+  segments:
+    lapsed: {rule: {all: [{performed: ev}, {not_performed: ev, within: 1h}]}}
+  journeys:
+    winback: {trigger: {segment: lapsed}, steps: [{send: we_miss_you}]}
+shoppers: {a: {id: c1}}
+timeline:
+  - {at: 0m, who: a, source: backend, track: ev}
+expect:
+  - {at: 2h, who: a, in_segment: lapsed}
+"""
+
+
+def test_timeline_lasts_until_every_at_has_passed_as_run_does(tmp_path: Path) -> None:
+    """No `until`: the last delivery is at 0s, the expectation at 2h. The
+    segment entry at 1h is in the story `run` checked, so timeline shows it."""
+    path = write(tmp_path, "lapse.yaml", LAPSING)
+    assert invoke("run", str(path))[0] == 0
+    code, out = invoke("timeline", "--json", str(path))
+    assert code == 0
+    kinds = [(r["kind"], r["offset"]) for r in json.loads(out)]
+    assert ("segment_entered", "+1h00m") in kinds
+    assert ("message_sent", "+1h00m") in kinds
 
 
 def test_timeline_of_a_bad_file_exits_2(tmp_path: Path) -> None:

@@ -171,6 +171,47 @@ timeline:
     assert found(judge(text)) == [("ghost_abandon", "ana", "late_arrival")]
 
 
+ATTRIBUTE_GOAL = """
+scenario: s
+workspace:
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      goal: {attribute: bought, eq: true}
+      exit: EXIT
+      steps: [{wait: 1h}, {send: reminder}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, source: backend, track: checkout_started}
+  - {at: 5m, who: ana, source: backend, identify: {attributes: {bought: false}}}
+  - {at: 10m, who: ana, source: backend, identify: {attributes: {bought: true}}, LATENCY}
+"""
+
+
+@pytest.mark.parametrize(
+    ("exit_setting", "latency", "cause", "said"),
+    [
+        ("goal", "latency: 2h", "late_arrival", "identify sent at +0h10m arrived at +2h10m"),
+        ("goal", "drop: true", "dropped", "identify sent at +0h10m was dropped"),
+        ("stop_matching", "latency: 0s", "exit_setting", "never consults the goal"),
+    ],
+)
+def test_a_goal_met_by_an_identify_defines_a_ghost(
+    judge: Judge, exit_setting: str, latency: str, cause: str, said: str
+) -> None:
+    """A goal that is not a `performed` test is judged on the ideal profile; the
+    deciding send is the one that turned it true: the second identify."""
+    result = judge(ATTRIBUTE_GOAL.replace("EXIT", exit_setting).replace("LATENCY", latency))
+    assert found(result) == [("ghost_abandon", "ana", cause)]
+    assert said in result.violations[0].explanation
+
+
+def test_a_goal_met_in_time_by_an_identify_is_no_ghost(judge: Judge) -> None:
+    result = judge(ATTRIBUTE_GOAL.replace("EXIT", "goal").replace("LATENCY", "latency: 0s"))
+    assert result.violations == []
+    assert [r.reason for r in result.outcome.platform.runs] == ["goal"]
+
+
 # ------------------------------------------------------------------ missed entries
 
 MISSED = """
@@ -267,6 +308,34 @@ def test_missed_entry_causes(judge: Judge, steps: str, cause: str, options: dict
     misses = [v for v in result.violations if v.kind == "missed_entry"]
     assert [(v.who, v.journey, v.cause) for v in misses] == [("ana", "recovery", cause)]
     assert misses[0].explanation
+
+
+def test_a_filter_event_stamped_wrong_is_other_and_named(judge: Judge) -> None:
+    """The trigger is stamped right; the view its filter reads was stamped two
+    hours early, outside the filter's window. The causes are the deciding
+    event's (the trigger's), so this is `other`, and the explanation says what
+    differed."""
+    steps = """
+        {at: 2h, who: ana, track: product_viewed, timestamp: 0s}
+        {at: 2h01m, who: ana, track: checkout_started, properties: {value: 5}}
+    """
+    result = judge(missed(steps, filter_="{performed: product_viewed, within: 1h}"))
+    assert found(result) == [("missed_entry", "ana", "other")]
+    assert "product_viewed sent at +2h00m was stamped +0h00m" in result.violations[0].explanation
+
+
+def test_other_says_what_differed(judge: Judge) -> None:
+    """`score` arrives as a string: the ideal run reads it as a number and
+    enters, the platform does not. No listed cause applies."""
+    steps = """
+        {at: 0s, who: ana, identify: {attributes: {score: '12'}}}
+        {at: 1m, who: ana, track: checkout_started, properties: {value: 5}}
+    """
+    result = judge(missed(steps, filter_="{attribute: score, gte: 10}"))
+    assert found(result) == [("missed_entry", "ana", "other")]
+    explanation = result.violations[0].explanation
+    assert "the filter was false on cio_1" in explanation
+    assert "score='12'" in explanation
 
 
 def test_a_shopper_who_never_identifies_never_misses_an_entry(judge: Judge) -> None:

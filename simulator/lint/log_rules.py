@@ -24,6 +24,8 @@ from simulator.lint.volume import DROP_RATIO, VolumeCounter
 from simulator.model.config import WorkspaceConfig
 from simulator.model.time import format_duration, format_instant
 
+TOO_OLD = 72 * 3600  # SPEC 17: a timestamp more than 72 hours before its arrival
+
 __all__ = ["MAX_LINE_CHARS", "LogLint", "bounded_lines", "lint_log", "open_log"]
 
 _LISTED_MALFORMED = 10
@@ -181,13 +183,13 @@ class LogLint:
                     "timestamp",
                     key=(label,),
                 )
-            elif call.arrival - ts > self.config.max_age:
+            elif call.arrival - ts > TOO_OLD:
                 self.add(
                     "timestamp-too-old",
                     WARNING,
                     number,
                     f"{label} is stamped {format_instant(ts)}, {format_duration(call.arrival - ts)} before it arrived: "
-                    f"older than triggers.max_age ({format_duration(self.config.max_age)}), so it starts no journey; "
+                    "more than 72h, the platform's limit for an event to start a journey; "
                     "send events as they happen (or mark the backfill as such)",
                     "timestamp",
                     key=(label,),

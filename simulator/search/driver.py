@@ -80,9 +80,14 @@ class Crash:
 
 @dataclass
 class Pinned:
+    """A shipped scenario of the workspace, replayed before the search:
+    `violations` are those its own `{violation: ...}` expectations do not
+    document (they fail the command), `documented` those they do."""
+
     file: Path
     violations: list[Violation]
     error: str = ""
+    documented: list[Violation] = field(default_factory=list)
 
 
 @dataclass

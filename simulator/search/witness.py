@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from simulator.checks.expectations import check_plan
+from simulator.checks.expectations import check_plan, matches
 from simulator.checks.violations import find_violations
 from simulator.pipeline import simulate
 from simulator.scenario.errors import InputError
@@ -153,5 +153,6 @@ def replay_pinned(options: FuzzOptions) -> list[Pinned]:
             out.append(Pinned(path, [], str(exc)))
             continue
         violations = [v for v in find_violations(simulate(plan)) if options.wants(v)]
-        out.append(Pinned(path, violations))
+        documented = [v for v in violations if any(matches(v, e) for e in plan.expectations)]
+        out.append(Pinned(path, [v for v in violations if v not in documented], documented=documented))
     return out

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lint_support import NOW, LintFolder, rules, track
+from lint_support import NOW, LintFolder, rules, track, workspace
 
 from simulator.lint.lint_run import lint_paths
 from simulator.model.time import format_instant
@@ -151,6 +151,17 @@ def test_timestamps_later_than_arrival_or_too_old(folder: LintFolder) -> None:
         ("timestamp-in-future", "error", 1),
         ("timestamp-too-old", "warning", 2),
     ]
+
+
+def test_too_old_is_72_hours_whatever_the_workspaces_max_age(folder: LintFolder) -> None:
+    """SPEC 17 fixes the limit at 72 hours; `triggers.max_age` is the replay's."""
+    props = {"checkout_id": "ck_1", "value": 1}
+    old = track("checkout_started", props, receivedAt="2027-01-19T10:00:01Z")
+    recent = track("checkout_started", props, receivedAt="2027-01-15T12:00:00Z")  # 2h old
+    for max_age in ("1h", "30d"):
+        folder.write_workspace(workspace(max_age=lambda data, m=max_age: data.update(triggers={"max_age": m})))
+        found = folder.lint(folder.log([old, recent])).findings
+        assert [(f.rule, f.line) for f in found] == [("timestamp-too-old", 1)], max_age
 
 
 def test_without_arrival_only_the_future_check_runs_against_the_clock(folder: LintFolder) -> None:

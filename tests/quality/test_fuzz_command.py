@@ -66,6 +66,39 @@ def test_clean_workspace_exits_0(tmp_path: Path) -> None:
     assert "0 distinct failures" in result.output
 
 
+SHIPPED = """
+scenario: a late order
+workspace: ../workspace.yaml
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, source: backend, track: checkout_started, properties: {checkout_id: c1, value: 5}}
+  - {at: 10m, who: ana, source: backend, track: order_completed, properties: {order_id: o1, value: 5}, latency: 2h}
+expect:
+EXPECT"""
+
+
+@pytest.mark.parametrize(
+    ("expect", "code", "said"),
+    [
+        ("  - {violation: ghost_abandon, who: ana, journey: cart_recovery, cause: late_arrival}\n", 0, "1 documented"),
+        ("  - {who: ana, journey: cart_recovery, entered: 1}\n", 1, "1 undocumented violation(s)"),
+    ],
+)
+def test_shipped_scenarios_fail_the_search_only_with_undocumented_violations(
+    tmp_path: Path, expect: str, code: int, said: str
+) -> None:
+    """The workspace's shipped scenarios are replayed first: a violation one
+    of them documents with `{violation: ...}` is expected, not a failure."""
+    (tmp_path / "workspace.yaml").write_text((WORKSPACES / "clean.yaml").read_text())
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "dropped.yaml").write_text(SHIPPED.replace("EXPECT", expect))
+    args = ["fuzz", str(tmp_path / "workspace.yaml"), "--seed", "2", "--max-examples", "50"]
+    result = CliRunner().invoke(main, args + ["--invariant", "no_ghost_abandons", "--out", str(tmp_path / "out")])
+    assert result.exit_code == code, result.output
+    assert said in result.output
+    assert "0 distinct failures" in result.output
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

@@ -47,6 +47,7 @@ class EmulatorSession:
         self.lock = threading.RLock()
         self.records = 0
         self.platform = Platform(workspace, start, owners={})
+        self.touched = False  # no call applied since the start (or the last reset)
         self.seq = 0
         self.suppressed: set[str] = set()
         self.devices: dict[int, dict[str, dict[str, Any]]] = {}
@@ -106,6 +107,7 @@ class EmulatorSession:
     def submit(self, at: int, route: str, ops: list[dict[str, Any]], status: int = 200) -> int:
         """Log a request's operations, then apply them. Returns the arrival instant used."""
         with self.lock:
+            self._begin_earlier(at)
             at = max(at, self.platform.now)
             record = {"kind": "request", "at": at, "time": format_instant(at), "route": route, "status": status}
             record["ops"] = ops
@@ -116,6 +118,7 @@ class EmulatorSession:
     def sync(self, at: int) -> int:
         """Move the platform to `at` (firing due timers); logged so a replay moves the same way."""
         with self.lock:
+            self._begin_earlier(at)
             if at > self.platform.now:
                 self._log({"kind": "advance", "at": at, "time": format_instant(at)})
                 self.platform.advance_to(at)
@@ -127,6 +130,15 @@ class EmulatorSession:
             self._log({"kind": "reset", "at": at, "time": format_instant(at)})
             self.apply_reset(at)
 
+    def _begin_earlier(self, at: int) -> None:
+        """A test froze time before the platform's start (the emulator started
+        at the wall clock's now, then `freeze_time` went back): while nothing
+        has happened yet, the platform starts over at the frozen instant, so
+        calls arrive then. Logged as a reset, so a replay does the same."""
+        if at < self.platform.now and not self.touched:
+            self._log({"kind": "reset", "at": at, "time": format_instant(at), "why": "the clock went back"})
+            self.apply_reset(at)
+
     def _log(self, record: dict[str, Any]) -> None:
         self.records += 1
         record["n"] = self.records
@@ -136,6 +148,7 @@ class EmulatorSession:
     # ------------------------------------------------------------------ applying
 
     def apply_reset(self, at: int) -> None:
+        self.touched = False  # no call applied since this start
         self.platform = Platform(self.workspace, at, owners={})
         self.seq = 0
         self.suppressed = set()
@@ -143,6 +156,7 @@ class EmulatorSession:
         self.sends = []
 
     def apply_request(self, at: int, ops: list[dict[str, Any]]) -> None:
+        self.touched = True
         if at - 1 > self.platform.now:
             # Everything due before this second; what is due at it runs after the delivery (SPEC section 4).
             self.platform.advance_to(at - 1)

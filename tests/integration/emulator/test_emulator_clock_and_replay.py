@@ -32,6 +32,25 @@ def test_freezegun_freezes_arrivals_and_advance_fires_timers() -> None:
         assert [m["message"] for m in emu.get("/messages")["messages"]] == ["recovery_email_1", "recovery_vip_offer"]
 
 
+def test_freezing_time_before_the_emulator_started_moves_arrivals_there(tmp_path: Path) -> None:
+    """The fixture starts on the wall clock; the test then freezes a past date.
+    Nothing has arrived yet, so the platform starts over at the frozen
+    instant, and a replay of the log does the same."""
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, log=log) as emu:
+        with freeze_time("2026-05-04T10:00:00Z"):
+            assert emu.get("/now")["now"] == "2026-05-04T10:00:00Z"
+            track = emu.track_client()
+            track.identify("cus_1")
+            track.track("cus_1", "checkout_started", {"checkout_id": "ck_1", "value": 150})
+            assert emu.get("/runs")["runs"][0]["entered_at"] == "2026-05-04T10:00:00Z"
+        with freeze_time("2026-05-01T10:00:00Z"):  # earlier again, but calls have arrived: time stays
+            track.track("cus_1", "product_viewed", {"product_id": "p", "category": "tea"})
+            assert emu.get("/now")["now"] == "2026-05-04T10:00:00Z"
+        live = list(emu.session.platform.trace.records)
+    assert replay_log(read_log(log), load_workspace(WORKSPACE)[0]).platform.trace.records == live
+
+
 def test_segment_membership_at_a_past_instant() -> None:
     with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z") as emu:
         track = emu.track_client()

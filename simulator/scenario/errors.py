@@ -56,9 +56,24 @@ def format_path(parts: Iterable[object]) -> str:
     return text
 
 
+def _edits(a: str, b: str) -> int:
+    """Edits from `a` to `b`: insertions, deletions, substitutions and swaps of
+    two neighbouring letters (optimal string alignment distance)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     options = sorted(set(choices))
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    # The closest by edit distance (a swap of two letters counts once: `wiat`
+    # is `wait`, not `with`), among those difflib finds similar.
+    close = sorted(difflib.get_close_matches(word, options, n=5, cutoff=0.6), key=lambda c: _edits(word, c))[:1]
     if not close:
         folded = {c.lower().replace("-", "_").replace(" ", "_"): c for c in options}
         key = word.lower().replace("-", "_").replace(" ", "_")

@@ -90,12 +90,69 @@ def _is_key_name(part: object) -> bool:
     )
 
 
-def _explain(err: Any) -> tuple[str, str]:
+def _tag_indices(data: Any, loc: tuple[Any, ...]) -> list[int]:
+    """The parts of a pydantic location that name a union member (a type or a
+    validator, such as `UniformLatency`), not a key or index of the data."""
+    tags: list[int] = []
+    current = data
+    for i, part in enumerate(loc):
+        if isinstance(current, dict) and isinstance(part, str) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        elif isinstance(current, dict) and _is_key_name(part):
+            current = None
+        else:
+            tags.append(i)
+    return tags
+
+
+def _member_score(depth: int, errs: list[Any]) -> tuple[int, int, int]:
+    """How far the data is from one union member: refused outright (the wrong
+    type), then keys missing or not allowed right under it, then the errors."""
+    wrong_type = any(len(e["loc"]) == depth + 1 and str(e["type"]).endswith("_type") for e in errs)
+    shape = sum(1 for e in errs if len(e["loc"]) == depth + 2 and e["type"] in ("missing", "extra_forbidden"))
+    return (int(wrong_type), shape, len(errs))
+
+
+def _closest_members(errors: list[Any], data: Any) -> list[Any]:
+    """Pydantic reports a value that matches no member of a union once per
+    member. Keep the errors of the member the data is closest to (`uniform:
+    [2m, 1s]` is a uniform latency with min > max, not an exponential latency
+    missing its key), shallowest union first; ties keep every tied member."""
+    while True:
+        groups: dict[tuple[Any, ...], dict[Any, list[Any]]] = {}
+        for err in errors:
+            loc = tuple(err["loc"])
+            for i in _tag_indices(data, loc):
+                groups.setdefault(loc[:i], {}).setdefault(loc[i], []).append(err)
+        for prefix in sorted(groups, key=len):
+            members = groups[prefix]
+            if len(members) < 2:
+                continue
+            scores = {tag: _member_score(len(prefix), errs) for tag, errs in members.items()}
+            best = min(scores.values())
+            dropped = {id(e) for tag, errs in members.items() if scores[tag] != best for e in errs}
+            if dropped:
+                errors = [e for e in errors if id(e) not in dropped]
+                break
+        else:
+            return errors
+
+
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def _explain(err: Any, missing_beside: list[str]) -> tuple[str, str]:
     kind = err["type"]
     msg = str(err["msg"])
     loc = err["loc"]
     last = loc[-1] if loc else ""
     if kind == "extra_forbidden":
+        if missing_beside:
+            hint = did_you_mean(str(last), missing_beside)
+            if hint.startswith("did you mean"):
+                return f"unknown key {last!r}", hint
         if last in _KNOWN_KEYS:
             return f"key {last!r} is not allowed here", "it belongs elsewhere: check the indentation and nesting"
         return f"unknown key {last!r}", did_you_mean(str(last), _KNOWN_KEYS)
@@ -107,7 +164,9 @@ def _explain(err: Any) -> tuple[str, str]:
         msg = msg[len("Assertion failed, ") :]
     got = err.get("input")
     if kind in ("literal_error", "enum"):
-        return f"{msg}, got {got!r}", ""
+        expected = _QUOTED.findall(str((err.get("ctx") or {}).get("expected", "")))
+        hint = did_you_mean(str(got), expected) if isinstance(got, str) and expected else ""
+        return f"{msg}, got {got!r}", hint if hint.startswith("did you mean") else ""
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return f"{msg.lower()}, got {got!r}", ""
     return msg, ""
@@ -116,11 +175,18 @@ def _explain(err: Any) -> tuple[str, str]:
 def problems_of(exc: ValidationError, data: Any, locate: Any) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[object, ...]] = set()
-    errors = exc.errors()
+    every = exc.errors()
+    errors = _closest_members(list(every), data)
+    # Keys a mapping lacks, by the data path of the mapping: an unknown key
+    # beside them is most likely one of them misspelt (`wiat` for `wait`).
+    missing: dict[tuple[object, ...], list[str]] = {}
+    for err in every:
+        if err["type"] == "missing" and err["loc"]:
+            missing.setdefault(_data_path(data, tuple(err["loc"]))[:-1], []).append(str(err["loc"][-1]))
     # Within a union, pydantic reports one error per member; keep the deepest per path.
     for err in sorted(errors, key=lambda e: -len(e["loc"])):
         path = _data_path(data, tuple(err["loc"]))
-        message, hint = _explain(err)
+        message, hint = _explain(err, missing.get(path[:-1], []))
         key = path
         if key in seen:
             continue

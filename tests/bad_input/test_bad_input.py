@@ -46,7 +46,19 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "python_tag.yaml": (2, "description", ("tag", "python/object", "not allowed")),
     "not_utf8.yaml": (2, "", ("not UTF-8",)),
     "list_not_mapping.yaml": (2, "shoppers", ("dictionary", "['ana', 'ben']")),
+    # A value matching no member of a union is judged against the member it is
+    # closest to, in one message.
+    "reversed_uniform_latency.yaml": (4, "workspace.sources.web.latency", ("min <= max",)),
+    "negative_exponential_latency.yaml": (
+        4,
+        "workspace.sources.web.latency.exponential",
+        ("cannot be negative", "'-5m'"),
+    ),
+    "misspelt_frequency.yaml": (6, "workspace.journeys.hello.frequency", ("did you mean 'every_time'",)),
+    "swapped_letters_step_key.yaml": (7, "workspace.journeys.hello.steps[0].wiat", ("did you mean 'wait'",)),
 }
+# Files whose one mistake must give exactly one problem.
+ONE_PROBLEM = ("reversed_uniform_latency.yaml", "negative_exponential_latency.yaml", "misspelt_frequency.yaml")
 
 # Problems located in another file than the one given to the command.
 ELSEWHERE = {"bad_workspace_file.yaml": ("workspace_with_typo.yml", 5, "identity.merge_anonymus", "merge_anonymous")}
@@ -89,6 +101,13 @@ def test_the_error_names_file_line_column_path_and_what_was_expected(name: str) 
     assert first["path"].startswith(path)
     for word in words:
         assert word in result.output
+
+
+@pytest.mark.parametrize("name", ONE_PROBLEM)
+def test_one_mistake_in_a_union_value_is_one_problem(name: str) -> None:
+    with pytest.raises(InputError) as info:
+        load_plan(CORPUS / name)
+    assert len(info.value.problems) == 1, [p.render() for p in info.value.problems]
 
 
 def test_a_problem_in_the_named_workspace_file_points_at_that_file() -> None:

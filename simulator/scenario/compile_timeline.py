@@ -38,6 +38,27 @@ def compile_timeline(
     device_names: dict[str, list[str]] = {name: [] for name in shoppers}
     order = sorted(range(len(model.timeline)), key=lambda i: (moment(model.timeline[i].at), i))
     sends: list[Send] = []
+    # Ids are derived from names (`anon-ana-phone`, `evt-00002`), but two
+    # names can derive one id: (ana, x-phone) and (ana-x, phone); a device's
+    # id after a reset and another device's; an explicit `event_id` and a
+    # generated one. A derived id already taken gets a suffix (`~2`), so
+    # every device and every send keeps an id of its own.
+    taken_anon: set[str] = set()
+    explicit_ids = {str(step.event_id) for step in model.timeline if step.event_id is not None}
+
+    def fresh(base: str, taken: set[str]) -> str:
+        found, n = base, 1
+        while found in taken:
+            n += 1
+            found = f"{base}~{n}"
+        return found
+
+    def new_device(who: str, name: str) -> _Device:
+        device = devices[(who, name)] = _Device(fresh(f"anon-{who}-{name}", taken_anon))
+        taken_anon.add(device.anonymous_id)
+        anon_ids[who].append(device.anonymous_id)
+        device_names[who].append(name)
+        return device
 
     def fail(i: int, key: str | None, message: str, hint: str = "") -> None:
         path: tuple[object, ...] = ("timeline", i) + ((key,) if key else ())
@@ -81,6 +102,14 @@ def compile_timeline(
             send.shopper = who
             send.primary = _ref(step.merge.primary)
             send.secondary = _ref(step.merge.secondary)
+            if step.reset:
+                fail(
+                    i,
+                    "reset",
+                    "reset logs a shopper's device out; a merge step has no shopper device",
+                    "put reset: true on a step of the shopper's, with its device",
+                )
+                continue
             sends.append(send)
             continue
         assert who is not None
@@ -95,11 +124,7 @@ def compile_timeline(
                     "add device: phone (or laptop, ...), or use a server source such as backend",
                 )
                 continue
-            device = devices.get((who, step.device))
-            if device is None:
-                device = devices[(who, step.device)] = _Device(f"anon-{who}-{step.device}")
-                anon_ids[who].append(device.anonymous_id)
-                device_names[who].append(step.device)
+            device = devices.get((who, step.device)) or new_device(who, step.device)
         if step.track is not None:
             send.name = step.track
             send.properties = dict(step.properties)
@@ -157,15 +182,23 @@ def compile_timeline(
         if step.event_id is not None:
             send.event_id = str(step.event_id)
         elif source.event_ids and send.call == "track":
-            send.event_id = f"evt-{seq:05d}"
+            send.event_id = fresh(f"evt-{seq:05d}", explicit_ids)
         if step.reset:
-            if device is None:
-                fail(i, "reset", "reset logs a device out: the step needs a device")
+            # The step's device logs out, whatever the source of its own call.
+            out = device or (devices.get((who, step.device)) or new_device(who, step.device) if step.device else None)
+            if out is None or step.device is None:
+                fail(
+                    i,
+                    "reset",
+                    "reset logs a device out, and this step names no device",
+                    "add device: NAME, the shopper's device that logs out",
+                )
             else:
-                device.resets += 1
-                device.anonymous_id = f"anon-{who}-{step.device}-{device.resets}"
-                device.identified_with = None
-                anon_ids[who].append(device.anonymous_id)
+                out.resets += 1
+                out.anonymous_id = fresh(f"anon-{who}-{step.device}-{out.resets}", taken_anon)
+                taken_anon.add(out.anonymous_id)
+                out.identified_with = None
+                anon_ids[who].append(out.anonymous_id)
         sends.append(send)
 
     result = {

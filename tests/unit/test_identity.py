@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from simulator.model.plan import Plan
 from simulator.model.time import parse_instant
 from simulator.pipeline import Outcome
 from simulator.platform.state import Profile
+from simulator.scenario.errors import InputError
 
 START = parse_instant("2026-01-01T00:00:00Z")
 
@@ -311,6 +314,64 @@ def test_an_orphan_is_never_merged_even_by_a_later_identify(play: Callable[..., 
     assert [names(p) for p in orphans] == [["too_late"]]
     assert len(outcome.platform.live_profiles()) == 2
     assert kinds(outcome, "profile_merged") == []
+
+
+def test_two_names_deriving_one_id_still_get_ids_of_their_own(load: Callable[[str], Plan]) -> None:
+    """(ana, x-phone) and (ana-x, phone) both derive `anon-ana-x-phone`; ana's
+    phone after a reset and her device `phone-2` both derive `anon-ana-phone-2`;
+    an explicit event id and a generated one can be the same text."""
+    plan = load(
+        """
+        scenario: s
+        shoppers: {ana: {id: cus_1}, ana-x: {id: cus_2}}
+        timeline:
+          - {at: 0s, who: ana, device: x-phone, track: viewed}
+          - {at: 1m, who: ana-x, device: phone, track: viewed}
+          - {at: 2m, who: ana, device: phone-2, track: viewed}
+          - {at: 3m, who: ana, device: phone, track: viewed, reset: true}
+          - {at: 4m, who: ana, device: phone, track: viewed, event_id: evt-00006}
+          - {at: 5m, who: ana, device: phone, track: viewed}
+        """
+    )
+    anonymous = [send.anonymous_id for send in plan.sends]
+    assert anonymous == [
+        "anon-ana-x-phone",
+        "anon-ana-x-phone~2",
+        "anon-ana-phone-2",
+        "anon-ana-phone",
+        "anon-ana-phone-2~2",
+        "anon-ana-phone-2~2",
+    ]
+    assert [send.event_id for send in plan.sends][4:] == ["evt-00006", "evt-00006~2"]
+
+
+def test_reset_logs_out_the_device_a_server_step_names(load: Callable[[str], Plan]) -> None:
+    plan = load(
+        """
+        scenario: s
+        shoppers: {ana: {id: cus_1}}
+        timeline:
+          - {at: 0s, who: ana, device: phone, identify: true}
+          - {at: 1m, who: ana, source: backend, device: phone, track: signed_out, reset: true}
+          - {at: 2m, who: ana, device: phone, track: viewed}
+        """
+    )
+    assert (plan.sends[1].user_id, plan.sends[1].anonymous_id) == ("cus_1", None)
+    assert (plan.sends[2].anonymous_id, plan.sends[2].user_id) == ("anon-ana-phone-2", None)
+
+
+@pytest.mark.parametrize(
+    ("step", "said"),
+    [
+        ("{at: 0s, who: ana, source: backend, track: signed_out, reset: true}", "this step names no device"),
+        ("{at: 0s, merge: {primary: {id: cus_1}, secondary: {email: a@x}}, reset: true}", "a merge step"),
+    ],
+)
+def test_reset_without_a_device_to_log_out_is_refused(load: Callable[[str], Plan], step: str, said: str) -> None:
+    with pytest.raises(InputError) as info:
+        load(f"scenario: s\nshoppers: {{ana: {{id: cus_1}}}}\ntimeline:\n  - {step}\n")
+    assert [p.path for p in info.value.problems] == ["timeline[0].reset"]
+    assert said in info.value.problems[0].message
 
 
 def test_reset_then_identify_merges_the_new_anonymous_id(play: Callable[..., Outcome]) -> None:

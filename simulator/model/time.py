@@ -76,8 +76,10 @@ def parse_instant(text: object, latest: int = _LATEST) -> int:
         raise ValueError(f"the instant {text!s} has no offset: add Z (UTC) or +HH:MM")
     seconds = int(moment.timestamp())
     if not 0 <= seconds <= latest:
-        last = datetime.fromtimestamp(latest, tz=UTC).year
-        raise ValueError(f"the instant {text!s} is out of range: segsim handles the years 1970 to {last}")
+        raise ValueError(
+            f"the instant {text!s} is out of range: segsim handles instants from "
+            f"1970-01-01T00:00:00Z to {format_instant(latest)}"
+        )
     return seconds
 
 

@@ -45,7 +45,9 @@ def _check_moment(value: str) -> str:
         return value
     try:
         parse_instant(value, LATEST_IN_FILES)
-    except ValueError:
+    except ValueError as exc:
+        if "out of range" in str(exc) or "no offset" in str(exc):
+            raise  # an instant, but not one segsim takes: say why
         raise ValueError(
             f"expected a duration after start (such as 40m or 1h30m) or an "
             f"ISO-8601 instant with an offset, got {value!r}"

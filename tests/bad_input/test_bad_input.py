@@ -54,6 +54,7 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
         "workspace.sources.web.latency.exponential",
         ("cannot be negative", "'-5m'"),
     ),
+    "instant_out_of_range.yaml": (4, "timeline[0].timestamp", ("out of range", "1970-01-01T00:00:00Z to")),
     "misspelt_frequency.yaml": (6, "workspace.journeys.hello.frequency", ("did you mean 'every_time'",)),
     "swapped_letters_step_key.yaml": (7, "workspace.journeys.hello.steps[0].wiat", ("did you mean 'wait'",)),
 }

@@ -58,7 +58,7 @@ def deliver(
         latency = draw_latency(source.latency, send.at, start, rng)
         if send.latency is not None:
             latency = send.latency
-        if send.drop or (send.copies is None and drop_draw < source.drop_rate):
+        if send.drop or (send.drop is None and send.copies is None and drop_draw < source.drop_rate):
             dropped.append(send)
             continue
         copies = send.copies

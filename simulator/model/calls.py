@@ -26,7 +26,7 @@ class Send:
     timestamp: int | None = None
     event_id: str | None = None
     latency: int | None = None
-    drop: bool = False
+    drop: bool | None = None  # the step's say: True dropped, False delivered, None the source's drop_rate
     copies: int | None = None
     retry_after: int | None = None
     primary: tuple[str, str] | None = None

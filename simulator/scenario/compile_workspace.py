@@ -30,6 +30,7 @@ from simulator.model.config import (
     Wait,
     WaitUntil,
     WorkspaceConfig,
+    builtin_source,
 )
 from simulator.model.time import parse_duration
 from simulator.model.values import TriggerRef, ValueTest
@@ -314,10 +315,12 @@ def _latency(model: s.Latency) -> LatencyModel:
 
 
 def _source(name: str, src: s.Source) -> SourceConfig:
-    event_ids = src.event_ids if src.event_ids is not None else src.kind == "client"
+    builtin = builtin_source(name)
+    kind = src.kind or (builtin.kind if builtin is not None else "client")
+    event_ids = src.event_ids if src.event_ids is not None else kind == "client"
     return SourceConfig(
         name,
-        src.kind,
+        kind,
         _latency(src.latency),
         src.identify_by,
         src.drop_rate,

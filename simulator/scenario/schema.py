@@ -201,7 +201,9 @@ Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class Source(Strict):
-    kind: Literal["client", "server"] = "client"
+    # Default: the built-in source's kind for web, app (client) and backend
+    # (server), so redeclaring `backend: {latency: 30m}` keeps it a server; client otherwise.
+    kind: Optional[Literal["client", "server"]] = None
     latency: Latency = "0s"
     identify_by: Literal["id", "email"] = "id"
     drop_rate: Rate = 0.0
@@ -377,7 +379,7 @@ class TimelineStep(Strict):
     merge: Optional[MergeCall] = None
     properties: dict[str, Any] = Field(default_factory=dict)
     latency: Optional[Duration] = None
-    drop: bool = False
+    drop: Optional[bool] = None  # true: never arrives; false: arrives whatever the source's drop_rate
     copies: Optional[Annotated[int, Field(ge=1, le=100)]] = None
     retry_after: Optional[Duration] = None
     timestamp: Optional[Moment] = None

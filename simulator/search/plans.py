@@ -140,7 +140,7 @@ def _sends(
         send = Send(seq=seq, at=at, call="track", source=source_name, shopper=who, device=device_name, step=i)
         if "latency" in step:
             send.latency = parse_duration(step["latency"])
-        send.drop = step.get("drop", False) is True
+        send.drop = step.get("drop") if isinstance(step.get("drop"), bool) else None
         send.copies = step.get("copies")
         uid, email = shoppers[who]
         device: list[Any] | None = None

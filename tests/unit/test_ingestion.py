@@ -150,6 +150,29 @@ def test_drop_step_override(play: Callable[..., Outcome]) -> None:
     assert outcome.deliveries == [] and [s.name for s in outcome.dropped] == ["a"]
 
 
+def test_drop_false_on_a_step_delivers_whatever_the_drop_rate(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        scenario(
+            "    backend: {kind: server, drop_rate: 1.0}",
+            "  - {at: 0s, who: ana, track: a, drop: false}\n  - {at: 1m, who: ana, track: b}",
+        )
+    )
+    assert arrivals(outcome) == [("a", 0, 1)]
+    assert [s.name for s in outcome.dropped] == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"), [("backend", "server"), ("web", "client"), ("app", "client"), ("crm", "client")]
+)
+def test_a_source_declared_without_a_kind_keeps_its_built_in_kind(
+    load: Callable[[str], Plan], name: str, kind: str
+) -> None:
+    """Redeclaring `backend` to give it a latency keeps it a server source."""
+    plan = load(scenario(f"    {name}: {{latency: 30m}}", "  - {at: 0s, who: ana, device: phone, track: a}"))
+    assert plan.workspace.sources[name].kind == kind
+    assert plan.workspace.sources[name].latency.a == 1800
+
+
 def test_duplicate_rate_one_sends_a_copy_retry_after_later(play: Callable[..., Outcome]) -> None:
     outcome = play(
         scenario(

@@ -155,6 +155,11 @@ def compile_timeline(
         else:
             send.call = "identify"
             call = step.identify if isinstance(step.identify, s.IdentifyCall) else s.IdentifyCall()
+            if call.with_ is not None and not call.with_:
+                fail(
+                    i, "identify", "identify with: [] would send no identifier", "list id, email or both, or drop with:"
+                )
+                continue
             wanted = call.with_ or ["id", "email"]
             for key in wanted:
                 if {"id": uid, "email": email}[key] is None and call.with_:
@@ -269,6 +274,13 @@ def compile_expectations(
         fields: dict[str, Any] = e.model_dump(exclude_none=True, exclude={"at", "within"})
         at = moment(e.at) if e.at is not None else None
         within = (moment(e.within[0]), moment(e.within[1])) if e.within else None
+        if e.within and within is not None and within[0] > within[1]:
+            first, last = e.within
+            fail(
+                "within",
+                f"within: [{first}, {last}] starts after it ends, so nothing could match",
+                f"write it as [{last}, {first}]",
+            )
         line, _col = doc.mark(("expect", i))
         out.append(Expect(i, e.kind(), fields, at, within, doc.file, line, _flow(doc.data, i)))
     return out

@@ -115,6 +115,12 @@ class _Compiler:
                 counts = tuple(Count(op, v) for op, v in c.count.model_dump().items() if v is not None)
                 if not counts:
                     self.fail(path + ("count",), "count needs one of eq, gte, lte, gt, lt")
+                elif negative:
+                    self.fail(
+                        path + ("count",),
+                        "count applies to performed; not_performed means no such event at all",
+                        f"for 'fewer than N', write not: {{performed: {name}, count: {{gte: N}}}}",
+                    )
             return Performed(
                 str(name), negative, within, self.tests(c.where, path + ("where",), in_journey), counts, c.after
             )

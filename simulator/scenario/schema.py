@@ -438,6 +438,8 @@ class Expectation(Strict):
                 raise ValueError("within applies to entered and sent, not exited")
         if kind in ("member", "journey", "profiles") and self.who is None:
             raise ValueError("who is required")
+        if kind == "member" and self.in_segment is not None and self.not_in_segment is not None:
+            raise ValueError("a membership expectation takes one of in_segment, not_in_segment: write two")
         if kind == "segment" and self.members is None:
             raise ValueError("a segment expectation needs members: [...]")
         return self

@@ -55,6 +55,14 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
         ("cannot be negative", "'-5m'"),
     ),
     "instant_out_of_range.yaml": (4, "timeline[0].timestamp", ("out of range", "1970-01-01T00:00:00Z to")),
+    "count_on_not_performed.yaml": (
+        5,
+        "workspace.segments.rare_viewers.rule.count",
+        ("count applies to performed", "not: {performed: viewed, count: {gte: N}}"),
+    ),
+    "reversed_within.yaml": (9, "expect[0].within", ("starts after it ends", "[0m, 2h]")),
+    "identify_with_nothing.yaml": (4, "timeline[0].identify", ("with: [] would send no identifier",)),
+    "two_memberships.yaml": (8, "expect[0]", ("one of in_segment, not_in_segment",)),
     "misspelt_frequency.yaml": (6, "workspace.journeys.hello.frequency", ("did you mean 'every_time'",)),
     "swapped_letters_step_key.yaml": (7, "workspace.journeys.hello.steps[0].wiat", ("did you mean 'wait'",)),
 }

@@ -205,6 +205,8 @@ class _Finder:
         attributes: dict[str, Any] = {}
         for s in self.shopper_identifies(who):
             if s.at <= at and (s.at, s.seq) <= cut:
+                # Identified: the profile's id and email read as attributes too.
+                attributes.update({k: v for k, v in (("id", s.user_id), ("email", s.email)) if v is not None})
                 attributes.update(read_generously(s.attributes))
         rules = {seg.name: seg.rule for seg in self.ws.segments}
 

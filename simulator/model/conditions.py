@@ -196,6 +196,23 @@ def walk(cond: Cond | None) -> Iterator[Cond]:
 # ---------------------------------------------------------------- compiled
 
 
+# A profile's `id` and `email` read as attributes too (`{attribute: email,
+# exists: true}`), as in Customer.io; an attribute of that name set by an
+# identify wins.
+IDENTIFIER_ATTRIBUTES = ("id", "email")
+
+
+def _root(path: str) -> str:
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+def with_identifiers(holder: object) -> Mapping[str, Any]:
+    """The holder's attributes, with its `id` and `email` where it has them."""
+    attributes: Mapping[str, Any] = getattr(holder, "attributes")  # noqa: B009
+    known = {k: v for k in IDENTIFIER_ATTRIBUTES if (v := getattr(holder, k, None)) is not None}
+    return {**known, **attributes} if known else attributes
+
+
 class Holder(Protocol):
     """What a compiled condition reads of a profile."""
 
@@ -254,6 +271,8 @@ def compile_condition(cond: Cond, *, coerce: bool = False, needs_age: bool = Tru
         return lambda h, now, t, f: not inner(h, now, t, f)
     if isinstance(cond, AttributeTest):
         tests = cond.tests
+        if any(_root(x.path) in IDENTIFIER_ATTRIBUTES for x in tests):
+            return lambda h, now, t, f: all(test_value(x, with_identifiers(h), t, coerce) for x in tests)
         return lambda h, now, t, f: all(test_value(x, h.attributes, t, coerce) for x in tests)
     if isinstance(cond, InSegment):
         segment = cond.segment

@@ -199,3 +199,27 @@ def test_an_earlier_closing_is_checked_when_a_later_one_is_already_pending(play:
 def test_a_window_closing_is_noticed_for_each_of_several_events(play: Callable[..., Outcome]) -> None:
     outcome = play(quiet("at: 130m", "at: 150m", "at: 170m"))
     assert changes(outcome, "quiet") == [("entered", 2 * 3600), ("left", 130 * 60), ("entered", 290 * 60)]
+
+
+def test_id_and_email_read_as_attributes(play: Callable[..., Outcome]) -> None:
+    """`{attribute: email, exists: true}`, a Customer.io staple: the anonymous
+    phone profile has no email; once identified by email it has one. An
+    `email` attribute an identify sets wins over the identifier."""
+    outcome = play(
+        """
+scenario: s
+workspace:
+  segments:
+    reachable: {rule: {attribute: email, exists: true}}
+    known: {rule: {attribute: id, eq: cus_1}}
+    work_address: {rule: {attribute: email, eq: ana@work.example}}
+shoppers: {ana: {id: cus_1, email: ana@example.com}}
+timeline:
+  - {at: 0s, who: ana, device: phone, track: viewed}
+  - {at: 1m, who: ana, device: phone, identify: {with: [email]}}
+  - {at: 2m, who: ana, source: backend, identify: {attributes: {email: ana@work.example}}}
+"""
+    )
+    assert changes(outcome, "reachable") == [("entered", 60)]
+    assert changes(outcome, "known") == [("entered", 120)]  # the backend identify sends the id
+    assert changes(outcome, "work_address") == [("entered", 120)]

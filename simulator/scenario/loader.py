@@ -245,6 +245,17 @@ def load_workspace(path: Path | str) -> tuple[WorkspaceConfig, s.Workspace]:
         raise InputError(
             [doc.problem((), "a workspace file is a mapping of keys (sources, identity, segments, journeys, ...)")]
         )
+    story = sorted(k for k in ("shoppers", "timeline", "expect") if k in data)
+    if story and "scenario" not in data:
+        raise InputError(
+            [
+                doc.problem(
+                    (story[0],),
+                    f"this file has {', '.join(story)} but no 'scenario' key, so it was read as a workspace",
+                    "a scenario file starts with scenario: NAME",
+                )
+            ]
+        )
     return _validate_workspace(data, lambda p, m, h="": doc.problem(p, m, h))
 
 

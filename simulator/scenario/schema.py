@@ -374,7 +374,7 @@ class TimelineStep(Strict):
     who: Optional[str] = None
     device: Optional[str] = None
     source: Optional[str] = None
-    track: Optional[str] = None
+    track: Optional[Annotated[str, Field(min_length=1)]] = None  # an event needs a name
     identify: Optional[Union[bool, IdentifyCall]] = None
     merge: Optional[MergeCall] = None
     properties: dict[str, Any] = Field(default_factory=dict)

@@ -63,6 +63,7 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "reversed_within.yaml": (9, "expect[0].within", ("starts after it ends", "[0m, 2h]")),
     "identify_with_nothing.yaml": (4, "timeline[0].identify", ("with: [] would send no identifier",)),
     "two_memberships.yaml": (8, "expect[0]", ("one of in_segment, not_in_segment",)),
+    "empty_event_name.yaml": (4, "timeline[0].track", ("at least 1 character",)),
     "misspelt_frequency.yaml": (6, "workspace.journeys.hello.frequency", ("did you mean 'every_time'",)),
     "swapped_letters_step_key.yaml": (7, "workspace.journeys.hello.steps[0].wiat", ("did you mean 'wait'",)),
 }

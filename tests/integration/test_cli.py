@@ -161,6 +161,14 @@ expect:
     ]
 
 
+def test_check_of_a_scenario_without_its_name_says_so(tmp_path: Path) -> None:
+    text = "shoppers: {ana: {id: cus_1}}\ntimeline:\n  - {at: 0s, who: ana, track: viewed}\n"
+    code, out = invoke("check", str(write(tmp_path, "story.yaml", text)))
+    assert code == 2
+    assert "no 'scenario' key, so it was read as a workspace" in out
+    assert "not allowed here" not in out
+
+
 def test_invariant_expectations_fail_the_run(tmp_path: Path) -> None:
     code, out = invoke("run", str(write(tmp_path, "g.yaml", GHOST + "  - {invariant: no_ghost_abandons}\n")))
     assert code == 1 and "no_ghost_abandons" in out

@@ -31,6 +31,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="fail a scenario on any violation it does not document",
     )
+    parser.addini(
+        "segsim_workspace",
+        "the workspace file the segsim_emulator fixture serves (relative to the rootdir; default: "
+        "fixtures/workspaces/dtc_store.yaml when there is one, else an empty workspace)",
+        default="",
+    )
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
@@ -134,8 +140,10 @@ def segsim_emulator(request: pytest.FixtureRequest) -> Any:
 
     Yields a `simulator.emulator.testing.EmulatorHandle` (`base_url`,
     `track_url`, `pipelines_url`, credentials, `inspect`, `track_client()`,
-    `analytics_client()`), serving the D2C fixture workspace unless told
-    otherwise through indirect parametrization:
+    `analytics_client()`), serving, in this order: the workspace
+    given through indirect parametrization, the `segsim_workspace` ini option,
+    the project's `fixtures/workspaces/dtc_store.yaml`, or an empty workspace
+    (profiles and events, no segments or journeys):
 
         @pytest.mark.parametrize("segsim_emulator", [{"workspace": "ws.yaml", "clock": "manual"}], indirect=True)
         def test_app(segsim_emulator): ...
@@ -143,6 +151,18 @@ def segsim_emulator(request: pytest.FixtureRequest) -> Any:
     from simulator.emulator.testing import running_emulator
 
     options = dict(getattr(request, "param", None) or {})
-    workspace = options.pop("workspace", None) or request.config.rootpath / "fixtures/workspaces/dtc_store.yaml"
+    workspace = options.pop("workspace", None)
+    if workspace is None:
+        configured = str(request.config.getini("segsim_workspace") or "")
+        if configured:
+            workspace = request.config.rootpath / configured
+            if not Path(workspace).is_file():
+                pytest.fail(f"segsim_workspace = {configured}: no such file under {request.config.rootpath}")
+        else:
+            workspace = request.config.rootpath / "fixtures/workspaces/dtc_store.yaml"
+            if not Path(workspace).is_file():
+                empty = request.getfixturevalue("tmp_path") / "empty_workspace.yaml"
+                empty.write_text("# no segments or journeys: profiles and events only\n")
+                workspace = empty
     with running_emulator(workspace, **options) as handle:
         yield handle

@@ -121,3 +121,38 @@ timeline:
     )
     pytester.runpytest().assert_outcomes(passed=1)
     pytester.runpytest("--segsim-strict").assert_outcomes(failed=1)
+
+
+EMULATOR_TEST = """
+import httpx
+
+def test_app(segsim_emulator):
+    segsim_emulator.track_client().identify("cus_1", email="ana@example.com")
+    body = httpx.get(segsim_emulator.base_url + "/_segsim/profiles").json()
+    assert [p["id"] for p in body["profiles"]] == ["cus_1"]
+    assert httpx.get(segsim_emulator.base_url + "/_segsim/segments/SEGMENT").status_code == STATUS
+"""
+
+
+@pytest.mark.parametrize(
+    ("ini", "segment", "status"),
+    [
+        ("", "anything", 404),  # a project without the fixture workspace: an empty one
+        ("segsim_workspace = ws.yaml\n", "vips", 200),
+    ],
+)
+def test_the_emulator_fixture_serves_the_configured_workspace_or_an_empty_one(
+    pytester: pytest.Pytester, ini: str, segment: str, status: int
+) -> None:
+    pytester.makeini("[pytest]\naddopts = -p no:benchmark\n" + ini)
+    pytester.makefile(".yaml", ws="segments: {vips: {rule: {attribute: vip, eq: true}}}\n")
+    pytester.makepyfile(test_app=EMULATOR_TEST.replace("SEGMENT", segment).replace("STATUS", str(status)))
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_a_configured_workspace_that_is_missing_fails_clearly(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\naddopts = -p no:benchmark\nsegsim_workspace = nowhere.yaml\n")
+    pytester.makepyfile(test_app="def test_app(segsim_emulator):\n    pass\n")
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*segsim_workspace = nowhere.yaml: no such file*"])

@@ -10,6 +10,7 @@ then on).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from simulator.model.calls import Send
 from simulator.model.conditions import Performed, walk
@@ -75,6 +76,18 @@ def ideal_outcome(plan: Plan) -> tuple[Outcome, dict[int, int]]:
     known: set[str] = set()
     sends: list[Send] = []
     back: dict[int, int] = {}
+    # The ideal profile is keyed by `ideal:<who>`; the identifiers the shopper's
+    # calls carried are given to it as `id` and `email` attributes (which
+    # conditions read as the platform reads a profile's identifiers), unless
+    # an identify set an attribute of that name: that one wins, as on the platform.
+    set_by_identify: dict[str, set[str]] = {}
+
+    def identifiers(send: Send, who: str) -> dict[str, Any]:
+        explicit = set_by_identify.setdefault(who, set())
+        explicit.update(send.attributes if send.call == "identify" else ())
+        carried = {"id": send.user_id, "email": send.email}
+        return {k: v for k, v in carried.items() if v is not None and k not in explicit}
+
     for send in sorted(plan.sends, key=lambda x: x.seq):
         who = send.shopper
         if send.call == "merge" or who is None:
@@ -92,6 +105,7 @@ def ideal_outcome(plan: Plan) -> tuple[Outcome, dict[int, int]]:
                 user_id=ideal_id,
                 anonymous_id=anon,
                 timestamp=send.at,
+                attributes=identifiers(send, who),
             )
             sends.append(stitch)
         twin = Send(
@@ -114,7 +128,7 @@ def ideal_outcome(plan: Plan) -> tuple[Outcome, dict[int, int]]:
             twin.name = names.get(fold_name(name), name)
             twin.properties = read_generously(send.properties)
         else:
-            twin.attributes = dict(send.attributes)
+            twin.attributes = {**identifiers(send, who), **send.attributes}
         sends.append(twin)
         back[twin.seq] = send.seq
     owners = {f"ideal:{s}": s for s in plan.shoppers} | {f"ideal-anon:{s}": s for s in plan.shoppers}

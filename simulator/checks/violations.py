@@ -185,6 +185,18 @@ class _Finder:
                 out[d.send.seq] = d.arrival
         return out
 
+    def ideal_events(self, who: str) -> list[_Ev]:
+        """The shopper's events as the ideal profile holds them: at their send
+        instants, names and types read generously (read once per shopper)."""
+        cache: dict[str, list[_Ev]] = self.__dict__.setdefault("_ideal_events", {})
+        found = cache.get(who)
+        if found is None:
+            found = cache[who] = [
+                _Ev(self.names.get(fold_name(s.name or ""), s.name or ""), read_generously(s.properties), s.at, s.seq)
+                for s in self.shopper_tracks(who)
+            ]
+        return found
+
     def ideal_view(
         self,
         who: str,
@@ -197,17 +209,15 @@ class _Finder:
         instant, names and types read generously, segments evaluated on it too.
         With `upto` (send instant, seq), only the sends up to that one count."""
         cut = upto if upto is not None else (at, 10**18)
-        events = [
-            _Ev(self.names.get(fold_name(s.name or ""), s.name or ""), read_generously(s.properties), s.at, s.seq)
-            for s in self.shopper_tracks(who)
-            if s.at <= at and (s.at, s.seq) <= cut
-        ]
+        events = [e for e in self.ideal_events(who) if e.ts <= at and (e.ts, e.proc) <= cut]
+        identifiers: dict[str, Any] = {}
         attributes: dict[str, Any] = {}
         for s in self.shopper_identifies(who):
             if s.at <= at and (s.at, s.seq) <= cut:
-                # Identified: the profile's id and email read as attributes too.
-                attributes.update({k: v for k, v in (("id", s.user_id), ("email", s.email)) if v is not None})
+                identifiers.update({k: v for k, v in (("id", s.user_id), ("email", s.email)) if v is not None})
                 attributes.update(read_generously(s.attributes))
+        # The profile's id and email read as attributes too; an attribute of that name wins.
+        attributes = {**identifiers, **attributes}
         rules = {seg.name: seg.rule for seg in self.ws.segments}
 
         def base() -> View:
@@ -308,22 +318,36 @@ class _Finder:
     ) -> Send | None:
         """The shopper's first send after the trigger that turned `goal` true on
         the ideal profile at `at` (false with the sends before it, true with it):
-        an event or an identify's attributes."""
+        an identify, or an event the goal (or a segment it reads) names. None
+        when the goal held already with the sends up to the trigger."""
+        if holds(goal, self.ideal_view(who, at, trigger, key, upto=key)):
+            return None
+        names = self.event_names(goal)
         later = sorted(
             (
                 s
                 for s in (*self.shopper_tracks(who), *self.shopper_identifies(who))
-                if key < (s.at, s.seq) and s.at <= at
+                if key < (s.at, s.seq) and s.at <= at and (s.call == "identify" or fold_name(s.name or "") in names)
             ),
             key=lambda s: (s.at, s.seq),
         )
-        before = holds(goal, self.ideal_view(who, at, trigger, key, upto=key))
         for s in later:
-            now = holds(goal, self.ideal_view(who, at, trigger, key, upto=(s.at, s.seq)))
-            if now and not before:
+            if holds(goal, self.ideal_view(who, at, trigger, key, upto=(s.at, s.seq))):
                 return s
-            before = now
         return None
+
+    def event_names(self, cond: Cond | None, seen: frozenset[str] = frozenset()) -> set[str]:
+        """Folded names of every event a condition reads, through its segments."""
+        rules = {seg.name: seg.rule for seg in self.ws.segments}
+        names: set[str] = set()
+        for node in walk(cond):
+            if isinstance(node, Performed):
+                names.add(fold_name(node.event))
+                if node.after is not None:
+                    names.add(fold_name(node.after))
+            elif isinstance(node, InSegment) and node.segment not in seen:
+                names |= self.event_names(rules.get(node.segment), seen | {node.segment})
+        return names
 
     def ghost_cause(self, r: Run, j: JourneyDef, send: Send, role: str, at: int) -> tuple[str, str]:
         if send.call == "identify":
@@ -369,23 +393,55 @@ class _Finder:
             return "exit_setting", f"exit: {j.exit} never re-tests the filter"
         return "other", "it arrived in time on the run's profile, yet the run went on"
 
+    @cached_property
+    def identify_landed(self) -> dict[int, int]:
+        """Identify send seq -> the profile its first processed copy updated."""
+        kinds = {
+            "attributes_updated": "cio_id",
+            "profile_created": "cio_id",
+            "anonymous_id_recorded": "cio_id",
+            "identity_conflict": "cio_id",
+            "profile_merged": "primary",
+        }
+        out: dict[int, int] = {}
+        current: int | None = None
+        for rec in self.p.trace.records:
+            if rec["kind"] == "arrived":
+                current = rec["seq"] if rec.get("call") == "identify" and rec["seq"] not in out else None
+            elif current is not None and rec["kind"] in kinds:
+                cio = rec.get(kinds[rec["kind"]])
+                if isinstance(cio, str) and cio.startswith("cio_"):
+                    out[current] = int(cio[4:])
+                    current = None
+        return out
+
+    def identify_profile(self, send: Send) -> int | None:
+        found = self.identify_landed.get(send.seq)
+        if found is None:  # an identify of a known profile that changed nothing visible
+            p = self.p.by_id.get(send.user_id or "") or self.p.by_email.get(send.email or "")
+            found = p.num if p is not None else None
+        return found
+
     def identify_cause(self, r: Run, j: JourneyDef, send: Send, at: int) -> tuple[str, str]:
-        """The cause for a goal the shopper met with an identify's attributes."""
+        """The cause for a goal the shopper met with an identify (its attributes
+        or identifiers), in SPEC 9's order."""
         if send.seq in self.dropped:
             return "dropped", "it never arrived"
         arrival = self.first_arrival.get(send.seq)
+        run_at = self.run_profile_at(r, at)
         if arrival is None or arrival > self.o.end:
             return "late_arrival", "it had not arrived when the simulation ended"
+        landed = self.identify_profile(send)
+        when = max(arrival, at)
+        if landed is not None and self.live_at(landed, when) != self.live_at(run_at, when):
+            return "identity_split", f"it updated cio_{landed}, not the run's profile cio_{run_at}"
         if arrival > at:
             return "late_arrival", "it arrived after the message was sent"
-        run_at = self.live_at(self.run_profile_at(r, at), self.o.end)
-        held = self.p.profiles[run_at].attributes
-        missing = {k: v for k, v in send.attributes.items() if k not in held}
-        if missing:
-            return "identity_split", (
-                f"its attributes {', '.join(sorted(missing))} were set on another profile, "
-                f"not on the run's profile cio_{run_at}"
-            )
+        uses_segments = j.trigger_segment is not None or any(
+            isinstance(n, InSegment) for c in (j.goal, j.filter) for n in walk(c)
+        )
+        if self.ws.segment_refresh and uses_segments:
+            return "refresh_lag", "the segments it depends on had not been refreshed"
         if not j.exits_on_goal:
             return "exit_setting", f"exit: {j.exit} never consults the goal"
         exact = {k: v for k, v in send.attributes.items() if read_generously(v) != v}
@@ -393,7 +449,7 @@ class _Finder:
             shown = ", ".join(f"{k}={v!r}" for k, v in sorted(exact.items()))
             return "other", f"the platform reads {shown} exactly: a string, not a number"
         return "other", (
-            f"its attributes arrived in time on the run's profile cio_{run_at}, "
+            f"it arrived in time on the run's profile cio_{run_at}, "
             "yet the goal was false there when the message was sent"
         )
 

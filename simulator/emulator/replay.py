@@ -106,7 +106,7 @@ def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: 
             person.setdefault(kind, value)
         else:
             devices[value] = f"device_{len(devices) + 1}"
-    start = session.start
+    start = session.platform.start  # the last reset's, when there was one: the sends are since then
     timeline: list[dict[str, Any]] = []
     for send in session.sends:
         step: dict[str, Any] = {"at": format_duration(send.at - start)}

@@ -189,7 +189,7 @@ class LogLint:
                     WARNING,
                     number,
                     f"{label} is stamped {format_instant(ts)}, {format_duration(call.arrival - ts)} before it arrived: "
-                    "more than 72h, the platform's limit for an event to start a journey; "
+                    "more than 72h, Customer.io's limit for an event to start a journey; "
                     "send events as they happen (or mark the backfill as such)",
                     "timestamp",
                     key=(label,),

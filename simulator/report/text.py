@@ -81,32 +81,39 @@ def story_lines(
 
 
 def record_shoppers(records: list[dict[str, Any]], owners: dict[str, str]) -> list[set[str]]:
-    """Whose story each record is part of. A record naming no shopper (a
-    profile created, a merge sent) is its identifiers' owners' (`owners`: id
-    or email -> shopper; anonymous ids are learnt from the sends), or its
-    profile's, once that profile is known to be someone's."""
+    """Whose story each record is part of: its `who`; the owners of the
+    identifiers it names (`owners`: id or email -> shopper; anonymous ids are
+    learnt from the sends); for a record about a send (`seq`), that send's
+    shoppers (a merge call names two); and, for a record about a profile, the
+    shoppers that profile has been part of so far (a merge joins them)."""
     by_key = dict(owners)
     for r in records:
         if r["kind"] == "sent" and r.get("who") and r.get("anonymous_id"):
             by_key.setdefault(r["anonymous_id"], r["who"])
-    by_profile: dict[str, str] = {}
+
+    def named(r: dict[str, Any]) -> set[str]:
+        found = {by_key[r[key]] for key in ("id", "email", "anonymous_id") if r.get(key) in by_key}
+        for key in ("primary", "secondary"):
+            value = r.get(key)
+            if isinstance(value, str) and "=" in value and value.split("=", 1)[1] in by_key:
+                found.add(by_key[value.split("=", 1)[1]])
+        return found
+
+    by_send: dict[Any, set[str]] = {}
+    for r in records:
+        if r["kind"] == "sent":
+            by_send[r.get("seq")] = ({r["who"]} if r.get("who") else set()) | named(r)
+    by_profile: dict[str, set[str]] = {}
     out: list[set[str]] = []
     for r in records:
-        found: set[str] = set()
-        if r.get("who"):
-            found.add(r["who"])
-        else:
-            for key in ("id", "email", "anonymous_id"):
-                if r.get(key) in by_key:
-                    found.add(by_key[r[key]])
-            for key in ("primary", "secondary"):
-                value = r.get(key)
-                if isinstance(value, str) and "=" in value and value.split("=", 1)[1] in by_key:
-                    found.add(by_key[value.split("=", 1)[1]])
-            if not found and r.get("cio_id") in by_profile:
-                found.add(by_profile[r["cio_id"]])
-        if len(found) == 1 and isinstance(r.get("cio_id"), str):
-            by_profile.setdefault(r["cio_id"], next(iter(found)))
+        found = ({r["who"]} if r.get("who") else set()) | named(r)
+        if r.get("seq") in by_send:
+            found |= by_send[r["seq"]]
+        profiles = [r[key] for key in ("cio_id", "primary", "secondary") if str(r.get(key, "")).startswith("cio_")]
+        for cio in profiles:
+            found |= by_profile.get(cio, set())
+        for cio in profiles:
+            by_profile.setdefault(cio, set()).update(found)
         out.append(found)
     return out
 

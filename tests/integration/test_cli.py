@@ -149,16 +149,22 @@ timeline:
   - {at: 5m, who: ana, source: backend, track: ev}
 expect:
   - {at: 1m, who: ana, not_in_segment: s}
+  - {at: 1m, who: ben, profiles: 2}
 """
     code, out = invoke("run", str(write(tmp_path, "s.yaml", text)))
     assert code == 1
-    story = out.split("the story that decided it:", 1)[1].strip().splitlines()
-    assert [line.split(None, 1)[1] for line in story] == [
+    ana, ben = (part.split("\n  /", 1)[0] for part in out.split("the story that decided it:")[1:])
+    assert [line.split(None, 1)[1] for line in ana.strip().splitlines()] == [
         "ana sent ev from backend",
         "ev from ana arrived, 0s after it was sent",
         "profile cio_1 created (id=a1)",
         "cio_1 (ana) entered segment s",
     ]
+    # Ben's: the merge call names no shopper, its arrival not even an identifier: both are his.
+    ben_lines = [line.split(None, 1)[1] for line in ben.strip().splitlines()]
+    assert "merge call arrived, 0s after it was sent" in ben_lines
+    assert any(line.startswith("merge sent: primary id=b1") for line in ben_lines)
+    assert not any("ana" in line for line in ben_lines)
 
 
 def test_check_of_a_scenario_without_its_name_says_so(tmp_path: Path) -> None:

@@ -206,6 +206,113 @@ def test_a_goal_met_by_an_identify_defines_a_ghost(
     assert said in result.violations[0].explanation
 
 
+GOAL_OF_IDENTIFY = """
+scenario: s
+workspace:
+  rules: {RULES}
+  segments: {buyers: {rule: {attribute: bought, eq: true}}}
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      goal: GOAL
+      exit: goal
+      steps: [{wait: 1h}, {send: reminder}]
+shoppers: {ana: {id: cus_1, email: ana@example.com}}
+timeline:
+  - {at: 0s, who: ana, source: backend, track: checkout_started}
+  - {at: 5m, who: ana, source: backend, identify: {with: [id], attributes: {bought: false}}}
+  - STEP
+"""
+
+
+@pytest.mark.parametrize(
+    ("goal", "step", "rules", "cause"),
+    [
+        # The value lands on a profile the phone creates (identified by email only): another profile, even
+        # though the run's profile has a `bought` of its own; and even when it also arrives late.
+        (
+            "{attribute: bought, eq: true}",
+            "{at: 10m, who: ana, device: phone, identify: {with: [email], attributes: {bought: true}}}",
+            "",
+            "identity_split",
+        ),
+        (
+            "{attribute: bought, eq: true}",
+            "{at: 10m, who: ana, device: phone, identify: {with: [email], attributes: {bought: true}}, latency: 2h}",
+            "",
+            "identity_split",
+        ),
+        # Merged into the run's profile only after the message went out: still another profile then.
+        (
+            "{attribute: bought, eq: true}",
+            "{at: 10m, who: ana, device: phone, identify: {with: [email], attributes: {bought: true}}}\n"
+            "  - {at: 2h, who: ana, source: backend, identify: true}",
+            "",
+            "identity_split",
+        ),
+        # The profile's own email read as an attribute, set on another profile.
+        (
+            "{attribute: email, exists: true}",
+            "{at: 10m, who: ana, device: phone, identify: {with: [email]}}",
+            "",
+            "identity_split",
+        ),
+        (
+            "{in_segment: buyers}",
+            "{at: 10m, who: ana, source: backend, identify: {attributes: {bought: true}}}",
+            "segment_refresh: 2h",
+            "refresh_lag",
+        ),
+    ],
+)
+def test_an_identify_goals_cause_follows_the_spec_order(
+    judge: Judge, goal: str, step: str, rules: str, cause: str
+) -> None:
+    text = GOAL_OF_IDENTIFY.replace("GOAL", goal).replace("STEP", step).replace("{RULES}", "{" + rules + "}")
+    assert found(judge(text)) == [("ghost_abandon", "ana", cause)]
+
+
+def test_an_identified_email_does_not_override_an_email_attribute_in_the_ideal_profile(judge: Judge) -> None:
+    """The platform lets an identify's `email` attribute win over the email
+    identifier, so the goal below is false on it, and on the ideal profile too."""
+    text = (
+        GOAL_OF_IDENTIFY.replace("GOAL", "{attribute: email, eq: ana@example.com}")
+        .replace("STEP", "{at: 10m, who: ana, source: backend, identify: {attributes: {email: ana@work.example}}}")
+        .replace("{RULES}", "{}")
+    )
+    text = text.replace(
+        "  - {at: 5m, who: ana, source: backend, identify: {with: [id], attributes: {bought: false}}}\n", ""
+    )
+    text += "  - {at: 20m, who: ana, source: backend, identify: true}\n"
+    assert judge(text).violations == []
+
+
+@pytest.mark.parametrize(
+    ("filter_", "drop", "expected"),
+    [
+        ("{attribute: email, exists: true}", "drop: true", [("missed_entry", "ana", "dropped")]),
+        ("{not: {attribute: email, exists: true}}", "drop: false", []),
+    ],
+)
+def test_the_ideal_profile_reads_the_shoppers_identifiers_as_attributes(
+    judge: Judge, filter_: str, drop: str, expected: list[tuple[str, str, str]]
+) -> None:
+    text = f"""
+scenario: s
+workspace:
+  journeys:
+    reachable:
+      trigger: {{event: checkout_started}}
+      filter: {filter_}
+      steps: [{{send: reminder}}]
+shoppers: {{ana: {{id: cus_1, email: ana@example.com}}}}
+timeline:
+  - {{at: 0s, who: ana, source: backend, identify: true}}
+  - {{at: 1m, who: ana, source: backend, track: checkout_started, {drop}}}
+"""
+    assert found(judge(text)) == expected
+
+
 def test_a_goal_met_in_time_by_an_identify_is_no_ghost(judge: Judge) -> None:
     result = judge(ATTRIBUTE_GOAL.replace("EXIT", "goal").replace("LATENCY", "latency: 0s"))
     assert result.violations == []

@@ -49,6 +49,13 @@ def test_freezing_time_before_the_emulator_started_moves_arrivals_there(tmp_path
             assert emu.get("/now")["now"] == "2026-05-04T10:00:00Z"
         live = list(emu.session.platform.trace.records)
     assert replay_log(read_log(log), load_workspace(WORKSPACE)[0]).platform.trace.records == live
+    scenario = tmp_path / "from_log.yaml"
+    runner = CliRunner()
+    written = runner.invoke(main, ["replay", str(log), "--workspace", str(WORKSPACE), "--to-scenario", str(scenario)])
+    assert written.exit_code == 0, written.output
+    assert "start: '2026-05-04T10:00:00Z'" in scenario.read_text() or "start: 2026-05-04T10:00:00Z" in scenario.read_text()
+    check = runner.invoke(main, ["check", str(scenario)])
+    assert check.exit_code == 0, check.output
 
 
 def test_segment_membership_at_a_past_instant() -> None:

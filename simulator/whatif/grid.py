@@ -4,9 +4,8 @@ the workspace each cell replays against.
 A cell's workspace is the team's workspace with the segment's `within`
 replaced (every one, or the one of `--window-of EVENT`) and each varied
 source's latency model replaced. Segments and journeys the sweep does not
-look at are left out of the replay: they cannot change the segment (unless
-its rule reads attributes a journey's `update` writes, in which case every
-journey is kept).
+look at, and that nothing it looks at reads, are left out of the replay (see
+`cell_workspace`).
 """
 
 from __future__ import annotations
@@ -15,7 +14,14 @@ import itertools
 from dataclasses import dataclass, replace
 
 from simulator.model.conditions import All, Any_, AttributeTest, Cond, InSegment, Not, Performed, walk
-from simulator.model.config import LatencyModel, SegmentDef, WorkspaceConfig, builtin_source
+from simulator.model.config import (
+    JourneyDef,
+    LatencyModel,
+    SegmentDef,
+    WorkspaceConfig,
+    builtin_source,
+    step_conditions,
+)
 from simulator.model.time import format_duration, parse_duration
 
 __all__ = ["Cell", "GridError", "Grid", "describe_latency", "parse_latency", "parse_windows", "plan_grid"]
@@ -192,14 +198,34 @@ def _needed_segments(ws: WorkspaceConfig, roots: set[str]) -> set[str]:
     return needed
 
 
-def cell_workspace(base: WorkspaceConfig, grid: Grid, cell: Cell) -> WorkspaceConfig:
-    """The workspace one cell replays against."""
-    journeys = tuple(j for j in base.journeys if j.name == grid.journey)
-    roots = {grid.segment} | {j.trigger_segment for j in journeys if j.trigger_segment}
+def _journey_conditions(journeys: tuple[JourneyDef, ...]) -> list[Cond]:
+    """Filters, goals and the conditions of every step (`wait_until`, `branch`)."""
+    out: list[Cond] = []
     for j in journeys:
-        for cond in (j.filter, j.goal):
-            roots |= {n.segment for n in walk(cond) if isinstance(n, InSegment)}
-    needed = _needed_segments(base, roots)
+        out += [c for c in (j.filter, j.goal) if c is not None]
+        out += list(step_conditions(j.steps))
+    return out
+
+
+def cell_workspace(base: WorkspaceConfig, grid: Grid, cell: Cell) -> WorkspaceConfig:
+    """The workspace one cell replays against: the swept segment rewindowed, the
+    varied sources' latencies replaced, and only what the swept segment and
+    journey depend on kept. A journey depends on the segments its trigger,
+    filter, goal and steps read; when anything kept reads an attribute, every
+    journey is kept (one may `update` it), with the segments they read."""
+    journeys = tuple(j for j in base.journeys if j.name == grid.journey)
+
+    def roots_of(kept: tuple[JourneyDef, ...]) -> set[str]:
+        found = {grid.segment} | {j.trigger_segment for j in kept if j.trigger_segment}
+        for cond in _journey_conditions(kept):
+            found |= {n.segment for n in walk(cond) if isinstance(n, InSegment)}
+        return found
+
+    needed = _needed_segments(base, roots_of(journeys))
+    kept_conditions = [s.rule for s in base.segments if s.name in needed] + _journey_conditions(journeys)
+    if any(isinstance(n, AttributeTest) for c in kept_conditions for n in walk(c)):
+        journeys = base.journeys  # a journey's `update` may write what is read
+        needed = _needed_segments(base, roots_of(journeys))
     segments: list[SegmentDef] = []
     for seg in base.segments:
         if seg.name not in needed:
@@ -207,21 +233,14 @@ def cell_workspace(base: WorkspaceConfig, grid: Grid, cell: Cell) -> WorkspaceCo
         if seg.name == grid.segment:
             seg = replace(seg, rule=_rewindow(seg.rule, cell.window, grid.window_of))
         segments.append(seg)
-    if any(isinstance(n, AttributeTest) for s in segments for n in walk(s.rule)):
-        journeys = base.journeys  # a journey's `update` may write what the rule reads
     windows: set[int] = set()
     ages: set[int] = set()
-    conds = [s.rule for s in segments] + [c for j in journeys for c in (j.filter, j.goal) if c is not None]
-    for cond in conds:
+    for cond in [s.rule for s in segments] + _journey_conditions(journeys):
         for n in walk(cond):
             if isinstance(n, Performed) and n.within is not None:
                 windows.add(n.within)
                 if n.negative:
                     ages.add(n.within)
-    # Journey steps (wait_until, branch) may hold windows too: keep the base ones for journeys kept.
-    if journeys:
-        windows |= set(base.windows)
-        ages |= set(base.ages)
     sources = dict(base.sources)
     for name, model in cell.latencies:
         source = sources.get(name) or builtin_source(name)

@@ -88,3 +88,61 @@ def test_bad_options_say_what_is_wrong(ws, kwargs, message) -> None:  # type: ig
     args = {"segment": "cart_abandoners", "windows": "1h", "latencies": ("backend=0s",)} | kwargs
     with pytest.raises(GridError, match=message.replace("(", r"\(").replace("[", r"\[")):
         plan_grid(ws, args["segment"], args["windows"], args["latencies"], args.get("journey"), args.get("window_of"))
+
+
+EXTRA_JOURNEYS = """
+  wait_for_buy:
+    trigger: {event: checkout_started}
+    goal: {performed: order_completed}
+    exit: never
+    steps:
+      - wait_until: {condition: {in_segment: recent_purchasers}, max: 1h, then: []}
+      - send: nudge5
+  tagger:
+    trigger: {event: product_viewed}
+    frequency: once
+    exit: never
+    steps:
+      - update: {tagged: true}
+  tagged_nudge:
+    trigger: {event: checkout_started}
+    filter: {attribute: tagged, eq: true}
+    goal: {performed: order_completed}
+    exit: goal_or_stop_matching
+    steps: [{wait: 20m}, {send: nudge3}]
+"""
+
+
+@pytest.mark.parametrize("journey", ["wait_for_buy", "tagged_nudge"])
+def test_a_cell_keeps_everything_its_journey_depends_on(tmp_path: Path, journey: str) -> None:
+    """`wait_for_buy` waits on a segment the sweep does not sweep;
+    `tagged_nudge` filters on an attribute another journey's `update` writes.
+    Replayed at the workspace's own window, the cell's workspace gives the
+    journey exactly the runs (and violations) the whole workspace gives."""
+    from dataclasses import replace
+
+    from simulator.checks.violations import find_violations
+    from simulator.pipeline import simulate
+    from simulator.whatif.population import partition_plan
+
+    path = tmp_path / "ws.yaml"
+    path.write_text(WORKSPACE.read_text().rstrip("\n") + "\n" + EXTRA_JOURNEYS)
+    full = load_workspace(path)[0]
+    grid = plan_grid(full, "cart_abandoners", "2h", ("backend=batch:2h",), journey=journey)
+    trimmed = cell_workspace(full, grid, grid.cells[0])
+    base = full.but(sources={**full.sources, "backend": trimmed.sources["backend"]})
+    plan = partition_plan(base, seed=3, partition=0, population=150, start=0, horizon=3 * 86400, until=6 * 86400)
+
+    def journey_story(ws):  # type: ignore[no-untyped-def]
+        outcome = simulate(replace(plan, workspace=ws))
+        runs = [
+            (r.profile, r.entered_at, r.ended_at, r.reason, [m.message for m in r.messages])
+            for r in outcome.platform.runs
+            if r.journey.name == journey
+        ]
+        found = sorted((v.kind, v.who, v.cause, v.at) for v in find_violations(outcome) if v.journey == journey)
+        return runs, found
+
+    runs, violations = journey_story(trimmed)
+    assert (runs, violations) == journey_story(base)
+    assert runs and violations, "the story should reach the journey and break it"

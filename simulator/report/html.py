@@ -82,6 +82,13 @@ def load_whatif(folder: Path) -> WhatifView:
         raise ValueError(f"{path}: not a whatif.json written by segsim whatif ({exc})") from None
     if not isinstance(document, dict) or not isinstance(document.get("rows"), list):
         raise ValueError(f"{path}: expected an object with 'parameters' and 'rows' (written by segsim whatif)")
+    for i, row in enumerate(document["rows"]):
+        if not isinstance(row, dict) or not isinstance(row.get("window"), str):
+            raise ValueError(f"{path}: rows[{i}] has no 'window' (not a row written by segsim whatif)")
+        for figure in ("recall", "false_hold"):
+            value = row.get(figure)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise ValueError(f"{path}: rows[{i}].{figure} is {value!r}, expected a number or null")
     png = folder / "whatif.png"
     return WhatifView(
         dict(document.get("parameters") or {}), document["rows"], png.read_bytes() if png.is_file() else None

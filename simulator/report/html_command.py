@@ -41,11 +41,16 @@ def report(scenarios: tuple[str, ...], out: str, whatif_dir: str | None, strict:
       segsim report scenarios/ --out report.html --whatif whatif-out
     """
     from simulator.checks.expectations import check_plan
+    from simulator.fileout import OutputError, check_writable_folder, write_all
     from simulator.report.html import WhatifView, load_whatif, render_report
     from simulator.scenario.errors import InputError
     from simulator.scenario.loader import load_plan
 
     files, problems = _scenario_files(scenarios)
+    try:
+        check_writable_folder(Path(out).parent, (Path(out).name,))
+    except OutputError as exc:
+        problems.append(f"--out {exc}")
     view: WhatifView | None = None
     if whatif_dir is not None:
         try:
@@ -66,6 +71,10 @@ def report(scenarios: tuple[str, ...], out: str, whatif_dir: str | None, strict:
         sys.exit(2)
     results = [check_plan(plan, strict=strict) for plan in plans]
     page = render_report(results, view)
-    Path(out).write_text(page, encoding="utf-8")
+    try:
+        write_all({Path(out): lambda path: path.write_text(page, encoding="utf-8")})
+    except OutputError as exc:
+        click.echo(f"ERROR {exc}", err=True)
+        sys.exit(2)
     passed = sum(1 for r in results if r.passed)
     click.echo(f"{len(results)} scenarios: {passed} passed, {len(results) - passed} failed; wrote {out}")

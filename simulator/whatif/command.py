@@ -47,21 +47,33 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> int:
 
 
 def write_outputs(rows: list[dict[str, Any]], parameters: dict[str, Any], out: Path) -> list[Path]:
-    """whatif.csv, whatif.json and whatif.png into `out`."""
+    """whatif.csv, whatif.json and whatif.png into `out`, all three or none
+    (OutputError: the earlier ones, if any, are left as they were)."""
+    from simulator.fileout import check_writable_folder, write_all
     from simulator.whatif.heatmap import draw_heatmap
 
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable_folder(out, OUTPUTS)
     columns = list(rows[0]) if rows else []
-    with (out / "whatif.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow(["" if row[c] is None else row[c] for c in columns])
+
+    def write_csv(path: Path) -> None:
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow(["" if row[c] is None else row[c] for c in columns])
+
     document = {"parameters": parameters, "rows": rows}
-    (out / "whatif.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     title = f"segment {parameters['segment']}: {parameters['population']} shoppers over {parameters['horizon']}"
-    draw_heatmap(rows, out / "whatif.png", title)
-    return [out / "whatif.csv", out / "whatif.json", out / "whatif.png"]
+    return write_all(
+        {
+            out / "whatif.csv": write_csv,
+            out / "whatif.json": lambda path: path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8"),
+            out / "whatif.png": lambda path: draw_heatmap(rows, path, title),
+        }
+    )
+
+
+OUTPUTS = ("whatif.csv", "whatif.json", "whatif.png")
 
 
 def _print_table(rows: list[dict[str, Any]], journey: str | None) -> None:
@@ -142,6 +154,13 @@ def whatif(
         grid = plan_grid(ws, segment, windows, latencies, journey=journey, window_of=window_of)
     except GridError as exc:
         raise click.UsageError(str(exc)) from None
+    from simulator.fileout import OutputError, check_writable_folder
+
+    try:
+        check_writable_folder(Path(out), OUTPUTS)  # before the sweep, not after it
+    except OutputError as exc:
+        click.echo(f"error: --out {exc}", err=True)
+        sys.exit(2)
     sweep = Sweep(ws, grid, population, horizon, seed, parse_instant(DEFAULT_START))
     if sys.stderr.isatty():
         from rich.console import Console
@@ -164,6 +183,10 @@ def whatif(
         "horizon": format_duration(horizon),
         "seed": seed,
     }
-    written = write_outputs(rows, parameters, Path(out))
+    try:
+        written = write_outputs(rows, parameters, Path(out))
+    except OutputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     _print_table(rows, journey)
     click.echo("wrote " + ", ".join(str(p) for p in written))

@@ -57,5 +57,5 @@ def draw_heatmap(rows: list[dict[str, Any]], path: Path, title: str) -> None:
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100, metadata={"Software": None})
+    fig.savefig(path, format="png", dpi=100, metadata={"Software": None})
     plt.close(fig)

@@ -1,10 +1,11 @@
 """Running a what-if sweep: every partition of the population through every cell.
 
-The unit of work is one partition: its sends are generated once, the ideal
-segment is computed once per window, and the partition is replayed for every
-cell. Partitions are independent, so a process pool runs them in any order;
-their tallies are added up in partition order, which makes the figures the
-same whatever `workers`.
+The unit of work is one partition (with `--workers` above 1: one partition
+and one window): its sends are generated, the ideal segment is computed once
+per window, and the partition is replayed for every cell of the job. Jobs
+are independent, so a process pool runs them in any order; their tallies are
+added up in partition and cell order, which makes the figures the same
+whatever `workers`.
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ def _triggers(sends: list[Send], journey: JourneyDef) -> int:
     return count
 
 
-def sweep_partition(sweep: Sweep, partition: int) -> list[Tally]:
-    """One partition's tally for every cell, in cell order."""
+def sweep_partition(sweep: Sweep, partition: int, windows: tuple[int, ...] | None = None) -> list[Tally]:
+    """One partition's tally for every cell (or every cell of `windows`), in cell order."""
     from simulator.checks.violations import find_violations
     from simulator.pipeline import simulate
     from simulator.whatif.ideal import ideal_memberships
@@ -109,7 +110,7 @@ def sweep_partition(sweep: Sweep, partition: int) -> list[Tally]:
     journey = next((j for j in sweep.workspace.journeys if j.name == grid.journey), None)
     triggers = _triggers(plan.sends, journey) if journey is not None else 0
     tallies: list[Tally] = []
-    for window in grid.windows:
+    for window in grid.windows if windows is None else windows:
         cells: list[Cell] = [c for c in grid.cells if c.window == window]
         ideal = ideal_memberships(
             replace(plan, workspace=cell_workspace(sweep.workspace, grid, cells[0])), grid.segment, end
@@ -134,32 +135,44 @@ def sweep_partition(sweep: Sweep, partition: int) -> list[Tally]:
     return tallies
 
 
-def _job(args: tuple[Sweep, int]) -> tuple[int, list[Tally]]:
-    sweep, partition = args
-    return partition, sweep_partition(sweep, partition)
+def _job(args: tuple[Sweep, int, tuple[int, ...] | None]) -> tuple[int, tuple[int, ...] | None, list[Tally]]:
+    sweep, partition, windows = args
+    return partition, windows, sweep_partition(sweep, partition, windows)
 
 
 def run_sweep(sweep: Sweep, workers: int = 1, on_partition: Callable[[int, int], None] | None = None) -> SweepResult:
-    """Replay every partition through every cell; `on_partition(done, total)` reports progress."""
+    """Replay every partition through every cell; `on_partition(done, total)` reports progress.
+
+    With one worker, a job is a partition through every cell. With more, a job
+    is a partition through the cells of one window, so that the cells run in
+    parallel even when the population is one partition. Tallies are added up
+    in partition order and cell order: the figures are the same whatever
+    `workers`."""
     total = sweep.partitions
-    done: dict[int, list[Tally]] = {}
-    jobs = [(sweep, p) for p in range(total)]
-    if workers <= 1 or total <= 1:
-        for job in jobs:
-            partition, tallies = _job(job)
-            done[partition] = tallies
-            if on_partition is not None:
-                on_partition(len(done), total)
+    grid = sweep.grid
+    done: dict[int, dict[tuple[int, ...] | None, list[Tally]]] = {}
+    if workers <= 1:
+        jobs: list[tuple[Sweep, int, tuple[int, ...] | None]] = [(sweep, p, None) for p in range(total)]
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=get_context("spawn")) as pool:
+        jobs = [(sweep, p, (w,)) for p in range(total) for w in grid.windows]
+
+    def finished(partition: int, windows: tuple[int, ...] | None, tallies: list[Tally]) -> None:
+        done.setdefault(partition, {})[windows] = tallies
+        if on_partition is not None and len(done[partition]) == len(jobs) // total:
+            on_partition(sum(1 for parts in done.values() if len(parts) == len(jobs) // total), total)
+
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            finished(*_job(job))
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
             futures = [pool.submit(_job, job) for job in jobs]
             for future in as_completed(futures):
-                partition, tallies = future.result()
-                done[partition] = tallies
-                if on_partition is not None:
-                    on_partition(len(done), total)
-    totals = [Tally() for _ in sweep.grid.cells]
+                finished(*future.result())
+    totals = [Tally() for _ in grid.cells]
     for partition in range(total):
-        for tally, part in zip(totals, done[partition], strict=True):
+        parts = done[partition]
+        tallies = parts[None] if None in parts else [t for w in grid.windows for t in parts[(w,)]]
+        for tally, part in zip(totals, tallies, strict=True):
             tally.add(part)
     return SweepResult(sweep, totals)

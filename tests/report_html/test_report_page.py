@@ -114,14 +114,36 @@ def test_the_whatif_heatmap_is_embedded_when_given(suite: Path, tmp_path: Path) 
         (lambda p, t: ["nowhere.yaml"], "no such file or folder"),
         (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "no-sweep")], "whatif.json: not found"),
         (lambda p, t: [str(p / "clean.yaml"), str(t / "broken.yaml")], "broken.yaml:4"),
+        (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "no-window")], "rows[0] has no 'window'"),
+        (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "text-recall")], "rows[0].recall is 'abc'"),
     ],
 )
 def test_bad_inputs_exit_2_and_write_nothing(suite: Path, tmp_path: Path, make, message) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "broken.yaml").write_text(
         "scenario: broken\nshoppers: {ana: {}}\ntimeline:\n  - {at: soon, who: ana}\n"
     )
+    for name, row in (("no-window", {"recall": 1.0}), ("text-recall", {"window": "1h", "recall": "abc"})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "whatif.json").write_text(json.dumps({"parameters": {}, "rows": [row]}))
     code, output, _page = _report(tmp_path, *make(suite, tmp_path))
     assert code == 2
     assert message in output
     assert not (tmp_path / "report.html").exists()
     assert "Traceback" not in output
+
+
+def test_an_out_path_that_cannot_be_a_file_exits_2_before_running(suite: Path, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    result = CliRunner().invoke(
+        main, ["report", str(suite / "clean.yaml"), "--out", str(tmp_path / "afile" / "r.html")]
+    )
+    assert result.exit_code == 2
+    assert "is a file, not a folder" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_page_goes_into_a_new_folder(suite: Path, tmp_path: Path) -> None:
+    out = tmp_path / "new" / "deeper" / "r.html"
+    result = CliRunner().invoke(main, ["report", str(suite / "clean.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith("<!doctype html>") or out.read_text().lower().startswith("<!doctype html>")

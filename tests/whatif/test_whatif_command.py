@@ -152,3 +152,52 @@ def test_missing_extras_say_how_to_install_them(monkeypatch: pytest.MonkeyPatch)
     )
     assert result.exit_code == 2
     assert "pip install 'segsim[whatif]'" in result.output
+
+
+def test_an_unwritable_out_fails_before_the_sweep_with_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    args = ["whatif", WORKSPACE, "--segment", "cart_abandoners", "--window", "1h", "--latency", "backend=0s"]
+    result = CliRunner().invoke(main, [*args, "--population", "20", "--out", str(tmp_path / "afile" / "sub")])
+    assert result.exit_code == 2
+    assert "is a file, not a folder" in result.output and "Traceback" not in result.output
+
+
+def test_a_failed_write_leaves_the_previous_outputs_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The heatmap fails after the csv and json are written: nothing of the
+    new run replaces the previous outputs, and no temporary file stays."""
+    args = ["--segment", "cart_abandoners", "--window", "1h", "--latency", "backend=0s", "--population", "20"]
+    _whatif(tmp_path, *args)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def full_disk(rows, path, title):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("simulator.whatif.heatmap.draw_heatmap", full_disk)
+    result = CliRunner().invoke(main, ["whatif", WORKSPACE, *args, "--seed", "3", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "whatif.png: cannot write it (No space left on device); no output was changed" in result.output
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_workers_run_the_cells_in_parallel_even_for_one_partition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 shoppers are one partition: with two windows the jobs are (partition,
+    window), two of them, given to the pool; the figures are those of one worker."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    submitted: list[object] = []
+
+    class Counting(ProcessPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            submitted.append(args)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr("simulator.whatif.sweep.ProcessPoolExecutor", Counting)
+    args = ["--segment", "cart_abandoners", "--window", "30m,2h", "--latency", "backend=0s,batch:30m"]
+    args += ["--population", "300", "--seed", "4"]
+    one = _whatif(tmp_path / "one", *args, "--workers", "1")
+    assert submitted == []
+    two = _whatif(tmp_path / "two", *args, "--workers", "2")
+    assert len(submitted) == 2
+    assert one == two

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -18,7 +19,7 @@ _CHOICES = sorted(INVARIANTS) + ["all"]
 _INVARIANT_OF = {kind: name for name, kind in INVARIANTS.items()}
 
 
-def _refuse(message: str) -> None:
+def _refuse(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
 
@@ -66,6 +67,12 @@ def fuzz(
             names.append(name)
     if max_examples < 1:
         _refuse(f"--max-examples must be at least 1, got {max_examples}")
+    from simulator.fileout import OutputError, check_writable_folder
+
+    try:
+        check_writable_folder(out)  # before the search, not after it
+    except OutputError as exc:
+        _refuse(f"--out {exc}")
     try:
         catalog = catalog_of(workspace)
     except InputError as exc:
@@ -114,7 +121,10 @@ def fuzz(
         + (f", and {pinned_failures} undocumented violation(s) in shipped scenarios above" if pinned_failures else "")
     )
     for finding in report.findings:
-        written = write_witness(finding, options, out)
+        try:
+            written = write_witness(finding, options, out)
+        except OutputError as exc:
+            _refuse(str(exc))
         v = finding.violation
         echo("")
         echo(f"{_INVARIANT_OF[v.kind]}: {v.kind} in {v.journey or 'any journey'}, cause {v.cause} (shopper {v.who})")
@@ -124,7 +134,10 @@ def fuzz(
         if not written.replays:
             echo(f"  warning: the witness does not replay as found: {written.problem}")
     for i, crash in enumerate(report.crashes, start=1):
-        path = write_crash(crash, options, out, i)
+        try:
+            path = write_crash(crash, options, out, i)
+        except OutputError as exc:
+            _refuse(str(exc))
         echo("")
         echo(f"the simulator raised an error on a generated story: {path}")
         echo("  " + "\n  ".join(crash.error.strip().splitlines()[-3:]))

@@ -16,6 +16,7 @@ import yaml
 
 from simulator.checks.expectations import check_plan, matches
 from simulator.checks.violations import find_violations
+from simulator.fileout import write_all
 from simulator.pipeline import simulate
 from simulator.scenario.errors import InputError
 from simulator.scenario.loader import is_scenario_file, load_plan
@@ -91,7 +92,8 @@ def write_witness(finding: Finding, options: FuzzOptions, out_dir: Path) -> Writ
     name = witness_name(finding)
     path = out_dir / name
     witness = witness_of(finding, options, out_dir, name)
-    path.write_text(dump_witness(witness), encoding="utf-8")
+    text = dump_witness(witness)
+    write_all({path: lambda target: target.write_text(text, encoding="utf-8")})
     steps = len(witness.scenario["timeline"])
     # Replay it the way `segsim run` does: the file must load and pass.
     try:
@@ -115,7 +117,8 @@ def write_crash(crash: Crash, options: FuzzOptions, out_dir: Path, index: int) -
         "timeline": crash.story.get("timeline", []),
     }
     header = {"found by": fuzz_command(options), "error": last, "reproduce": crash.blob or "(none)"}
-    path.write_text(dump_witness(Witness(scenario, header)), encoding="utf-8")
+    text = dump_witness(Witness(scenario, header))
+    write_all({path: lambda target: target.write_text(text, encoding="utf-8")})
     return path
 
 

@@ -105,9 +105,12 @@ def test_shipped_scenarios_fail_the_search_only_with_undocumented_violations(
         (["--invariant", "no_ghost_abandon"], "did you mean 'no_ghost_abandons'"),
         (["--journey", "cart_recovry"], "did you mean 'cart_recovery'"),
         (["--max-examples", "0"], "at least 1"),
+        (["--out", "SETUP/afile/witnesses"], "afile is a file, not a folder"),
     ],
 )
 def test_bad_options_exit_2(args: list[str], needle: str, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    args = [a.replace("SETUP", str(tmp_path)) for a in args]
     result = CliRunner().invoke(main, ["fuzz", str(WORKSPACES / "late_batch.yaml"), "--out", str(tmp_path), *args])
     assert result.exit_code == 2
     assert needle in result.output

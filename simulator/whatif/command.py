@@ -155,6 +155,18 @@ def whatif(
     except GridError as exc:
         raise click.UsageError(str(exc)) from None
     from simulator.fileout import OutputError, check_writable_folder
+    from simulator.whatif.population import channels_of
+
+    channels = channels_of(ws)
+    used = {channels.phone.name, channels.laptop.name, channels.server.name}
+    for name in grid.sources:
+        if name not in used:
+            click.echo(
+                f"warning: --latency {name}: the synthetic shoppers send nothing through {name!r} "
+                f"(phones use {channels.phone.name}, laptops {channels.laptop.name}, orders "
+                f"{channels.server.name}), so its values change no figure",
+                err=True,
+            )
 
     try:
         check_writable_folder(Path(out), OUTPUTS)  # before the sweep, not after it

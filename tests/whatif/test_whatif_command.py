@@ -201,3 +201,12 @@ def test_workers_run_the_cells_in_parallel_even_for_one_partition(
     two = _whatif(tmp_path / "two", *args, "--workers", "2")
     assert len(submitted) == 2
     assert one == two
+
+
+def test_a_source_the_population_never_uses_is_warned_about(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text(Path(WORKSPACE).read_text().replace("sources:\n", "sources:\n  erp: {kind: server}\n", 1))
+    args = ["whatif", str(workspace), "--segment", "cart_abandoners", "--window", "1h", "--latency", "erp=0s,5m"]
+    result = CliRunner().invoke(main, [*args, "--population", "20", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "warning: --latency erp: the synthetic shoppers send nothing through 'erp'" in result.output

@@ -25,6 +25,8 @@ def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], list[tuple
             files.extend(found)
         elif path.is_file():
             files.append(path)
+        elif path.exists():
+            problems.append((raw, "not a regular file or folder (a device, a pipe?)"))
         else:
             problems.append((raw, "no such file or folder"))
     return files, problems

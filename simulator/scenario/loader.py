@@ -313,11 +313,12 @@ def _plan(doc: YamlDoc, path: Path) -> Plan:
     if isinstance(model.workspace, str):
         ws_path = path.parent / model.workspace
         if not ws_path.is_file():
+            what = "not a regular file" if ws_path.exists() else "workspace file not found"
             raise InputError(
                 [
                     doc.problem(
                         ("workspace",),
-                        f"workspace file not found: {ws_path}",
+                        f"{what}: {ws_path}",
                         "the path is relative to the scenario file",
                     )
                 ]

@@ -288,3 +288,10 @@ def test_the_installed_command_runs_and_exits_like_the_library(tmp_path: Path) -
     result = subprocess.run(["segsim", "run", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert "FAIL a failing story" in result.stdout and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/null").exists(), reason="needs a device file")
+def test_a_path_that_is_neither_file_nor_folder_is_named_as_such() -> None:
+    code, out = invoke("check", "/dev/null")
+    assert code == 2
+    assert "not a regular file or folder" in out

@@ -1,6 +1,8 @@
 """Writing output files so that nothing is half written: each file goes to a
-temporary sibling first, and only when every one of them is complete are
-they moved into place (an existing output is replaced whole, or not at all)."""
+temporary file in its folder first, and only when every one of them is
+complete are they moved into place. An existing output is replaced whole, or
+not at all: if a move fails, the outputs already moved are put back. Folders
+are made when the files are written, not when they are checked."""
 
 from __future__ import annotations
 
@@ -17,38 +19,62 @@ class OutputError(Exception):
 
 
 def check_writable_folder(folder: Path, names: tuple[str, ...] = ()) -> None:
-    """Create `folder` if needed and check that `names` can be written in it,
-    before any work is done."""
+    """Check, before any work is done and without creating anything, that
+    `folder` can be made (or is there) and that `names` can be written in it."""
     blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise OutputError(f"{folder}: {blocking} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{folder}: cannot create this folder ({exc.strerror or exc})") from None
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"{folder}: this folder is not writable")
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not os.access(existing, os.W_OK):
+        raise OutputError(f"{folder}: {existing} is not writable")
     for name in names:
         if (folder / name).is_dir():
             raise OutputError(f"{folder / name}: is a folder, where the output file goes")
 
 
+def _quietly_remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def write_all(writers: dict[Path, Callable[[Path], Any]]) -> list[Path]:
     """Call each writer on a temporary path beside its target, then move them
-    all into place. On any failure the temporaries are removed, the targets
-    are as they were, and OutputError says which file failed and why."""
-    pending: list[tuple[Path, Path]] = []
+    all into place. On a failure the targets are as they were, the
+    temporaries are gone, and OutputError names the file and why."""
+    targets = list(writers)
+    tag = f"{os.getpid()}"
+    temporaries = [target.parent / f".segsim-{tag}-{i}.tmp" for i, target in enumerate(targets)]
+    backups = [target.parent / f".segsim-{tag}-{i}.old" for i, target in enumerate(targets)]
+    current = targets[0] if targets else Path(".")
+    moved: list[int] = []  # targets replaced, whose previous file (if any) is in its backup
     try:
-        for target, write in writers.items():
-            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            pending.append((temporary, target))
-            write(temporary)
-        for temporary, target in pending:
+        for target, temporary in zip(targets, temporaries, strict=True):
+            current = target
+            if target.is_dir() or not target.name:
+                raise IsADirectoryError(21, "it is a folder")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            writers[target](temporary)
+        for i, (target, temporary, backup) in enumerate(zip(targets, temporaries, backups, strict=True)):
+            current = target
+            if target.exists():
+                os.replace(target, backup)
+            moved.append(i)
             os.replace(temporary, target)
-    except OSError as exc:
-        failed = pending[-1][1] if pending else next(iter(writers), Path("."))
-        raise OutputError(f"{failed}: cannot write it ({exc.strerror or exc}); no output was changed") from None
+    except BaseException as exc:  # an interrupt too: put the previous outputs back
+        for i in reversed(moved):
+            try:
+                if backups[i].exists():
+                    os.replace(backups[i], targets[i])
+                else:
+                    targets[i].unlink(missing_ok=True)
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            raise OutputError(f"{current}: cannot write it ({exc.strerror or exc}); no output was changed") from None
+        raise
     finally:
-        for temporary, _target in pending:
-            temporary.unlink(missing_ok=True)
-    return [target for _temporary, target in pending]
+        for path in (*temporaries, *backups):
+            _quietly_remove(path)
+    return targets

@@ -163,10 +163,12 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
     if scenario is not None:
         target = Path(scenario)
         document = scenario_skeleton(session, session_log, workspace_reference(Path(ws_path), target))
+        from simulator.fileout import OutputError
+
         try:
             write_skeleton(document, target)
-        except OSError as exc:
-            _fail(f"cannot write {target}: {exc}")
+        except OutputError as exc:
+            _fail(str(exc))
         click.echo(
             f"wrote {target}: {len(document['shoppers'])} shoppers, {len(document['timeline'])} steps "
             f"(check it with: segsim check {target})"

@@ -16,6 +16,7 @@ fetched. The page shows:
 from __future__ import annotations
 
 import base64
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from html import escape
@@ -78,16 +79,22 @@ def load_whatif(folder: Path) -> WhatifView:
         raise ValueError(f"{path}: not found (run segsim whatif ... --out {folder} first)")
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a whatif.json written by segsim whatif ({exc})") from None
-    if not isinstance(document, dict) or not isinstance(document.get("rows"), list):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path}: not a whatif.json written by segsim whatif ({type(exc).__name__})") from None
+    if (
+        not isinstance(document, dict)
+        or not isinstance(document.get("rows"), list)
+        or not isinstance(document.get("parameters", {}), dict)
+    ):
         raise ValueError(f"{path}: expected an object with 'parameters' and 'rows' (written by segsim whatif)")
     for i, row in enumerate(document["rows"]):
         if not isinstance(row, dict) or not isinstance(row.get("window"), str):
             raise ValueError(f"{path}: rows[{i}] has no 'window' (not a row written by segsim whatif)")
         for figure in ("recall", "false_hold"):
             value = row.get(figure)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            ):
                 raise ValueError(f"{path}: rows[{i}].{figure} is {value!r}, expected a number or null")
     png = folder / "whatif.png"
     return WhatifView(

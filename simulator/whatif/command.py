@@ -179,8 +179,8 @@ def whatif(
         from rich.progress import Progress
 
         with Progress(console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task(f"{len(grid.cells)} cells x {sweep.partitions} partitions", total=sweep.partitions)
-            result = run_sweep(sweep, workers, lambda done, total: progress.update(task, completed=done))
+            task = progress.add_task(f"{len(grid.cells)} cells x {sweep.partitions} partitions", total=None)
+            result = run_sweep(sweep, workers, lambda done, total: progress.update(task, completed=done, total=total))
     else:
         result = run_sweep(sweep, workers)
     rows = result.rows()

@@ -33,6 +33,12 @@ def draw_heatmap(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # Names are text, never math: a segment called `cart$\foo$` is drawn as written.
+    with matplotlib.rc_context({"text.parse_math": False}):
+        _draw(plt, rows, path, title)
+
+
+def _draw(plt: Any, rows: list[dict[str, Any]], path: Path, title: str) -> None:
     panels = (("recall", "Greens", "recall (higher is better)"), ("false_hold", "Reds", "false hold (lower is better)"))
     windows, columns, _ = heat_table(rows, "recall")
     width = max(7.0, 2.2 + 1.3 * len(columns)) * 2

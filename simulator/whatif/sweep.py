@@ -1,8 +1,9 @@
 """Running a what-if sweep: every partition of the population through every cell.
 
 The unit of work is one partition (with `--workers` above 1: one partition
-and one window): its sends are generated, the ideal segment is computed once
-per window, and the partition is replayed for every cell of the job. Jobs
+and one window, or one cell when that leaves workers idle): its sends are
+generated, the ideal segment is computed once per window, and the partition
+is replayed for every cell of the job. Jobs
 are independent, so a process pool runs them in any order; their tallies are
 added up in partition and cell order, which makes the figures the same
 whatever `workers`.
@@ -89,8 +90,8 @@ def _triggers(sends: list[Send], journey: JourneyDef) -> int:
     return count
 
 
-def sweep_partition(sweep: Sweep, partition: int, windows: tuple[int, ...] | None = None) -> list[Tally]:
-    """One partition's tally for every cell (or every cell of `windows`), in cell order."""
+def sweep_partition(sweep: Sweep, partition: int, only: tuple[int, ...] | None = None) -> list[Tally]:
+    """One partition's tally for every cell (or the cells numbered `only`), in cell order."""
     from simulator.checks.violations import find_violations
     from simulator.pipeline import simulate
     from simulator.whatif.ideal import ideal_memberships
@@ -110,8 +111,10 @@ def sweep_partition(sweep: Sweep, partition: int, windows: tuple[int, ...] | Non
     journey = next((j for j in sweep.workspace.journeys if j.name == grid.journey), None)
     triggers = _triggers(plan.sends, journey) if journey is not None else 0
     tallies: list[Tally] = []
-    for window in grid.windows if windows is None else windows:
-        cells: list[Cell] = [c for c in grid.cells if c.window == window]
+    for window in grid.windows:
+        cells: list[Cell] = [c for c in grid.cells if c.window == window and (only is None or c.index in only)]
+        if not cells:
+            continue
         ideal = ideal_memberships(
             replace(plan, workspace=cell_workspace(sweep.workspace, grid, cells[0])), grid.segment, end
         )
@@ -136,30 +139,35 @@ def sweep_partition(sweep: Sweep, partition: int, windows: tuple[int, ...] | Non
 
 
 def _job(args: tuple[Sweep, int, tuple[int, ...] | None]) -> tuple[int, tuple[int, ...] | None, list[Tally]]:
-    sweep, partition, windows = args
-    return partition, windows, sweep_partition(sweep, partition, windows)
+    sweep, partition, only = args
+    return partition, only, sweep_partition(sweep, partition, only)
 
 
-def run_sweep(sweep: Sweep, workers: int = 1, on_partition: Callable[[int, int], None] | None = None) -> SweepResult:
-    """Replay every partition through every cell; `on_partition(done, total)` reports progress.
+def run_sweep(sweep: Sweep, workers: int = 1, on_job: Callable[[int, int], None] | None = None) -> SweepResult:
+    """Replay every partition through every cell; `on_job(done, total)` reports progress.
 
     With one worker, a job is a partition through every cell. With more, a job
-    is a partition through the cells of one window, so that the cells run in
-    parallel even when the population is one partition. Tallies are added up
-    in partition order and cell order: the figures are the same whatever
-    `workers`."""
-    total = sweep.partitions
+    is a partition through the cells of one window (they share the ideal
+    segment), or through one cell when that still leaves workers idle. Tallies
+    are added up in partition order and cell order: the figures are the same
+    whatever `workers`."""
     grid = sweep.grid
-    done: dict[int, dict[tuple[int, ...] | None, list[Tally]]] = {}
-    if workers <= 1:
-        jobs: list[tuple[Sweep, int, tuple[int, ...] | None]] = [(sweep, p, None) for p in range(total)]
-    else:
-        jobs = [(sweep, p, (w,)) for p in range(total) for w in grid.windows]
+    groups: list[tuple[int, ...] | None] = [None]
+    if workers > 1:
+        groups = [tuple(c.index for c in grid.cells if c.window == w) for w in grid.windows]
+        if sweep.partitions * len(groups) < workers:
+            groups = [(c.index,) for c in grid.cells]
+    jobs = [(sweep, p, group) for p in range(sweep.partitions) for group in groups]
+    by_cell: dict[tuple[int, int], Tally] = {}
+    done: list[int] = []
 
-    def finished(partition: int, windows: tuple[int, ...] | None, tallies: list[Tally]) -> None:
-        done.setdefault(partition, {})[windows] = tallies
-        if on_partition is not None and len(done[partition]) == len(jobs) // total:
-            on_partition(sum(1 for parts in done.values() if len(parts) == len(jobs) // total), total)
+    def finished(partition: int, only: tuple[int, ...] | None, tallies: list[Tally]) -> None:
+        cells = only if only is not None else tuple(c.index for c in grid.cells)
+        for index, tally in zip(cells, tallies, strict=True):
+            by_cell[(partition, index)] = tally
+        done.append(partition)
+        if on_job is not None:
+            on_job(len(done), len(jobs))
 
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
@@ -170,9 +178,7 @@ def run_sweep(sweep: Sweep, workers: int = 1, on_partition: Callable[[int, int],
             for future in as_completed(futures):
                 finished(*future.result())
     totals = [Tally() for _ in grid.cells]
-    for partition in range(total):
-        parts = done[partition]
-        tallies = parts[None] if None in parts else [t for w in grid.windows for t in parts[(w,)]]
-        for tally, part in zip(totals, tallies, strict=True):
-            tally.add(part)
+    for partition in range(sweep.partitions):
+        for cell in grid.cells:
+            totals[cell.index].add(by_cell[(partition, cell.index)])
     return SweepResult(sweep, totals)

@@ -116,15 +116,23 @@ def test_the_whatif_heatmap_is_embedded_when_given(suite: Path, tmp_path: Path) 
         (lambda p, t: [str(p / "clean.yaml"), str(t / "broken.yaml")], "broken.yaml:4"),
         (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "no-window")], "rows[0] has no 'window'"),
         (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "text-recall")], "rows[0].recall is 'abc'"),
+        (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "nan-recall")], "rows[0].recall is nan"),
+        (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "bad-parameters")], "expected an object"),
     ],
 )
 def test_bad_inputs_exit_2_and_write_nothing(suite: Path, tmp_path: Path, make, message) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "broken.yaml").write_text(
         "scenario: broken\nshoppers: {ana: {}}\ntimeline:\n  - {at: soon, who: ana}\n"
     )
-    for name, row in (("no-window", {"recall": 1.0}), ("text-recall", {"window": "1h", "recall": "abc"})):
+    documents = {
+        "no-window": {"parameters": {}, "rows": [{"recall": 1.0}]},
+        "text-recall": {"parameters": {}, "rows": [{"window": "1h", "recall": "abc"}]},
+        "nan-recall": {"parameters": {}, "rows": [{"window": "1h", "recall": float("nan")}]},
+        "bad-parameters": {"parameters": 5, "rows": []},
+    }
+    for name, document in documents.items():
         (tmp_path / name).mkdir()
-        (tmp_path / name / "whatif.json").write_text(json.dumps({"parameters": {}, "rows": [row]}))
+        (tmp_path / name / "whatif.json").write_text(json.dumps(document))
     code, output, _page = _report(tmp_path, *make(suite, tmp_path))
     assert code == 2
     assert message in output

@@ -199,8 +199,14 @@ def test_workers_run_the_cells_in_parallel_even_for_one_partition(
     one = _whatif(tmp_path / "one", *args, "--workers", "1")
     assert submitted == []
     two = _whatif(tmp_path / "two", *args, "--workers", "2")
-    assert len(submitted) == 2
+    assert len(submitted) == 2  # one job per window
     assert one == two
+    submitted.clear()
+    one_window = ["--window", "30m", *args[4:]]
+    single = _whatif(tmp_path / "single", *args[:2], *one_window, "--workers", "1")
+    split = _whatif(tmp_path / "split", *args[:2], *one_window, "--workers", "2")
+    assert len(submitted) == 2  # one window, two workers: one job per cell
+    assert single == split
 
 
 def test_a_source_the_population_never_uses_is_warned_about(tmp_path: Path) -> None:
@@ -210,3 +216,12 @@ def test_a_source_the_population_never_uses_is_warned_about(tmp_path: Path) -> N
     result = CliRunner().invoke(main, [*args, "--population", "20", "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "warning: --latency erp: the synthetic shoppers send nothing through 'erp'" in result.output
+
+
+def test_a_segment_name_with_dollar_signs_is_drawn_as_text(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text("segments:\n  'cart$\\foo$': {rule: {performed: checkout_started, within: 2h}}\n")
+    args = ["whatif", str(workspace), "--segment", "cart$\\foo$", "--window", "1h", "--latency", "backend=0s"]
+    result = CliRunner().invoke(main, [*args, "--population", "20", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "whatif.png").read_bytes().startswith(b"\x89PNG")

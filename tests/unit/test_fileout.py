@@ -1,0 +1,79 @@
+"""Outputs are written whole or not at all (simulator.fileout)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from simulator.fileout import OutputError, check_writable_folder, write_all
+
+
+def _text(value: str):  # type: ignore[no-untyped-def]
+    return lambda path: path.write_text(value)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".segsim-"))
+
+
+def test_all_files_replace_the_previous_ones(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("old a")
+    written = write_all({tmp_path / "a.txt": _text("new a"), tmp_path / "sub" / "b.txt": _text("new b")})
+    assert written == [tmp_path / "a.txt", tmp_path / "sub" / "b.txt"]
+    assert (tmp_path / "a.txt").read_text() == "new a" and (tmp_path / "sub" / "b.txt").read_text() == "new b"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_failing_writer_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("old a")
+
+    def full(path: Path) -> None:
+        path.write_text("partial")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OutputError, match=r"b.txt: cannot write it \(No space left on device\)"):
+        write_all({tmp_path / "a.txt": _text("new a"), tmp_path / "b.txt": full})
+    assert (tmp_path / "a.txt").read_text() == "old a"
+    assert not (tmp_path / "b.txt").exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_failing_move_puts_the_moved_outputs_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The third move fails (an immutable file, say): the first two outputs,
+    already replaced, get their previous contents back."""
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.txt").write_text(f"old {name}")
+    real_replace = os.replace
+
+    def refuse_c(src: object, dst: object) -> None:
+        if str(src).endswith("c.txt"):
+            raise PermissionError(1, "Operation not permitted")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("simulator.fileout.os.replace", refuse_c)
+    with pytest.raises(OutputError, match=r"c.txt: cannot write it \(Operation not permitted\)"):
+        write_all({tmp_path / f"{n}.txt": _text(f"new {n}") for n in ("a", "b", "c")})
+    assert [(tmp_path / f"{n}.txt").read_text() for n in ("a", "b", "c")] == ["old a", "old b", "old c"]
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", [".", "r" * 250 + ".html"])
+def test_a_folder_or_a_very_long_name_is_an_error_not_a_traceback(tmp_path: Path, name: str) -> None:
+    target = tmp_path if name == "." else tmp_path / name
+    try:
+        write_all({target: _text("page")})
+    except OutputError as exc:
+        assert str(target) in str(exc)
+    else:
+        assert target.read_text() == "page"  # the file system takes such names
+    assert _leftovers(tmp_path) == []
+
+
+def test_checking_a_folder_creates_nothing(tmp_path: Path) -> None:
+    check_writable_folder(tmp_path / "new" / "deeper", ("out.csv",))
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(OutputError, match="afile is a file, not a folder"):
+        check_writable_folder(tmp_path / "afile" / "sub")

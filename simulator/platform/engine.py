@@ -30,6 +30,7 @@ from simulator.platform.state import (
     DELIVERY,
     HELD,
     HOLD_END,
+    NEVER,
     NO_SEGMENTS,
     PROBE,
     SWEEP,
@@ -61,6 +62,7 @@ __all__ = ["Platform"]
 
 
 _MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
+_NOTHING_DUE: frozenset[str] = frozenset()
 
 
 class Platform:
@@ -272,13 +274,18 @@ class Platform:
                 p.age_start = e.ts
                 aged = True
                 self._age_checks(p)
+        now = self.now
         for w, key in self._windows.get(e.name, ()):
             if key in self._existence and not self.exhaustive:
                 self._chain_at(e.ts + w, p, key)
             else:
                 self._time_check_at(e.ts + w, p, key)
-        if e.ts > self.now:
+            if now <= e.ts + w < p.next_due:
+                p.next_due = e.ts + w
+        if e.ts > now:
             self._time_check_at(e.ts, p, e.name)
+            if e.ts < p.next_due:
+                p.next_due = e.ts
         return aged
 
     def _chain(self, num: int, key: str) -> int:
@@ -301,6 +308,8 @@ class Platform:
     def _age_checks(self, p: Profile) -> None:
         for a in self.ws.ages:
             self._time_check_at(p.age_start + a, p, AGE)
+            if self.now <= p.age_start + a < p.next_due:
+                p.next_due = p.age_start + a
 
     def _time_check_at(self, at: int, p: Profile, what: str) -> None:
         if at <= self.now:
@@ -688,22 +697,41 @@ class Platform:
         """What time itself changes for `p` at this instant: windows closing on its
         events, events stamped now becoming visible, an age reached. A change
         at this instant sees them at once, even before the time phase gets to
-        them: the profile is evaluated as it is now."""
+        them: the profile is evaluated as it is now.
+
+        `p.next_due` bounds the search: before it nothing is due. It is lowered
+        as events arrive (their stamps ahead, their windows' closings) and ages
+        move, and set here to the next instant something is due. An event
+        stamped at the instant it is added does not lower it: the change that
+        adds it names it already, and a later change at that instant finds
+        everything that depends on it evaluated."""
         now = self.now
+        if now < p.next_due:
+            return _NOTHING_DUE
         found: set[str] = set()
+        upcoming = NEVER
         offsets = self._due_offsets
         for e in p.events:
+            ts = e.ts
             keys = offsets.get(e.name)
             if keys is None:
-                if e.ts == now:
+                if ts == now:
                     found.add(e.name)
+                elif now < ts < upcoming:
+                    upcoming = ts
                 continue
-            due = keys.get(now - e.ts)
+            due = keys.get(now - ts)
             if due is not None:
                 found.update(due)
+            for age in keys:
+                if now < ts + age < upcoming:
+                    upcoming = ts + age
         for a in self.ws.ages:
             if p.age_start + a == now:
                 found.add(AGE)
+            elif now < p.age_start + a < upcoming:
+                upcoming = p.age_start + a
+        p.next_due = upcoming
         return frozenset(found)
 
     def _time_check(self, num: int, what: set[str]) -> None:

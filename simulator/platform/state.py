@@ -73,6 +73,9 @@ class Event:
         return first + [(moves[i], moves[i + 1]) for i in range(0, len(moves), 2)]
 
 
+NEVER = 1 << 62  # later than any instant
+
+
 @dataclass(slots=True, eq=False)
 class Profile:
     num: int
@@ -93,6 +96,10 @@ class Profile:
     earliest_ts: int | None = None
     age_start: int = 0  # min(created, earliest_ts): what a negative window's age counts from
     evaluated: bool = False  # have its segments been evaluated once?
+    # No instant before this one can time change anything for it (a window
+    # closing on its events, an event's stamp reached, an age): a lower bound
+    # kept by the platform, so most changes skip looking (`Platform._due_now`).
+    next_due: int = NEVER
 
     def __post_init__(self) -> None:
         self.age_start = self.created if self.earliest_ts is None else min(self.created, self.earliest_ts)

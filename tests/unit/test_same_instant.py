@@ -159,3 +159,36 @@ until: 8h
     outcome = both(load, text)
     assert segment_changes(outcome) == [("segment_entered", "ever_viewed", 5 * H)]
     assert runs(outcome) == [("j", 5 * H, 5 * H, "completed", 2, [("m1", 5 * H)])]
+
+
+def test_a_window_closing_after_an_earlier_one_is_seen_by_a_delivery_at_that_instant(
+    load: Callable[[str], Plan],
+) -> None:
+    """The view at 0s leaves `last_hour` at 1h (a time check) and `last_two_hours`
+    at 2h, the instant the checkout arrives: that delivery must see the view
+    gone, though time already changed the profile once in between."""
+    text = """
+scenario: s
+workspace:
+  segments:
+    last_hour: {rule: {performed: viewed, within: 1h}}
+    last_two_hours: {rule: {performed: viewed, within: 2h}}
+  journeys:
+    j:
+      trigger: {event: checkout_started}
+      filter: {in_segment: last_two_hours}
+      steps: [{send: m1}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, source: backend, track: viewed}
+  - {at: 2h, who: ana, source: backend, track: checkout_started}
+until: 4h
+"""
+    outcome = both(load, text)
+    assert segment_changes(outcome) == [
+        ("segment_entered", "last_hour", 0),
+        ("segment_entered", "last_two_hours", 0),
+        ("segment_left", "last_hour", H),
+        ("segment_left", "last_two_hours", 2 * H),
+    ]
+    assert runs(outcome) == []  # held at 2h, never let in: the view was two hours old

@@ -391,7 +391,30 @@ class _Finder:
             return "exit_setting", f"exit: {j.exit} never consults the goal"
         if role == "filter" and not j.exits_on_stop_matching:
             return "exit_setting", f"exit: {j.exit} never re-tests the filter"
+        reset = self.later_after_event(j, role, send, at)
+        if reset is not None:
+            return "other", (
+                f"it arrived in time on the run's profile, but the {role} reads only events after the latest "
+                f"{reset.name}, and another {reset.name} was sent at {self.t(reset.at)}: the run went on"
+            )
         return "other", "it arrived in time on the run's profile, yet the run went on"
+
+    def later_after_event(self, j: JourneyDef, role: str, send: Send, at: int) -> Send | None:
+        """A send of the shopper's, after `send` and by `at`, of the event an
+        `after:` of the rule waiting for `send` names: it moved that rule's
+        horizon past `send`."""
+        target = self.rule_for(j, role, send)
+        if target is None or target.after is None:
+            return None
+        after = fold_name(target.after)
+        return next(
+            (
+                s
+                for s in self.shopper_tracks(send.shopper or "")
+                if (send.at, send.seq) < (s.at, s.seq) and s.at <= at and fold_name(s.name or "") == after
+            ),
+            None,
+        )
 
     @cached_property
     def identify_landed(self) -> dict[int, int]:

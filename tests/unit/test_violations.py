@@ -171,6 +171,32 @@ timeline:
     assert found(judge(text)) == [("ghost_abandon", "ana", "late_arrival")]
 
 
+def test_other_names_a_later_after_event_that_kept_the_filter_true(judge: Judge) -> None:
+    """The order follows the first checkout, but a second checkout follows the
+    order: `after: checkout_started` now reads past the order, so the filter
+    holds and the first run's reminder goes out. The shopper did buy after
+    that run's trigger: a ghost, and no listed cause applies."""
+    text = """
+scenario: s
+workspace:
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      filter: {not_performed: order_completed, after: checkout_started}
+      exit: stop_matching
+      steps: [{wait: 1h}, {send: reminder}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, track: checkout_started}
+  - {at: 15m, who: ana, track: order_completed}
+  - {at: 20m, who: ana, track: checkout_started}
+"""
+    result = judge(text)
+    ghosts = [v for v in result.violations if v.kind == "ghost_abandon"]
+    assert [(v.who, v.cause, v.at - result.plan.start) for v in ghosts] == [("ana", "other", 3600)]
+    assert "another checkout_started was sent at +0h20m" in ghosts[0].explanation
+
+
 ATTRIBUTE_GOAL = """
 scenario: s
 workspace:

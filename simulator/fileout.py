@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OutputError", "check_writable_folder", "write_all"]
+__all__ = ["OutputError", "check_writable_folder", "write_all", "write_text"]
 
 
 class OutputError(Exception):
@@ -78,3 +78,8 @@ def write_all(writers: dict[Path, Callable[[Path], Any]]) -> list[Path]:
         for path in (*temporaries, *backups):
             _quietly_remove(path)
     return targets
+
+
+def write_text(path: Path, text: str) -> Path:
+    """One text file (UTF-8), whole or not at all."""
+    return write_all({path: lambda target: target.write_text(text, encoding="utf-8")})[0]

@@ -241,16 +241,25 @@ class _Finder:
         view.floor = floor
         return view
 
-    def positive_names(self, cond: Cond | None, seen: frozenset[str] = frozenset()) -> set[str]:
-        """Folded names of the events a condition waits for, through its segments."""
+    def event_names(self, cond: Cond | None, waited_for: bool = False, seen: frozenset[str] = frozenset()) -> set[str]:
+        """Folded names of the events a condition reads (with `waited_for`: only
+        those it waits for, `performed` ones), through its segments."""
         rules = {seg.name: seg.rule for seg in self.ws.segments}
         names: set[str] = set()
         for node in walk(cond):
-            if isinstance(node, Performed) and not node.negative:
+            if isinstance(node, Performed) and not (waited_for and node.negative):
                 names.add(fold_name(node.event))
+                if node.after is not None and not waited_for:
+                    names.add(fold_name(node.after))
             elif isinstance(node, InSegment) and node.segment not in seen:
-                names |= self.positive_names(rules.get(node.segment), seen | {node.segment})
+                names |= self.event_names(rules.get(node.segment), waited_for, seen | {node.segment})
         return names
+
+    @staticmethod
+    def reads_segments(j: JourneyDef) -> bool:
+        return j.trigger_segment is not None or any(
+            isinstance(n, InSegment) for c in (j.goal, j.filter) for n in walk(c)
+        )
 
     def describe_send(self, s: Send) -> str:
         return f"{s.name or s.call} sent at {self.t(s.at)}"
@@ -304,7 +313,7 @@ class _Finder:
                 if made_true is not None:
                     candidates.append((made_true, "goal"))
                 else:
-                    names = self.positive_names(goal)
+                    names = self.event_names(goal, waited_for=True)
                     candidates += [(s, "goal") for s in later if fold_name(s.name or "") in names][:1]
         for node in walk(j.filter):
             if isinstance(node, Performed) and node.negative:
@@ -336,19 +345,6 @@ class _Finder:
                 return s
         return None
 
-    def event_names(self, cond: Cond | None, seen: frozenset[str] = frozenset()) -> set[str]:
-        """Folded names of every event a condition reads, through its segments."""
-        rules = {seg.name: seg.rule for seg in self.ws.segments}
-        names: set[str] = set()
-        for node in walk(cond):
-            if isinstance(node, Performed):
-                names.add(fold_name(node.event))
-                if node.after is not None:
-                    names.add(fold_name(node.after))
-            elif isinstance(node, InSegment) and node.segment not in seen:
-                names |= self.event_names(rules.get(node.segment), seen | {node.segment})
-        return names
-
     def ghost_cause(self, r: Run, j: JourneyDef, send: Send, role: str, at: int) -> tuple[str, str]:
         if send.call == "identify":
             return self.identify_cause(r, j, send, at)
@@ -377,10 +373,7 @@ class _Finder:
             )
         if first.ts != send.at:
             return "clock_skew", f"it was stamped {self.t(first.ts)}, not its send instant"
-        uses_segments = j.trigger_segment is not None or any(
-            isinstance(n, InSegment) for c in (j.goal, j.filter) for n in walk(c)
-        )
-        if self.ws.segment_refresh and uses_segments:
+        if self.ws.segment_refresh and self.reads_segments(j):
             return "refresh_lag", "the segments it depends on had not been refreshed"
         target = self.rule_for(j, role, send)
         if target is not None and send.name != target.event:
@@ -460,10 +453,7 @@ class _Finder:
             return "identity_split", f"it updated cio_{landed}, not the run's profile cio_{run_at}"
         if arrival > at:
             return "late_arrival", "it arrived after the message was sent"
-        uses_segments = j.trigger_segment is not None or any(
-            isinstance(n, InSegment) for c in (j.goal, j.filter) for n in walk(c)
-        )
-        if self.ws.segment_refresh and uses_segments:
+        if self.ws.segment_refresh and self.reads_segments(j):
             return "refresh_lag", "the segments it depends on had not been refreshed"
         if not j.exits_on_goal:
             return "exit_setting", f"exit: {j.exit} never consults the goal"
@@ -557,6 +547,15 @@ class _Finder:
                     return "type_mismatch", "the filter's where differs only because of a type"
         return "other", self.what_kept_it_out(j, send)
 
+    @cached_property
+    def records_by_seq(self) -> dict[Any, list[dict[str, Any]]]:
+        """The platform's trace records about each send, by send seq (read once)."""
+        out: dict[Any, list[dict[str, Any]]] = {}
+        for rec in self.p.trace.records:
+            if "seq" in rec:
+                out.setdefault(rec["seq"], []).append(rec)
+        return out
+
     def skewed_tracks(self, who: str) -> list[str]:
         """The shopper's events the platform holds stamped other than at their send instant."""
         return [
@@ -571,8 +570,8 @@ class _Finder:
         platform did with the trigger, and what in the shopper's data it read
         differently from the ideal run."""
         said: list[str] = []
-        for rec in self.p.trace.records:
-            if rec.get("seq") != send.seq or rec.get("journey") != j.name:
+        for rec in self.records_by_seq.get(send.seq, []):
+            if rec.get("journey") != j.name:
                 continue
             if rec["kind"] == "entry_refused":
                 said.append(f"at {self.t(rec['at'])} {rec['reason']} refused it on {rec['cio_id']}")

@@ -162,10 +162,10 @@ def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: 
 
 def write_skeleton(document: dict[str, Any], path: Path) -> None:
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
-    from simulator.fileout import write_all
+    from simulator.fileout import write_text
 
     header = "# Written by segsim replay --to-scenario: a starting point, edit freely.\n"
-    write_all({path: lambda target: target.write_text(header + text, "utf-8")})  # OutputError names the file
+    write_text(path, header + text)  # OutputError names the file
 
 
 def workspace_reference(workspace: Path, scenario: Path) -> str:

@@ -206,11 +206,10 @@ def _root(path: str) -> str:
     return path.split(".", 1)[0].split("[", 1)[0]
 
 
-def with_identifiers(holder: object) -> Mapping[str, Any]:
+def with_identifiers(holder: Holder) -> Mapping[str, Any]:
     """The holder's attributes, with its `id` and `email` where it has them."""
-    attributes: Mapping[str, Any] = getattr(holder, "attributes")  # noqa: B009
     known = {k: v for k in IDENTIFIER_ATTRIBUTES if (v := getattr(holder, k, None)) is not None}
-    return {**known, **attributes} if known else attributes
+    return {**known, **holder.attributes} if known else holder.attributes
 
 
 class Holder(Protocol):

@@ -6,7 +6,7 @@ knows about YAML or pydantic.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
@@ -183,11 +183,16 @@ class WorkspaceConfig:
         filter, goal and the conditions of its steps."""
         for seg in self.segments:
             yield seg.rule
-        for j in self.journeys:
-            for cond in (j.filter, j.goal):
-                if cond is not None:
-                    yield cond
-            yield from step_conditions(j.steps)
+        yield from journey_conditions(self.journeys)
+
+
+def journey_conditions(journeys: Iterable[JourneyDef]) -> Iterator[Cond]:
+    """Each journey's filter, goal and the conditions of its steps."""
+    for j in journeys:
+        for cond in (j.filter, j.goal):
+            if cond is not None:
+                yield cond
+        yield from step_conditions(j.steps)
 
 
 def step_conditions(steps: tuple[Step, ...]) -> Iterator[Cond]:

@@ -41,7 +41,7 @@ def report(scenarios: tuple[str, ...], out: str, whatif_dir: str | None, strict:
       segsim report scenarios/ --out report.html --whatif whatif-out
     """
     from simulator.checks.expectations import check_plan
-    from simulator.fileout import OutputError, check_writable_folder, write_all
+    from simulator.fileout import OutputError, check_writable_folder, write_text
     from simulator.report.html import WhatifView, load_whatif, render_report
     from simulator.scenario.errors import InputError
     from simulator.scenario.loader import load_plan
@@ -72,7 +72,7 @@ def report(scenarios: tuple[str, ...], out: str, whatif_dir: str | None, strict:
     results = [check_plan(plan, strict=strict) for plan in plans]
     page = render_report(results, view)
     try:
-        write_all({Path(out): lambda path: path.write_text(page, encoding="utf-8")})
+        write_text(Path(out), page)
     except OutputError as exc:
         click.echo(f"ERROR {exc}", err=True)
         sys.exit(2)

@@ -47,15 +47,16 @@ def compile_timeline(
     explicit_ids = {str(step.event_id) for step in model.timeline if step.event_id is not None}
 
     def fresh(base: str, taken: set[str]) -> str:
+        """`base`, or `base~N` when that is taken; taken from now on."""
         found, n = base, 1
         while found in taken:
             n += 1
             found = f"{base}~{n}"
+        taken.add(found)
         return found
 
     def new_device(who: str, name: str) -> _Device:
         device = devices[(who, name)] = _Device(fresh(f"anon-{who}-{name}", taken_anon))
-        taken_anon.add(device.anonymous_id)
         anon_ids[who].append(device.anonymous_id)
         device_names[who].append(name)
         return device
@@ -189,19 +190,17 @@ def compile_timeline(
         elif source.event_ids and send.call == "track":
             send.event_id = fresh(f"evt-{seq:05d}", explicit_ids)
         if step.reset:
-            # The step's device logs out, whatever the source of its own call.
-            out = device or (devices.get((who, step.device)) or new_device(who, step.device) if step.device else None)
-            if out is None or step.device is None:
+            if step.device is None:
                 fail(
                     i,
                     "reset",
                     "reset logs a device out, and this step names no device",
                     "add device: NAME, the shopper's device that logs out",
                 )
-            else:
+            else:  # the step's device logs out, whatever the source of its own call
+                out = devices.get((who, step.device)) or new_device(who, step.device)
                 out.resets += 1
                 out.anonymous_id = fresh(f"anon-{who}-{step.device}-{out.resets}", taken_anon)
-                taken_anon.add(out.anonymous_id)
                 out.identified_with = None
                 anon_ids[who].append(out.anonymous_id)
         sends.append(send)

@@ -62,23 +62,29 @@ def _model_args(annotation: Any) -> list[type[BaseModel]]:
 _KNOWN_KEYS = sorted(_field_names(s.Scenario, set()))
 
 
-def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[object, ...]:
-    """Keep the parts of a pydantic location that index into the data."""
-    path: list[object] = []
+def _indexes_data(data: Any, loc: tuple[Any, ...]) -> list[bool]:
+    """For each part of a pydantic location: does it index into the data (a
+    key, a list index, or a missing or unknown key's name)? The other parts
+    name a union member (a type or a validator, such as `UniformLatency`)."""
+    out: list[bool] = []
     current = data
     for part in loc:
         if isinstance(current, dict) and isinstance(part, str) and part in current:
-            path.append(part)
             current = current[part]
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
-            path.append(part)
             current = current[part]
         elif isinstance(current, dict) and _is_key_name(part):
-            path.append(part)  # a missing or unknown key: name it
-            current = None
+            current = None  # a missing or unknown key: name it
         else:
+            out.append(False)
             continue
-    return tuple(path)
+        out.append(True)
+    return out
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[object, ...]:
+    """Keep the parts of a pydantic location that index into the data."""
+    return tuple(part for part, data_part in zip(loc, _indexes_data(data, loc), strict=True) if data_part)
 
 
 _TYPE_TAGS = {"str", "int", "bool", "float", "none", "list", "dict", "is-instance"}
@@ -88,23 +94,6 @@ def _is_key_name(part: object) -> bool:
     return (
         isinstance(part, str) and part not in _TYPE_TAGS and "[" not in part and "-" not in part and part[:1].islower()
     )
-
-
-def _tag_indices(data: Any, loc: tuple[Any, ...]) -> list[int]:
-    """The parts of a pydantic location that name a union member (a type or a
-    validator, such as `UniformLatency`), not a key or index of the data."""
-    tags: list[int] = []
-    current = data
-    for i, part in enumerate(loc):
-        if isinstance(current, dict) and isinstance(part, str) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
-            current = current[part]
-        elif isinstance(current, dict) and _is_key_name(part):
-            current = None
-        else:
-            tags.append(i)
-    return tags
 
 
 def _member_score(depth: int, errs: list[Any]) -> tuple[int, int, int]:
@@ -124,7 +113,7 @@ def _closest_members(errors: list[Any], data: Any) -> list[Any]:
         groups: dict[tuple[Any, ...], dict[Any, list[Any]]] = {}
         for err in errors:
             loc = tuple(err["loc"])
-            for i in _tag_indices(data, loc):
+            for i in (i for i, data_part in enumerate(_indexes_data(data, loc)) if not data_part):
                 groups.setdefault(loc[:i], {}).setdefault(loc[i], []).append(err)
         for prefix in sorted(groups, key=len):
             members = groups[prefix]

@@ -16,7 +16,7 @@ import yaml
 
 from simulator.checks.expectations import check_plan, matches
 from simulator.checks.violations import find_violations
-from simulator.fileout import write_all
+from simulator.fileout import write_text
 from simulator.pipeline import simulate
 from simulator.scenario.errors import InputError
 from simulator.scenario.loader import is_scenario_file, load_plan
@@ -88,12 +88,10 @@ def witness_of(finding: Finding, options: FuzzOptions, out_dir: Path, file_name:
 
 
 def write_witness(finding: Finding, options: FuzzOptions, out_dir: Path) -> Written:
-    out_dir.mkdir(parents=True, exist_ok=True)
     name = witness_name(finding)
     path = out_dir / name
     witness = witness_of(finding, options, out_dir, name)
-    text = dump_witness(witness)
-    write_all({path: lambda target: target.write_text(text, encoding="utf-8")})
+    write_text(path, dump_witness(witness))
     steps = len(witness.scenario["timeline"])
     # Replay it the way `segsim run` does: the file must load and pass.
     try:
@@ -106,7 +104,6 @@ def write_witness(finding: Finding, options: FuzzOptions, out_dir: Path) -> Writ
 
 
 def write_crash(crash: Crash, options: FuzzOptions, out_dir: Path, index: int) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"crash-{index}.yaml"
     last = crash.error.strip().splitlines()[-1] if crash.error.strip() else "crash"
     scenario: dict[str, Any] = {
@@ -117,9 +114,7 @@ def write_crash(crash: Crash, options: FuzzOptions, out_dir: Path, index: int) -
         "timeline": crash.story.get("timeline", []),
     }
     header = {"found by": fuzz_command(options), "error": last, "reproduce": crash.blob or "(none)"}
-    text = dump_witness(Witness(scenario, header))
-    write_all({path: lambda target: target.write_text(text, encoding="utf-8")})
-    return path
+    return write_text(path, dump_witness(Witness(scenario, header)))
 
 
 def pinned_scenarios(workspace: Path) -> list[Path]:

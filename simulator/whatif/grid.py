@@ -20,7 +20,7 @@ from simulator.model.config import (
     SegmentDef,
     WorkspaceConfig,
     builtin_source,
-    step_conditions,
+    journey_conditions,
 )
 from simulator.model.time import format_duration, parse_duration
 
@@ -198,15 +198,6 @@ def _needed_segments(ws: WorkspaceConfig, roots: set[str]) -> set[str]:
     return needed
 
 
-def _journey_conditions(journeys: tuple[JourneyDef, ...]) -> list[Cond]:
-    """Filters, goals and the conditions of every step (`wait_until`, `branch`)."""
-    out: list[Cond] = []
-    for j in journeys:
-        out += [c for c in (j.filter, j.goal) if c is not None]
-        out += list(step_conditions(j.steps))
-    return out
-
-
 def cell_workspace(base: WorkspaceConfig, grid: Grid, cell: Cell) -> WorkspaceConfig:
     """The workspace one cell replays against: the swept segment rewindowed, the
     varied sources' latencies replaced, and only what the swept segment and
@@ -217,12 +208,12 @@ def cell_workspace(base: WorkspaceConfig, grid: Grid, cell: Cell) -> WorkspaceCo
 
     def roots_of(kept: tuple[JourneyDef, ...]) -> set[str]:
         found = {grid.segment} | {j.trigger_segment for j in kept if j.trigger_segment}
-        for cond in _journey_conditions(kept):
+        for cond in journey_conditions(kept):
             found |= {n.segment for n in walk(cond) if isinstance(n, InSegment)}
         return found
 
     needed = _needed_segments(base, roots_of(journeys))
-    kept_conditions = [s.rule for s in base.segments if s.name in needed] + _journey_conditions(journeys)
+    kept_conditions = [s.rule for s in base.segments if s.name in needed] + list(journey_conditions(journeys))
     if any(isinstance(n, AttributeTest) for c in kept_conditions for n in walk(c)):
         journeys = base.journeys  # a journey's `update` may write what is read
         needed = _needed_segments(base, roots_of(journeys))
@@ -235,7 +226,7 @@ def cell_workspace(base: WorkspaceConfig, grid: Grid, cell: Cell) -> WorkspaceCo
         segments.append(seg)
     windows: set[int] = set()
     ages: set[int] = set()
-    for cond in [s.rule for s in segments] + _journey_conditions(journeys):
+    for cond in [s.rule for s in segments] + list(journey_conditions(journeys)):
         for n in walk(cond):
             if isinstance(n, Performed) and n.within is not None:
                 windows.add(n.within)

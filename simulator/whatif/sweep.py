@@ -3,10 +3,9 @@
 The unit of work is one partition (with `--workers` above 1: one partition
 and one window, or one cell when that leaves workers idle): its sends are
 generated, the ideal segment is computed once per window, and the partition
-is replayed for every cell of the job. Jobs
-are independent, so a process pool runs them in any order; their tallies are
-added up in partition and cell order, which makes the figures the same
-whatever `workers`.
+is replayed for every cell of the job. Jobs are independent, so a process
+pool runs them in any order; their tallies are added up in partition and
+cell order, which makes the figures the same whatever `workers`.
 """
 
 from __future__ import annotations

@@ -153,8 +153,7 @@ def test_a_journey_without_goal_or_filter_has_no_ghosts(judge: Judge) -> None:
     assert [v for v in judge(text).violations if v.kind == "ghost_abandon"] == []
 
 
-def test_a_filter_excluded_event_defines_a_ghost_too(judge: Judge) -> None:
-    text = """
+FILTERED_RECOVERY = """
 scenario: s
 workspace:
   journeys:
@@ -166,8 +165,11 @@ workspace:
 shoppers: {ana: {id: cus_1}}
 timeline:
   - {at: 0s, who: ana, track: checkout_started}
-  - {at: 10m, who: ana, track: order_completed, latency: 2h}
 """
+
+
+def test_a_filter_excluded_event_defines_a_ghost_too(judge: Judge) -> None:
+    text = FILTERED_RECOVERY + "  - {at: 10m, who: ana, track: order_completed, latency: 2h}\n"
     assert found(judge(text)) == [("ghost_abandon", "ana", "late_arrival")]
 
 
@@ -176,21 +178,9 @@ def test_other_names_a_later_after_event_that_kept_the_filter_true(judge: Judge)
     order: `after: checkout_started` now reads past the order, so the filter
     holds and the first run's reminder goes out. The shopper did buy after
     that run's trigger: a ghost, and no listed cause applies."""
-    text = """
-scenario: s
-workspace:
-  journeys:
-    recovery:
-      trigger: {event: checkout_started}
-      filter: {not_performed: order_completed, after: checkout_started}
-      exit: stop_matching
-      steps: [{wait: 1h}, {send: reminder}]
-shoppers: {ana: {id: cus_1}}
-timeline:
-  - {at: 0s, who: ana, track: checkout_started}
-  - {at: 15m, who: ana, track: order_completed}
-  - {at: 20m, who: ana, track: checkout_started}
-"""
+    text = FILTERED_RECOVERY + (
+        "  - {at: 15m, who: ana, track: order_completed}\n  - {at: 20m, who: ana, track: checkout_started}\n"
+    )
     result = judge(text)
     ghosts = [v for v in result.violations if v.kind == "ghost_abandon"]
     assert [(v.who, v.cause, v.at - result.plan.start) for v in ghosts] == [("ana", "other", 3600)]

@@ -33,6 +33,13 @@ def _event_fields(op: dict[str, Any], msg: dict[str, Any]) -> None:
         op["timestamp"] = timestamp
     if msg.get("messageId") not in (None, ""):
         op["event_id"] = check_id(msg["messageId"], "messageId")
+    # Kept for `segsim lint`, which tells a client's call from a server's by them.
+    if msg.get("source") == "client":
+        op["source"] = "client"
+    context = msg.get("context")
+    library = context.get("library") if isinstance(context, dict) else None
+    if isinstance(library, dict) and isinstance(library.get("name"), str):
+        op["context"] = {"library": {"name": library["name"]}}
 
 
 def _call_op(kind: str, msg: Any) -> dict[str, Any]:

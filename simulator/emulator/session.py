@@ -26,7 +26,7 @@ from typing import Any
 
 from simulator.model.calls import Delivery, Send
 from simulator.model.config import WorkspaceConfig
-from simulator.model.time import format_instant
+from simulator.model.time import format_instant, on_our_clock
 from simulator.platform.engine import Platform
 from simulator.platform.state import Profile
 
@@ -257,8 +257,7 @@ class EmulatorSession:
         send.attributes = dict(op.get("attributes") or {})
         send.timestamp = op.get("timestamp")
         if send.timestamp is not None and op.get("sent_at") is not None:
-            # The sender's clock may differ from ours: keep the gap between event and sending (as Pipelines does).
-            send.timestamp = at - (int(op["sent_at"]) - send.timestamp)
+            send.timestamp = on_our_clock(send.timestamp, int(op["sent_at"]), at)
         if send.timestamp is not None and not 0 <= send.timestamp <= LATEST_INSTANT:
             self._drop(at, op, "the event timestamp, moved by the sender's clock gap, is out of range")
             return

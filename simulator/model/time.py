@@ -17,6 +17,7 @@ __all__ = [
     "format_instant",
     "format_offset",
     "is_duration",
+    "on_our_clock",
     "parse_duration",
     "parse_instant",
 ]
@@ -85,6 +86,21 @@ def parse_instant(text: object, latest: int = _LATEST) -> int:
 
 def format_instant(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def on_our_clock(timestamp: int, sent_at: int, arrival: int) -> int:
+    """An event timestamp from a sender that also said when it sent (Pipelines' `sentAt`).
+
+    A timestamp on the sender's clock keeps its distance to the sending and is
+    moved onto ours (`arrival - (sentAt - timestamp)`), which corrects a
+    skewed device clock and a test process whose clock is not the emulator's
+    (`--clock manual`). A timestamp nearer our arrival than the sender's
+    `sentAt` was written on our clock (a test stamping events in virtual
+    time) and is kept as it is.
+    """
+    if abs(timestamp - arrival) <= abs(sent_at - timestamp):
+        return timestamp
+    return arrival - (sent_at - timestamp)
 
 
 def format_duration(seconds: int) -> str:

@@ -50,3 +50,24 @@ def test_an_emulator_call_log(tmp_path: Path) -> None:
     assert run.problems == []
     assert [(f.rule, f.path) for f in run.findings] == [("datatype-mismatch", "properties.value")]
     assert run.findings[0].line == next(i for i, line in enumerate(lines, 1) if line.get("kind") == "request")
+
+
+def test_a_client_session_lints_its_library_and_the_emulators_clock(tmp_path: Path) -> None:
+    # The official client stamps timestamp and sentAt with the machine's clock, months from the manual one:
+    # the emulator moved them onto its clock, and lint reads them as it did. A purchase from a browser is flagged.
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, log=log, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        cdp = emu.analytics_client()
+        cdp.identify("cus_1", {"email": "ana@example.com"})
+        cdp.track("cus_1", "checkout_started", {"checkout_id": "ck_1", "value": 120})
+        browser = {
+            "userId": "cus_1",
+            "event": "order_completed",
+            "properties": {"order_id": "o_1", "value": 120},
+            "context": {"library": {"name": "analytics.js", "version": "2.0"}},
+        }
+        answer = httpx.post(f"{emu.base_url}/v1/track", json=browser, auth=(emu.write_key, ""), timeout=10)
+        assert answer.status_code == 200
+    run = lint_paths(WORKSPACE, [str(log)], NOW)
+    assert run.problems == []
+    assert [(f.rule, f.severity) for f in run.findings] == [("server-event-from-client", "error")]

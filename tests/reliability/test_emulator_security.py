@@ -202,10 +202,11 @@ def test_track_api_timestamps_out_of_range_are_refused(emulator: Emulator, times
 def test_pipelines_instants_out_of_range_are_dropped_and_inspection_still_answers(emulator: Emulator) -> None:
     batch = [
         {"type": "track", "userId": "u", "event": "x", "timestamp": "0001-01-01T00:00:00Z"},
-        {"type": "track", "userId": "u", "event": "x", "timestamp": "1970-01-01T00:00:00Z"},
+        # On the sender's clock (nearer its sentAt than our 2026 arrival), moved onto ours: before 1970.
+        {"type": "track", "userId": "u", "event": "x", "timestamp": "2120-01-01T00:00:00Z"},
     ]
     response = emulator.request(
-        "POST", "/v1/batch", json={"batch": batch, "sentAt": "9999-12-31T00:00:00Z"}, auth=PIPELINES_AUTH
+        "POST", "/v1/batch", json={"batch": batch, "sentAt": "2192-01-01T00:00:00Z"}, auth=PIPELINES_AUTH
     )
     assert response.status_code == 200
     trace = emulator.request("GET", "/_segsim/trace").json()["trace"]

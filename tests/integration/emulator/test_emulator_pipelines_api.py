@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -100,6 +101,22 @@ def test_raw_batch_gzip_bearer_and_sent_at_skew(segsim_emulator: Any) -> None:
     cio = emu.get("/profiles")["profiles"][0]["cio_id"]
     events = emu.get(f"/profiles/{cio}")["event_list"]
     assert [(e["name"], e["timestamp"]) for e in events] == [("checkout_started", "2026-03-02T08:50:00Z")]
+
+
+def test_manual_clock_keeps_a_virtual_timestamp_and_stamps_a_default_one_at_arrival(segsim_emulator: Any) -> None:
+    # The client stamps sentAt (and a default timestamp) with the machine's clock, months from the virtual one.
+    emu = segsim_emulator
+    cdp = emu.analytics_client()
+    stamped = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+    cdp.track("cus_8", "checkout_started", {"checkout_id": "ck_8", "value": 5}, timestamp=stamped)
+    emu.advance("5m")
+    cdp.track("cus_8", "product_viewed", {"product_id": "p_8"})
+    cio = emu.get("/profiles")["profiles"][0]["cio_id"]
+    events = emu.get(f"/profiles/{cio}")["event_list"]
+    assert [(e["name"], e["timestamp"]) for e in events] == [
+        ("checkout_started", "2026-03-02T08:30:00Z"),
+        ("product_viewed", "2026-03-02T09:05:00Z"),
+    ]
 
 
 def test_invalid_call_is_dropped_with_200_and_traced(segsim_emulator: Any) -> None:

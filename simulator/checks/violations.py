@@ -371,11 +371,14 @@ class _Finder:
             return "identity_split", (
                 f"it was on cio_{loc}, not on the run's profile cio_{run_at}, when the message went out"
             )
-        if first.ts != send.at:
+        target = self.rule_for(j, role, send)
+        read_exactly = target is None or (
+            send.name == target.event and tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce)
+        )
+        if first.ts != send.at and read_exactly:  # stamped at its send instant, it would have counted
             return "clock_skew", f"it was stamped {self.t(first.ts)}, not its send instant"
         if self.ws.segment_refresh and self.reads_segments(j):
             return "refresh_lag", "the segments it depends on had not been refreshed"
-        target = self.rule_for(j, role, send)
         if target is not None and send.name != target.event:
             return "name_mismatch", f"it is named {send.name!r}, the rule waits for {target.event!r}"
         if target is not None and not tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce):
@@ -430,6 +433,19 @@ class _Finder:
                     out[current] = int(cio[4:])
                     current = None
         return out
+
+    def identified_home(self, who: str, by: int) -> int | None:
+        """The shopper's identified profile at `by`: where their latest identify
+        processed by then landed, a device's before a server's (a backend keyed
+        by email does not move the profile the device identified)."""
+        arrived = [
+            s
+            for s in self.shopper_identifies(who)
+            if self.first_arrival.get(s.seq, by + 1) <= by and s.seq not in self.p.ignored
+        ]
+        devices = [s for s in arrived if s.device is not None]
+        chosen = max(devices or arrived, key=lambda s: (self.first_arrival[s.seq], s.seq), default=None)
+        return None if chosen is None else self.identify_profile(chosen)
 
     def identify_profile(self, send: Send) -> int | None:
         found = self.identify_landed.get(send.seq)
@@ -522,6 +538,10 @@ class _Finder:
         if not holder.identified:
             what = "an orphaned anonymous profile" if holder.orphan else "an anonymous profile"
             return "identity_split", f"it stayed on {what} (cio_{holder.num})"
+        home = self.identified_home(send.shopper or "", first.arrival)
+        landed = self.live_at(first.history[0][1], first.arrival)
+        if home is not None and landed != self.live_at(home, first.arrival):
+            return "identity_split", (f"it landed on cio_{landed}, not on cio_{home}, where the shopper had identified")
         if first.arrival - first.ts > self.ws.max_age:
             return "too_old", "it arrived more than triggers.max_age after its timestamp"
         if self.entered_for(self.instant, j.name, send.seq):

@@ -66,6 +66,9 @@ def test_a_clean_story_has_no_violation(judge: Judge) -> None:
         ("{at: 10m, who: ana, track: Order Completed, properties: {value: 5}}", "name_mismatch"),
         ("{at: 10m, who: ana, track: order_completed, properties: {value: '5'}}", "type_mismatch"),
         ("{at: 10m, who: ana, track: order_completed, properties: {value: 5}, timestamp: 0s}", "clock_skew"),
+        # stamped at its send instant it would still not count: the later cause it has
+        ("{at: 10m, who: ana, track: Order Completed, properties: {value: 5}, timestamp: 0s}", "name_mismatch"),
+        ("{at: 10m, who: ana, track: order_completed, properties: {value: '5'}, timestamp: 0s}", "type_mismatch"),
     ],
 )
 def test_ghost_abandon_causes(judge: Judge, order: str, cause: str) -> None:
@@ -343,6 +346,7 @@ workspace:
   rules: {RULES}
   identity: {IDENTITY}
   triggers: {TRIGGERS}
+  sources: {orders: {kind: server, identify_by: email}}
   segments: {browsers: {rule: {performed: product_viewed}}}
   journeys:
     recovery:
@@ -376,6 +380,26 @@ def missed(steps: str, rules: str = "", identity: str = "", triggers: str = "", 
             """,
             "identity_split",
             {},
+        ),
+        (
+            # a backend keyed by email while the device identified by id (SPEC 9's example)
+            """
+            {at: 0s, who: ana, device: laptop, identify: {with: [id]}}
+            {at: 30s, who: ana, device: laptop, track: product_viewed}
+            {at: 1m, who: ana, source: orders, track: checkout_started, properties: {value: 5}}
+            """,
+            "identity_split",
+            {"filter_": "{performed: product_viewed}"},
+        ),
+        (
+            # the same story on the profile the device identified: not a split
+            """
+            {at: 0s, who: ana, device: laptop, identify: {with: [id]}}
+            {at: 30s, who: ana, device: laptop, track: product_viewed, latency: 3h}
+            {at: 1m, who: ana, device: laptop, track: checkout_started, properties: {value: 5}}
+            """,
+            "late_arrival",
+            {"filter_": "{performed: product_viewed}"},
         ),
         (
             """
@@ -545,10 +569,10 @@ def test_no_split_identity_without_an_identify(judge: Judge) -> None:
 def test_identity_conflict_splits_identity(judge: Judge) -> None:
     text = missed(
         """
-        {at: 0s, who: ana, track: product_viewed, source: mail}
+        {at: 0s, who: ana, track: product_viewed, source: orders}
         {at: 1m, who: ana, track: product_viewed}
         {at: 2m, who: ana, identify: true}
         """,
         identity="auto_merge: false",
-    ).replace("workspace:\n", "workspace:\n  sources: {mail: {kind: server, identify_by: email}}\n")
+    )
     assert found(judge(text)) == [("split_identity", "ana", "identity_split")]

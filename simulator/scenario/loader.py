@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -60,6 +61,93 @@ def _model_args(annotation: Any) -> list[type[BaseModel]]:
 
 
 _KNOWN_KEYS = sorted(_field_names(s.Scenario, set()))
+
+
+def _members(annotation: Any) -> list[Any]:
+    """A type with `Optional`, unions and `Annotated` opened: its members."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return [m for arg in get_args(annotation) for m in _members(arg)]
+    return [annotation]
+
+
+def _inside(annotation: Any, part: object) -> list[Any]:
+    """The types a location part leads to from `annotation` (a field of a
+    model, a value of a mapping, an item of a list, or a union member)."""
+    out: list[Any] = []
+    members = _members(annotation)
+    named = [m for m in members if getattr(m, "__name__", None) == part]
+    for member in named or members:
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            if named:
+                out.append(member)
+                continue
+            for name, info in member.model_fields.items():
+                if part in (name, info.alias):
+                    out.append(info.annotation)
+        elif get_origin(member) is dict and isinstance(part, str):
+            out.append(get_args(member)[1])
+        elif get_origin(member) is list and isinstance(part, int):
+            out.append(get_args(member)[0])
+    return out
+
+
+def _keys_allowed_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys the mapping holding `loc`'s last part may have (empty when unknown)."""
+    types: list[Any] = [root]
+    for part in loc[:-1]:
+        types = [t for current in types for t in _inside(current, part)]
+    return sorted(
+        {
+            info.alias or name
+            for t in types
+            for m in _members(t)
+            if isinstance(m, type) and issubclass(m, BaseModel)
+            for name, info in m.model_fields.items()
+        }
+    )
+
+
+# Words people write for a key by another name (kept only where that key is allowed).
+_SYNONYMS = {
+    "equals": "eq",
+    "equal": "eq",
+    "is": "eq",
+    "not_eq": "ne",
+    "neq": "ne",
+    "not_equal": "ne",
+    "not_equals": "ne",
+    "greater_than": "gt",
+    "min": "gte",
+    "max": "lte",
+    "at_least": "gte",
+    "at_most": "lte",
+    "less_than": "lt",
+    "shopper": "who",
+    "user": "who",
+    "time": "at",
+    "when": "at",
+    "exit": "exited",
+    "exits": "exit",
+    "segment": "in_segment",
+}
+
+
+def _suggest_key(word: str, allowed: list[str]) -> str:
+    """`did you mean` among the keys allowed where `word` stands: a synonym,
+    a near spelling, or the one allowed key `word` is a part of (`grace` for
+    `anonymous_grace`)."""
+    if _SYNONYMS.get(word) in allowed:
+        return f"did you mean {_SYNONYMS[word]!r}?"
+    hint = did_you_mean(word, allowed)
+    if hint.startswith("did you mean"):
+        return hint
+    parts = [key for key in allowed if word in key.split("_")]
+    if len(parts) == 1:
+        return f"did you mean {parts[0]!r}?"
+    return ""
 
 
 def _indexes_data(data: Any, loc: tuple[Any, ...]) -> list[bool]:
@@ -132,7 +220,7 @@ def _closest_members(errors: list[Any], data: Any) -> list[Any]:
 _QUOTED = re.compile(r"'([^']*)'")
 
 
-def _explain(err: Any, missing_beside: list[str]) -> tuple[str, str]:
+def _explain(err: Any, missing_beside: list[str], root: type[BaseModel]) -> tuple[str, str]:
     kind = err["type"]
     msg = str(err["msg"])
     loc = err["loc"]
@@ -142,6 +230,14 @@ def _explain(err: Any, missing_beside: list[str]) -> tuple[str, str]:
             hint = did_you_mean(str(last), missing_beside)
             if hint.startswith("did you mean"):
                 return f"unknown key {last!r}", hint
+        allowed = _keys_allowed_at(root, tuple(loc))
+        if allowed:
+            hint = _suggest_key(str(last), allowed)
+            if hint:
+                return f"unknown key {last!r}", hint
+            if last in _KNOWN_KEYS:
+                return f"key {last!r} is not allowed here", "it belongs elsewhere: check the indentation and nesting"
+            return f"unknown key {last!r}", "the keys allowed here: " + ", ".join(allowed)
         if last in _KNOWN_KEYS:
             return f"key {last!r} is not allowed here", "it belongs elsewhere: check the indentation and nesting"
         return f"unknown key {last!r}", did_you_mean(str(last), _KNOWN_KEYS)
@@ -161,7 +257,7 @@ def _explain(err: Any, missing_beside: list[str]) -> tuple[str, str]:
     return msg, ""
 
 
-def problems_of(exc: ValidationError, data: Any, locate: Any) -> list[Problem]:
+def problems_of(exc: ValidationError, data: Any, locate: Any, root: type[BaseModel]) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[object, ...]] = set()
     every = exc.errors()
@@ -175,7 +271,7 @@ def problems_of(exc: ValidationError, data: Any, locate: Any) -> list[Problem]:
     # Within a union, pydantic reports one error per member; keep the deepest per path.
     for err in sorted(errors, key=lambda e: -len(e["loc"])):
         path = _data_path(data, tuple(err["loc"]))
-        message, hint = _explain(err, missing.get(path[:-1], []))
+        message, hint = _explain(err, missing.get(path[:-1], []), root)
         key = path
         if key in seen:
             continue
@@ -252,7 +348,7 @@ def _validate_workspace(data: dict[str, Any], locate: Any) -> tuple[WorkspaceCon
     try:
         model = s.Workspace.model_validate(data)
     except ValidationError as exc:
-        raise InputError(problems_of(exc, data, locate)) from None
+        raise InputError(problems_of(exc, data, locate, s.Workspace)) from None
     config, problems = compile_workspace(model, locate)
     if problems:
         raise InputError(problems)
@@ -294,7 +390,7 @@ def _plan(doc: YamlDoc, path: Path) -> Plan:
     try:
         model = s.Scenario.model_validate(data)
     except ValidationError as exc:
-        raise InputError(problems_of(exc, data, doc.problem)) from None
+        raise InputError(problems_of(exc, data, doc.problem, s.Scenario)) from None
 
     # The workspace: a file next to the scenario, or inline, plus overrides.
     ws_doc: YamlDoc | None = None

@@ -96,7 +96,7 @@ class PlanBuilder:
         try:
             model = s.Scenario.model_validate(data)
         except ValidationError as exc:
-            raise InputError(problems_of(exc, data, doc.problem)) from None
+            raise InputError(problems_of(exc, data, doc.problem, s.Scenario)) from None
         start = parse_instant(model.start)
 
         def moment(text: str) -> int:

@@ -181,3 +181,35 @@ def test_a_bad_file_does_not_stop_the_others_from_running(tmp_path: Path) -> Non
     result = CliRunner().invoke(main, ["run", str(good), str(CORPUS / "unknown_shopper.yaml")])
     assert result.exit_code == 2
     assert "1 passed" in result.output and "1 invalid" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "hint"),
+    [
+        ("workspace: {identity: {grace: 5m}}", "workspace.identity.grace", "did you mean 'anonymous_grace'?"),
+        ("workspace: {checks: {grace: 1h}}", "workspace.checks.grace", "did you mean 'entry_grace'?"),
+        ("workspace: {triggers: {retry: 30m}}", "workspace.triggers.retry", "did you mean 'filter_retry'?"),
+        ("workspace: {sources: {web: {kind: client, timestamp: none}}}", "", "did you mean 'timestamps'?"),
+        ("workspace: {journeys: {j: {trigger: {event: a}, steps: [], exits: goal}}}", "", "did you mean 'exit'?"),
+        ("workspace: {segments: {s: {rule: {attribute: v, equals: 1}}}}", "", "did you mean 'eq'?"),
+        ("workspace: {segments: {s: {rule: {attribute: v, not_eq: 1}}}}", "", "did you mean 'ne'?"),
+        ("workspace: {segments: {s: {rule: {performed: e, count: {min: 1}}}}}", "", "did you mean 'gte'?"),
+        ("workspace: {segments: {s: {rule: {segment: x}}}}", "", "did you mean 'in_segment'?"),
+        ("workspace: {tracking_plan: {event: {}}}", "", "did you mean 'events'?"),
+        ("timeline:\n  - {at: 0m, shopper: ana, track: a}", "timeline[0].shopper", "did you mean 'who'?"),
+        ("timeline:\n  - {at: 0m, who: ana, track: a, timestamps: 0s}", "", "did you mean 'timestamp'?"),
+        ("timeline:\n  - {at: 0m, who: ana, identify: {attribute: {vip: true}}}", "", "did you mean 'attributes'?"),
+        ("expect:\n  - {who: ana, journey: j, exit: goal}", "expect[0].exit", "did you mean 'exited'?"),
+        ("expect:\n  - {who: ana, journey: j, extra: 1}", "expect[0].extra", "the keys allowed here: at, cause"),
+    ],
+)
+def test_a_near_miss_key_is_answered_with_the_keys_allowed_where_it_stands(
+    tmp_path: Path, text: str, path: str, hint: str
+) -> None:
+    # Suggestions come from the keys valid at that spot, not from every key of every format.
+    with pytest.raises(InputError) as info:
+        load_plan_text(f"scenario: s\nshoppers: {{ana: {{id: a}}}}\n{text}\n", "keys.yaml", tmp_path)
+    unknown = [p for p in info.value.problems if "unknown key" in p.message]
+    assert len(unknown) == 1, [p.render() for p in info.value.problems]
+    assert unknown[0].path.startswith(path)
+    assert unknown[0].hint.startswith(hint)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from simulator.lint.findings import ERROR, WARNING, Severity
-from simulator.lint.trackplan import TrackingPlanView, is_snake_case, snake_case, type_hint, type_name, value_has_type
+from simulator.lint.trackplan import TrackingPlanView, a_type, show_value, type_hint, type_name, value_has_type
 
 __all__ = ["EventReport", "UniqueValues", "check_event"]
 
@@ -24,39 +24,14 @@ class EventReport(Protocol):
 
 
 def check_name(plan: TrackingPlanView, name: str, report: EventReport) -> bool:
-    """Name checks; True when the name is planned (the properties can be checked)."""
+    """True when the name is planned (its properties can be checked). An unplanned
+    name is an `unplanned-event`, unless it is a near-duplicate of a planned name or
+    that name with a property value baked in: the run's `EventNames` reports those,
+    with the planned name to send instead. (Naming conventions are judged once per
+    name over the whole run, not here on each event.)"""
     if plan.get(name) is not None:
-        if not is_snake_case(name):
-            report(
-                "event-name-case",
-                WARNING,
-                f"event name {name!r} is not lowercase snake case: rename it {snake_case(name)!r} "
-                "in the plan and in every sender",
-                ("event",),
-                (name,),
-            )
         return True
-    twin = plan.near_duplicate_of(name)
-    if twin is not None:
-        report(
-            "near-duplicate-name",
-            ERROR,
-            f"event {name!r} differs from the planned {twin!r} only in case, spaces or separators; "
-            f"the platform matches names exactly, so rules on {twin!r} never see it: send {twin!r}",
-            ("event",),
-            (name,),
-        )
-        return False
-    base = plan.encoded_base(name)
-    if base is not None:
-        report(
-            "name-encodes-property",
-            ERROR,
-            f"event {name!r} bakes a property value into the planned name {base!r}: send {base!r} "
-            f"and put {name[len(base) + 1 :]!r} in a property, then filter on it with where:",
-            ("event",),
-            (name,),
-        )
+    if plan.near_duplicate_of(name) is not None or plan.encoded_base(name) is not None:
         return False
     nearest = plan.nearest(name)
     hint = f"did you mean {nearest!r}? " if nearest else ""
@@ -67,14 +42,6 @@ def check_name(plan: TrackingPlanView, name: str, report: EventReport) -> bool:
         ("event",),
         (name,),
     )
-    if not is_snake_case(name):
-        report(
-            "event-name-case",
-            WARNING,
-            f"event name {name!r} is not lowercase snake case: call it {snake_case(name)!r}",
-            ("event",),
-            (name,),
-        )
     return False
 
 
@@ -118,8 +85,8 @@ def check_event(
             report(
                 "datatype-mismatch",
                 ERROR,
-                f"{name}.{prop} should be a {spec.type} but is a {type_name(value)} ({value!r}); strict rules "
-                f"never match it: {type_hint(value, spec.type)}",
+                f"{name}.{prop} should be {a_type(spec.type)} but is {a_type(type_name(value))} "
+                f"({show_value(value)}); strict rules never match it: {type_hint(value, spec.type)}",
                 ("properties", prop),
                 (name, prop, type_name(value)),
             )
@@ -151,11 +118,13 @@ def _nearest_property(prop: str, planned: Mapping[str, Any]) -> str | None:
 
 class UniqueValues:
     """Remembers the `unique_by` values seen per event: a 64-bit digest of each
-    value with its first line and dedupe id digest, so memory grows with the
-    number of distinct values of unique events only, never with the log."""
+    value with its first line and dedupe id digest, and for a value delivered
+    again the digests of the repeats' dedupe ids, so memory grows with the number
+    of distinct values (and repeats) of unique events only, never with the log."""
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[str, int], tuple[int, int]] = {}
+        self._seen: dict[tuple[str, int], tuple[int, int | None]] = {}
+        self._repeats: dict[tuple[str, int], set[int]] = {}
 
     @staticmethod
     def _digest(value: Any) -> int:
@@ -163,14 +132,18 @@ class UniqueValues:
         return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
     def first_seen(self, event: str, value: Any, line: int, dedupe_id: Any) -> int | None:
-        """The line where this value was first seen under another dedupe id, None when new
-        (a copy carrying the same dedupe id is a retry the platform absorbs)."""
+        """The line where this value was first seen, when this is another delivery of it;
+        None when the value is new, or when this copy carries the dedupe id of a delivery
+        already seen (a retry the platform absorbs, counted once)."""
         key = (event, self._digest(value))
-        mark = self._digest(dedupe_id) if dedupe_id is not None else 0
+        mark = self._digest(dedupe_id) if dedupe_id is not None else None
         earlier = self._seen.get(key)
         if earlier is None:
             self._seen[key] = (line, mark)
             return None
-        if mark and earlier[1] == mark:
-            return None
+        if mark is not None:
+            repeats = self._repeats.setdefault(key, set())
+            if mark == earlier[1] or mark in repeats:
+                return None
+            repeats.add(mark)
         return earlier[0]

@@ -69,9 +69,11 @@ class FindingSink:
         message: str,
         path: str = "",
         key: tuple[object, ...] | None = None,
+        count: int = 1,
     ) -> None:
+        """`count`: how many occurrences one unfolded finding stands for (it is already counted)."""
         if key is None:
-            self._plain.append(Finding(rule, severity, file, line, path, message))
+            self._plain.append(Finding(rule, severity, file, line, path, message, max(count, 1)))
             return
         full_key = (rule, file) + key
         found = self._folded.get(full_key)

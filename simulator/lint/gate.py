@@ -28,6 +28,7 @@ from typing import Any
 from simulator.checks.expectations import ScenarioResult, check_plan
 from simulator.lint.findings import Finding, FindingSink
 from simulator.lint.lint_run import LoadedWorkspace
+from simulator.lint.names import EventNames
 from simulator.lint.scenario_rules import lint_scenario
 from simulator.lint.trackplan import TrackingPlanView, encoded_base
 from simulator.lint.workspace_rules import WorkspaceLint
@@ -81,17 +82,19 @@ def run_gate(ws: LoadedWorkspace, scenarios: Sequence[tuple[Path, YamlDoc]]) -> 
     from simulator.scenario.loader import load_plan
 
     sink = FindingSink()
+    names = EventNames()
     plan = ws.plan
-    WorkspaceLint(ws.config, ws.model, ws.doc, plan, sink).run()
+    WorkspaceLint(ws.config, ws.model, ws.doc, plan, sink, names).run()
     runs: list[GateScenario] = []
     target = ws.path.resolve()
     for path, doc in scenarios:
         compiled = load_plan(path)
         own = compiled.workspace.tracking_plan
-        lint_scenario(compiled, doc, plan if own == ws.config.tracking_plan else TrackingPlanView(own), sink)
+        lint_scenario(compiled, doc, plan if own == ws.config.tracking_plan else TrackingPlanView(own), sink, names)
         named = doc.data.get("workspace") if isinstance(doc.data, dict) else None
         on_workspace = isinstance(named, str) and (path.parent / named).resolve() == target
         runs.append(GateScenario(check_plan(compiled), doc, on_workspace))
+    names.report(sink)
     findings = sink.findings()
     return [
         _names(ws, findings),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from simulator.lint.findings import Finding, FindingSink
 from simulator.lint.log_rules import lint_log
+from simulator.lint.names import EventNames
 from simulator.lint.scenario_rules import lint_scenario
 from simulator.lint.trackplan import TrackingPlanView
 from simulator.lint.workspace_rules import WorkspaceLint
@@ -88,8 +89,9 @@ def lint_paths(workspace: Path, files: Iterable[str], now: int) -> LintRun:
         run.problems.extend(exc.problems)
         return run
     sink = FindingSink()
+    names = EventNames()  # every event name met, judged once all files are read
     plan = loaded.plan
-    WorkspaceLint(loaded.config, loaded.model, loaded.doc, plan, sink).run()
+    WorkspaceLint(loaded.config, loaded.model, loaded.doc, plan, sink, names).run()
     for path in _expand(files, run.problems):
         if path.suffix in (".yaml", ".yml"):
             if not is_scenario_file(path):
@@ -105,11 +107,14 @@ def lint_paths(workspace: Path, files: Iterable[str], now: int) -> LintRun:
                 continue
             # A scenario whose overrides extend the plan is judged by its own plan.
             own = compiled.workspace.tracking_plan
-            lint_scenario(compiled, doc, plan if own == loaded.config.tracking_plan else TrackingPlanView(own), sink)
+            lint_scenario(
+                compiled, doc, plan if own == loaded.config.tracking_plan else TrackingPlanView(own), sink, names
+            )
             continue
         try:
-            run.log_lines += lint_log(path, loaded.config, plan, sink, now)
+            run.log_lines += lint_log(path, loaded.config, plan, sink, now, names)
         except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
             run.problems.append(Problem(str(path), 0, 0, "", f"cannot read the log: {exc}"))
+    names.report(sink)
     run.findings = sink.findings()
     return run

@@ -19,7 +19,8 @@ from typing import IO
 from simulator.lint.events import UniqueValues, check_event
 from simulator.lint.findings import ERROR, WARNING, FindingSink, Severity
 from simulator.lint.logs import LoggedCall, calls_of, is_bookkeeping
-from simulator.lint.trackplan import TrackingPlanView
+from simulator.lint.names import EventNames
+from simulator.lint.trackplan import TrackingPlanView, a_type, show_value, type_name
 from simulator.lint.volume import DROP_RATIO, VolumeCounter
 from simulator.model.config import WorkspaceConfig
 from simulator.model.time import format_duration, format_instant
@@ -49,12 +50,14 @@ class LogLint:
         plan: TrackingPlanView,
         sink: FindingSink,
         now: int,
+        names: EventNames,
     ) -> None:
         self.file = file
         self.config = config
         self.plan = plan
         self.sink = sink
         self.now = now
+        self.names = names
         self.source_kinds = {name: src.kind for name, src in config.sources.items()}
         self.source_kinds.setdefault("web", "client")
         self.source_kinds.setdefault("app", "client")
@@ -105,7 +108,7 @@ class LogLint:
                 self.pending = None  # cut short by a crash, named by the restart: not the sender's doing
         self.flush_unparsed()
         if not isinstance(record, dict):
-            self.bad_line(number, f"expected one JSON object a line, got a {type(record).__name__}")
+            self.bad_line(number, f"expected one JSON object a line, got {a_type(type_name(record))}")
             return
         seen = False
         for call in calls_of(record, self.source_kinds):
@@ -160,6 +163,7 @@ class LogLint:
         ) -> None:
             self.add(rule, severity, number, message, ".".join(detail), key)
 
+        self.names.seen(name, self.file, number, "event")
         if self.plan.defined:
             check_event(self.plan, name, call.properties, call.is_client, report)
             self.unique_value(number, call)
@@ -213,7 +217,9 @@ class LogLint:
         value = call.properties.get(planned.unique_by)
         if value is None:
             return
-        first = self.unique.first_seen(call.name, value, number, call.dedupe_id)
+        # A copy under a dedupe id already seen is a retry the platform drops (unless it dedupes by no id).
+        dedupe_id = call.dedupe_id if self.config.by_event_id else None
+        first = self.unique.first_seen(call.name, value, number, dedupe_id)
         if first is None:
             return
         guarded = self.guarded.get(call.name) == planned.unique_by
@@ -221,7 +227,7 @@ class LogLint:
             "duplicate-unique-value",
             WARNING if guarded else ERROR,
             number,
-            f"{call.name} with {planned.unique_by} {value!r} was already sent on line {first}: "
+            f"{call.name} with {planned.unique_by} {show_value(value)} was already sent on line {first}: "
             + (
                 "dedupe.idempotency_keys absorbs it, but the sender retries or double-fires"
                 if guarded
@@ -246,9 +252,12 @@ class LogLint:
             )
 
 
-def lint_log(path: Path, config: WorkspaceConfig, plan: TrackingPlanView, sink: FindingSink, now: int) -> int:
-    """Lint one log file; the number of lines read. Raises OSError when unreadable."""
-    lint = LogLint(str(path), config, plan, sink, now)
+def lint_log(
+    path: Path, config: WorkspaceConfig, plan: TrackingPlanView, sink: FindingSink, now: int, names: EventNames
+) -> int:
+    """Lint one log file; the number of lines read. Raises OSError when unreadable.
+    The event names it sends are added to `names`, judged at the end of the run."""
+    lint = LogLint(str(path), config, plan, sink, now, names)
     with open_log(path) as stream:
         lint.run(bounded_lines(stream))
     return lint.lines

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from simulator.lint.trackplan import show_value
 from simulator.model.time import on_our_clock, parse_instant
 
 __all__ = ["CLIENT_LIBRARIES", "LATEST_INSTANT", "LoggedCall", "calls_of", "is_bookkeeping", "read_instant"]
@@ -96,7 +97,7 @@ def read_instant(value: Any) -> int:
         if fast is not None:
             return _in_range(fast)
     if isinstance(value, bool):
-        raise ValueError(f"expected an instant, got {value!r}")
+        raise ValueError(f"expected an instant, got {show_value(value)}")
     if isinstance(value, (int, float)):
         number = float(value)
     elif isinstance(value, str) and len(value) < 40 and value.strip().lstrip("-").replace(".", "", 1).isdigit():
@@ -107,7 +108,7 @@ def read_instant(value: Any) -> int:
         except OverflowError:
             raise ValueError(f"{str(value)[:40]!r} is out of range: expected an instant from 1970 to 9999") from None
     if not math.isfinite(number):
-        raise ValueError(f"expected an instant, got {value!r}")
+        raise ValueError(f"expected an instant, got {show_value(value)}")
     if abs(number) > 1e11:
         number /= 1000.0
     return _in_range(int(number))

@@ -5,6 +5,7 @@ no property values baked into names)."""
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ __all__ = [
     "PlannedEvent",
     "PlannedProperty",
     "TrackingPlanView",
+    "a_type",
     "is_snake_case",
+    "show_value",
     "type_name",
     "value_has_type",
 ]
@@ -53,6 +56,29 @@ def type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "object"
     return type(value).__name__
+
+
+def a_type(name: str) -> str:
+    """A type with its article, as a sentence needs it: `an integer`, `a string`, `null`."""
+    if name == "null":
+        return name
+    return f"{'an' if name[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {name}"
+
+
+_SHOWN_CHARS = 80
+
+
+def show_value(value: Any) -> str:
+    """A value as the user wrote it in JSON or YAML (`true`, `null`, `[1, 2]`; strings quoted
+    like names), cut short when long: a log line's value can be megabytes."""
+    if isinstance(value, str):
+        text = repr(value)
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        except (ValueError, RecursionError):  # NaN is fine; only cycles and absurd nesting land here
+            text = type_name(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 
 def value_has_type(value: Any, expected: str) -> bool:
@@ -93,7 +119,7 @@ def type_hint(value: Any, expected: str) -> str:
         return "send true or false, not a string"
     if expected == "timestamp":
         return "send an ISO-8601 instant with an offset (2026-03-02T09:00:00Z) or unix seconds"
-    return f"send a {expected}"
+    return f"send {a_type(expected)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,17 +10,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.lint.findings import ERROR, WARNING, FindingSink, Severity
+from simulator.lint.names import EventNames
 from simulator.lint.trackplan import (
     TrackingPlanView,
-    encoded_base,
+    a_type,
     is_snake_case,
+    show_value,
     snake_case,
     type_name,
     value_has_type,
 )
 from simulator.model.config import LatencyModel, SourceConfig, WorkspaceConfig, builtin_source
 from simulator.model.time import format_duration, parse_duration
-from simulator.model.values import fold_name
 from simulator.scenario import schema as s
 from simulator.scenario.errors import format_path
 from simulator.scenario.yamlfile import YamlDoc
@@ -108,13 +109,22 @@ def worst_latency(model: LatencyModel) -> tuple[int, str]:
 
 class WorkspaceLint:
     def __init__(
-        self, config: WorkspaceConfig, model: s.Workspace, doc: YamlDoc, plan: TrackingPlanView, sink: FindingSink
+        self,
+        config: WorkspaceConfig,
+        model: s.Workspace,
+        doc: YamlDoc,
+        plan: TrackingPlanView,
+        sink: FindingSink,
+        names: EventNames,
     ) -> None:
+        """`names` collects the planned event names, judged with the names the
+        scenarios and logs send once the run ends (`EventNames.report`)."""
         self.config = config
         self.model = model
         self.doc = doc
         self.plan = plan
         self.sink = sink
+        self.names = names
 
     def add(self, rule: str, severity: Severity, path: Path, message: str) -> None:
         line, _col = self.doc.mark(path)
@@ -138,37 +148,10 @@ class WorkspaceLint:
     # ---------------------------------------------------------------- the plan itself
 
     def plan_names(self) -> None:
-        names = sorted(self.plan.events)
-        folded: dict[str, str] = {}
-        for name in self.plan.events:
+        for name, event in self.plan.events.items():
             path: Path = ("tracking_plan", "events", name)
-            if not is_snake_case(name):
-                self.add(
-                    "event-name-case",
-                    WARNING,
-                    path,
-                    f"event name {name!r} is not lowercase snake case: call it {snake_case(name)!r}",
-                )
-            twin = folded.get(fold_name(name))
-            if twin is not None:
-                self.add(
-                    "near-duplicate-name",
-                    ERROR,
-                    path,
-                    f"planned events {twin!r} and {name!r} differ only in case, spaces or separators: "
-                    "keep one name and migrate the senders of the other",
-                )
-            folded.setdefault(fold_name(name), name)
-            base = encoded_base(name, names)
-            if base is not None:
-                self.add(
-                    "name-encodes-property",
-                    WARNING,
-                    path,
-                    f"{name!r} looks like {base!r} with a property value in its name: plan {base!r} with "
-                    "that value as a property and filter on it with where:",
-                )
-            event = self.plan.events[name]
+            # Event names are judged with the names the scenarios and logs send, at the end of the run.
+            self.names.planned(name, self.doc.file, self.doc.mark(path)[0], format_path(path))
             for prop in event.properties:
                 if not is_snake_case(prop):
                     self.add(
@@ -202,18 +185,23 @@ class WorkspaceLint:
                 )
                 continue
             where_path = use.path[:-1] + ("where",)
-            self.where(use.event, use.where, where_path)
+            self.tests(use.event, use.where, where_path, "the rule")
         for name, j in self.model.journeys.items():
             trigger = j.trigger.event
             if trigger is None or self.plan.get(trigger) is None:
                 continue
+            # `trigger: {PATH: TEST}` tests the trigger event's properties with the tests of `where`.
+            for tests, path in _trigger_tests(name, j):
+                self.tests(trigger, tests, path, "the journey's trigger")
             for prop, path in _trigger_references(name, j):
                 self.property_known(trigger, prop, path, "the journey's trigger")
 
-    def where(self, event: str, where: dict[str, Any] | None, path: Path) -> None:
+    def tests(self, event: str, where: dict[str, Any] | None, path: Path, who: str) -> None:
+        """The property tests of a `where` (or a `trigger:` test) on `event`: each property
+        planned, each value compared of the property's planned type."""
         for prop, test in (where or {}).items():
             here = path + (prop,)
-            if not self.property_known(event, prop, here, "the rule"):
+            if not self.property_known(event, prop, here, who):
                 continue
             spec = self.plan.events[event].properties.get(_head(prop))
             if spec is None or spec.type is None or "[]" in prop or "." in prop:
@@ -230,9 +218,9 @@ class WorkspaceLint:
                             "rule-type-mismatch",
                             ERROR,
                             here + ((op,) if isinstance(test, dict) else ()),
-                            f"{event}.{prop} is planned as a {spec.type} but the rule compares it with the "
-                            f"{type_name(value)} {value!r}: under strict types it never matches; "
-                            f"write the value as a {spec.type}",
+                            f"{event}.{prop} is planned as {a_type(spec.type)} but {who} compares it with the "
+                            f"{type_name(value)} {show_value(value)}: under strict types it never matches; "
+                            f"write the value as {a_type(spec.type)}",
                         )
 
     def property_known(self, event: str, prop: str, path: Path, who: str) -> bool:
@@ -316,12 +304,17 @@ def _head(prop: str) -> str:
     return prop.split(".", 1)[0].removesuffix("[]")
 
 
-def _trigger_references(name: str, j: s.Journey) -> Iterator[tuple[str, Path]]:
-    base: Path = ("journeys", name)
+def _trigger_tests(name: str, j: s.Journey) -> Iterator[tuple[dict[str, Any], Path]]:
+    """Every `trigger: {PATH: TEST}` condition of a journey (filter, goal, branches, waits)."""
     for cond, path in _journey_conditions(name, j):
         if cond.trigger is not None:
-            for prop in cond.trigger:
-                yield prop, path + ("trigger", prop)
+            yield cond.trigger, path + ("trigger",)
+
+
+def _trigger_references(name: str, j: s.Journey) -> Iterator[tuple[str, Path]]:
+    """Every `{trigger: prop}` value of a journey: in a `where`, or in an `update` step."""
+    base: Path = ("journeys", name)
+    for cond, path in _journey_conditions(name, j):
         for prop, test in (cond.where or {}).items():
             yield from _refs(test, path + ("where", prop))
     yield from _update_references(j.steps, base + ("steps",))

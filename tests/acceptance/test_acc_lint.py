@@ -222,6 +222,39 @@ def test_scenario_findings_each_at_their_line(tmp_path: Path) -> None:
     assert 13 in lines_of("checkout_begun", "checkout_started")  # unplanned, with the nearest planned name
 
 
+def test_copies_of_an_order_the_platform_cannot_dedupe_repeat_its_unique_value(tmp_path: Path) -> None:
+    body = workspace()
+    del body["dedupe"]
+    ws = write_workspace(tmp_path, body)
+    scenario = tmp_path / "copies.yaml"
+    scenario.write_text(
+        "scenario: a doubled order\n"
+        "workspace: ws.yaml\n"
+        "shoppers: {ana: {id: cus_1}}\n"
+        "timeline:\n"
+        "  - {at: 0m, who: ana, source: backend, track: order_completed, properties: {order_id: o1, value: 5},"
+        " copies: 2}\n"
+    )
+    code, findings = lint(ws, scenario)
+    (finding,) = [f for f in findings if Path(f["file"]).name == "copies.yaml"]
+    assert (finding["rule"], finding["severity"], finding["line"]) == ("duplicate-unique-value", "error", 5)
+    assert code == 1
+
+
+def test_a_trigger_test_with_a_value_of_the_wrong_type(tmp_path: Path) -> None:
+    body = workspace()
+    body["journeys"] = {
+        "thanks": {
+            "trigger": {"event": "order_completed"},
+            "steps": [{"branch": {"if": {"trigger": {"value": {"gte": "100"}}}, "then": [{"send": "vip_thanks"}]}}],
+        }
+    }
+    code, findings = lint(write_workspace(tmp_path, body))
+    (finding,) = [f for f in findings if f["rule"] == "rule-type-mismatch"]
+    assert finding["path"] == "journeys.thanks.steps[0].branch.if.trigger.value.gte"
+    assert code == 1
+
+
 # --- lint: event logs in the three shapes -----------------------------------------------------
 
 CLIENT_LIBRARIES = [
@@ -282,6 +315,23 @@ def test_pipelines_property_checks_and_unique_by(tmp_path: Path) -> None:
     assert "o_1" in in_log[5]["message"]
     assert "checkout_started" in in_log[6]["message"]
     assert code == 1
+
+
+@pytest.mark.parametrize("planned", [False, True])
+def test_naming_rules_judge_the_logged_names_with_or_without_a_plan(tmp_path: Path, planned: bool) -> None:
+    body = workspace()
+    if not planned:
+        del body["tracking_plan"]
+    ws = write_workspace(tmp_path, body)
+    names = ["wishlist_added", "Wishlist Added", "wishlist-added", "promo_clicked", "promo_clicked_summer"]
+    records = [pipelines_track(name, {}, line) for line, name in enumerate(names, start=1)]
+    _, findings = lint(ws, write_lines(tmp_path / "export.jsonl", records))
+    naming = sorted(
+        (f["line"], f["rule"])
+        for f in findings
+        if f["rule"] in ("near-duplicate-name", "name-encodes-property", "event-name-case")
+    )
+    assert naming == [(2, "near-duplicate-name"), (3, "near-duplicate-name"), (5, "name-encodes-property")]
 
 
 def test_track_v2_entity_operations(tmp_path: Path) -> None:

@@ -235,3 +235,40 @@ def test_a_wrapped_batch_in_the_call_log(folder: LintFolder) -> None:
     }
     found = folder.lint(folder.log([wrapped])).findings
     assert sorted(rules(found)) == ["near-duplicate-name", "required-missing"]
+
+
+def test_a_retry_of_a_repeat_is_not_counted_again(folder: LintFolder) -> None:
+    first = track("order_completed", {"order_id": "o_1", "value": 10})
+    again = {**first, "messageId": "another"}
+    retry_of_again = dict(again)
+    third = {**first, "messageId": "a third"}
+    found = folder.lint(folder.log([first, again, retry_of_again])).findings
+    assert [(f.rule, f.line, f.count) for f in found] == [("duplicate-unique-value", 2, 1)]
+    assert "occurrences" not in found[0].as_json()["message"]
+    found = folder.lint(folder.log([first, again, retry_of_again, dict(first), third])).findings
+    assert [(f.rule, f.line, f.count) for f in found] == [("duplicate-unique-value", 2, 2)]
+
+
+def test_a_retry_repeats_when_dedupe_by_event_id_is_off(folder: LintFolder) -> None:
+    def no_id_dedupe(ws: dict[str, Any]) -> None:
+        ws["dedupe"] = {"by_event_id": False}
+
+    folder.write_workspace(workspace(change=no_id_dedupe))
+    first = track("order_completed", {"order_id": "o_1", "value": 10})
+    found = folder.lint(folder.log([first, dict(first)])).findings
+    assert [(f.rule, f.severity, f.line) for f in found] == [("duplicate-unique-value", "error", 2)]
+
+
+def test_values_and_types_are_shown_as_json_with_the_right_article(folder: LintFolder) -> None:
+    lines = [
+        track("checkout_started", {"checkout_id": True, "value": 1}),
+        track("order_completed", {"order_id": "o_1", "value": 1, "items": {"sku": "s_1"}}),
+        "5",
+        "null",
+    ]
+    found = folder.lint(folder.log(lines)).findings
+    messages = {f.line: f.message for f in found}
+    assert "should be a string but is a boolean (true)" in messages[1]
+    assert 'should be a list but is an object ({"sku": "s_1"})' in messages[2]
+    assert "got an integer" in messages[3] and "got null" in messages[4]
+    assert not any(word in m for m in messages.values() for word in ("True", "None", " a integer", " a object"))

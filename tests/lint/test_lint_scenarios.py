@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from lint_support import LintFolder, rules
 
 CHECKOUT: dict[str, Any] = {
@@ -124,3 +125,60 @@ def test_copies_on_a_client_step_are_absorbed_by_dedupe(folder: LintFolder) -> N
 
 def test_copies_on_a_server_step_are_not_flagged(folder: LintFolder) -> None:
     assert folder.lint(folder.scenario([step(ORDER, copies=2)])).findings == []
+
+
+def _unguarded(ws: dict[str, Any]) -> None:
+    ws["dedupe"]["idempotency_keys"] = {}
+
+
+def test_copies_of_an_unguarded_server_step_deliver_its_unique_value_twice(folder: LintFolder) -> None:
+    from lint_support import workspace
+
+    folder.write_workspace(workspace(change=_unguarded))
+    found = folder.lint(folder.scenario([step(ORDER, copies=2)])).findings
+    assert [(f.rule, f.severity, f.path) for f in found] == [("duplicate-unique-value", "error", "timeline[0].copies")]
+    assert "2 times" in found[0].message and "'o_1'" in found[0].message
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"event_id": "evt-1"},  # copies of one send repeat its event id, which dedupe drops
+        {"drop": True},  # never arrives at all
+        {"copies": 1},
+    ],
+)
+def test_copies_the_platform_dedupes_or_never_gets_are_not_a_repeat(folder: LintFolder, changes: Any) -> None:
+    from lint_support import workspace
+
+    folder.write_workspace(workspace(change=_unguarded))
+    assert folder.lint(folder.scenario([step(ORDER, **{"copies": 2, **changes})])).findings == []
+
+
+def test_copies_with_an_event_id_repeat_when_dedupe_by_event_id_is_off(folder: LintFolder) -> None:
+    from lint_support import workspace
+
+    def no_id_dedupe(ws: dict[str, Any]) -> None:
+        _unguarded(ws)
+        ws["dedupe"]["by_event_id"] = False
+
+    folder.write_workspace(workspace(change=no_id_dedupe))
+    found = folder.lint(folder.scenario([step(ORDER, copies=3, event_id="evt-1")])).findings
+    assert [(f.rule, f.path) for f in found] == [("duplicate-unique-value", "timeline[0].copies")]
+    assert "by_event_id is off" in found[0].message
+
+
+def test_a_dropped_step_repeats_no_unique_value(folder: LintFolder) -> None:
+    from lint_support import workspace
+
+    folder.write_workspace(workspace(change=_unguarded))
+    lost = step(ORDER, at="2h", drop=True)
+    assert folder.lint(folder.scenario([ORDER, lost])).findings == []
+
+
+def test_names_sent_by_steps_are_judged_together(folder: LintFolder) -> None:
+    """No plan entry needed: two unplanned spellings of one name in a scenario are near-duplicates."""
+    wish = {"at": "0m", "who": "ana", "device": "phone", "track": "wishlist_added"}
+    path = folder.scenario([wish, {**wish, "at": "1m", "track": "Wishlist Added"}, {**wish, "at": "2m"}])
+    found = [f for f in folder.lint(path).findings if f.rule != "unplanned-event"]
+    assert [(f.rule, f.path) for f in found] == [("near-duplicate-name", "timeline[1].track")]

@@ -133,3 +133,46 @@ def test_a_workspace_without_a_plan(folder: LintFolder) -> None:
         del ws["tracking_plan"]
 
     assert _lint(folder, change) == ["no-tracking-plan"]
+
+
+def _branch_on_the_trigger(test: dict[str, Any]) -> Any:
+    def change(ws: dict[str, Any]) -> None:
+        ws["journeys"]["cart_recovery"]["steps"] = [
+            {"wait": "3h"},
+            {"branch": {"if": {"trigger": test}, "then": [{"send": "big_spender"}], "else": [{"send": "reminder"}]}},
+        ]
+
+    return change
+
+
+def test_a_trigger_test_comparing_a_number_with_a_string(folder: LintFolder) -> None:
+    folder.write_workspace(workspace(change=_branch_on_the_trigger({"value": {"gte": "100"}})))
+    found = folder.lint().findings
+    assert [(f.rule, f.path) for f in found] == [
+        ("rule-type-mismatch", "journeys.cart_recovery.steps[1].branch.if.trigger.value.gte")
+    ]
+    assert "checkout_started.value" in found[0].message and "'100'" in found[0].message
+
+
+def test_a_well_typed_trigger_test_is_fine(folder: LintFolder) -> None:
+    folder.write_workspace(workspace(change=_branch_on_the_trigger({"value": {"gte": 100}, "currency": "USD"})))
+    assert folder.lint().findings == []
+
+
+def test_a_trigger_test_on_an_unplanned_property(folder: LintFolder) -> None:
+    folder.write_workspace(workspace(change=_branch_on_the_trigger({"total": {"gte": 100}})))
+    assert [(f.rule, f.path) for f in folder.lint().findings] == [
+        ("rule-unknown-property", "journeys.cart_recovery.steps[1].branch.if.trigger.total")
+    ]
+
+
+def test_type_messages_read_as_english_and_json(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["tracking_plan"]["events"]["added_to_cart"]["properties"]["quantity"] = {"type": "integer"}
+        ws["segments"]["bulk"] = {"rule": {"performed": "added_to_cart", "where": {"quantity": {"eq": True}}}}
+
+    folder.write_workspace(workspace(change=change))
+    (found,) = folder.lint().findings
+    assert found.rule == "rule-type-mismatch"
+    assert "planned as an integer" in found.message and "the boolean true" in found.message
+    assert "as an integer" in found.message and "True" not in found.message

@@ -6,9 +6,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from simulator.scenario.loader import is_scenario_file
+from simulator.scenario.loader import is_scenario_file, looks_like_a_story
 
-__all__ = ["collect_scenario_files"]
+__all__ = ["SKIPPED_FOLDERS", "collect_scenario_files"]
+
+# Folders a search skips, as pytest's `norecursedirs` does by default (and
+# hidden ones: `.git`, `.venv`), so `segsim run DIR` and `pytest DIR` agree.
+SKIPPED_FOLDERS = ("build", "dist", "node_modules", "venv", "CVS", "_darcs", "{arch}")
+
+
+def _walk(folder: Path) -> Iterable[Path]:
+    for entry in sorted(folder.iterdir()):
+        if entry.is_dir():
+            if not (entry.name.startswith(".") or entry.name in SKIPPED_FOLDERS or entry.name.endswith(".egg")):
+                yield from _walk(entry)
+        elif entry.is_file():
+            yield entry
 
 
 def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -19,7 +32,7 @@ def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], list[tuple
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and is_scenario_file(p))
+            found = sorted(p for p in _walk(path) if is_scenario_file(p) or looks_like_a_story(p))
             if not found:
                 problems.append((raw, "no scenario files (.yaml/.yml with a top-level 'scenario:' key) in this folder"))
             files.extend(found)

@@ -21,6 +21,7 @@ from simulator.scenario.yamlfile import YamlDoc, load_yaml_file, load_yaml_text
 
 __all__ = [
     "is_scenario_file",
+    "looks_like_a_story",
     "load_plan",
     "load_plan_text",
     "load_workspace",
@@ -73,20 +74,46 @@ def _members(annotation: Any) -> list[Any]:
     return [annotation]
 
 
+def _tagged(annotation: Any) -> list[Any]:
+    """A type's union members, each `Annotated` kept whole (its validators name it in locations)."""
+    if get_origin(annotation) in (Union, UnionType):
+        return [m for arg in get_args(annotation) for m in _tagged(arg)]
+    return [annotation]
+
+
+def _union_tag(member: Any) -> str | None:
+    """How pydantic names a union member in a location: a model's class name,
+    or `function-after[check(), base]` for a type with an after-validator."""
+    if get_origin(member) is Annotated:
+        base = _union_tag(get_args(member)[0])
+        for meta in reversed(member.__metadata__):
+            func = getattr(meta, "func", None)
+            if func is not None:
+                base = f"function-after[{func.__name__}(), {base}]"
+        return base
+    if isinstance(member, type) and issubclass(member, BaseModel):
+        validators = member.__pydantic_decorators__.model_validators
+        name = member.__name__
+        for dec in validators.values():
+            if dec.info.mode == "after":
+                name = f"function-after[{dec.func.__name__}(), {name}]"
+        return name
+    return getattr(member, "__name__", None)
+
+
 def _inside(annotation: Any, part: object) -> list[Any]:
-    """The types a location part leads to from `annotation` (a field of a
-    model, a value of a mapping, an item of a list, or a union member)."""
+    """The types a location part leads to from `annotation` (a union member
+    named by its tag, a field of a model, a value of a mapping, an item of a list)."""
+    named = [m for m in _tagged(annotation) if _union_tag(m) == part]
+    if named:
+        return named
     out: list[Any] = []
-    members = _members(annotation)
-    named = [m for m in members if getattr(m, "__name__", None) == part]
-    for member in named or members:
+    for member in _members(annotation):
         if isinstance(member, type) and issubclass(member, BaseModel):
-            if named:
-                out.append(member)
-                continue
             for name, info in member.model_fields.items():
                 if part in (name, info.alias):
-                    out.append(info.annotation)
+                    # pydantic keeps a field's own Annotated metadata apart: put it back
+                    out.append(Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation)
         elif get_origin(member) is dict and isinstance(part, str):
             out.append(get_args(member)[1])
         elif get_origin(member) is list and isinstance(part, int):
@@ -108,6 +135,27 @@ def _keys_allowed_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
             for name, info in m.model_fields.items()
         }
     )
+
+
+def _text_form_at(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """What a text value at `loc` is expected to be, when it is one of the
+    file formats' written forms (a duration, an instant)."""
+    types: list[Any] = [root]
+    for part in loc:
+        types = [t for current in types for t in _inside(current, part)]
+    checks: set[Any] = set()
+    pending = list(types)
+    while pending:
+        t = pending.pop()
+        if get_origin(t) is Annotated:
+            checks |= {getattr(m, "func", None) for m in t.__metadata__}
+            pending.append(get_args(t)[0])
+        elif get_origin(t) in (Union, UnionType):
+            pending.extend(get_args(t))
+    for check, text in s.TEXT_FORMS:
+        if check in checks:
+            return text
+    return ""
 
 
 # Words people write for a key by another name (kept only where that key is allowed).
@@ -187,7 +235,11 @@ def _is_key_name(part: object) -> bool:
 def _member_score(depth: int, errs: list[Any]) -> tuple[int, int, int]:
     """How far the data is from one union member: refused outright (the wrong
     type), then keys missing or not allowed right under it, then the errors."""
-    wrong_type = any(len(e["loc"]) == depth + 1 and str(e["type"]).endswith("_type") for e in errs)
+    wrong_type = any(
+        len(e["loc"]) == depth + 1
+        and (str(e["type"]).endswith("_type") or (e["type"] == "literal_error" and not isinstance(e["input"], str)))
+        for e in errs
+    )
     shape = sum(1 for e in errs if len(e["loc"]) == depth + 2 and e["type"] in ("missing", "extra_forbidden"))
     return (int(wrong_type), shape, len(errs))
 
@@ -251,10 +303,54 @@ def _explain(err: Any, missing_beside: list[str], root: type[BaseModel]) -> tupl
     if kind in ("literal_error", "enum"):
         expected = _QUOTED.findall(str((err.get("ctx") or {}).get("expected", "")))
         hint = did_you_mean(str(got), expected) if isinstance(got, str) and expected else ""
-        return f"{msg}, got {got!r}", hint if hint.startswith("did you mean") else ""
+        # a union of these words and mappings (`frequency: once | {once_per: 7d}`)
+        keys = _keys_allowed_at(root, (*loc[:-1], "")) if len(loc) > 1 else []
+        if keys:
+            msg += " or a mapping with the key " + " or ".join(keys)
+            if got in keys:
+                hint = f"{got} takes a value: {{{got}: ...}}"
+        return f"{msg[:1].lower()}{msg[1:]}, got {got!r}", hint if hint.startswith(("did you mean", *keys)) else ""
+    if kind == "string_type":
+        form = _text_form_at(root, tuple(loc))
+        if form:
+            unit = f"a number needs its unit: {got}m or {got}s" if isinstance(got, int | float) else ""
+            return f"expected {form}, got {got!r}", unit if "duration" in form else ""
+    if kind == "model_type":
+        keys = _keys_allowed_at(root, (*loc, ""))
+        return f"expected a mapping, got {got!r}", ("with keys among: " + ", ".join(keys)) if keys else ""
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return f"{msg.lower()}, got {got!r}", ""
     return msg, ""
+
+
+def _tied_mapping_members(errors: list[Any], data: Any, locate: Any) -> tuple[list[Any], list[Problem]]:
+    """A mapping that is none of a union's mapping forms, equally far from
+    each (`latency: {gauss: 5m}`: no `uniform`, `exponential` or `batch`
+    key), is one problem: its unknown key, with the forms' keys to choose from."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for err in errors:
+        loc = tuple(err["loc"])
+        tags = [i for i, data_part in enumerate(_indexes_data(data, loc)) if not data_part]
+        if tags and tags[-1] == len(loc) - 2 and err["type"] in ("missing", "extra_forbidden"):
+            groups.setdefault(loc[: tags[-1]], []).append(err)
+    problems: list[Problem] = []
+    dropped: set[int] = set()
+    for prefix, errs in groups.items():
+        keys = sorted({str(e["loc"][-1]) for e in errs if e["type"] == "missing"})
+        if len({e["loc"][-2] for e in errs}) < 2 or len(keys) < 2:
+            continue
+        path = _data_path(data, prefix)
+        unknown = sorted({str(e["loc"][-1]) for e in errs if e["type"] == "extra_forbidden"})
+        forms = "one of the keys " + ", ".join(keys)
+        if unknown:
+            for key in unknown:
+                hint = did_you_mean(key, keys)
+                hint = hint if hint.startswith("did you mean") else ""
+                problems.append(locate(path + (key,), f"unknown key {key!r}, expected {forms}", hint))
+        else:
+            problems.append(locate(path, f"expected {forms}"))
+        dropped |= {id(e) for e in errs}
+    return [e for e in errors if id(e) not in dropped], problems
 
 
 def problems_of(exc: ValidationError, data: Any, locate: Any, root: type[BaseModel]) -> list[Problem]:
@@ -268,6 +364,8 @@ def problems_of(exc: ValidationError, data: Any, locate: Any, root: type[BaseMod
     for err in every:
         if err["type"] == "missing" and err["loc"]:
             missing.setdefault(_data_path(data, tuple(err["loc"]))[:-1], []).append(str(err["loc"][-1]))
+    errors, merged = _tied_mapping_members(errors, data, locate)
+    problems.extend(merged)
     # Within a union, pydantic reports one error per member; keep the deepest per path.
     for err in sorted(errors, key=lambda e: -len(e["loc"])):
         path = _data_path(data, tuple(err["loc"]))
@@ -330,8 +428,11 @@ def load_workspace(path: Path | str) -> tuple[WorkspaceConfig, s.Workspace]:
         raise InputError(
             [doc.problem((), "a workspace file is a mapping of keys (sources, identity, segments, journeys, ...)")]
         )
-    story = sorted(k for k in ("shoppers", "timeline", "expect") if k in data)
+    story = sorted(k for k in ("shoppers", "timeline", "expect", "workspace", "overrides", "until") if k in data)
     if story and "scenario" not in data:
+        misspelt = _no_scenario_key(doc)
+        if misspelt.hint.startswith("did you mean"):
+            raise InputError([misspelt])
         raise InputError(
             [
                 doc.problem(
@@ -342,6 +443,18 @@ def load_workspace(path: Path | str) -> tuple[WorkspaceConfig, s.Workspace]:
             ]
         )
     return _validate_workspace(data, lambda p, m, h="": doc.problem(p, m, h))
+
+
+def _no_scenario_key(doc: YamlDoc) -> Problem:
+    """The problem of a file read as a scenario that has no `scenario` key:
+    a misspelt key named, else the key missing."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return doc.problem((), "a scenario file is a mapping with a top-level 'scenario: NAME' key")
+    for key in data:
+        if isinstance(key, str) and did_you_mean(key, ["scenario"]).startswith("did you mean"):
+            return doc.problem((key,), f"unknown key {key!r}", "did you mean 'scenario'?")
+    return doc.problem((), "missing required key 'scenario'", "a scenario file starts with scenario: NAME")
 
 
 def _validate_workspace(data: dict[str, Any], locate: Any) -> tuple[WorkspaceConfig, s.Workspace]:
@@ -373,6 +486,23 @@ def is_scenario_file(path: Path) -> bool:
     return False
 
 
+# A top-level key only a scenario file has, at the start of a line.
+_STORY_KEY = re.compile(r"""^["']?(shoppers|timeline|expect|overrides|until)["']?\s*:""")
+
+
+def looks_like_a_story(path: Path) -> bool:
+    """A `.yaml`/`.yml` file without a `scenario` key that still holds a story
+    (shoppers, a timeline, expectations): a scenario whose name key is missing
+    or misspelt, to be refused rather than skipped."""
+    if path.suffix not in (".yaml", ".yml"):
+        return False
+    try:
+        with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
+            return any(_STORY_KEY.match(line) for line in fh)
+    except OSError:
+        return False
+
+
 def load_plan(path: Path | str) -> Plan:
     doc = load_yaml_file(path)
     return _plan(doc, Path(path))
@@ -386,7 +516,7 @@ def load_plan_text(text: str, file: str = "<scenario>", base: Path | None = None
 def _plan(doc: YamlDoc, path: Path) -> Plan:
     data = doc.data
     if not isinstance(data, dict) or "scenario" not in data:
-        raise InputError([doc.problem((), "a scenario file is a mapping with a top-level 'scenario: NAME' key")])
+        raise InputError([_no_scenario_key(doc)])
     try:
         model = s.Scenario.model_validate(data)
     except ValidationError as exc:

@@ -80,9 +80,16 @@ Instant = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 
+# What a value of each written form is, for error messages: (its check, the words).
+TEXT_FORMS = (
+    (_check_duration, "a duration such as 30s, 15m, 2h or 1h30m"),
+    (_check_instant, "an ISO-8601 instant with an offset, such as 2026-03-02T09:00:00Z"),
+    (_check_moment, "a duration after start (such as 40m or 1h30m) or an ISO-8601 instant with an offset"),
+)
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 def _exactly_one(model: BaseModel, heads: tuple[str, ...], what: str) -> None:

@@ -175,9 +175,14 @@ def load_yaml_file(path: Path | str) -> YamlDoc:
         size = p.stat().st_size
     except OSError as exc:
         raise InputError([Problem(file, 0, 0, "", f"cannot read the file: {exc.strerror}")]) from None
+    if p.is_dir():
+        raise InputError([Problem(file, 0, 0, "", "this is a folder, not a file", "name one scenario file in it")])
     if size > MAX_BYTES:
         raise InputError([Problem(file, 0, 0, "", f"the file is larger than {MAX_BYTES // 1048576} MB")])
-    raw = p.read_bytes()
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(file, 0, 0, "", f"cannot read the file: {exc.strerror}")]) from None
     if b"\x00" in raw:
         raise InputError([Problem(file, 0, 0, "", "the file is binary, not YAML text")])
     try:

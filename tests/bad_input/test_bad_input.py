@@ -213,3 +213,72 @@ def test_a_near_miss_key_is_answered_with_the_keys_allowed_where_it_stands(
     assert len(unknown) == 1, [p.render() for p in info.value.problems]
     assert unknown[0].path.startswith(path)
     assert unknown[0].hint.startswith(hint)
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "words"),
+    [
+        # The loader is as strict as the published JSON Schema: no quietly coerced strings or booleans.
+        ("timeline:\n  - {at: 0m, who: ana, track: e, copies: '2'}", "timeline[0].copies", ("valid integer",)),
+        ("timeline:\n  - {at: 0m, who: ana, track: e, drop: 'true'}", "timeline[0].drop", ("valid boolean",)),
+        ("expect:\n  - {who: ana, profiles: true}", "expect[0].profiles", ("valid integer", "True")),
+        ("seed: true", "seed", ("valid integer",)),
+        ("workspace: {segments: {s: {rule: {performed: e, count: {eq: '1'}}}}}", "workspace.segments", ("integer",)),
+        ("workspace: {sources: {w: {kind: client, drop_rate: '0.5'}}}", "workspace.sources.w", ("valid number",)),
+        # A bare number where a duration or an instant is written says so, with the unit to add.
+        ("workspace: {identity: {anonymous_grace: 5}}", "workspace.identity", ("expected a duration", "5m or 5s")),
+        ("workspace: {sources: {w: {kind: server, latency: 90}}}", "workspace.sources.w.latency", ("90m or 90s",)),
+        ("timeline:\n  - {at: 0, who: ana, track: e}", "timeline[0].at", ("duration after start", "0m or 0s")),
+        ("start: 5", "start", ("expected an ISO-8601 instant",)),
+        # A mapping that is none of a union's forms is one problem, naming them.
+        (
+            "workspace: {sources: {w: {kind: server, latency: {gauss: 5m}}}}",
+            "workspace.sources.w.latency.gauss",
+            ("unknown key 'gauss'", "batch, exponential, uniform"),
+        ),
+        (
+            "workspace: {journeys: {j: {trigger: {event: e}, frequency: once_per, steps: []}}}",
+            "workspace.journeys.j.frequency",
+            ("a mapping with the key once_per", "{once_per: ...}"),
+        ),
+        ("workspace: {journeys: {j: {trigger: ev, steps: []}}}", "workspace.journeys.j.trigger", ("event, segment",)),
+        ("timeline:\n  - 5", "timeline[0]", ("expected a mapping", "at, copies")),
+    ],
+)
+def test_a_wrong_value_says_what_was_expected(tmp_path: Path, text: str, path: str, words: tuple[str, ...]) -> None:
+    with pytest.raises(InputError) as info:
+        load_plan_text(f"scenario: s\nshoppers: {{ana: {{id: a}}}}\n{text}\n", "values.yaml", tmp_path)
+    (problem,) = info.value.problems
+    assert problem.path.startswith(path), problem.render()
+    rendered = problem.render()
+    assert "instance of" not in rendered
+    for word in words:
+        assert word in rendered
+
+
+def test_a_misspelt_frequency_mapping_key_is_named(tmp_path: Path) -> None:
+    text = "scenario: s\nworkspace: {journeys: {j: {trigger: {event: e}, frequency: {once_pr: 1d}, steps: []}}}\n"
+    with pytest.raises(InputError) as info:
+        load_plan_text(text, "f.yaml", tmp_path)
+    assert "did you mean 'once_per'?" in [p.hint for p in info.value.problems]
+
+
+def test_a_story_in_a_folder_without_its_scenario_key_is_refused_not_skipped(tmp_path: Path) -> None:
+    good = "scenario: fine\nshoppers: {ana: {id: a}}\nexpect:\n  - {who: ana, profiles: 0}\n"
+    (tmp_path / "good.yaml").write_text(good)
+    (tmp_path / "typo.yaml").write_text(good.replace("scenario:", "scenaro:"))
+    (tmp_path / "workspace.yaml").write_text("segments: {s: {rule: {performed: e}}}\n")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "old.yaml").write_text(good.replace("profiles: 0", "profiles: 5"))
+    for command in ("run", "check"):
+        result = CliRunner().invoke(main, [command, str(tmp_path)])
+        assert result.exit_code == 2, result.output
+        assert "typo.yaml:1:1: scenaro: unknown key 'scenaro' (did you mean 'scenario'?)" in result.output
+        assert "old.yaml" not in result.output and "workspace.yaml" not in result.output
+
+
+def test_timeline_on_a_folder_is_an_input_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["timeline", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "this is a folder, not a file" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

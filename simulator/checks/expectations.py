@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.checks.violations import INVARIANTS, Violation, find_violations
+from simulator.checks.violations import INVARIANTS, Violation, find_violations, violations_by
 from simulator.model.plan import Expect, Plan, ShopperIds
 from simulator.model.time import format_offset
 from simulator.pipeline import Outcome, simulate
@@ -88,7 +88,7 @@ def _check(e: Expect, outcome: Outcome, snap: Any, violations: list[Violation]) 
     when = f" at {t(e.at)}" if e.at is not None else " at the end"
     who = e.get("who")
     if e.kind == "segment":
-        want = sorted(e.get("members"))
+        want = sorted(set(e.get("members")))  # a set: naming a shopper twice asks nothing more
         diff = tuple(sorted(set(want) ^ set(snap)))
         return Result(e, snap == want, f"{e.get('segment')} members{when}: {want}", f"{snap}", diff)
     if e.kind == "member":
@@ -197,8 +197,14 @@ def check_plan(plan: Plan, strict: bool = False) -> ScenarioResult:
     violations = find_violations(outcome)
     finals = {e.index: _snapshot(plan, e)(outcome.platform, e.index) for e in plan.expectations if e.at is None}
     results = []
+    by: dict[int, list[Violation]] = {}
     for e in plan.expectations:
         snap = outcome.probes.get(e.index) if e.at is not None else finals.get(e.index)
-        results.append(_check(e, outcome, snap, violations))
+        judged = violations
+        if e.at is not None and e.kind in ("invariant", "violation"):
+            if e.at not in by:
+                by[e.at] = violations_by(outcome, violations, e.at)
+            judged = by[e.at]
+        results.append(_check(e, outcome, snap, judged))
     unexpected = [v for v in violations if not any(matches(v, e) for e in plan.expectations)]
     return ScenarioResult(plan, outcome, results, violations, unexpected, strict)

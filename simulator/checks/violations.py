@@ -28,7 +28,7 @@ from simulator.model.verdicts import CAUSES, INVARIANTS
 from simulator.pipeline import Outcome
 from simulator.platform.state import Event, Run
 
-__all__ = ["CAUSES", "INVARIANTS", "Violation", "find_violations"]
+__all__ = ["CAUSES", "INVARIANTS", "Violation", "find_violations", "violations_by"]
 
 
 @dataclass(frozen=True)
@@ -648,29 +648,43 @@ class _Finder:
             out.append(Violation("duplicate_entry", who, cause, at, journey, None, seq, text))
         return out
 
-    def splits(self) -> list[Violation]:
+    def splits(self, at: int | None = None) -> list[Violation]:
+        """Shoppers who sent an identify and whose events are on more than one
+        profile at the end (or, when `at` is given, at that instant)."""
         out = []
-        identified = {s.shopper for s in self.plan.sends if s.call == "identify" and s.shopper}
+        identified = {
+            s.shopper for s in self.plan.sends if s.call == "identify" and s.shopper and (at is None or s.at <= at)
+        }
         for who in sorted(identified):
-            holding = sorted(
-                {
-                    e.holder
-                    for e in self.p.events
-                    if e.shopper == who and e.lost is None and self.p.profiles[e.holder].deleted_at is None
-                }
-            )
+            if at is None:
+                holding = sorted(
+                    {
+                        e.holder
+                        for e in self.p.events
+                        if e.shopper == who and e.lost is None and self.p.profiles[e.holder].deleted_at is None
+                    }
+                )
+            else:
+                places = (self.location_at(e, at) for e in self.p.events if e.shopper == who)
+                live = (self.live_at(n, at) for n in places if n is not None)
+                holding = sorted(n for n in set(live) if not self.deleted_by(n, at))
             if len(holding) > 1:
                 names = ", ".join(f"cio_{n}" for n in holding)
+                when = "at the end" if at is None else f"at {self.t(at)}"
                 out.append(
                     Violation(
                         "split_identity",
                         who,
                         "identity_split",
-                        self.o.end,
-                        explanation=f"{who}'s events are split over {len(holding)} profiles at the end: {names}",
+                        self.o.end if at is None else at,
+                        explanation=f"{who}'s events are split over {len(holding)} profiles {when}: {names}",
                     )
                 )
         return out
+
+    def deleted_by(self, num: int, at: int) -> bool:
+        deleted = self.p.profiles[num].deleted_at
+        return deleted is not None and deleted <= at
 
 
 @dataclass(slots=True)
@@ -695,5 +709,16 @@ def find_violations(outcome: Outcome, kinds: Iterable[str] | None = None) -> lis
         found += finder.duplicates()
     if "split_identity" in wanted:
         found += finder.splits()
+    return _in_order(found)
+
+
+def violations_by(outcome: Outcome, violations: list[Violation], at: int) -> list[Violation]:
+    """The violations decided by `at`: those found whose instant is at or
+    before it, and the identities split at that instant."""
+    early = [v for v in violations if v.kind != "split_identity" and v.at <= at]
+    return _in_order(early + _Finder(outcome).splits(at))
+
+
+def _in_order(found: list[Violation]) -> list[Violation]:
     order = {"ghost_abandon": 0, "missed_entry": 1, "duplicate_entry": 2, "split_identity": 3}
     return sorted(found, key=lambda v: (v.at, order[v.kind], v.who, v.journey or "", v.message or "", v.seq or 0))

@@ -477,10 +477,16 @@ _EXPECTATION_KEYS = {
 }
 
 
+def _named(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a scenario needs a name: it is how runs, reports and pytest ids name it")
+    return value
+
+
 class Scenario(Strict):
     """A scenario file: one story and its expectations."""
 
-    scenario: str
+    scenario: Annotated[str, AfterValidator(_named)]
     description: Optional[str] = None
     start: Instant = "2026-01-01T00:00:00Z"
     seed: int = 0

@@ -8,6 +8,7 @@ messages. Timestamps stay strings: segsim parses instants itself.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,9 +120,13 @@ class _Builder:
             try:
                 if tag == _STANDARD + "int":
                     return self.resolver.construct_yaml_int(node)
-                return self.resolver.construct_yaml_float(node)
+                number = self.resolver.construct_yaml_float(node)
             except ValueError:
                 raise self.fail(node, path, f"{text!r} is not a number segsim can read") from None
+            if not math.isfinite(number):
+                # no JSON call can carry it, and the trace (--json) must stay JSON
+                raise self.fail(node, path, f"{text!r} is not a finite number: JSON, and so the real APIs, have none")
+            return number
         return str(text)
 
 

@@ -230,6 +230,12 @@ def test_a_near_miss_key_is_answered_with_the_keys_allowed_where_it_stands(
         ("workspace: {sources: {w: {kind: server, latency: 90}}}", "workspace.sources.w.latency", ("90m or 90s",)),
         ("timeline:\n  - {at: 0, who: ana, track: e}", "timeline[0].at", ("duration after start", "0m or 0s")),
         ("start: 5", "start", ("expected an ISO-8601 instant",)),
+        ("timeline:\n  - {at: 0m, who: ana, track: e, properties: {n: .nan}}", "timeline[0].properties.n", ("finite",)),
+        (
+            "timeline:\n  - {at: 0m, who: ana, track: e, properties: {n: 1.0e+999}}",
+            "timeline[0].properties.n",
+            ("finite",),
+        ),
         # A mapping that is none of a union's forms is one problem, naming them.
         (
             "workspace: {sources: {w: {kind: server, latency: {gauss: 5m}}}}",
@@ -282,3 +288,9 @@ def test_timeline_on_a_folder_is_an_input_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "this is a folder, not a file" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_blank_scenario_name_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        load_plan_text("scenario: '  '\n", "blank.yaml", tmp_path)
+    assert [(p.path, p.message.split(":")[0]) for p in info.value.problems] == [("scenario", "a scenario needs a name")]

@@ -51,6 +51,7 @@ def outcome_of(judge: Judge, expectation: str) -> tuple[bool, str, str]:
     [
         ("{at: 30m, segment: carts, members: [ana, ben, cat]}", True),
         ("{at: 30m, segment: carts, members: [ana, ben]}", False),
+        ("{at: 30m, segment: carts, members: [ana, ana, ben, cat]}", True),  # an exact set: twice is once
         ("{at: 2h, segment: carts, members: []}", True),
         ("{segment: carts, members: []}", True),
         ("{at: 30m, who: cat, in_segment: carts}", True),  # via the anonymous id of cat's phone
@@ -129,6 +130,11 @@ expect:
         ("{invariant: no_ghost_abandons}", False),
         ("{invariant: all}", False),
         ("{invariant: no_missed_entries}", True),
+        # with `at`: the violations decided by that instant (the reminder goes out at 1h)
+        ("{at: 30m, invariant: no_ghost_abandons}", True),
+        ("{at: 1h, invariant: no_ghost_abandons}", False),
+        ("{at: 30m, violation: ghost_abandon, who: ana}", False),
+        ("{at: 1h, violation: ghost_abandon, who: ana}", True),
     ],
 )
 def test_violation_and_invariant_expectations(judge: Judge, expectation: str, passes: bool) -> None:
@@ -166,3 +172,30 @@ expect:
     result = judge(text)
     assert [r.passed for r in result.results] == [True] * 5
     assert result.outcome.platform.profiles[1].deleted_at is not None
+
+
+SPLIT = """
+scenario: s
+workspace: {sources: {orders: {kind: server, identify_by: email}}}
+shoppers: {ana: {id: cus_1, email: ana@example.com}}
+timeline:
+  - {at: 0s, who: ana, device: phone, identify: {with: [id]}}
+  - {at: 1m, who: ana, device: phone, track: viewed}
+  - {at: 2m, who: ana, source: orders, track: order_completed}
+  - {at: 3m, merge: {primary: {id: cus_1}, secondary: {email: ana@example.com}}}
+expect:
+"""
+
+
+@pytest.mark.parametrize(
+    ("expectation", "passes"),
+    [
+        ("{at: 1m, invariant: no_split_identities}", True),  # one profile so far
+        ("{at: 2m, invariant: no_split_identities}", False),  # the order landed on an email-keyed profile
+        ("{at: 2m, violation: split_identity, who: ana}", True),
+        ("{invariant: no_split_identities}", True),  # merged by the end
+    ],
+)
+def test_an_identity_split_at_an_instant_is_judged_there(judge: Judge, expectation: str, passes: bool) -> None:
+    result = judge(SPLIT + f"  - {expectation}\n")
+    assert result.results[0].passed is passes

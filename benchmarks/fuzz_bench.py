@@ -1,6 +1,8 @@
 """How fast `segsim fuzz` searches: examples per second on the D2C fixture,
-where the time of one example goes, and the time to find and shrink the
-2-hourly batch ghost. Prints figures; asserts nothing.
+where the time of one example goes, the time to find and shrink the
+2-hourly batch ghost, and a whole `--faults` search of the fixture (its many
+distinct failures each shrunk to a short witness). Prints figures; asserts
+nothing.
 
     python benchmarks/fuzz_bench.py
 """
@@ -79,7 +81,24 @@ def time_to_find_late_batch_ghost() -> None:
     )
 
 
+def whole_search_of_the_fixture(seed: int = 4, examples: int = 50) -> None:
+    """`segsim fuzz dtc_store.yaml --faults --max-examples 50 --seed 4` without
+    the pinned scenarios or the writing: many distinct failures, each shrunk."""
+    options = FuzzOptions(D2C, seed=seed, max_examples=examples, faults=True)
+    began = time.perf_counter()
+    report = search(options)
+    total = time.perf_counter() - began
+    steps = [len(f.story["timeline"]) for f in report.findings]
+    shoppers = [len(f.story["shoppers"]) for f in report.findings]
+    print(
+        f"D2C fixture, --faults, seed {seed}, --max-examples {examples}: {total:.2f}s, {report.examples} examples, "
+        f"{len(steps)} failures; witness steps total {sum(steps)}, max {max(steps, default=0)}; "
+        f"shoppers max {max(shoppers, default=0)}"
+    )
+
+
 if __name__ == "__main__":
     examples_per_second()
     examples_per_second(kinds=("ghost_abandon",))
     time_to_find_late_batch_ghost()
+    whole_search_of_the_fixture()

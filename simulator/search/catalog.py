@@ -5,8 +5,8 @@ The fuzzer draws every call from this catalog, so generated stories speak the
 team's own vocabulary: event names and property types from the tracking plan
 (or, for a workspace without one, the events the rules mention), property
 values near the thresholds and literals the rules test, and deliveries
-through the workspace's own sources (plus the built-ins `web`, `app` and
-`backend`).
+through the workspace's own sources (the built-ins `web` and `app`, or
+`backend`, only for a kind, client or server, it declares none of).
 """
 
 from __future__ import annotations

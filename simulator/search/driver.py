@@ -5,6 +5,8 @@ Failures are told apart by (violation kind, journey, cause). Each key raises
 its own exception type, so Hypothesis keeps and shrinks every distinct bug
 separately; after a round that found something, another round runs that
 ignores the keys already found, so one loud bug cannot hide a quieter one.
+Hypothesis shrinks a round's failures under one shared budget, so each
+finding is then shrunk again on its own, for its own key (`search.shrink`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from simulator.checks.violations import INVARIANTS, Violation, find_violations
 from simulator.pipeline import simulate
 from simulator.search.catalog import Catalog, catalog_of
 from simulator.search.plans import PlanBuilder
+from simulator.search.shrink import shrink_story
 from simulator.search.stories import stories
 
 __all__ = ["Crash", "Finding", "FuzzOptions", "FuzzReport", "Pinned", "Key", "search", "violation_key"]
@@ -235,9 +238,32 @@ def _round(
     return counter[0], []
 
 
+def _shrink(finding: Finding, builder: PlanBuilder, seen: dict[str, list[Violation]]) -> None:
+    """Shrink the finding's story on its own, for its own key (the blob still
+    replays the example as the search found it)."""
+    kinds = {finding.key[0]}
+    tried: dict[str, list[Violation] | None] = {}
+
+    def judge(story: dict[str, Any]) -> list[Violation] | None:
+        text = repr(story)
+        if text in seen:
+            return seen[text]
+        if text not in tried:
+            try:
+                tried[text] = find_violations(simulate(builder.build(story)), kinds=kinds)
+            except Exception:  # a story the engine refuses is not kept; engine bugs are the search's to find
+                tried[text] = None
+        return tried[text]
+
+    story, violation = shrink_story(finding.story, finding.key, judge)
+    if violation is not None:
+        finding.story, finding.violation = story, violation
+
+
 def search(options: FuzzOptions, catalog: Catalog | None = None) -> FuzzReport:
     """Run the search; `catalog_of(options.workspace)` raises `InputError` on a bad workspace."""
     catalog = catalog or catalog_of(options.workspace)
+    builder = PlanBuilder(catalog)
     report = FuzzReport(options)
     excluded: set[Key] = set()
     seen: dict[str, list[Violation]] = {}
@@ -252,7 +278,9 @@ def search(options: FuzzOptions, catalog: Catalog | None = None) -> FuzzReport:
                 key = violation_key(exc.violation)
                 if key not in excluded:
                     excluded.add(key)
-                    report.findings.append(Finding(key, exc.violation, exc.story, _blob(exc)))
+                    finding = Finding(key, exc.violation, exc.story, _blob(exc))
+                    _shrink(finding, builder, seen)
+                    report.findings.append(finding)
                     new += 1
             elif isinstance(exc, EngineCrash):
                 report.crashes.append(Crash(exc.error, exc.story, _blob(exc)))

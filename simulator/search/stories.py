@@ -8,8 +8,8 @@ logout and no fault unless the failure needs one.
 
 By default every call follows the team's declared practice (the catalog of
 the workspace: planned names and types, server-only events from server
-sources, identifies with every identifier); `faults=True` adds the faults of
-`simulator.search.faults`.
+sources and other events from any source, client or server, identifies with
+every identifier); `faults=True` adds the faults of `simulator.search.faults`.
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ class _Act:
     event: int
     device: int
     server: int
+    by_server: bool  # an event the plan does not reserve to servers, sent by a server source
     values: tuple[int, int, int, int]
     reset: bool
     fault: str
@@ -116,8 +117,15 @@ _HABITS = (None, "id", "email")
 # and source, the typical values, no logout.
 #
 #   header: [shoppers - 1, seed, logged in | habit << 1, steps - 2, kind of ana, of ben, of cat, of dan]
-#   step:   [action + 1, gap, fault, who | device << 2 | logout << 4 | follow << 6, server, values (2 bits each)]
+#   step:   [action + 1, gap, fault, who | device << 2 | logout << 4 | follow << 6,
+#            server source | by server << 6, values (2 bits each)]
+#
+# "By server" (the top two bits of the server byte both set, one track in
+# four) sends an event that is not server-only through a server source: a
+# backend sends what it knows (an order, a subscription) whether or not the
+# plan reserves it to servers, through the workspace's own ingestion.
 _STEP_BYTES = 6
+_SERVER_INDEX = 0x3F
 _HEADER_BYTES = 4 + len(SHOPPER_NAMES)
 
 
@@ -148,7 +156,8 @@ class _Tables:
             action,
             event,
             (packed >> 2) & 3,
-            b[4] % max(1, self.servers),
+            (b[4] & _SERVER_INDEX) % max(1, self.servers),
+            b[4] >> 6 == 3,
             (values & 3, (values >> 2) & 3, (values >> 4) & 3, values >> 6),
             (packed >> 4) & 3 == 3,
             fault,
@@ -190,7 +199,8 @@ def _step(
                 return None  # the order system only knows identified shoppers
             on_device = False
         else:
-            on_device = True
+            # A server names the shopper by an identifier: an unknown one is on a device.
+            on_device = not (act.by_server and known)
         step["track"] = spec.name
         props = _properties(spec, act.values)
         if spec.unique_by is not None:
@@ -233,8 +243,14 @@ def _timeline(tables: _Tables, shoppers: dict[str, dict[str, str]], acts: list[_
     for act in acts:
         if act.action == "funnel":
             first, then = catalog.funnels[act.event % len(catalog.funnels)]
+            # The shopper starts the funnel on a device; a server may send the event that closes it.
             opening = _step(
-                tables, shoppers, replace(act, action="track", event=tables.index[first]), at, False, serial
+                tables,
+                shoppers,
+                replace(act, action="track", event=tables.index[first], by_server=False),
+                at,
+                False,
+                serial,
             )
             later = at + _FOLLOW_SECONDS[act.follow % len(_FOLLOW_SECONDS)]
             closing = _step(

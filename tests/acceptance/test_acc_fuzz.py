@@ -136,6 +136,24 @@ journeys:
       - send: recovery_email_1
 """
 
+# A backend that reports purchases 2 hours late, a plan that does not reserve
+# `purchase` to servers (and the same workspace without a plan): the declared
+# backend is part of the team's ingestion reality and carries purchases too.
+SERVER_SENT = """\
+sources: {backend: {kind: server, latency: 2h}}
+tracking_plan:
+  events:
+    cart_viewed: {properties: {total: {type: number}}}
+    purchase: {properties: {total: {type: number}}}
+journeys:
+  winback: {trigger: {event: cart_viewed}, goal: {performed: purchase}, exit: goal, steps: [{wait: 1h}, {send: nudge}]}
+"""
+SERVER_SENT_WITHOUT_PLAN = """\
+sources: {backend: {kind: server, latency: 2h}}
+journeys:
+  winback: {trigger: {event: cart_viewed}, goal: {performed: purchase}, exit: goal, steps: [{wait: 1h}, {send: nudge}]}
+"""
+
 PLAN_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "product_viewed": {"product_id": str, "price": (int, float), "quantity": int, "in_stock": bool},
     "checkout_started": {"checkout_id": str, "value": (int, float), "items": list},
@@ -262,6 +280,19 @@ def test_faults_break_what_declared_practice_keeps(tmp_path: Path) -> None:
     assert causes and causes <= faults, causes
 
 
+@pytest.mark.parametrize("text", [SERVER_SENT, SERVER_SENT_WITHOUT_PLAN], ids=["plan", "no plan"])
+def test_declared_server_sources_carry_events_the_plan_does_not_reserve(tmp_path: Path, text: str) -> None:
+    workspace = _project(tmp_path, text)
+    out = tmp_path / "found"
+    result = _fuzz(workspace, out, "--seed", "5", "--max-examples", "300", "--invariant", "no_ghost_abandons")
+    assert result.exit_code == 1, result.output
+    assert ("no_ghost_abandons", "ghost_abandon", "winback", "late_arrival") in _found(result), result.output
+    witness = yaml.safe_load((out / "ghost_abandon-winback-late_arrival.yaml").read_text(encoding="utf-8"))
+    purchases = [step for step in witness["timeline"] if step.get("track") == "purchase"]
+    assert purchases and all("device" not in step for step in purchases), witness["timeline"]
+    assert not FAULT_KEYS & {key for step in witness["timeline"] for key in step}, witness["timeline"]
+
+
 def test_invariant_limits_what_is_checked(tmp_path: Path) -> None:
     workspace = _project(tmp_path, CLEAN)
     result = _fuzz(workspace, tmp_path / "o", "--seed", "2", "--invariant", "no_split_identities", "--faults")
@@ -351,12 +382,17 @@ def test_stories_follow_the_declared_practice(tmp_path: Path) -> None:
                 if step["track"] in SERVER_ONLY:
                     assert "device" not in step and step.get("source") in (None, "orders"), step
                     seen.add("server source " + step.get("source", "backend"))
+                elif "device" not in step:
+                    # Any event the plan does not reserve to servers may come from the declared server source.
+                    assert step.get("source") == "orders" and shopper, step
+                    seen.add("server sends " + step["track"])
             if "device" in step:
                 seen.add("client source " + step.get("source", "web"))
 
     check()
     assert {"identify", "product_viewed", "checkout_started", "order_completed"} <= seen, seen
     assert {"client source web", "client source ios", "server source orders"} <= seen, seen
+    assert {"server sends product_viewed", "server sends checkout_started"} <= seen, seen
 
 
 def test_faults_add_what_the_workspace_does_not_declare(tmp_path: Path) -> None:

@@ -111,6 +111,15 @@ def compile_timeline(
                     "put reset: true on a step of the shopper's, with its device",
                 )
                 continue
+            if source.kind == "client":
+                fail(
+                    i,
+                    "source",
+                    f"source {source_name!r} is a client source: a merge (Merge People, with the API key) "
+                    "comes from a server",
+                    "leave source out (backend) or name a server source",
+                )
+                continue
             sends.append(send)
             continue
         assert who is not None
@@ -162,9 +171,11 @@ def compile_timeline(
                 )
                 continue
             wanted = call.with_ or ["id", "email"]
-            for key in wanted:
-                if {"id": uid, "email": email}[key] is None and call.with_:
+            lacking = [key for key in wanted if {"id": uid, "email": email}[key] is None]
+            if call.with_ and lacking:
+                for key in lacking:
                     fail(i, "identify", f"shopper {who!r} has no {key} to identify with")
+                continue
             send.user_id = uid if "id" in wanted else None
             send.email = email if "email" in wanted else None
             if send.user_id is None and send.email is None:

@@ -56,7 +56,10 @@ class _Compiler:
 
     # --------------------------------------------------------------- values
 
-    def operand(self, value: Any, path: tuple[object, ...], in_journey: bool) -> Any:
+    def operand(self, value: Any, path: tuple[object, ...], in_journey: bool, literal_mappings: bool = False) -> Any:
+        """A value a test compares with or an `update` sets: a literal, or
+        `{trigger: PROPERTY}` inside a journey. An `update` may also set a
+        mapping (`{last: {category: coffee}}`), read by `a.b` paths."""
         if isinstance(value, dict):
             if set(value) == {"trigger"} and isinstance(value["trigger"], str):
                 if not in_journey:
@@ -66,6 +69,8 @@ class _Compiler:
                         "and is only allowed in journey conditions",
                     )
                 return TriggerRef(value["trigger"])
+            if literal_mappings:
+                return value
             self.fail(path, f"expected a value or {{trigger: PROPERTY}}, got a mapping {value!r}")
         if isinstance(value, list):
             return [self.operand(v, path + (i,), in_journey) for i, v in enumerate(value)]
@@ -177,7 +182,10 @@ class _Compiler:
                     )
                 )
             elif step.update is not None:
-                values = tuple((k, self.operand(v, here + ("update", k), True)) for k, v in step.update.items())
+                values = tuple(
+                    (k, self.operand(v, here + ("update", k), True, literal_mappings=True))
+                    for k, v in step.update.items()
+                )
                 out.append(Update(values))
         return tuple(out)
 

@@ -556,3 +556,19 @@ def test_an_event_remembers_each_profile_that_held_it(play: Callable[..., Outcom
     # identified one, which the phone's identify resolved to by email.
     assert viewed.history == [(viewed.arrival, 1), (START + 120, 2)]
     assert (viewed.seq, viewed.copy, viewed.shopper, viewed.holder) == (1, 1, "ana", 2)
+
+
+def test_a_merge_through_a_client_source_is_refused(load: Callable[[str], Plan]) -> None:
+    # Merge People is a server call (the API key); a client source needs a device a merge has not.
+    step = "{at: 0s, source: web, merge: {primary: {id: cus_1}, secondary: {email: a@x}}}"
+    with pytest.raises(InputError) as info:
+        load(f"scenario: s\nshoppers: {{ana: {{id: cus_1}}}}\ntimeline:\n  - {step}\n")
+    assert [p.path for p in info.value.problems] == ["timeline[0].source"]
+    assert "comes from a server" in info.value.problems[0].message
+
+
+def test_an_identify_narrowed_to_a_missing_identifier_is_one_problem(load: Callable[[str], Plan]) -> None:
+    step = "{at: 0s, who: ben, device: phone, identify: {with: [id]}}"
+    with pytest.raises(InputError) as info:
+        load(f"scenario: s\nshoppers: {{ben: {{email: b@x.com}}}}\ntimeline:\n  - {step}\n")
+    assert [p.message for p in info.value.problems] == ["shopper 'ben' has no id to identify with"]

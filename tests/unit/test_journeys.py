@@ -621,6 +621,20 @@ steps:
     assert kinds.index("attributes_updated") < kinds.index("segment_entered") < kinds.index("journey_exited")
 
 
+def test_update_sets_a_mapping_that_a_dotted_path_reads(play: Callable[..., Outcome]) -> None:
+    journey = "trigger: {event: go}\nsteps:\n  - update: {last: {category: coffee, size: 2}}\n"
+    outcome = play(
+        story(
+            journey,
+            "{at: 0s, who: ana, track: go}",
+            extra_ws="  segments: {coffee_people: {rule: {attribute: last.category, eq: coffee}}}\n",
+        )
+    )
+    (p,) = outcome.platform.live_profiles()
+    assert p.attributes == {"last": {"category": "coffee", "size": 2}}
+    assert "coffee_people" in p.segments
+
+
 def test_runs_still_waiting_at_the_end_are_open(play: Callable[..., Outcome]) -> None:
     journey = "trigger: {event: go}\nsteps: [{wait: 1d}, {send: hi}]"
     outcome = play(story(journey, "{at: 0s, who: ana, track: go}", until="2h"))

@@ -167,6 +167,15 @@ def whatif(
                 err=True,
             )
 
+    unsent = _events_never_sent(ws, segment, journey)
+    if unsent:
+        click.echo(
+            f"warning: the synthetic shoppers send {', '.join(unsent[1])}; the sweep reads "
+            f"{', '.join(repr(n) for n in unsent[0])}, which they never send, so the figures that depend on it "
+            f"stay empty (the population names its events as the D2C fixture does)",
+            err=True,
+        )
+
     try:
         check_writable_folder(Path(out), OUTPUTS)  # before the sweep, not after it
     except OutputError as exc:
@@ -201,3 +210,20 @@ def whatif(
         sys.exit(2)
     _print_table(rows, journey)
     click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def _events_never_sent(ws: Any, segment: str, journey: str | None) -> tuple[list[str], list[str]] | None:
+    """The events the swept segment (and journey) count that the synthetic
+    population never sends, and the ones it sends (None when it sends them all)."""
+    from simulator.model.conditions import Performed, walk
+    from simulator.whatif.population import load_model
+
+    sent = sorted(set(load_model().events.values()))
+    conds = [s.rule for s in ws.segments if s.name == segment]
+    for j in ws.journeys:
+        if j.name == journey:
+            conds += [j.goal, j.filter]
+    read = {n.event for c in conds for n in walk(c) if isinstance(n, Performed)}
+    read |= {j.trigger_event for j in ws.journeys if j.name == journey and j.trigger_event}
+    missing = sorted(read - set(sent))
+    return (missing, sent) if missing else None

@@ -121,19 +121,24 @@ def channels_of(ws: WorkspaceConfig) -> Channels:
     clients = [s for s in ws.sources.values() if s.kind == "client"]
     servers = [s for s in ws.sources.values() if s.kind == "server"]
 
-    def client(preferred: str) -> SourceConfig:
+    # The declared sources of a kind (the team's ingestion reality); the
+    # built-ins (`app`, `web`; `backend`) only for a kind it declares none of,
+    # as the fuzz search does. A declared `app` (`web`) is the phone's (laptop's).
+    def client(preferred: str, taken: SourceConfig | None) -> SourceConfig:
         named = ws.sources.get(preferred)
         if named is not None and named.kind == "client":
             return named
-        if clients and preferred not in ws.sources:
-            return builtin_source(preferred) or clients[0]
-        return clients[0] if clients else builtin_source(preferred) or SourceConfig(preferred)
+        if clients:
+            others = [c for c in clients if c is not taken and c.name not in ("app", "web")]
+            return others[0] if others else taken or clients[0]
+        return builtin_source(preferred) or SourceConfig(preferred)
 
     server = ws.sources.get("backend")
     if server is None or server.kind != "server":
         server = servers[0] if servers else builtin_source("backend")
     assert server is not None
-    return Channels(client("app"), client("web"), server)
+    phone = client("app", None)
+    return Channels(phone, client("web", phone), server)
 
 
 class _Device:

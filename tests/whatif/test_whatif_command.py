@@ -218,6 +218,23 @@ def test_a_source_the_population_never_uses_is_warned_about(tmp_path: Path) -> N
     assert "warning: --latency erp: the synthetic shoppers send nothing through 'erp'" in result.output
 
 
+def test_a_declared_client_source_carries_the_sessions_and_unsent_events_are_warned_about(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text(
+        "sources: {mobile: {kind: client, latency: 1m}}\n"
+        "segments:\n  buyers: {rule: {performed: purchase, within: 1h}}\n"
+        "  carts: {rule: {performed: checkout_started, within: 1h}}\n"
+    )
+    args = ["whatif", str(workspace), "--window", "1h", "--latency", "mobile=0s,5m", "--population", "20"]
+    result = CliRunner().invoke(main, [*args, "--segment", "buyers", "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert "the sweep reads 'purchase', which they never send" in result.output
+    assert "--latency mobile" not in result.output  # the sessions go through the declared client
+    result = CliRunner().invoke(main, [*args, "--segment", "carts", "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
+
+
 def test_a_segment_name_with_dollar_signs_is_drawn_as_text(tmp_path: Path) -> None:
     workspace = tmp_path / "ws.yaml"
     workspace.write_text("segments:\n  'cart$\\foo$': {rule: {performed: checkout_started, within: 2h}}\n")

@@ -305,7 +305,8 @@ class _Finder:
         later = [s for s in self.shopper_tracks(who) if (s.at, s.seq) > key and s.at <= at]
         candidates: list[tuple[Send, str]] = []
         goal = j.goal
-        if isinstance(goal, Performed) and not goal.negative:
+        if _single_performed(goal):
+            assert isinstance(goal, Performed)
             candidates += [(s, "goal") for s in later if self.generous_match(goal, s, trigger)]
         elif goal is not None:
             if holds(goal, self.ideal_view(who, at, trigger, key)):
@@ -519,7 +520,8 @@ class _Finder:
         limit = send.at + self.ws.entry_grace
         later = [s for s in self.shopper_tracks(who) if (s.at, s.seq) > key and s.at <= limit]
         goal = j.goal
-        if isinstance(goal, Performed) and not goal.negative:
+        if _single_performed(goal):
+            assert isinstance(goal, Performed)
             return any(self.generous_match(goal, s, send.properties) for s in later)
         return holds(goal, self.ideal_view(who, limit, send.properties, key))
 
@@ -685,6 +687,13 @@ class _Finder:
     def deleted_by(self, num: int, at: int) -> bool:
         deleted = self.p.profiles[num].deleted_at
         return deleted is not None and deleted <= at
+
+
+def _single_performed(goal: Cond | None) -> bool:
+    """A goal met by one event (SPEC 9's "single performed test"): a
+    `performed` without a count (`count: {gte: 2}` is met by the second
+    buy, which the ideal profile tells)."""
+    return isinstance(goal, Performed) and not goal.negative and not goal.counts
 
 
 @dataclass(slots=True)

@@ -576,3 +576,27 @@ def test_identity_conflict_splits_identity(judge: Judge) -> None:
         identity="auto_merge: false",
     )
     assert found(judge(text)) == [("split_identity", "ana", "identity_split")]
+
+
+COUNTED_GOAL = """
+scenario: s
+workspace:
+  journeys:
+    j:
+      trigger: {event: ev}
+      goal: {performed: buy, count: {gte: 2}}
+      exit: goal
+      steps: [{wait: 3h}, {send: m}]
+shoppers: {a: {id: a1}}
+timeline:
+  - {at: 0m, who: a, track: ev}
+  - {at: 10m, who: a, track: buy}
+"""
+
+
+def test_a_goal_with_a_count_is_met_only_when_counted(judge: Judge) -> None:
+    # One buy does not meet `count: {gte: 2}`: the message is no ghost.
+    assert found(judge(COUNTED_GOAL)) == []
+    # The second buy, arriving after the message, does.
+    second = COUNTED_GOAL + "  - {at: 20m, who: a, track: buy, latency: 4h}\n"
+    assert found(judge(second)) == [("ghost_abandon", "a", "late_arrival")]

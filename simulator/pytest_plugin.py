@@ -85,19 +85,12 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         from simulator.checks.expectations import check_plan
-        from simulator.report.text import explain_failure, render_violations
+        from simulator.report.text import failure_text
 
         strict = bool(self.config.getoption("segsim_strict", False))
         res = check_plan(self.plan, strict=strict)
-        if res.passed:
-            return
-        lines = [f"scenario {self.plan.name} ({self.plan.file}) failed"]
-        for result in res.failures:
-            lines += explain_failure(res, result)
-        if res.violations:
-            lines.append("  violations:")
-            lines += render_violations(res)
-        raise ScenarioFailed("\n".join(lines))
+        if not res.passed:
+            raise ScenarioFailed(failure_text(res))
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, ScenarioFailed):
@@ -117,18 +110,26 @@ def segsim() -> Callable[..., Any]:
         scenario: my story
         ...
         ''')
-        assert result.passed
+        assert result.passed, result.explanation   # segsim run's words for a failure
+
+    A path is read relative to the working directory, and an inline scenario's
+    `workspace:` path relative to `base` (default: the working directory). An
+    invalid scenario fails the test with its located problems.
     """
     from simulator.checks.expectations import check_plan
+    from simulator.scenario.errors import InputError
     from simulator.scenario.loader import load_plan, load_plan_text
 
     def run(source: str | Path, *, base: Path | None = None, strict: bool = False) -> Any:
-        if isinstance(source, Path) or (
-            isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
-        ):
-            plan = load_plan(source)
-        else:
-            plan = load_plan_text(str(source), "<inline scenario>", base or Path.cwd())
+        try:
+            if isinstance(source, Path) or (
+                isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
+            ):
+                plan = load_plan(source)
+            else:
+                plan = load_plan_text(str(source), "<inline scenario>", base or Path.cwd())
+        except InputError as exc:
+            pytest.fail(f"invalid scenario:\n{exc}", pytrace=False)
         return check_plan(plan, strict=strict)
 
     return run

@@ -42,6 +42,19 @@ class ScenarioResult:
     def passed(self) -> bool:
         return not self.failures and not (self.strict and self.unexpected)
 
+    @property
+    def explanation(self) -> str:
+        """What `segsim run` says of the failure: each failed expectation with
+        the story that decided it, and the violations (empty when it passed)."""
+        from simulator.report.text import failure_text
+
+        return "" if self.passed else failure_text(self)
+
+    def __repr__(self) -> str:
+        # `assert result.passed` in a test shows this: the explanation, not the fields
+        head = f"<ScenarioResult {self.plan.name!r} {'passed' if self.passed else 'FAILED'}"
+        return head + ">" if self.passed else f"{head}\n{self.explanation}\n>"
+
 
 def holding_profiles(platform: Platform, shopper: ShopperIds) -> list[Profile]:
     ids = shopper.identifiers

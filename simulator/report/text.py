@@ -135,3 +135,18 @@ def explain_failure(res: ScenarioResult, result: Result) -> list[str]:
         lines.append("    the story that decided it:")
         lines += ["      " + line for line in records]
     return lines
+
+
+def failure_text(res: ScenarioResult) -> str:
+    """A failed scenario told as the pytest item tells it: each failed
+    expectation with the story that decided it, then the violations."""
+    lines = [f"scenario {res.plan.name} ({res.plan.file}) failed"]
+    for result in res.failures:
+        lines += explain_failure(res, result)
+    if res.strict and res.unexpected:
+        lines.append("  violations not documented by a {violation: ...} expectation (--strict):")
+        lines += render_violations(res, only_unexpected=True)
+    elif res.violations:
+        lines.append("  violations:")
+        lines += render_violations(res)
+    return "\n".join(lines)

@@ -101,6 +101,26 @@ def test_the_segsim_fixture_runs_inline_scenarios(pytester: pytest.Pytester) -> 
     pytester.runpytest().assert_outcomes(passed=1)
 
 
+def test_the_segsim_fixture_explains_a_failure_and_locates_an_invalid_scenario(pytester: pytest.Pytester) -> None:
+    code = (
+        f"FAILING = {FAILING!r}\n\n\n"
+        "def test_failing(segsim):\n"
+        "    result = segsim(FAILING)\n"
+        "    assert result.passed, result.explanation\n\n\n"
+        "def test_invalid(segsim):\n"
+        "    segsim('scenario: s\\ntimeline:\\n  - {at: 0s, who: nobody, track: go}\\n')\n"
+    )
+    pytester.makepyfile(test_inline=code)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=2)
+    output = result.stdout.str()
+    # `assert result.passed, result.explanation` shows segsim run's explanation of the failure
+    assert "the story that decided it" in output and "expected:" in output
+    # an invalid inline scenario fails with its located problem, not a traceback through the loader
+    assert "invalid scenario:" in output and "<inline scenario>:3:" in output
+    assert "loader.py" not in output
+
+
 def test_segsim_strict_option(pytester: pytest.Pytester) -> None:
     pytester.makefile(
         ".yaml",

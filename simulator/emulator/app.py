@@ -83,6 +83,8 @@ def _api_of(method: str, parts: list[str]) -> tuple[str, int] | None:
 
 
 def _error(api: str, status: int, message: str, code: str = "invalid_request") -> JSONResponse:
+    if api == "track_v2":  # the v2 OpenAPI's `errors`: [{reason, field, message}]
+        return JSONResponse({"errors": [{"reason": code, "message": message}]}, status_code=status)
     if api.startswith("track"):
         return JSONResponse({"meta": {"errors": [message]}}, status_code=status)
     return JSONResponse({"code": code, "message": message}, status_code=status)
@@ -203,12 +205,13 @@ def create_app(
             response.headers["WWW-Authenticate"] = 'Basic realm="segsim"'
             return response
         route = f"{method} {request.scope.get('raw_path', b'').decode('latin-1') or path}"
+        invalid: list[dict[str, Any]] = []
         try:
             body = _json(await _body(request, limit))
             if api == "track_v1":
                 ops = track_v1_ops(method, parts[2:], body)
             elif api == "track_v2":
-                ops = track_v2_ops(parts[2:], body)
+                ops, invalid = track_v2_ops(parts[2:], body)
             else:
                 ops = pipeline_ops(parts[1], body, request.headers.get("x-strict-mode", "") == "1")
         except RouteNotFound:
@@ -217,6 +220,9 @@ def create_app(
             if exc.ops:
                 session.submit(clock.now(), route, exc.ops, status=exc.status)
             return _error(api, exc.status, exc.message, exc.code)
+        if invalid:
+            session.submit(clock.now(), route, ops, status=207)
+            return JSONResponse({"errors": invalid}, status_code=207)
         session.submit(clock.now(), route, ops)
         return JSONResponse({})
 

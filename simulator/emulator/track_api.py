@@ -208,12 +208,25 @@ def _entity(item: Any, where: str) -> dict[str, Any]:
     raise ApiError(400, f"{where}.action {action!r} is not a person action")
 
 
-def track_v2_ops(parts: list[str], body: Any) -> list[dict[str, Any]]:
-    """`parts`: `["entity"]` or `["batch"]`."""
+def track_v2_ops(parts: list[str], body: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`parts`: `["entity"]` or `["batch"]`. The operations, and the errors of
+    a batch's invalid objects (`batch_index`, `reason`, `message`): as the
+    real API answers 207, the batch's valid objects are applied and each
+    invalid one is dropped (a `call_dropped` record)."""
     if parts == ["entity"]:
-        return [_entity(body, "the entity")]
+        return [_entity(body, "the entity")], []
     data = _mapping(body, "the request body")
     batch = data.get("batch")
     if not isinstance(batch, list):
         raise ApiError(400, 'a batch is {"batch": [operation, ...]}')
-    return [_entity(item, f"batch[{i}]") for i, item in enumerate(batch)]
+    ops: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for i, item in enumerate(batch):
+        try:
+            ops.append(_entity(item, f"batch[{i}]"))
+        except ApiError as exc:
+            errors.append({"batch_index": i, "reason": exc.code, "message": exc.message})
+            action = item.get("action") if isinstance(item, dict) else None
+            call = action if isinstance(action, str) else "?"
+            ops.append({"op": "drop", "api": API, "call": call, "reason": exc.message})
+    return ops, errors

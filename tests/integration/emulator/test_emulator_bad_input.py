@@ -87,11 +87,34 @@ def test_invalid_track_calls_get_400(primed: Any) -> None:
             json={"primary": {"id": "a", "email": "b@x"}, "secondary": {"id": "c"}},
             auth=auth,
         ),
-        "bad batch": httpx.post(f"{emu.base_url}/api/v2/batch", json={"batch": [{"type": "person"}]}, auth=auth),
+        "bad batch": httpx.post(f"{emu.base_url}/api/v2/batch", json={"batch": {"type": "person"}}, auth=auth),
     }
     assert {k: r.status_code for k, r in responses.items()} == dict.fromkeys(responses, 400)
     assert "151 bytes; the limit is 150 bytes" in responses["long id"].json()["meta"]["errors"][0]
+    # v2 errors have the v2 OpenAPI's shape
+    assert responses["bad batch"].json() == {
+        "errors": [{"reason": "invalid_request", "message": 'a batch is {"batch": [operation, ...]}'}]
+    }
     assert _state(emu) == before
+
+
+def test_a_v2_batch_applies_its_valid_objects_and_answers_207_for_the_others(primed: Any) -> None:
+    emu = primed
+    auth = (emu.site_id, emu.api_key)
+    batch = [
+        {"type": "person", "identifiers": {"id": "cus_9"}, "action": "identify", "attributes": {"plan": "gold"}},
+        {"type": "person"},
+        {"type": "person", "identifiers": {"id": "cus_9"}, "action": "event", "name": "n" * 101},
+    ]
+    response = httpx.post(f"{emu.base_url}/api/v2/batch", json={"batch": batch}, auth=auth)
+    assert response.status_code == 207
+    assert [(e["batch_index"], e["reason"]) for e in response.json()["errors"]] == [
+        (1, "invalid_request"),
+        (2, "invalid_request"),
+    ]
+    assert "cus_9" in [p["id"] for p in emu.get("/profiles")["profiles"]]
+    drops = [r for r in emu.get("/trace")["trace"] if r["kind"] == "call_dropped"]
+    assert [d["call"] for d in drops] == ["?", "event"]
 
 
 def test_oversized_bodies_get_413_before_parsing(primed: Any) -> None:

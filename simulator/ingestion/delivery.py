@@ -30,7 +30,8 @@ def draw_latency(model: LatencyModel, sent: int, start: int, rng: random.Random)
     if model.kind == "fixed":
         return model.a
     if model.kind == "uniform":
-        return int(round(rng.uniform(model.a, model.b)))
+        # every whole second of [a, b] equally likely (rounding would give the ends half a share)
+        return min(model.b, int(rng.uniform(model.a, model.b + 1)))
     if model.kind == "exponential":
         return int(round(rng.expovariate(1.0 / model.a))) if model.a > 0 else 0
     return batch_arrival(sent, start, model.a, model.b, model.c) - sent

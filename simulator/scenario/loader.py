@@ -565,6 +565,8 @@ def _plan(doc: YamlDoc, path: Path) -> Plan:
     if problems:
         raise InputError(problems)
     until = moment(model.until) if model.until is not None else None
+    if until is not None and until < start:
+        raise InputError([doc.problem(("until",), "until is before start: nothing would be simulated")])
     if until is not None:
         late = [e for e in expectations if e.at is not None and e.at > until]
         if late:

@@ -379,7 +379,7 @@ class MergeCall(Strict):
 class TimelineStep(Strict):
     at: Moment
     who: Optional[str] = None
-    device: Optional[str] = None
+    device: Optional[Annotated[str, Field(min_length=1)]] = None  # "" is no device: say so
     source: Optional[str] = None
     track: Optional[Annotated[str, Field(min_length=1)]] = None  # an event needs a name
     identify: Optional[Union[bool, IdentifyCall]] = None

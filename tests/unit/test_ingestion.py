@@ -271,3 +271,16 @@ def test_ties_in_arrival_are_processed_in_send_order_then_copy(play: Callable[..
     events = outcome.platform.live_profiles()[0].events
     assert [(e.name, e.copy) for e in events] == [("first_sent", 1), ("second_sent", 1), ("second_sent", 2)]
     assert len({e.arrival for e in events}) == 1
+
+
+def test_uniform_latency_gives_every_whole_second_an_equal_share() -> None:
+    import random
+    from collections import Counter
+
+    from simulator.ingestion.delivery import draw_latency
+    from simulator.model.config import LatencyModel
+
+    rng = random.Random(7)
+    drawn = Counter(draw_latency(LatencyModel("uniform", 1, 3), 0, 0, rng) for _ in range(3000))
+    assert sorted(drawn) == [1, 2, 3]
+    assert all(900 <= n <= 1100 for n in drawn.values()), drawn  # rounding gave 25% / 50% / 25%

@@ -257,6 +257,9 @@ def test_check_validates_scenarios_and_workspaces_without_running(tmp_path: Path
     assert out.count("ok") == 2
 
 
+KINDS = ("scenario", "workspace")
+
+
 @pytest.mark.parametrize(
     ("kind", "keys"),
     [("scenario", {"scenario", "timeline", "expect"}), ("workspace", {"sources", "journeys", "segments"})],
@@ -268,6 +271,22 @@ def test_schema_is_valid_json_schema(kind: str, keys: set[str]) -> None:
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
     assert keys <= set(schema["properties"])
+
+
+def test_the_schemas_accept_every_shipped_file_and_describe_overrides() -> None:
+    import jsonschema
+
+    from simulator.scenario.yamlfile import load_yaml_file
+
+    validator = {kind: jsonschema.Draft202012Validator(json.loads(invoke("schema", kind)[1])) for kind in KINDS}
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        assert not list(validator["scenario"].iter_errors(load_yaml_file(path).data)), path
+    for path in sorted((ROOT / "fixtures" / "workspaces").glob("*.yaml")):
+        assert not list(validator["workspace"].iter_errors(load_yaml_file(path).data)), path
+    # overrides are a partial workspace: a journey's one key is enough, a misspelt key is not
+    assert validator["scenario"].is_valid({"scenario": "s", "overrides": {"journeys": {"j": {"exit": "goal"}}}})
+    assert not validator["scenario"].is_valid({"scenario": "s", "overrides": {"sorces": {}}})
+    assert not validator["scenario"].is_valid({"scenario": "s", "overrides": {"journeys": {"j": {"exits": "goal"}}}})
 
 
 def test_schema_refuses_an_unknown_kind() -> None:

@@ -92,6 +92,11 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
+def _one_of(*heads: str) -> dict[str, Any]:
+    """The JSON Schema of "exactly one of these keys", as `_exactly_one` checks it."""
+    return {"oneOf": [{"required": [head]} for head in heads]}
+
+
 def _exactly_one(model: BaseModel, heads: tuple[str, ...], what: str) -> None:
     given = [h for h in heads if getattr(model, h.rstrip("_"), None) is not None]
     if len(given) != 1:
@@ -255,6 +260,7 @@ class Segment(Strict):
 
 
 class EventTrigger(Strict):
+    model_config = ConfigDict(json_schema_extra=_one_of("event", "segment"))
     event: Optional[str] = None
     where: Optional[dict[str, Any]] = None
     segment: Optional[str] = None
@@ -288,6 +294,7 @@ class Branch(Strict):
 
 
 class JourneyStep(Strict):
+    model_config = ConfigDict(json_schema_extra=_one_of("wait", "send", "wait_until", "branch", "update"))
     wait: Optional[Duration] = None
     send: Optional[str] = None
     wait_until: Optional[WaitUntil] = None
@@ -361,6 +368,7 @@ class IdentifyCall(Strict):
 
 
 class PersonRef(Strict):
+    model_config = ConfigDict(json_schema_extra=_one_of("id", "email", "cio_id"))
     id: Optional[Union[str, int]] = None
     email: Optional[str] = None
     cio_id: Optional[str] = None
@@ -377,6 +385,7 @@ class MergeCall(Strict):
 
 
 class TimelineStep(Strict):
+    model_config = ConfigDict(json_schema_extra=_one_of("track", "identify", "merge"))
     at: Moment
     who: Optional[str] = None
     device: Optional[Annotated[str, Field(min_length=1)]] = None  # "" is no device: say so

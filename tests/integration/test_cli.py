@@ -287,6 +287,17 @@ def test_the_schemas_accept_every_shipped_file_and_describe_overrides() -> None:
     assert validator["scenario"].is_valid({"scenario": "s", "overrides": {"journeys": {"j": {"exit": "goal"}}}})
     assert not validator["scenario"].is_valid({"scenario": "s", "overrides": {"sorces": {}}})
     assert not validator["scenario"].is_valid({"scenario": "s", "overrides": {"journeys": {"j": {"exits": "goal"}}}})
+    # "exactly one of" as the loader checks it: a trigger, a journey step, a timeline step
+    journey = {"trigger": {"event": "go"}, "steps": [{"send": "hi"}]}
+    assert validator["workspace"].is_valid({"journeys": {"j": journey}})
+    for wrong in (
+        {"trigger": {"event": "go", "segment": "s"}},
+        {"trigger": {}},
+        {"steps": [{"send": "a", "wait": "1h"}]},
+    ):
+        assert not validator["workspace"].is_valid({"journeys": {"j": {**journey, **wrong}}}), wrong
+    step = {"at": "0s", "who": "ana", "track": "go", "identify": True}
+    assert not validator["scenario"].is_valid({"scenario": "s", "timeline": [step]})
 
 
 def test_schema_refuses_an_unknown_kind() -> None:

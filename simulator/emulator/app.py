@@ -83,7 +83,7 @@ def _api_of(method: str, parts: list[str]) -> tuple[str, int] | None:
 
 
 def _error(api: str, status: int, message: str, code: str = "invalid_request") -> JSONResponse:
-    if api == "track_v2":  # the v2 OpenAPI's `errors`: [{reason, field, message}]
+    if api == "track_v2":  # the v2 OpenAPI's `errors`: [{reason, message}] (no field is named)
         return JSONResponse({"errors": [{"reason": code, "message": message}]}, status_code=status)
     if api.startswith("track"):
         return JSONResponse({"meta": {"errors": [message]}}, status_code=status)

@@ -88,17 +88,23 @@ def format_instant(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# A sender whose clock is further than this from ours is not a skewed device
+# but a process on another clock: a test driving `--clock manual`.
+_ANOTHER_CLOCK = 86_400
+
+
 def on_our_clock(timestamp: int, sent_at: int, arrival: int) -> int:
     """An event timestamp from a sender that also said when it sent (Pipelines' `sentAt`).
 
     A timestamp on the sender's clock keeps its distance to the sending and is
     moved onto ours (`arrival - (sentAt - timestamp)`), which corrects a
     skewed device clock and a test process whose clock is not the emulator's
-    (`--clock manual`). A timestamp nearer our arrival than the sender's
-    `sentAt` was written on our clock (a test stamping events in virtual
-    time) and is kept as it is.
+    (`--clock manual`). When the sender's clock is more than a day from ours
+    and the timestamp is nearer our arrival than its `sentAt`, the timestamp
+    was written on our clock (a test stamping an event in virtual time) and
+    is kept as it is.
     """
-    if abs(timestamp - arrival) <= abs(sent_at - timestamp):
+    if abs(sent_at - arrival) > _ANOTHER_CLOCK and abs(timestamp - arrival) < abs(sent_at - timestamp):
         return timestamp
     return arrival - (sent_at - timestamp)
 

@@ -226,6 +226,12 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[object, ...]:
 _TYPE_TAGS = {"str", "int", "bool", "float", "none", "list", "dict", "is-instance"}
 
 
+def _indexes_data_part(part: object) -> bool:
+    """A location part that is a key or an index, not a union member's tag
+    (`literal['every_time','once']`, `OncePer`, `function-after[...]`)."""
+    return isinstance(part, int) or _is_key_name(part)
+
+
 def _is_key_name(part: object) -> bool:
     return (
         isinstance(part, str) and part not in _TYPE_TAGS and "[" not in part and "-" not in part and part[:1].islower()
@@ -304,7 +310,8 @@ def _explain(err: Any, missing_beside: list[str], root: type[BaseModel]) -> tupl
         expected = _QUOTED.findall(str((err.get("ctx") or {}).get("expected", "")))
         hint = did_you_mean(str(got), expected) if isinstance(got, str) and expected else ""
         # a union of these words and mappings (`frequency: once | {once_per: 7d}`)
-        keys = _keys_allowed_at(root, (*loc[:-1], "")) if len(loc) > 1 else []
+        tagged = len(loc) > 1 and not _indexes_data_part(loc[-1])
+        keys = _keys_allowed_at(root, (*loc[:-1], "")) if tagged else []
         if keys:
             msg += " or a mapping with the key " + " or ".join(keys)
             if got in keys:
@@ -313,7 +320,8 @@ def _explain(err: Any, missing_beside: list[str], root: type[BaseModel]) -> tupl
     if kind == "string_type":
         form = _text_form_at(root, tuple(loc))
         if form:
-            unit = f"a number needs its unit: {got}m or {got}s" if isinstance(got, int | float) else ""
+            number = isinstance(got, int | float) and not isinstance(got, bool)
+            unit = f"a number needs its unit: {got}m or {got}s" if number else ""
             return f"expected {form}, got {got!r}", unit if "duration" in form else ""
     if kind == "model_type":
         keys = _keys_allowed_at(root, (*loc, ""))

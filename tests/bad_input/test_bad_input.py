@@ -296,3 +296,19 @@ def test_a_blank_scenario_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_plan_text("scenario: '  '\n", "blank.yaml", tmp_path)
     assert [(p.path, p.message.split(":")[0]) for p in info.value.problems] == [("scenario", "a scenario needs a name")]
+
+
+@pytest.mark.parametrize(
+    ("text", "said", "not_said"),
+    [
+        ("workspace: {sources: {web: {kind: clinet}}}", "did you mean 'client'?", "a mapping"),
+        ("workspace: {journeys: {j: {trigger: {event: e}, steps: [{wait: true}]}}}", "expected a duration", "Truem"),
+    ],
+)
+def test_a_plain_choice_or_a_boolean_gets_no_advice_meant_for_others(
+    tmp_path: Path, text: str, said: str, not_said: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        load_plan_text(f"scenario: s\n{text}\n", "plain.yaml", tmp_path)
+    (problem,) = info.value.problems
+    assert said in problem.render() and not_said not in problem.render()

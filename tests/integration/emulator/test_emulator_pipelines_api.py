@@ -103,6 +103,16 @@ def test_raw_batch_gzip_bearer_and_sent_at_skew(segsim_emulator: Any) -> None:
     assert [(e["name"], e["timestamp"]) for e in events] == [("checkout_started", "2026-03-02T08:50:00Z")]
 
 
+def test_a_fast_device_clock_is_corrected_for_a_queued_event(segsim_emulator: Any) -> None:
+    # The sender's clock runs 2h fast and the event waited 1h in its queue: it happened at 08:00 our time.
+    emu = segsim_emulator
+    call = {"type": "track", "userId": "cus_9", "event": "product_viewed", "properties": {"product_id": "p"}}
+    body = {"batch": [{**call, "timestamp": "2026-03-02T10:00:00Z"}], "sentAt": "2026-03-02T11:00:00Z"}
+    assert httpx.post(f"{emu.pipelines_url}/batch", json=body, auth=(emu.write_key, "")).status_code == 200
+    cio = emu.get("/profiles")["profiles"][0]["cio_id"]
+    assert [e["timestamp"] for e in emu.get(f"/profiles/{cio}")["event_list"]] == ["2026-03-02T08:00:00Z"]
+
+
 def test_manual_clock_keeps_a_virtual_timestamp_and_stamps_a_default_one_at_arrival(segsim_emulator: Any) -> None:
     # The client stamps sentAt (and a default timestamp) with the machine's clock, months from the virtual one.
     emu = segsim_emulator

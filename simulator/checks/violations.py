@@ -41,6 +41,7 @@ class Violation:
     message: str | None = None
     seq: int | None = None
     explanation: str = ""
+    decided: int | None = None  # when it became a violation, if later than `at` (a second run, an ideal entry)
 
     def as_record(self, start: int) -> dict[str, Any]:
         record: dict[str, Any] = {"violation": self.kind, "who": self.who}
@@ -376,7 +377,8 @@ class _Finder:
         read_exactly = target is None or (
             send.name == target.event and tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce)
         )
-        if first.ts != send.at and read_exactly:  # stamped at its send instant, it would have counted
+        consulted = j.exits_on_goal if role == "goal" else j.exits_on_stop_matching
+        if first.ts != send.at and read_exactly and consulted:  # stamped at its send instant, it would have counted
             return "clock_skew", f"it was stamped {self.t(first.ts)}, not its send instant"
         if self.ws.segment_refresh and self.reads_segments(j):
             return "refresh_lag", "the segments it depends on had not been refreshed"
@@ -435,17 +437,19 @@ class _Finder:
                     current = None
         return out
 
-    def identified_home(self, who: str, by: int) -> int | None:
+    def identified_home(self, who: str, by: int, device: str | None) -> int | None:
         """The shopper's identified profile at `by`: where their latest identify
-        processed by then landed, a device's before a server's (a backend keyed
-        by email does not move the profile the device identified)."""
+        processed by then landed; the sending device's own first, then any
+        device's, then a server's (a backend keyed by email does not move the
+        profile the device identified)."""
         arrived = [
             s
             for s in self.shopper_identifies(who)
             if self.first_arrival.get(s.seq, by + 1) <= by and s.seq not in self.p.ignored
         ]
+        own = [s for s in arrived if device is not None and s.device == device]
         devices = [s for s in arrived if s.device is not None]
-        chosen = max(devices or arrived, key=lambda s: (self.first_arrival[s.seq], s.seq), default=None)
+        chosen = max(own or devices or arrived, key=lambda s: (self.first_arrival[s.seq], s.seq), default=None)
         return None if chosen is None else self.identify_profile(chosen)
 
     def identify_profile(self, send: Send) -> int | None:
@@ -510,7 +514,7 @@ class _Finder:
                 continue
             cause, why = self.missed_cause(j, send)
             text = f"{self.describe_arrival(send)}; no run of {j.name} entered for it: {why}"
-            out.append(Violation("missed_entry", who, cause, send.at, j.name, None, seq, text))
+            out.append(Violation("missed_entry", who, cause, send.at, j.name, None, seq, text, decided=r.entered_at))
         return out
 
     def excused(self, j: JourneyDef, send: Send, who: str) -> bool:
@@ -540,7 +544,7 @@ class _Finder:
         if not holder.identified:
             what = "an orphaned anonymous profile" if holder.orphan else "an anonymous profile"
             return "identity_split", f"it stayed on {what} (cio_{holder.num})"
-        home = self.identified_home(send.shopper or "", first.arrival)
+        home = self.identified_home(send.shopper or "", first.arrival, send.device)
         landed = self.live_at(first.history[0][1], first.arrival)
         if home is not None and landed != self.live_at(home, first.arrival):
             return "identity_split", (f"it landed on cio_{landed}, not on cio_{home}, where the shopper had identified")
@@ -647,7 +651,8 @@ class _Finder:
                 cause, why = "other", "it entered more than once"
             at = send.at if send else runs[0].entered_at
             text = f"{self.describe_send(send) if send else 'one event'} started {len(runs)} runs of {journey}: {why}"
-            out.append(Violation("duplicate_entry", who, cause, at, journey, None, seq, text))
+            second = sorted(r.entered_at for r in runs)[1]
+            out.append(Violation("duplicate_entry", who, cause, at, journey, None, seq, text, decided=second))
         return out
 
     def splits(self, at: int | None = None) -> list[Violation]:
@@ -724,7 +729,7 @@ def find_violations(outcome: Outcome, kinds: Iterable[str] | None = None) -> lis
 def violations_by(outcome: Outcome, violations: list[Violation], at: int) -> list[Violation]:
     """The violations decided by `at`: those found whose instant is at or
     before it, and the identities split at that instant."""
-    early = [v for v in violations if v.kind != "split_identity" and v.at <= at]
+    early = [v for v in violations if v.kind != "split_identity" and max(v.at, v.decided or v.at) <= at]
     return _in_order(early + _Finder(outcome).splits(at))
 
 

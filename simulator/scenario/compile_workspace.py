@@ -70,6 +70,13 @@ class _Compiler:
                     )
                 return TriggerRef(value["trigger"])
             if literal_mappings:
+                nested = _trigger_ref_inside(value)
+                if nested is not None:
+                    self.fail(
+                        path + nested,
+                        "{trigger: ...} is the whole value of an update key, not a part of one",
+                        "set the key itself: update: {KEY: {trigger: PROPERTY}}",
+                    )
                 return value
             self.fail(path, f"expected a value or {{trigger: PROPERTY}}, got a mapping {value!r}")
         if isinstance(value, list):
@@ -349,3 +356,20 @@ def compile_workspace(ws: s.Workspace, report: Report) -> tuple[WorkspaceConfig,
     compiler = _Compiler(ws, report)
     config = compiler.run()
     return config, compiler.problems
+
+
+def _trigger_ref_inside(value: Any, path: tuple[object, ...] = ()) -> tuple[object, ...] | None:
+    """Where a `{trigger: PROPERTY}` sits inside a literal value (None: nowhere)."""
+    if isinstance(value, dict):
+        if path and set(value) == {"trigger"}:
+            return path
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _trigger_ref_inside(item, path + (key,))
+        if found is not None:
+            return found
+    return None

@@ -49,6 +49,7 @@ class EventSpec:
     properties: tuple[PropertySpec, ...]
     server_only: bool = False
     unique_by: str | None = None
+    client_only: bool = False  # the plan says `source: client`: never from a server source
 
 
 @dataclass(frozen=True)
@@ -245,8 +246,9 @@ def _event_spec(name: str, planned: s.PlanEvent | None, tests: list[ValueTest]) 
         # Optional properties no rule reads cannot change a verdict: leave them out.
         if prop in required or prop in tested:
             props.append(PropertySpec(prop, kind, prop in required, _choices(prop, kind, tests)))
-    server_only = planned is not None and planned.source == "server"
-    return EventSpec(name, tuple(props), server_only, planned.unique_by if planned is not None else None)
+    source = planned.source if planned is not None else None
+    unique_by = planned.unique_by if planned is not None else None
+    return EventSpec(name, tuple(props), source == "server", unique_by, source == "client")
 
 
 def _guess_type(prop: str, tests: list[ValueTest]) -> str | None:

@@ -200,7 +200,7 @@ def _step(
             on_device = False
         else:
             # A server names the shopper by an identifier: an unknown one is on a device.
-            on_device = not (act.by_server and known)
+            on_device = not (act.by_server and known and not spec.client_only)
         step["track"] = spec.name
         props = _properties(spec, act.values)
         if spec.unique_by is not None:

@@ -10,9 +10,12 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from simulator.model.config import WorkspaceConfig
 
 __all__ = ["whatif", "write_outputs"]
 
@@ -171,8 +174,8 @@ def whatif(
     if unsent:
         click.echo(
             f"warning: the synthetic shoppers send {', '.join(unsent[1])}; the sweep reads "
-            f"{', '.join(repr(n) for n in unsent[0])}, which they never send, so the figures that depend on it "
-            f"stay empty (the population names its events as the D2C fixture does)",
+            f"{', '.join(repr(n) for n in unsent[0])}, which they never send: a performed clause on it never "
+            f"matches, a not_performed one always does (the population names its events as the D2C fixture does)",
             err=True,
         )
 
@@ -212,14 +215,14 @@ def whatif(
     click.echo("wrote " + ", ".join(str(p) for p in written))
 
 
-def _events_never_sent(ws: Any, segment: str, journey: str | None) -> tuple[list[str], list[str]] | None:
+def _events_never_sent(ws: WorkspaceConfig, segment: str, journey: str | None) -> tuple[list[str], list[str]] | None:
     """The events the swept segment (and journey) count that the synthetic
     population never sends, and the ones it sends (None when it sends them all)."""
-    from simulator.model.conditions import Performed, walk
+    from simulator.model.conditions import Cond, Performed, walk
     from simulator.whatif.population import load_model
 
     sent = sorted(set(load_model().events.values()))
-    conds = [s.rule for s in ws.segments if s.name == segment]
+    conds: list[Cond | None] = [s.rule for s in ws.segments if s.name == segment]
     for j in ws.journeys:
         if j.name == journey:
             conds += [j.goal, j.filter]

@@ -395,6 +395,25 @@ def test_stories_follow_the_declared_practice(tmp_path: Path) -> None:
     assert {"server sends product_viewed", "server sends checkout_started"} <= seen, seen
 
 
+def test_an_event_the_plan_keeps_to_clients_never_comes_from_a_server(tmp_path: Path) -> None:
+    text = PLANNED.replace("    product_viewed:\n", "    product_viewed:\n      source: client\n", 1)
+    assert text != PLANNED
+    catalog = _catalog(tmp_path, text)
+    seen: set[str] = set()
+
+    @settings(max_examples=150, database=None, suppress_health_check=list(HealthCheck))
+    @given(stories(catalog))
+    def check(story: dict[str, Any]) -> None:
+        for step in story["timeline"]:
+            if step.get("track") == "product_viewed":
+                assert "device" in step, step
+            if step.get("track") == "checkout_started" and "device" not in step:
+                seen.add("server sends checkout_started")
+
+    check()
+    assert seen == {"server sends checkout_started"}  # others still may
+
+
 def test_faults_add_what_the_workspace_does_not_declare(tmp_path: Path) -> None:
     catalog = _catalog(tmp_path)
     seen: set[str] = set()

@@ -199,3 +199,28 @@ expect:
 def test_an_identity_split_at_an_instant_is_judged_there(judge: Judge, expectation: str, passes: bool) -> None:
     result = judge(SPLIT + f"  - {expectation}\n")
     assert result.results[0].passed is passes
+
+
+DOUBLED = """
+scenario: s
+workspace:
+  journeys:
+    thanks: {trigger: {event: order_completed}, steps: [{send: thank_you}]}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, track: order_completed, copies: 2, retry_after: 2h}
+expect:
+"""
+
+
+@pytest.mark.parametrize(
+    ("expectation", "passes"),
+    [
+        ("{at: 30m, invariant: no_duplicate_entries}", True),  # the second run starts at 2h
+        ("{at: 2h, invariant: no_duplicate_entries}", False),
+        ("{at: 30m, who: ana, journey: thanks, entered: 1}", True),
+    ],
+)
+def test_a_duplicate_entry_is_decided_when_its_second_run_starts(judge: Judge, expectation: str, passes: bool) -> None:
+    result = judge(DOUBLED + f"  - {expectation}\n")
+    assert result.results[0].passed is passes

@@ -635,6 +635,16 @@ def test_update_sets_a_mapping_that_a_dotted_path_reads(play: Callable[..., Outc
     assert "coffee_people" in p.segments
 
 
+def test_a_trigger_reference_inside_an_update_mapping_is_refused(load: Callable[[str], Plan]) -> None:
+    text = (
+        "scenario: s\nworkspace:\n  journeys:\n    j:\n      trigger: {event: go}\n"
+        "      steps: [{update: {last: {category: {trigger: category}}}}]\n"
+    )
+    with pytest.raises(InputError) as info:
+        load(text)
+    assert [p.path for p in info.value.problems] == ["workspace.journeys.j.steps[0].update.last.category"]
+
+
 def test_runs_still_waiting_at_the_end_are_open(play: Callable[..., Outcome]) -> None:
     journey = "trigger: {event: go}\nsteps: [{wait: 1d}, {send: hi}]"
     outcome = play(story(journey, "{at: 0s, who: ana, track: go}", until="2h"))

@@ -98,6 +98,16 @@ def test_ghost_abandon_exit_setting(judge: Judge) -> None:
     assert found(result) == [("ghost_abandon", "ana", "exit_setting")]
 
 
+def test_a_skewed_goal_under_an_exit_that_never_consults_it_is_exit_setting(judge: Judge) -> None:
+    # stamped at its send instant it would not have counted either: the exit never reads the goal
+    text = recovery(
+        "{at: 1m, who: ana, track: checkout_started}\n"
+        "{at: 10m, who: ana, track: order_completed, properties: {value: 5}, timestamp: 12m}",
+        exit_setting="stop_matching",
+    )
+    assert found(judge(text)) == [("ghost_abandon", "ana", "exit_setting")]
+
+
 def test_ghost_abandon_merge_lost(judge: Judge) -> None:
     # The order lands on the email profile; the merge a day later leaves it behind (window 1h).
     text = recovery(
@@ -411,6 +421,16 @@ def missed(steps: str, rules: str = "", identity: str = "", triggers: str = "", 
         ),
         (
             "{at: 0s, who: ana, track: checkout_started, properties: {value: 5}, latency: 73h}",
+            "too_old",
+            {},
+        ),
+        (
+            # on the profile its own device identified, though the laptop identified another since
+            """
+            {at: 0s, who: ana, device: phone, identify: {with: [id]}}
+            {at: 1m, who: ana, device: laptop, identify: {with: [email]}}
+            {at: 2m, who: ana, device: phone, track: checkout_started, properties: {value: 5}, latency: 80h}
+            """,
             "too_old",
             {},
         ),

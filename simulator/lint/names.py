@@ -76,8 +76,8 @@ class EventNames:
 
     def report(self, sink: FindingSink) -> None:
         keepers = self._keepers()
-        planned = [n for n, info in self._names.items() if info.planned]
-        everyone = list(self._names)
+        planned = {n for n, info in self._names.items() if info.planned}
+        everyone = set(self._names)
         for name, info in self._names.items():
             if not info.located:
                 continue

@@ -155,6 +155,7 @@ class TrackingPlanView:
         self.events = events
         self._folded = {fold_name(name): name for name in sorted(events)}
         self._names = sorted(events)
+        self._known = frozenset(events)
 
     @property
     def defined(self) -> bool:
@@ -170,22 +171,25 @@ class TrackingPlanView:
 
     def encoded_base(self, name: str) -> str | None:
         """The planned name `name` extends with a property value (`added_to_cart_shoes`)."""
-        return encoded_base(name, self._names)
+        return encoded_base(name, self._known)
 
     def nearest(self, name: str) -> str | None:
         return nearest_name(name, self._names)
 
 
 def encoded_base(name: str, names: Iterable[str]) -> str | None:
-    best: str | None = None
-    for base in names:
-        if base != name and name.startswith(base + "_") and (best is None or len(base) > len(best)):
-            best = base
-    if best is None:
-        numbered = _NUMBERED.match(name)
-        if numbered and numbered.group("base") in set(names):
-            best = numbered.group("base")
-    return best
+    """The longest of `names` that `name` extends with `_` and a value
+    (`added_to_cart_shoes` of `added_to_cart`), else the one it numbers
+    (`step2` of `step`). Looks up `name`'s own prefixes, so a set of names
+    costs the length of `name`, not the number of names."""
+    known = names if isinstance(names, set | frozenset) else set(names)
+    for i in range(len(name) - 1, 0, -1):
+        if name[i] == "_" and name[:i] in known:
+            return name[:i]
+    numbered = _NUMBERED.match(name)
+    if numbered and numbered.group("base") in known:
+        return numbered.group("base")
+    return None
 
 
 def nearest_name(name: str, names: Iterable[str]) -> str | None:

@@ -21,7 +21,7 @@ from simulator.model.time import is_duration, parse_duration, parse_instant
 from simulator.scenario import schema as s
 from simulator.scenario.compile_timeline import compile_timeline
 from simulator.scenario.errors import InputError, Problem
-from simulator.scenario.loader import problems_of
+from simulator.scenario.problems import problems_of
 from simulator.scenario.yamlfile import YamlDoc
 from simulator.search.catalog import Catalog
 

@@ -312,3 +312,22 @@ def test_a_plain_choice_or_a_boolean_gets_no_advice_meant_for_others(
         load_plan_text(f"scenario: s\n{text}\n", "plain.yaml", tmp_path)
     (problem,) = info.value.problems
     assert said in problem.render() and not_said not in problem.render()
+
+
+def test_the_union_member_tags_pydantic_writes_are_the_ones_read() -> None:
+    # Locations name a union's member by a tag (`function-after[_check_duration(), str]`, `BatchLatency`);
+    # the suggestions depend on reading them. A pydantic upgrade that changes them fails here first.
+    from pydantic import ValidationError
+
+    from simulator.scenario import schema as s
+    from simulator.scenario.model_paths import keys_allowed_at, text_form_at
+
+    for latency in (5, {"gauss": "5m"}):
+        with pytest.raises(ValidationError) as info:
+            s.Workspace.model_validate({"sources": {"w": {"kind": "server", "latency": latency}}})
+        for err in info.value.errors():
+            loc = tuple(err["loc"])
+            if err["type"] == "string_type":
+                assert text_form_at(s.Workspace, loc).startswith("a duration"), loc
+            if err["type"] == "extra_forbidden":
+                assert keys_allowed_at(s.Workspace, loc), loc

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeGuard
 
 from simulator.checks.ideal import (
     canonical_names,
@@ -307,7 +307,6 @@ class _Finder:
         candidates: list[tuple[Send, str]] = []
         goal = j.goal
         if _single_performed(goal):
-            assert isinstance(goal, Performed)
             candidates += [(s, "goal") for s in later if self.generous_match(goal, s, trigger)]
         elif goal is not None:
             if holds(goal, self.ideal_view(who, at, trigger, key)):
@@ -525,7 +524,6 @@ class _Finder:
         later = [s for s in self.shopper_tracks(who) if (s.at, s.seq) > key and s.at <= limit]
         goal = j.goal
         if _single_performed(goal):
-            assert isinstance(goal, Performed)
             return any(self.generous_match(goal, s, send.properties) for s in later)
         return holds(goal, self.ideal_view(who, limit, send.properties, key))
 
@@ -694,7 +692,7 @@ class _Finder:
         return deleted is not None and deleted <= at
 
 
-def _single_performed(goal: Cond | None) -> bool:
+def _single_performed(goal: Cond | None) -> TypeGuard[Performed]:
     """A goal met by one event (SPEC 9's "single performed test"): a
     `performed` without a count (`count: {gte: 2}` is met by the second
     buy, which the ideal profile tells)."""

@@ -16,12 +16,18 @@ from simulator.scenario.errors import did_you_mean
 __all__ = [
     "KNOWN_KEYS",
     "data_path",
+    "field_names",
     "indexes_data",
     "indexes_data_part",
     "keys_allowed_at",
     "suggest_key",
     "text_form_at",
 ]
+
+
+def field_names(model: type[BaseModel]) -> set[str]:
+    """Every key a model and the models inside it take (by their written names)."""
+    return _field_names(model, set())
 
 
 def _field_names(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[str]:
@@ -45,7 +51,7 @@ def _model_args(annotation: Any) -> list[type[BaseModel]]:
     return found
 
 
-KNOWN_KEYS = sorted(_field_names(s.Scenario, set()))
+KNOWN_KEYS = sorted(field_names(s.Scenario))
 
 
 def _members(annotation: Any) -> list[Any]:

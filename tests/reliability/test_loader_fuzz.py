@@ -19,33 +19,16 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
 
 from simulator.scenario import schema
 from simulator.scenario.errors import InputError, Problem
 from simulator.scenario.loader import load_plan_text, load_workspace
+from simulator.scenario.model_paths import field_names
 
 from .conftest import WORKSPACE
 
-
-def _keys(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[str]:
-    if model in seen:
-        return set()
-    seen.add(model)
-    names: set[str] = set()
-    for name, info in model.model_fields.items():
-        names.add(info.alias or name)
-        stack: list[Any] = [info.annotation]
-        while stack:
-            annotation = stack.pop()
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                names |= _keys(annotation, seen)
-            stack.extend(getattr(annotation, "__args__", ()) or ())
-    return names
-
-
-SCENARIO_KEYS = sorted(_keys(schema.Scenario, set()))
-WORKSPACE_KEYS = sorted(_keys(schema.Workspace, set()))
+SCENARIO_KEYS = sorted(field_names(schema.Scenario))
+WORKSPACE_KEYS = sorted(field_names(schema.Workspace))
 TOP_SCENARIO = sorted(schema.Scenario.model_fields)
 TOP_WORKSPACE = sorted(schema.Workspace.model_fields)
 

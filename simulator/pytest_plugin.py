@@ -117,6 +117,7 @@ def segsim() -> Callable[..., Any]:
     invalid scenario fails the test with its located problems.
     """
     from simulator.checks.expectations import check_plan
+    from simulator.report.text import failure_text
     from simulator.scenario.errors import InputError
     from simulator.scenario.loader import load_plan, load_plan_text
 
@@ -130,7 +131,10 @@ def segsim() -> Callable[..., Any]:
                 plan = load_plan_text(str(source), "<inline scenario>", base or Path.cwd())
         except InputError as exc:
             pytest.fail(f"invalid scenario:\n{exc}", pytrace=False)
-        return check_plan(plan, strict=strict)
+        result = check_plan(plan, strict=strict)
+        if not result.passed:
+            result.explanation = failure_text(result)
+        return result
 
     return run
 

@@ -33,6 +33,9 @@ class ScenarioResult:
     violations: list[Violation]
     unexpected: list[Violation] = field(default_factory=list)
     strict: bool = False
+    # What `segsim run` says of a failure, written by the front end that
+    # renders it (the `segsim` fixture: `report.text.failure_text`).
+    explanation: str = ""
 
     @property
     def failures(self) -> list[Result]:
@@ -42,18 +45,10 @@ class ScenarioResult:
     def passed(self) -> bool:
         return not self.failures and not (self.strict and self.unexpected)
 
-    @property
-    def explanation(self) -> str:
-        """What `segsim run` says of the failure: each failed expectation with
-        the story that decided it, and the violations (empty when it passed)."""
-        from simulator.report.text import failure_text
-
-        return "" if self.passed else failure_text(self)
-
     def __repr__(self) -> str:
         # `assert result.passed` in a test shows this: the explanation, not the fields
         head = f"<ScenarioResult {self.plan.name!r} {'passed' if self.passed else 'FAILED'}"
-        return head + ">" if self.passed else f"{head}\n{self.explanation}\n>"
+        return f"{head}\n{self.explanation}\n>" if self.explanation else head + ">"
 
 
 def holding_profiles(platform: Platform, shopper: ShopperIds) -> list[Profile]:

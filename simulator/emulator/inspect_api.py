@@ -1,7 +1,7 @@
 """The inspection API under `/_segsim/`: what the platform holds, as JSON.
 
     GET  /_segsim/profiles                 {"profiles": [summary, ...]}
-    GET  /_segsim/profiles/{cio_id}        summary + "event_list"
+    GET  /_segsim/profiles/{cio_id}        summary, with "events" the event list
     GET  /_segsim/segments/{name}[?at=T]   {"segment", "at", "members": [summary without events]}
     GET  /_segsim/runs                     {"runs": [{"journey", "cio_id", "entered_at", "ended_at", "reason", "sent"}]}
     GET  /_segsim/messages                 {"messages": [{"journey", "message", "cio_id", "at"}]}
@@ -153,7 +153,8 @@ def inspect(session: EmulatorSession, method: str, parts: list[str], query: dict
             if p is None:
                 raise ApiError(404, f"no profile {cio!r} (profiles are named cio_1, cio_2, ...)", "not_found")
             out = _summary(session, p)
-            out["event_list"] = _event_list(p)
+            # "adds the event list" (SPEC 16): `events` becomes the list (its length is the summary's count)
+            out["events"] = _event_list(p)
             if p.deleted_at is not None:
                 out["deleted_at"] = format_instant(p.deleted_at)
                 out["merged_into"] = f"cio_{p.merged_into}" if p.merged_into is not None else None

@@ -99,7 +99,7 @@ def test_raw_batch_gzip_bearer_and_sent_at_skew(segsim_emulator: Any) -> None:
     )
     assert response.status_code == 200
     cio = emu.get("/profiles")["profiles"][0]["cio_id"]
-    events = emu.get(f"/profiles/{cio}")["event_list"]
+    events = emu.get(f"/profiles/{cio}")["events"]
     assert [(e["name"], e["timestamp"]) for e in events] == [("checkout_started", "2026-03-02T08:50:00Z")]
 
 
@@ -110,7 +110,7 @@ def test_a_fast_device_clock_is_corrected_for_a_queued_event(segsim_emulator: An
     body = {"batch": [{**call, "timestamp": "2026-03-02T10:00:00Z"}], "sentAt": "2026-03-02T11:00:00Z"}
     assert httpx.post(f"{emu.pipelines_url}/batch", json=body, auth=(emu.write_key, "")).status_code == 200
     cio = emu.get("/profiles")["profiles"][0]["cio_id"]
-    assert [e["timestamp"] for e in emu.get(f"/profiles/{cio}")["event_list"]] == ["2026-03-02T08:00:00Z"]
+    assert [e["timestamp"] for e in emu.get(f"/profiles/{cio}")["events"]] == ["2026-03-02T08:00:00Z"]
 
 
 def test_manual_clock_keeps_a_virtual_timestamp_and_stamps_a_default_one_at_arrival(segsim_emulator: Any) -> None:
@@ -122,7 +122,7 @@ def test_manual_clock_keeps_a_virtual_timestamp_and_stamps_a_default_one_at_arri
     emu.advance("5m")
     cdp.track("cus_8", "product_viewed", {"product_id": "p_8"})
     cio = emu.get("/profiles")["profiles"][0]["cio_id"]
-    events = emu.get(f"/profiles/{cio}")["event_list"]
+    events = emu.get(f"/profiles/{cio}")["events"]
     assert [(e["name"], e["timestamp"]) for e in events] == [
         ("checkout_started", "2026-03-02T08:30:00Z"),
         ("product_viewed", "2026-03-02T09:05:00Z"),

@@ -78,11 +78,11 @@ def test_page_views_and_explicit_timestamps(segsim_emulator: Any) -> None:
     track.pageview("cus_1", "/checkout", referrer="/cart")
     track.backfill("cus_1", "product_viewed", 1772438400, product_id="p_1", category="coffee")
     detail = emu.get(f"/profiles/{_profile(emu, id='cus_1')['cio_id']}")
-    assert [(e["name"], e["timestamp"]) for e in detail["event_list"]] == [
+    assert [(e["name"], e["timestamp"]) for e in detail["events"]] == [
         ("product_viewed", "2026-03-02T08:00:00Z"),
         ("/checkout", "2026-03-02T09:00:00Z"),
     ]
-    assert detail["event_list"][1]["properties"] == {"referrer": "/cart"}
+    assert detail["events"][1]["properties"] == {"referrer": "/cart"}
 
 
 def test_merge_customers_moves_events_to_the_primary(segsim_emulator: Any) -> None:

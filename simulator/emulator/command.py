@@ -9,6 +9,8 @@ from typing import Any, NoReturn
 
 import click
 
+from simulator.cli_paths import GivenPath
+
 __all__ = ["replay", "serve"]
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -26,7 +28,9 @@ def _problems(exc: Any) -> NoReturn:
 
 
 @click.command()
-@click.option("--workspace", "-w", "workspace", required=True, help="The workspace file (segments, journeys).")
+@click.option(
+    "--workspace", "-w", "workspace", required=True, type=GivenPath(), help="The workspace file (segments, journeys)."
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback, or --allow-remote).")
 @click.option("--port", "-p", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option("--site-id", default="segsim-site", show_default=True, help="Track API Basic auth user.")
@@ -132,7 +136,14 @@ def serve(
 
 @click.command()
 @click.argument("log")
-@click.option("--workspace", "-w", "workspace", default=None, help="The workspace (default: the one the log names).")
+@click.option(
+    "--workspace",
+    "-w",
+    "workspace",
+    default=None,
+    type=GivenPath(),
+    help="The workspace (default: the one the log names).",
+)
 @click.option("--to-scenario", "scenario", default=None, help="Write a scenario skeleton to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the replayed trace as JSON.")
 def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool) -> None:

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 import click
 
+from simulator.cli_paths import GivenPath
 from simulator.scenario.errors import Problem
 
 __all__ = ["gate", "lint"]
@@ -27,7 +28,7 @@ def _refuse(problems: Sequence[Problem]) -> NoReturn:
 
 
 @click.command()
-@click.argument("workspace")
+@click.argument("workspace", type=GivenPath())
 @click.argument("files", nargs=-1)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
@@ -63,7 +64,7 @@ def lint(workspace: str, files: tuple[str, ...], fmt: str) -> None:
 
 
 @click.command()
-@click.argument("workspace")
+@click.argument("workspace", type=GivenPath())
 @click.argument("scenarios", nargs=-1, required=True)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."

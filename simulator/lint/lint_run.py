@@ -55,6 +55,8 @@ class LintRun:
 
 def read_workspace(path: Path) -> LoadedWorkspace:
     """Raises InputError when the workspace cannot be read or is invalid."""
+    if path.is_dir():
+        raise InputError([Problem(str(path), 0, 0, "", "a folder: name the workspace file")])
     if not path.is_file():
         raise InputError([Problem(str(path), 0, 0, "", "no such workspace file")])
     config, model = load_workspace(path)
@@ -65,7 +67,11 @@ def _expand(raw: Iterable[str], problems: list[Problem]) -> list[Path]:
     files: list[Path] = []
     for text in raw:
         path = Path(text)
-        if path.is_dir():
+        if not text.strip():
+            problems.append(
+                Problem(repr(text), 0, 0, "", "an empty path (an unset variable?): name a file or a folder")
+            )
+        elif path.is_dir():
             found = sorted(
                 p for p in path.rglob("*") if p.is_file() and (is_scenario_file(p) or p.name.endswith(_LOG_SUFFIXES))
             )

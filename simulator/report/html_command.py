@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from simulator.cli_paths import GivenPath
+
 __all__ = ["report"]
 
 
@@ -19,12 +21,12 @@ def _scenario_files(paths: tuple[str, ...]) -> tuple[list[Path], list[str]]:
 
 @click.command()
 @click.argument("scenarios", nargs=-1, required=True)
-@click.option("--out", default="report.html", show_default=True, type=click.Path(dir_okay=False), help="The page.")
+@click.option("--out", default="report.html", show_default=True, type=GivenPath(dir_okay=False), help="The page.")
 @click.option(
     "--whatif",
     "whatif_dir",
     default=None,
-    type=click.Path(file_okay=False),
+    type=GivenPath(file_okay=False),
     help="A `segsim whatif` output folder whose heatmap the page shows.",
 )
 @click.option("--strict", is_flag=True, help="Judge scenarios as `segsim run --strict` does.")

@@ -18,7 +18,8 @@ SKIPPED_FOLDERS = ("build", "dist", "node_modules", "venv", "CVS", "_darcs", "{a
 def _walk(folder: Path) -> Iterable[Path]:
     for entry in sorted(folder.iterdir()):
         if entry.is_dir():
-            if not (entry.name.startswith(".") or entry.name in SKIPPED_FOLDERS or entry.name.endswith(".egg")):
+            skipped = entry.name.startswith(".") or entry.name in SKIPPED_FOLDERS or entry.name.endswith(".egg")
+            if not skipped and not entry.is_symlink():  # a linked folder could loop back
                 yield from _walk(entry)
         elif entry.is_file():
             yield entry
@@ -29,9 +30,12 @@ def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], list[tuple
     that names nothing usable (a missing path, a folder with no scenario)."""
     files: list[Path] = []
     problems: list[tuple[str, str]] = []
+    seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if not raw.strip():
+            problems.append((repr(raw), "an empty path (an unset variable?): name a file or a folder"))
+        elif path.is_dir():
             found = sorted(p for p in _walk(path) if is_scenario_file(p) or looks_like_a_story(p))
             if not found:
                 problems.append((raw, "no scenario files (.yaml/.yml with a top-level 'scenario:' key) in this folder"))
@@ -42,4 +46,10 @@ def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], list[tuple
             problems.append((raw, "not a regular file or folder (a device, a pipe?)"))
         else:
             problems.append((raw, "no such file or folder"))
-    return files, problems
+    unique = []
+    for file in files:  # a file named twice, or met again through a link, runs once
+        real = file.resolve()
+        if real not in seen:
+            seen.add(real)
+            unique.append(file)
+    return unique, problems

@@ -11,6 +11,7 @@ from typing import NoReturn
 import click
 
 from simulator.checks.violations import INVARIANTS
+from simulator.cli_paths import GivenPath
 from simulator.scenario.errors import InputError, did_you_mean
 
 __all__ = ["fuzz"]
@@ -25,7 +26,7 @@ def _refuse(message: str) -> NoReturn:
 
 
 @click.command()
-@click.argument("workspace", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("workspace", type=GivenPath(dir_okay=False, path_type=Path))
 @click.option("--journey", default=None, help="Only violations of this journey.")
 @click.option(
     "--invariant",
@@ -37,7 +38,7 @@ def _refuse(message: str) -> NoReturn:
 @click.option("--seed", default=None, type=int, help="Make the search reproducible (no example database).")
 @click.option("--faults", is_flag=True, help="Add drops, duplicates, delays, skew, partial identifies, drifted names.")
 @click.option(
-    "--out", default="fuzz-out", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="Witnesses."
+    "--out", default="fuzz-out", show_default=True, type=GivenPath(file_okay=False, path_type=Path), help="Witnesses."
 )
 def fuzz(
     workspace: Path,

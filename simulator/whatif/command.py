@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from simulator.cli_paths import GivenPath
+
 if TYPE_CHECKING:
     from simulator.model.config import WorkspaceConfig
 
@@ -96,7 +98,7 @@ def _print_table(rows: list[dict[str, Any]], journey: str | None) -> None:
 
 
 @click.command()
-@click.argument("workspace", type=click.Path(dir_okay=False))
+@click.argument("workspace", type=GivenPath(dir_okay=False))
 @click.option("--segment", required=True, help="The segment whose window is swept.")
 @click.option("--journey", default=None, help="Also measure this journey's ghost abandons and missed entries.")
 @click.option("--window", "windows", required=True, help="Comma-separated windows, e.g. 15m,30m,1h,2h.")
@@ -113,7 +115,7 @@ def _print_table(rows: list[dict[str, Any]], journey: str | None) -> None:
 @click.option("--horizon", default="3d", show_default=True, callback=_duration, help="How long they shop.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same figures.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Processes.")
-@click.option("--out", default="./whatif-out", show_default=True, type=click.Path(file_okay=False), help="Folder.")
+@click.option("--out", default="./whatif-out", show_default=True, type=GivenPath(file_okay=False), help="Folder.")
 def whatif(
     workspace: str,
     segment: str,

@@ -325,3 +325,34 @@ def test_a_path_that_is_neither_file_nor_folder_is_named_as_such() -> None:
     code, out = invoke("check", "/dev/null")
     assert code == 2
     assert "not a regular file or folder" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", ""],
+        ["check", " "],
+        ["lint", ""],
+        ["lint", str(WORKSPACE), ""],
+        ["gate", "", "scenarios"],
+        ["fuzz", str(WORKSPACE), "--out", "", "--max-examples", "1"],
+        ["whatif", str(WORKSPACE), "--segment", "s", "--window", "1h", "--latency", "web=0s", "--out", ""],
+        ["report", "scenarios", "--out", ""],
+        ["serve", "-w", ""],
+        ["replay", "calls.jsonl", "-w", ""],
+    ],
+)
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(args: list[str]) -> None:
+    # `segsim run "$DIR"` with DIR unset must not run whatever is in the working directory.
+    code, out = invoke(*args)
+    assert code == 2, out
+    assert "an empty path" in out
+
+
+def test_a_scenario_named_twice_or_through_a_linked_folder_runs_once(tmp_path: Path) -> None:
+    (tmp_path / "s").mkdir()
+    scenario = write(tmp_path / "s", "one.yaml", "scenario: once\nshoppers: {ana: {id: a}}\n")
+    (tmp_path / "s" / "loop").symlink_to(tmp_path / "s")
+    code, out = invoke("run", str(scenario), str(scenario), str(tmp_path / "s"))
+    assert code == 0, out
+    assert "1 scenario: 1 passed" in out

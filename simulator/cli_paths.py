@@ -1,0 +1,20 @@
+"""Path options and arguments for the commands: click's `Path`, refusing an
+empty value. An unset variable (`segsim run "$DIR"`) must not quietly mean
+the current folder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+__all__ = ["GivenPath"]
+
+
+class GivenPath(click.Path):
+    """`click.Path` that refuses an empty or blank value (exit 2, what was expected)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path (an unset variable?): name a file or a folder", param, ctx)
+        return super().convert(value, param, ctx)

@@ -53,7 +53,7 @@ def fuzz(
     invariants, and write each distinct failure, shrunk, as a scenario file."""
     from simulator.search.catalog import catalog_of
     from simulator.search.driver import FuzzOptions, search
-    from simulator.search.witness import replay_pinned, write_crash, write_witness
+    from simulator.search.witness import replay_pinned, write_outputs
 
     if not workspace.is_file():
         _refuse(f"{workspace}: no such workspace file")
@@ -100,9 +100,10 @@ def fuzz(
     scope = f", journey {journey}" if journey else ""
     echo(f"segsim fuzz {workspace}: {what}{scope}, faults {'on' if faults else 'off'}")
 
-    pinned_failures = 0
+    pinned_failures = pinned_invalid = 0
     for pinned in replay_pinned(options):
         if pinned.error:
+            pinned_invalid += 1
             echo(f"  pinned {pinned.file}: invalid ({pinned.error.splitlines()[0]})")
             continue
         documented = f", {len(pinned.documented)} documented by its expectations" if pinned.documented else ""
@@ -121,11 +122,11 @@ def fuzz(
         f"(seed {seed}): {count} distinct failure{'s' if count != 1 else ''}"
         + (f", and {pinned_failures} undocumented violation(s) in shipped scenarios above" if pinned_failures else "")
     )
-    for finding in report.findings:
-        try:
-            written = write_witness(finding, options, out)
-        except OutputError as exc:
-            _refuse(str(exc))
+    try:
+        witnesses, crash_paths = write_outputs(report, options, out)
+    except OutputError as exc:
+        _refuse(str(exc))
+    for finding, written in zip(report.findings, witnesses, strict=True):
         v = finding.violation
         echo("")
         echo(f"{_INVARIANT_OF[v.kind]}: {v.kind} in {v.journey or 'any journey'}, cause {v.cause} (shopper {v.who})")
@@ -134,11 +135,7 @@ def fuzz(
         echo(f"  replay:  segsim run {written.path}")
         if not written.replays:
             echo(f"  warning: the witness does not replay as found: {written.problem}")
-    for i, crash in enumerate(report.crashes, start=1):
-        try:
-            path = write_crash(crash, options, out, i)
-        except OutputError as exc:
-            _refuse(str(exc))
+    for crash, path in zip(report.crashes, crash_paths, strict=True):
         echo("")
         echo(f"the simulator raised an error on a generated story: {path}")
         echo("  " + "\n  ".join(crash.error.strip().splitlines()[-3:]))
@@ -149,4 +146,5 @@ def fuzz(
         + (f" --journey {journey}" if journey else "")
         + "".join(f" --invariant {n}" for n in names)
     )
-    sys.exit(1 if pinned_failures or report.findings or report.crashes else 0)
+    # as `segsim run`: 2 when an input (a shipped scenario replayed) is invalid, else 1 on any failure
+    sys.exit(2 if pinned_invalid else 1 if pinned_failures or report.findings or report.crashes else 0)

@@ -8,6 +8,7 @@ carries the search seed and the Hypothesis reproduction blob in comments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,16 +16,16 @@ from typing import Any
 import yaml
 
 from simulator.checks.expectations import check_plan, matches
-from simulator.checks.violations import find_violations
-from simulator.fileout import write_text
+from simulator.checks.violations import Violation, find_violations
+from simulator.fileout import write_all
 from simulator.pipeline import simulate
 from simulator.scenario.errors import InputError
 from simulator.scenario.loader import is_scenario_file, load_plan
-from simulator.search.driver import Crash, Finding, FuzzOptions, Pinned
+from simulator.search.driver import Crash, Finding, FuzzOptions, FuzzReport, Pinned
 from simulator.search.dump import Witness, dump_witness
 from simulator.search.plans import relative_workspace
 
-__all__ = ["Written", "pinned_scenarios", "replay_pinned", "write_crash", "write_witness"]
+__all__ = ["Written", "pinned_scenarios", "replay_pinned", "write_outputs"]
 
 
 @dataclass
@@ -60,12 +61,21 @@ def witness_name(finding: Finding) -> str:
     return f"{kind}-{journey or 'any'}-{cause}.yaml"
 
 
-def witness_of(finding: Finding, options: FuzzOptions, out_dir: Path, file_name: str) -> Witness:
-    v = finding.violation
+def _expectation(v: Violation) -> dict[str, Any]:
     expect: dict[str, Any] = {"violation": v.kind, "who": v.who}
     if v.journey:
         expect["journey"] = v.journey
     expect["cause"] = v.cause
+    return expect
+
+
+def witness_of(finding: Finding, options: FuzzOptions, out_dir: Path, file_name: str) -> Witness:
+    v = finding.violation
+    # the violation found first; then every other the story shows, so `segsim run --strict` passes it too
+    expects = [_expectation(v)]
+    for other in finding.also:
+        if _expectation(other) not in expects:
+            expects.append(_expectation(other))
     story = finding.story
     scenario: dict[str, Any] = {
         "scenario": f"fuzz: {v.kind} in {v.journey or 'any journey'} ({v.cause})",
@@ -74,7 +84,7 @@ def witness_of(finding: Finding, options: FuzzOptions, out_dir: Path, file_name:
         "workspace": relative_workspace(options.workspace, out_dir),
         "shoppers": story.get("shoppers", {}),
         "timeline": story.get("timeline", []),
-        "expect": [expect],
+        "expect": expects,
     }
     header = {
         "found by": fuzz_command(options),
@@ -87,13 +97,32 @@ def witness_of(finding: Finding, options: FuzzOptions, out_dir: Path, file_name:
     return Witness(scenario, header)
 
 
-def write_witness(finding: Finding, options: FuzzOptions, out_dir: Path) -> Written:
-    name = witness_name(finding)
-    path = out_dir / name
-    witness = witness_of(finding, options, out_dir, name)
-    write_text(path, dump_witness(witness))
-    steps = len(witness.scenario["timeline"])
-    # Replay it the way `segsim run` does: the file must load and pass.
+def write_outputs(report: FuzzReport, options: FuzzOptions, out_dir: Path) -> tuple[list[Written], list[Path]]:
+    """Every witness and crash file of a search, written all or none (a
+    failure raises OutputError with nothing changed); then each witness
+    replayed as `segsim run` does."""
+    texts: dict[Path, str] = {}
+    steps: list[tuple[Path, int]] = []
+    for finding in report.findings:
+        name = witness_name(finding)
+        witness = witness_of(finding, options, out_dir, name)
+        texts[out_dir / name] = dump_witness(witness)
+        steps.append((out_dir / name, len(witness.scenario["timeline"])))
+    crashes = []
+    for index, crash in enumerate(report.crashes, start=1):
+        path, text = crash_file(crash, options, out_dir, index)
+        texts[path] = text
+        crashes.append(path)
+    write_all({path: _writer(text) for path, text in texts.items()})
+    return [replayed(path, count) for path, count in steps], crashes
+
+
+def _writer(text: str) -> Callable[[Path], Any]:
+    return lambda target: target.write_text(text, encoding="utf-8")
+
+
+def replayed(path: Path, steps: int) -> Written:
+    """A written witness replayed the way `segsim run` does: it must load and pass."""
     try:
         result = check_plan(load_plan(path))
     except InputError as exc:
@@ -103,7 +132,7 @@ def write_witness(finding: Finding, options: FuzzOptions, out_dir: Path) -> Writ
     return Written(path, steps, True)
 
 
-def write_crash(crash: Crash, options: FuzzOptions, out_dir: Path, index: int) -> Path:
+def crash_file(crash: Crash, options: FuzzOptions, out_dir: Path, index: int) -> tuple[Path, str]:
     path = out_dir / f"crash-{index}.yaml"
     last = crash.error.strip().splitlines()[-1] if crash.error.strip() else "crash"
     scenario: dict[str, Any] = {
@@ -114,7 +143,7 @@ def write_crash(crash: Crash, options: FuzzOptions, out_dir: Path, index: int) -
         "timeline": crash.story.get("timeline", []),
     }
     header = {"found by": fuzz_command(options), "error": last, "reproduce": crash.blob or "(none)"}
-    return write_text(path, dump_witness(Witness(scenario, header)))
+    return path, dump_witness(Witness(scenario, header))
 
 
 def pinned_scenarios(workspace: Path) -> list[Path]:

@@ -82,6 +82,8 @@ EXPECT"""
     [
         ("  - {violation: ghost_abandon, who: ana, journey: cart_recovery, cause: late_arrival}\n", 0, "1 documented"),
         ("  - {who: ana, journey: cart_recovery, entered: 1}\n", 1, "1 undocumented violation(s)"),
+        # an invalid shipped scenario is an invalid input, as for `segsim run`
+        ("  - {who: ana, journey: cart_recovery, entred: 1}\n", 2, "invalid"),
     ],
 )
 def test_shipped_scenarios_fail_the_search_only_with_undocumented_violations(
@@ -123,3 +125,24 @@ def test_bad_workspace_exits_2_with_location(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "ws.yaml:2" in result.output
     assert "Traceback" not in result.output
+
+
+def test_witnesses_pass_strict_and_a_blocked_output_changes_nothing(tmp_path: Path) -> None:
+    args = ["fuzz", str(WORKSPACES / "late_batch.yaml"), "--seed", "1", "--max-examples", "100", "--faults"]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, args + ["--out", str(out)])
+    assert result.exit_code == 1, result.output
+    written = sorted(p.name for p in out.iterdir())
+    # each witness documents every violation its story shows: `--strict` passes it too
+    strict = CliRunner().invoke(main, ["run", "--strict", str(out)])
+    assert strict.exit_code == 0, strict.output
+    # a witness's path taken by a folder: exit 2 and not one file written or replaced
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / written[-1]).mkdir()
+    (again / written[0]).write_text("OLD")
+    blocked = CliRunner().invoke(main, args + ["--out", str(again)])
+    assert blocked.exit_code == 2, blocked.output
+    assert "no output was changed" in blocked.output
+    assert sorted(p.name for p in again.iterdir()) == sorted({written[0], written[-1]})
+    assert (again / written[0]).read_text() == "OLD"

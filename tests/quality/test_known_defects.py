@@ -11,7 +11,7 @@ import pytest
 from simulator.checks.expectations import check_plan
 from simulator.scenario.loader import load_plan
 from simulator.search.driver import FuzzOptions, search
-from simulator.search.witness import write_witness
+from simulator.search.witness import write_outputs
 
 WORKSPACES = Path(__file__).parent / "workspaces"
 
@@ -39,9 +39,10 @@ def test_seeded_defect_is_found_and_shrunk(
     assert key in found, f"not found in {report.examples} examples; found {sorted(found)}"
     finding = found[key]
     assert len(finding.story["timeline"]) <= 5
-    written = write_witness(finding, options, tmp_path)
+    witnesses, _ = write_outputs(report, options, tmp_path)
+    written = witnesses[report.findings.index(finding)]
     assert written.replays, written.problem
-    assert check_plan(load_plan(written.path)).passed
+    assert check_plan(load_plan(written.path), strict=True).passed  # every violation it shows is documented
 
 
 def test_clean_workspace_has_no_ghost_abandon() -> None:

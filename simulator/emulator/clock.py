@@ -35,6 +35,7 @@ class VirtualClock:
         self.kind: ClockKind = kind
         self.offset = 0
         self.start = start if start is not None else _wall_seconds()
+        self.start_given = start is not None  # a manual clock without one resumes a log where it stopped
 
     def now(self) -> int:
         base = self.start if self.kind == "manual" else _wall_seconds()

@@ -80,6 +80,13 @@ def serve(
     for name, file in (("--certfile", certfile), ("--keyfile", keyfile)):
         if file is not None and not Path(file).is_file():
             _fail(f"{name} {file}: no such file")
+    if certfile is not None and keyfile is not None:
+        import ssl
+
+        try:  # before anything is opened or written: a bad pair is refused, not a traceback
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+        except (ssl.SSLError, OSError) as exc:
+            _fail(f"--certfile/--keyfile: expected a PEM certificate and its matching private key ({exc})")
     if start is not None and clock != "manual":
         _fail("--start sets the manual clock's first instant: add --clock manual")
     first: int | None = None
@@ -103,7 +110,8 @@ def serve(
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     scheme = "https" if certfile else "http"
-    base = f"{scheme}://{host}:{sock.getsockname()[1]}"
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL is bracketed
+    base = f"{scheme}://{shown}:{sock.getsockname()[1]}"
     click.echo(f"segsim emulator for {workspace}, clock {clock}")
     click.echo(f"  Track API       {base}/api/v1   (Basic {site_id}:{api_key})")
     click.echo(f"  Data Pipelines  {base}/v1       (write key {write_key})")

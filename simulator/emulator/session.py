@@ -83,14 +83,18 @@ class EmulatorSession:
         """Replay an existing call log into a new session that appends to it.
 
         The clock never runs behind the log: a manual clock is moved forward
-        to the last logged instant. A `resume` record marks the restart (and
-        names a torn last line, which stays in the file)."""
+        to the last logged instant, and one given no `--start` resumes there
+        (not at the wall clock, which would fire months of timers). A
+        `resume` record marks the restart (and names a torn last line, which
+        stays in the file)."""
         from .replay import replay_log
 
         previous = read_log(path)
         session = replay_log(previous, workspace)
         session.resumed_from = previous
         session.records = max(previous.last_n, len(previous.records))
+        if clock.kind == "manual" and not clock.start_given:
+            clock.start, clock.offset = session.platform.now, 0
         behind = session.platform.now - clock.now()
         if behind > 0:
             clock.offset += behind

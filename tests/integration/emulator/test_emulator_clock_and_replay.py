@@ -167,3 +167,14 @@ def test_a_workspace_with_segment_refresh_sweeps_in_a_live_session(tmp_path: Pat
         assert emu.members("vip") == []  # held until the next sweep
         emu.advance("1h")
         assert [m["id"] for m in emu.members("vip")] == ["cus_1"]
+
+
+def test_a_manual_clock_restarted_without_start_resumes_where_the_log_stopped(tmp_path: Path) -> None:
+    # Not at the wall clock: that would fire months of timers on its own.
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        emu.track_client().identify("cus_1", email="ana@example.com")
+        emu.advance("2h")
+    with running_emulator(WORKSPACE, clock="manual", log=log) as emu:
+        assert emu.get("/now") == {"now": "2026-03-02T11:00:00Z"}
+        assert emu.get("/messages")["messages"] == []

@@ -97,6 +97,21 @@ def test_serve_refuses_bad_options_with_exit_2(args: list[str], message: str) ->
     assert message in result.output
 
 
+def test_a_certificate_and_key_that_do_not_go_together_are_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    ca.issue_cert("127.0.0.1").cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    trustme.CA().issue_cert("127.0.0.1").private_key_pem.write_to_path(str(tmp_path / "other_key.pem"))
+    args = ["serve", "-w", str(WORKSPACE), "--port", "0", "--log", str(tmp_path / "calls.jsonl")]
+    args += ["--certfile", str(tmp_path / "cert.pem"), "--keyfile", str(tmp_path / "other_key.pem")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "expected a PEM certificate and its matching private key" in result.output
+    assert not (tmp_path / "calls.jsonl").exists()
+
+
 def test_serve_reports_a_bad_workspace_with_its_location(tmp_path: Path) -> None:
     bad = tmp_path / "ws.yaml"
     bad.write_text("segmentz: {}\n")

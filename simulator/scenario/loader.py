@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from simulator.model.config import WorkspaceConfig
 from simulator.model.plan import Plan
-from simulator.model.time import is_duration, parse_duration, parse_instant
+from simulator.model.time import format_duration, is_duration, parse_duration, parse_instant
 from simulator.scenario import schema as s
 from simulator.scenario.compile_timeline import compile_expectations, compile_timeline
 from simulator.scenario.compile_workspace import compile_workspace
@@ -226,6 +226,7 @@ def _plan(doc: YamlDoc, path: Path) -> Plan:
     until = moment(model.until) if model.until is not None else None
     if until is not None and until < start:
         raise InputError([doc.problem(("until",), "until is before start: nothing would be simulated")])
+    _check_sweeps(config, start, until, sends, doc)
     if until is not None:
         late = [e for e in expectations if e.at is not None and e.at > until]
         if late:
@@ -242,3 +243,27 @@ def _plan(doc: YamlDoc, path: Path) -> Plan:
     return Plan(
         model.scenario, str(path), start, model.seed, until, config, shoppers, sends, expectations, model.description
     )
+
+
+# Segment sweeps a story may ask for (`rules.segment_refresh` over its span):
+# past this, a short file would take minutes and gigabytes.
+MAX_SWEEPS = 1_000_000
+
+
+def _check_sweeps(config: WorkspaceConfig, start: int, until: int | None, sends: list[Any], doc: YamlDoc) -> None:
+    refresh = config.segment_refresh
+    if not refresh:
+        return
+    end = max([until or start, *(send.at for send in sends)])
+    sweeps = (end - start) // refresh
+    if sweeps > MAX_SWEEPS:
+        raise InputError(
+            [
+                doc.problem(
+                    ("until",) if until is not None else (),
+                    f"rules.segment_refresh every {format_duration(refresh)} over {format_duration(end - start)} "
+                    f"is {sweeps:,} sweeps (at most {MAX_SWEEPS:,})",
+                    "refresh less often or end the story sooner",
+                )
+            ]
+        )

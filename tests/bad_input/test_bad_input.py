@@ -231,6 +231,8 @@ def test_a_near_miss_key_is_answered_with_the_keys_allowed_where_it_stands(
         ("timeline:\n  - {at: 0, who: ana, track: e}", "timeline[0].at", ("duration after start", "0m or 0s")),
         ("start: 5", "start", ("expected an ISO-8601 instant",)),
         ("until: 2025-01-01T00:00:00Z", "until", ("until is before start",)),
+        # a tiny file must not ask for minutes and gigabytes (SPEC 13: bounded time and memory)
+        ("until: 1000w\nworkspace: {rules: {segment_refresh: 1s}}", "until", ("604,800,000 sweeps",)),
         ("timeline:\n  - {at: 0m, who: ana, device: '', track: e}", "timeline[0].device", ("at least 1 character",)),
         ("timeline:\n  - {at: 0m, who: ana, track: e, properties: {n: .nan}}", "timeline[0].properties.n", ("finite",)),
         (

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -25,6 +25,18 @@ def _refuse(problems: Sequence[Problem]) -> NoReturn:
     for problem in problems:
         click.echo(f"ERROR {problem.render()}", err=True)
     sys.exit(2)
+
+
+def _as_finding(problem: Problem) -> dict[str, Any]:
+    message = problem.message + (f" ({problem.hint})" if problem.hint else "")
+    return {
+        "rule": "invalid-input",
+        "severity": "error",
+        "file": problem.file,
+        "line": problem.line,
+        "path": problem.path,
+        "message": message,
+    }
 
 
 @click.command()
@@ -46,6 +58,8 @@ def lint(workspace: str, files: tuple[str, ...], fmt: str) -> None:
     # instant are checked against it.
     run = lint_paths(Path(workspace), files, int(time.time()))
     if run.problems:
+        if fmt == "json":  # a CI job parsing stdout gets the problems, in the findings' shape
+            click.echo(json.dumps([_as_finding(p) for p in run.problems], indent=1))
         _refuse(run.problems)
     if fmt == "json":
         click.echo(json.dumps([f.as_json() for f in run.findings], indent=1))

@@ -193,3 +193,13 @@ def test_gate_refuses_a_missing_scenario(folder: LintFolder) -> None:
     code, out = _invoke("gate", str(folder.workspace_path), str(folder.root / "nope.yaml"))
     assert code == 2
     assert "no such file or folder" in out
+
+
+def test_json_output_reports_an_invalid_input_as_a_finding_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenario: s\nseed: x\n")
+    result = CliRunner().invoke(main, ["lint", "fixtures/workspaces/dtc_store.yaml", str(bad), "--format", "json"])
+    assert result.exit_code == 2
+    printed = json.loads(result.stdout)
+    found = [(f["rule"], f["severity"], f["line"], f["path"]) for f in printed]
+    assert found == [("invalid-input", "error", 2, "seed")]

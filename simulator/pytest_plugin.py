@@ -121,14 +121,14 @@ def segsim() -> Callable[..., Any]:
     from simulator.scenario.errors import InputError
     from simulator.scenario.loader import load_plan, load_plan_text
 
-    def run(source: str | Path, *, base: Path | None = None, strict: bool = False) -> Any:
+    def run(source: str | Path, *, base: str | Path | None = None, strict: bool = False) -> Any:
         try:
             if isinstance(source, Path) or (
                 isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
             ):
                 plan = load_plan(source)
             else:
-                plan = load_plan_text(str(source), "<inline scenario>", base or Path.cwd())
+                plan = load_plan_text(str(source), "<inline scenario>", Path(base) if base else Path.cwd())
         except InputError as exc:
             pytest.fail(f"invalid scenario:\n{exc}", pytrace=False)
         result = check_plan(plan, strict=strict)

@@ -16,6 +16,16 @@ __all__ = ["replay", "serve"]
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+def _loopback(host: str) -> bool:
+    """A name or address of this machine only (any of 127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in _LOOPBACK_HOSTS
+
+
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
@@ -73,7 +83,10 @@ def serve(
     from simulator.model.time import format_instant, parse_instant
     from simulator.scenario.errors import InputError
 
-    if host not in _LOOPBACK_HOSTS and not allow_remote:
+    for flag, value in (("--site-id", site_id), ("--api-key", api_key), ("--write-key", write_key)):
+        if not value.strip():
+            _fail(f"{flag} is empty: every client would then be let in; give a value (or leave the flag out)")
+    if not _loopback(host) and not allow_remote:
         _fail(f"--host {host} would expose the emulator beyond this machine; add --allow-remote if you mean it")
     if (certfile is None) != (keyfile is None):
         _fail("--certfile and --keyfile go together")

@@ -89,6 +89,8 @@ def test_track_client_batch_over_tls(tmp_path: Path) -> None:
         (["--certfile", "x.pem"], "--certfile and --keyfile go together"),
         (["--start", "2026-01-01T00:00:00Z"], "add --clock manual"),
         (["--clock", "manual", "--start", "tuesday"], "--start: expected an ISO-8601 instant"),
+        (["--write-key", ""], "--write-key is empty"),
+        (["--host", "10.0.0.1"], "add --allow-remote"),
     ],
 )
 def test_serve_refuses_bad_options_with_exit_2(args: list[str], message: str) -> None:

@@ -178,6 +178,8 @@ def read_log(path: Path | str) -> SessionLog:
     A last line cut short by a crash is skipped (it was never answered 2xx),
     and so is such a line when a `resume` record right after it names it."""
     file = Path(path)
+    if file.is_dir():
+        raise LogError(f"{file}: a folder, not a call log (name the .jsonl file segsim serve --log wrote)")
     if not file.is_file():
         raise LogError(f"{file}: no such call log (segsim serve --log FILE writes one)")
     header: dict[str, Any] | None = None

@@ -65,7 +65,13 @@ Duration = Annotated[
 Moment = Annotated[
     str,
     AfterValidator(_check_moment),
-    WithJsonSchema({"type": "string", "description": "a duration after start (40m) or an ISO-8601 instant"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^((\d+[wdhms])+|\d{4}-\d{2}-\d{2}T.+)$",
+            "description": "a duration after start (40m) or an ISO-8601 instant",
+        }
+    ),
 ]
 
 

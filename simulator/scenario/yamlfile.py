@@ -181,7 +181,7 @@ def load_yaml_file(path: Path | str) -> YamlDoc:
     except OSError as exc:
         raise InputError([Problem(file, 0, 0, "", f"cannot read the file: {exc.strerror}")]) from None
     if p.is_dir():
-        raise InputError([Problem(file, 0, 0, "", "this is a folder, not a file", "name one scenario file in it")])
+        raise InputError([Problem(file, 0, 0, "", "this is a folder, not a file", "name one file in it")])
     if size > MAX_BYTES:
         raise InputError([Problem(file, 0, 0, "", f"the file is larger than {MAX_BYTES // 1048576} MB")])
     try:

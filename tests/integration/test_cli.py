@@ -298,6 +298,10 @@ def test_the_schemas_accept_every_shipped_file_and_describe_overrides() -> None:
         assert not validator["workspace"].is_valid({"journeys": {"j": {**journey, **wrong}}}), wrong
     step = {"at": "0s", "who": "ana", "track": "go", "identify": True}
     assert not validator["scenario"].is_valid({"scenario": "s", "timeline": [step]})
+    # an `at` is a duration or an instant, as check reads it
+    for at, valid in (("40m", True), ("2026-03-02T09:00:00Z", True), ("-5m", False), ("tuesday", False)):
+        story = {"scenario": "s", "timeline": [{"at": at, "who": "ana", "track": "go"}]}
+        assert validator["scenario"].is_valid(story) is valid, at
 
 
 def test_schema_refuses_an_unknown_kind() -> None:
@@ -356,3 +360,8 @@ def test_a_scenario_named_twice_or_through_a_linked_folder_runs_once(tmp_path: P
     code, out = invoke("run", str(scenario), str(scenario), str(tmp_path / "s"))
     assert code == 0, out
     assert "1 scenario: 1 passed" in out
+
+
+def test_replay_of_a_folder_says_it_is_a_folder(tmp_path: Path) -> None:
+    code, out = invoke("replay", str(tmp_path))
+    assert code == 2 and "a folder, not a call log" in out

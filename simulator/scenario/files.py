@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from simulator.scenario.loader import is_scenario_file, looks_like_a_story
+from simulator.scenario.loader import looks_like_a_story
 
 __all__ = ["SKIPPED_FOLDERS", "collect_scenario_files"]
 
@@ -36,7 +36,7 @@ def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], list[tuple
         if not raw.strip():
             problems.append((repr(raw), "an empty path (an unset variable?): name a file or a folder"))
         elif path.is_dir():
-            found = sorted(p for p in _walk(path) if is_scenario_file(p) or looks_like_a_story(p))
+            found = sorted(p for p in _walk(path) if looks_like_a_story(p))
             if not found:
                 problems.append((raw, "no scenario files (.yaml/.yml with a top-level 'scenario:' key) in this folder"))
             files.extend(found)

@@ -87,7 +87,7 @@ def load_workspace(path: Path | str) -> tuple[WorkspaceConfig, s.Workspace]:
         raise InputError(
             [doc.problem((), "a workspace file is a mapping of keys (sources, identity, segments, journeys, ...)")]
         )
-    story = sorted(k for k in ("shoppers", "timeline", "expect", "workspace", "overrides", "until") if k in data)
+    story = sorted(k for k in _STORY_KEYS if k in data)
     if story and "scenario" not in data:
         misspelt = _no_scenario_key(doc)
         if misspelt.hint.startswith("did you mean"):
@@ -128,38 +128,34 @@ def _validate_workspace(data: dict[str, Any], locate: Any) -> tuple[WorkspaceCon
 
 
 # `scenario:` at the top level, in block style or as the first key of a flow mapping.
+# Top-level keys only a scenario file has: a file holding one without a
+# `scenario:` key is a scenario whose name key is missing or misspelt.
+_STORY_KEYS = ("shoppers", "timeline", "expect", "workspace", "overrides", "until")
 _SCENARIO_KEY = re.compile(r"""^(\{\s*)?["']?scenario["']?\s*:""")
+_STORY_KEY = re.compile(r"""^(\{\s*)?["']?(scenario|""" + "|".join(_STORY_KEYS) + r""")["']?\s*:""")
+
+
+def _has_a_line(path: Path, pattern: re.Pattern[str]) -> bool:
+    """A `.yaml`/`.yml` file with a line starting as `pattern` says (cheap: no YAML parsed)."""
+    if path.suffix not in (".yaml", ".yml"):
+        return False
+    try:
+        with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
+            return any(pattern.match(line) for line in fh)
+    except OSError:
+        return False
 
 
 def is_scenario_file(path: Path) -> bool:
-    """A `.yaml`/`.yml` file with a top-level `scenario` key (cheap, line based)."""
-    if path.suffix not in (".yaml", ".yml"):
-        return False
-    try:
-        with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
-            for line in fh:
-                if _SCENARIO_KEY.match(line):
-                    return True
-    except OSError:
-        return False
-    return False
-
-
-# A top-level key only a scenario file has, at the start of a line.
-_STORY_KEY = re.compile(r"""^["']?(shoppers|timeline|expect|overrides|until)["']?\s*:""")
+    """A `.yaml`/`.yml` file with a top-level `scenario` key."""
+    return _has_a_line(path, _SCENARIO_KEY)
 
 
 def looks_like_a_story(path: Path) -> bool:
-    """A `.yaml`/`.yml` file without a `scenario` key that still holds a story
-    (shoppers, a timeline, expectations): a scenario whose name key is missing
-    or misspelt, to be refused rather than skipped."""
-    if path.suffix not in (".yaml", ".yml"):
-        return False
-    try:
-        with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
-            return any(_STORY_KEY.match(line) for line in fh)
-    except OSError:
-        return False
+    """A `.yaml`/`.yml` file with a top-level key only scenarios have
+    (`scenario`, shoppers, a timeline, expectations, ...): a scenario, or one
+    whose name key is missing or misspelt, to be refused rather than skipped."""
+    return _has_a_line(path, _STORY_KEY)
 
 
 def load_plan(path: Path | str) -> Plan:

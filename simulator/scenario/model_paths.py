@@ -111,11 +111,17 @@ def _inside(annotation: Any, part: object) -> list[Any]:
     return out
 
 
+def _types_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[Any]:
+    """The types a location leads to from `root`, part by part."""
+    types: list[Any] = [root]
+    for part in loc:
+        types = [t for current in types for t in _inside(current, part)]
+    return types
+
+
 def keys_allowed_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The keys the mapping holding `loc`'s last part may have (empty when unknown)."""
-    types: list[Any] = [root]
-    for part in loc[:-1]:
-        types = [t for current in types for t in _inside(current, part)]
+    types = _types_at(root, loc[:-1])
     return sorted(
         {
             info.alias or name
@@ -130,11 +136,8 @@ def keys_allowed_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 def text_form_at(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
     """What a text value at `loc` is expected to be, when it is one of the
     file formats' written forms (a duration, an instant)."""
-    types: list[Any] = [root]
-    for part in loc:
-        types = [t for current in types for t in _inside(current, part)]
     checks: set[Any] = set()
-    pending = list(types)
+    pending = _types_at(root, loc)
     while pending:
         t = pending.pop()
         if get_origin(t) is Annotated:

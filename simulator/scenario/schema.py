@@ -299,8 +299,11 @@ class Branch(Strict):
     else_: list[JourneyStep] = Field(default_factory=list, alias="else")
 
 
+_JOURNEY_STEP_KINDS = ("wait", "send", "wait_until", "branch", "update")
+
+
 class JourneyStep(Strict):
-    model_config = ConfigDict(json_schema_extra=_one_of("wait", "send", "wait_until", "branch", "update"))
+    model_config = ConfigDict(json_schema_extra=_one_of(*_JOURNEY_STEP_KINDS))
     wait: Optional[Duration] = None
     send: Optional[str] = None
     wait_until: Optional[WaitUntil] = None
@@ -309,7 +312,7 @@ class JourneyStep(Strict):
 
     @model_validator(mode="after")
     def _one(self) -> JourneyStep:
-        _exactly_one(self, ("wait", "send", "wait_until", "branch", "update"), "a journey step")
+        _exactly_one(self, _JOURNEY_STEP_KINDS, "a journey step")
         return self
 
 
@@ -373,15 +376,18 @@ class IdentifyCall(Strict):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
+_PERSON_REF_KINDS = ("id", "email", "cio_id")
+
+
 class PersonRef(Strict):
-    model_config = ConfigDict(json_schema_extra=_one_of("id", "email", "cio_id"))
+    model_config = ConfigDict(json_schema_extra=_one_of(*_PERSON_REF_KINDS))
     id: Optional[Union[str, int]] = None
     email: Optional[str] = None
     cio_id: Optional[str] = None
 
     @model_validator(mode="after")
     def _one(self) -> PersonRef:
-        _exactly_one(self, ("id", "email", "cio_id"), "a person reference")
+        _exactly_one(self, _PERSON_REF_KINDS, "a person reference")
         return self
 
 
@@ -390,8 +396,11 @@ class MergeCall(Strict):
     secondary: PersonRef
 
 
+_TIMELINE_STEP_KINDS = ("track", "identify", "merge")
+
+
 class TimelineStep(Strict):
-    model_config = ConfigDict(json_schema_extra=_one_of("track", "identify", "merge"))
+    model_config = ConfigDict(json_schema_extra=_one_of(*_TIMELINE_STEP_KINDS))
     at: Moment
     who: Optional[str] = None
     device: Optional[Annotated[str, Field(min_length=1)]] = None  # "" is no device: say so
@@ -412,7 +421,7 @@ class TimelineStep(Strict):
     def _shape(self) -> TimelineStep:
         if self.identify is False:
             self.identify = None
-        _exactly_one(self, ("track", "identify", "merge"), "a timeline step")
+        _exactly_one(self, _TIMELINE_STEP_KINDS, "a timeline step")
         if self.merge is None and self.who is None:
             raise ValueError("who is required for track and identify steps")
         if self.properties and self.track is None:

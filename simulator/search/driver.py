@@ -72,7 +72,7 @@ class Finding:
     violation: Violation
     story: dict[str, Any]
     blob: str = ""
-    # The story's other violations (every invariant), so its witness documents them all.
+    # Every violation its story shows (every invariant), so its witness documents them all.
     also: list[Violation] = field(default_factory=list)
 
 
@@ -261,16 +261,9 @@ def _shrink(finding: Finding, builder: PlanBuilder, seen: dict[str, list[Violati
     if violation is not None:
         finding.story, finding.violation = story, violation
     try:
-        every = find_violations(simulate(builder.build(finding.story)))
+        finding.also = find_violations(simulate(builder.build(finding.story)))
     except Exception:  # the story ran in the search; a witness without the others is still a witness
-        every = []
-    main = _documented(finding.violation)
-    finding.also = [v for v in every if _documented(v) != main]
-
-
-def _documented(v: Violation) -> tuple[str, str, str | None, str]:
-    """What a witness's `{violation: ...}` expectation names of a violation."""
-    return (v.kind, v.who, v.journey, v.cause)
+        finding.also = []
 
 
 def search(options: FuzzOptions, catalog: Catalog | None = None) -> FuzzReport:

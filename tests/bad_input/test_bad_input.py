@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from simulator.cli import main
-from simulator.scenario.errors import InputError
+from simulator.scenario.errors import InputError, Problem
 from simulator.scenario.loader import load_plan, load_plan_text
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -183,6 +183,14 @@ def test_a_bad_file_does_not_stop_the_others_from_running(tmp_path: Path) -> Non
     assert "1 passed" in result.output and "1 invalid" in result.output
 
 
+def _refused(tmp_path: Path, text: str, shoppers: bool = True) -> list[Problem]:
+    """The problems of a scenario `s` (with shopper ana unless told) whose other keys are `text`."""
+    head = "scenario: s\n" + ("shoppers: {ana: {id: a}}\n" if shoppers else "")
+    with pytest.raises(InputError) as info:
+        load_plan_text(f"{head}{text}\n", "refused.yaml", tmp_path)
+    return info.value.problems
+
+
 @pytest.mark.parametrize(
     ("text", "path", "hint"),
     [
@@ -207,10 +215,9 @@ def test_a_near_miss_key_is_answered_with_the_keys_allowed_where_it_stands(
     tmp_path: Path, text: str, path: str, hint: str
 ) -> None:
     # Suggestions come from the keys valid at that spot, not from every key of every format.
-    with pytest.raises(InputError) as info:
-        load_plan_text(f"scenario: s\nshoppers: {{ana: {{id: a}}}}\n{text}\n", "keys.yaml", tmp_path)
-    unknown = [p for p in info.value.problems if "unknown key" in p.message]
-    assert len(unknown) == 1, [p.render() for p in info.value.problems]
+    problems = _refused(tmp_path, text)
+    unknown = [p for p in problems if "unknown key" in p.message]
+    assert len(unknown) == 1, [p.render() for p in problems]
     assert unknown[0].path.startswith(path)
     assert unknown[0].hint.startswith(hint)
 
@@ -256,9 +263,7 @@ def test_a_near_miss_key_is_answered_with_the_keys_allowed_where_it_stands(
     ],
 )
 def test_a_wrong_value_says_what_was_expected(tmp_path: Path, text: str, path: str, words: tuple[str, ...]) -> None:
-    with pytest.raises(InputError) as info:
-        load_plan_text(f"scenario: s\nshoppers: {{ana: {{id: a}}}}\n{text}\n", "values.yaml", tmp_path)
-    (problem,) = info.value.problems
+    (problem,) = _refused(tmp_path, text)
     assert problem.path.startswith(path), problem.render()
     rendered = problem.render()
     assert "instance of" not in rendered
@@ -310,9 +315,7 @@ def test_a_blank_scenario_name_is_refused(tmp_path: Path) -> None:
 def test_a_plain_choice_or_a_boolean_gets_no_advice_meant_for_others(
     tmp_path: Path, text: str, said: str, not_said: str
 ) -> None:
-    with pytest.raises(InputError) as info:
-        load_plan_text(f"scenario: s\n{text}\n", "plain.yaml", tmp_path)
-    (problem,) = info.value.problems
+    (problem,) = _refused(tmp_path, text, shoppers=False)
     assert said in problem.render() and not_said not in problem.render()
 
 

@@ -109,19 +109,22 @@ def serve(
         except ValueError as exc:
             _fail(f"--start: {exc}")
     the_clock = VirtualClock("manual" if clock == "manual" else "wall", first)
-    try:
-        session = EmulatorSession.open(workspace, the_clock, log_path, fsync=fsync)
-    except InputError as exc:
-        _problems(exc)
-    except LogError as exc:
-        _fail(f"{exc}; the call log was left untouched (give a new file to start a new session)")
-    except OSError as exc:
-        _fail(str(exc))
-    app = create_app(session, the_clock, Credentials(site_id, api_key, write_key))
-    try:
+    try:  # before the call log is opened: a busy port leaves no session header behind
         sock = listening_socket(host, port)
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    try:
+        session = EmulatorSession.open(workspace, the_clock, log_path, fsync=fsync)
+    except InputError as exc:
+        sock.close()
+        _problems(exc)
+    except LogError as exc:
+        sock.close()
+        _fail(f"{exc}; the call log was left untouched (give a new file to start a new session)")
+    except OSError as exc:
+        sock.close()
+        _fail(str(exc))
+    app = create_app(session, the_clock, Credentials(site_id, api_key, write_key))
     scheme = "https" if certfile else "http"
     shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL is bracketed
     base = f"{scheme}://{shown}:{sock.getsockname()[1]}"
@@ -201,11 +204,14 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
             write_skeleton(document, target)
         except OutputError as exc:
             _fail(str(exc))
+        # With --json, stdout stays one JSON document and the note goes to stderr.
         click.echo(
             f"wrote {target}: {len(document['shoppers'])} shoppers, {len(document['timeline'])} steps "
-            f"(check it with: segsim check {target})"
+            f"(check it with: segsim check {target})",
+            err=as_json,
         )
-        return
+        if not as_json:
+            return
     records = session.platform.trace.as_json_records()
     if as_json:
         click.echo(json.dumps(records, indent=1, default=str))

@@ -3,6 +3,7 @@ problem located (file:line:column, key path, what was expected, a hint)."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -87,8 +88,16 @@ def load_workspace(path: Path | str) -> tuple[WorkspaceConfig, s.Workspace]:
         raise InputError(
             [doc.problem((), "a workspace file is a mapping of keys (sources, identity, segments, journeys, ...)")]
         )
+    if "scenario" in data:
+        uses = data.get("workspace")
+        hint = "pass a workspace file; scenario files are run with segsim run"
+        if isinstance(uses, str):
+            hint = f"pass the workspace it uses: {os.path.normpath(Path(path).parent / uses)}"
+        raise InputError(
+            [doc.problem(("scenario",), "this is a scenario file, where a workspace file is expected", hint)]
+        )
     story = sorted(k for k in _STORY_KEYS if k in data)
-    if story and "scenario" not in data:
+    if story:
         misspelt = _no_scenario_key(doc)
         if misspelt.hint.startswith("did you mean"):
             raise InputError([misspelt])

@@ -175,6 +175,24 @@ def test_check_of_a_scenario_without_its_name_says_so(tmp_path: Path) -> None:
     assert "not allowed here" not in out
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["fuzz"],
+        ["lint"],
+        ["serve", "--port", "0", "-w"],
+        ["whatif", "--segment", "cart_abandoners", "--window", "1h", "--latency", "backend=0s"],
+    ],
+)
+def test_a_scenario_given_for_a_workspace_says_so_and_names_its_workspace(command: list[str]) -> None:
+    scenario = ROOT / "scenarios" / "01_cross_device_checkout.yaml"
+    code, out = invoke(*command, str(scenario))
+    assert code == 2, out
+    assert "this is a scenario file, where a workspace file is expected" in out
+    assert f"pass the workspace it uses: {ROOT / 'fixtures' / 'workspaces' / 'dtc_store.yaml'}" in out
+    assert "not allowed here" not in out
+
+
 def test_invariant_expectations_fail_the_run(tmp_path: Path) -> None:
     code, out = invoke("run", str(write(tmp_path, "g.yaml", GHOST + "  - {invariant: no_ghost_abandons}\n")))
     assert code == 1 and "no_ghost_abandons" in out

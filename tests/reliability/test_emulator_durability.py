@@ -12,6 +12,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -229,3 +230,16 @@ def test_serve_refuses_to_resume_a_file_that_is_not_a_call_log(tmp_path: Path) -
     assert "notes.jsonl:1: expected a JSON object with a 'kind' key" in result.stderr
     assert "left untouched" in result.stderr and "Traceback" not in result.stderr
     assert log.read_text("utf-8") == '{"type": "track", "userId": "u", "event": "x"}\n'
+
+
+def test_serve_on_a_busy_port_writes_no_call_log(tmp_path: Path) -> None:
+    """A start that fails leaves nothing a retry would resume."""
+    log = tmp_path / "calls.jsonl"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_segsim(["serve", "--workspace", WORKSPACE, "--port", str(port), "--log", log])
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+    assert not log.exists()

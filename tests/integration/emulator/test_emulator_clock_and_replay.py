@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,12 @@ def test_replay_cli_and_scenario_skeleton_that_check_accepts(tmp_path: Path) -> 
     assert "shopper_1: {id: cus_1, email: ana@example.com}" in text
     assert "device: device_1" in text and "latency: 0s" in text
     assert "message_sent" in live_kinds
+    both = tmp_path / "both.yaml"
+    result = runner.invoke(main, ["replay", str(log), "--to-scenario", str(both), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "shopper_1: {id: cus_1, email: ana@example.com}" in both.read_text()
+    assert [r["kind"] for r in json.loads(result.stdout)] == live_kinds  # stdout is the JSON alone
+    assert "wrote" in result.stderr
 
 
 def test_replay_refuses_a_bad_log_with_exit_2(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from simulator.model.plan import Expect, Plan, ShopperIds
 from simulator.model.time import format_offset
 from simulator.pipeline import Outcome, simulate
 from simulator.platform.engine import Platform
-from simulator.platform.state import Profile, Run
+from simulator.platform.state import Profile, Run, email_key
 
 __all__ = ["Result", "ScenarioResult", "check_plan", "holding_profiles", "shopper_in"]
 
@@ -57,7 +57,7 @@ def holding_profiles(platform: Platform, shopper: ShopperIds) -> list[Profile]:
     for p in platform.live_profiles():
         if (
             (p.id is not None and p.id == shopper.id)
-            or (p.email is not None and p.email == shopper.email)
+            or (p.email is not None and shopper.email is not None and email_key(p.email) == email_key(shopper.email))
             or any(a in ids for a in p.anonymous_ids)
         ):
             out.append(p)

@@ -26,7 +26,7 @@ from simulator.model.time import format_offset
 from simulator.model.values import canonical_key, fold_name, lookup, read_generously, tests_pass
 from simulator.model.verdicts import CAUSES, INVARIANTS
 from simulator.pipeline import Outcome
-from simulator.platform.state import Event, Run
+from simulator.platform.state import Event, Run, email_key
 
 __all__ = ["CAUSES", "INVARIANTS", "Violation", "find_violations", "violations_by"]
 
@@ -451,10 +451,25 @@ class _Finder:
         chosen = max(own or devices or arrived, key=lambda s: (self.first_arrival[s.seq], s.seq), default=None)
         return None if chosen is None else self.identify_profile(chosen)
 
+    def identified_elsewhere(self, who: str, by: int, landed: int, device: str | None) -> list[int]:
+        """The shopper's other live profiles, at `by`, that an identify of theirs
+        landed on; none when the sending device had identified itself (its
+        own identified profile is the one that needed the send)."""
+        arrived = [
+            s
+            for s in self.shopper_identifies(who)
+            if self.first_arrival.get(s.seq, by + 1) <= by and s.seq not in self.p.ignored
+        ]
+        if device is not None and any(s.device == device for s in arrived):
+            return []
+        found = {self.live_at(num, by) for s in arrived for num in [self.identify_profile(s)] if num is not None}
+        found.discard(landed)
+        return sorted(n for n in found if (self.p.profiles[n].deleted_at or by + 1) > by)
+
     def identify_profile(self, send: Send) -> int | None:
         found = self.identify_landed.get(send.seq)
         if found is None:  # an identify of a known profile that changed nothing visible
-            p = self.p.by_id.get(send.user_id or "") or self.p.by_email.get(send.email or "")
+            p = self.p.by_id.get(send.user_id or "") or self.p.by_email.get(email_key(send.email or ""))
             found = p.num if p is not None else None
         return found
 
@@ -546,6 +561,12 @@ class _Finder:
         landed = self.live_at(first.history[0][1], first.arrival)
         if home is not None and landed != self.live_at(home, first.arrival):
             return "identity_split", (f"it landed on cio_{landed}, not on cio_{home}, where the shopper had identified")
+        others = self.identified_elsewhere(send.shopper or "", first.arrival, landed, send.device)
+        if others and self.p.matches_trigger(j, first):
+            # Two identified profiles (say a backend keyed by id, another by email)
+            # and no device's own: the trigger was right, its profile not the whole shopper.
+            shown = ", ".join(f"cio_{n}" for n in others)
+            return "identity_split", f"it landed on cio_{landed}; the shopper was also identified on {shown}"
         if first.arrival - first.ts > self.ws.max_age:
             return "too_old", "it arrived more than triggers.max_age after its timestamp"
         if self.entered_for(self.instant, j.name, send.seq):

@@ -30,6 +30,7 @@ class ValueTest:
 
 
 _NUMERIC = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
+_INTEGER = re.compile(r"^\s*[-+]?\d{1,4000}\s*$")  # int() refuses longer digit strings
 _SEPARATORS = re.compile(r"[\s_\-.]+")
 _MISSING = object()
 
@@ -70,9 +71,22 @@ def _as_number(value: Any, coerce: bool) -> float | int | None:
     if _is_number(value):
         return value  # type: ignore[no-any-return]
     if coerce and isinstance(value, str) and _NUMERIC.match(value):
+        if _INTEGER.match(value):  # exactly: 20-digit order ids stay distinct
+            return int(value)
         number = float(value)
         return int(number) if number.is_integer() else number
     return None
+
+
+def _same_kind(left: Any, right: Any, coerce: bool) -> bool:
+    """Can the two be compared at all? Numbers (numeric strings too, under
+    coerce) with numbers, booleans with booleans, text with text, else the same type."""
+    a, b = _as_number(left, coerce), _as_number(right, coerce)
+    if a is not None or b is not None:
+        return a is not None and b is not None
+    if isinstance(left, bool) or isinstance(right, bool):
+        return isinstance(left, bool) and isinstance(right, bool)
+    return type(left) is type(right) or (isinstance(left, str) and isinstance(right, str))
 
 
 def _equal(left: Any, right: Any, coerce: bool) -> bool:
@@ -104,11 +118,8 @@ def _compare(op: str, left: Any, right: Any, coerce: bool) -> bool:
 def _one(op: str, value: Any, operand: Any, coerce: bool) -> bool:
     if op == "eq":
         return _equal(value, operand, coerce)
-    if op == "ne":
-        a, b = _as_number(value, coerce), _as_number(operand, coerce)
-        if (a is None) != (b is None) and (_is_number(value) or _is_number(operand)):
-            return False  # a type mismatch is false, never true
-        return not _equal(value, operand, coerce)
+    if op == "ne":  # a type mismatch is false, never true
+        return _same_kind(value, operand, coerce) and not _equal(value, operand, coerce)
     if op in ("gt", "gte", "lt", "lte"):
         return _compare(op, value, operand, coerce)
     if op == "in":
@@ -151,9 +162,10 @@ def test_value(
 def canonical_key(value: Any) -> str:
     """One text per value, for remembering idempotency values: `1` and `1.0` are
     the same order id, `"1"` is not."""
-    if _is_number(value):
-        number = float(value)
-        return f"n:{int(number)}" if number.is_integer() else f"n:{number!r}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"n:{value}"  # exactly: 9007199254740993 is not 9007199254740992
+    if isinstance(value, float):
+        return f"n:{int(value)}" if value.is_integer() else f"n:{value!r}"
     return f"{type(value).__name__}:{value!r}"
 
 

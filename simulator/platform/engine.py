@@ -41,6 +41,7 @@ from simulator.platform.state import (
     Message,
     Profile,
     Run,
+    email_key,
 )
 from simulator.platform.trace import (
     ANONYMOUS_ID_RECORDED,
@@ -82,7 +83,7 @@ class Platform:
         self.trace = Trace(start)
         self.profiles: dict[int, Profile] = {}
         self.by_id: dict[str, Profile] = {}
-        self.by_email: dict[str, Profile] = {}
+        self.by_email: dict[str, Profile] = {}  # keyed by `email_key`: case-insensitive
         self.by_anon: dict[str, Profile] = {}
         self.orphans: dict[str, Profile] = {}
         self.merged_anon: dict[str, tuple[int, int]] = {}
@@ -250,7 +251,7 @@ class Platform:
         if id is not None:
             self.by_id[id] = p
         if email is not None:
-            self.by_email[email] = p
+            self.by_email[email_key(email)] = p
         if anon is not None:
             p.anonymous_ids.append(anon)
             (self.orphans if orphan else self.by_anon)[anon] = p
@@ -392,7 +393,7 @@ class Platform:
         if send.user_id is not None or send.email is not None:
             p = self.by_id.get(send.user_id) if send.user_id is not None else None
             if p is None and send.email is not None:
-                p = self.by_email.get(send.email)
+                p = self.by_email.get(email_key(send.email))
             if p is None:
                 p = self._create(id=send.user_id, email=send.email)
             return p, "direct"
@@ -415,7 +416,7 @@ class Platform:
         send = d.send
         uid, email = send.user_id, send.email
         p_id = self.by_id.get(uid) if uid is not None else None
-        p_em = self.by_email.get(email) if email is not None else None
+        p_em = self.by_email.get(email_key(email)) if email is not None else None
         target: Profile | None
         if p_id is not None and p_em is not None and p_id is not p_em:
             if self.ws.auto_merge:
@@ -435,11 +436,11 @@ class Platform:
                 )
         elif p_id is not None:
             target = p_id
-            if email is not None and p_id.email != email:
-                if p_id.email is not None and self.by_email.get(p_id.email) is p_id:
-                    del self.by_email[p_id.email]
+            if email is not None and (p_id.email is None or email_key(p_id.email) != email_key(email)):
+                if p_id.email is not None and self.by_email.get(email_key(p_id.email)) is p_id:
+                    del self.by_email[email_key(p_id.email)]
                 p_id.email = email
-                self.by_email[email] = p_id
+                self.by_email[email_key(email)] = p_id
         elif p_em is not None:
             target = p_em
             if uid is not None:
@@ -522,7 +523,7 @@ class Platform:
         if kind == "id":
             return self.by_id.get(value)
         if kind == "email":
-            return self.by_email.get(value)
+            return self.by_email.get(email_key(value))
         if value.startswith("cio_") and value[4:].isdigit():
             p = self.profiles.get(int(value[4:]))
             return p if p is not None and p.deleted_at is None else None
@@ -539,11 +540,11 @@ class Platform:
                 del self.by_id[secondary.id]
         if primary.email is None and secondary.email is not None:
             primary.email = secondary.email
-        if secondary.email is not None and self.by_email.get(secondary.email) is secondary:
-            if primary.email == secondary.email:
-                self.by_email[secondary.email] = primary
+        if secondary.email is not None and self.by_email.get(email_key(secondary.email)) is secondary:
+            if primary.email is not None and email_key(primary.email) == email_key(secondary.email):
+                self.by_email[email_key(secondary.email)] = primary
             else:
-                del self.by_email[secondary.email]
+                del self.by_email[email_key(secondary.email)]
         for anon in secondary.anonymous_ids:
             if anon not in primary.anonymous_ids:
                 primary.anonymous_ids.append(anon)
@@ -590,8 +591,8 @@ class Platform:
         p.deleted_at = self.now
         if p.id is not None and self.by_id.get(p.id) is p:
             del self.by_id[p.id]
-        if p.email is not None and self.by_email.get(p.email) is p:
-            del self.by_email[p.email]
+        if p.email is not None and self.by_email.get(email_key(p.email)) is p:
+            del self.by_email[email_key(p.email)]
         for anon in p.anonymous_ids:
             for index in (self.by_anon, self.orphans):
                 if index.get(anon) is p:

@@ -27,9 +27,17 @@ __all__ = [
     "Message",
     "Profile",
     "Run",
+    "email_key",
 ]
 
 NO_SEGMENTS: frozenset[str] = frozenset()
+
+
+def email_key(email: str) -> str:
+    """An email as the platform's index keys it: emails are case-insensitive
+    (the Track API: `PERSON@example.com` and `person@example.com` are one person)."""
+    return email.lower()
+
 
 # The phases of one instant, in the order they run (SPEC section 4).
 DELIVERY, HELD, TIME, TIMER, HOLD_END, SWEEP, PROBE = range(7)

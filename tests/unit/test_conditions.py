@@ -152,6 +152,7 @@ PROPS = {
     "tags": ["sale", "new"],
     "items": [{"category": "coffee", "qty": 2}, {"category": "apparel", "qty": 1}],
     "note": "gift wrap please",
+    "long_id": "12345678901234567891",
 }
 
 
@@ -212,6 +213,13 @@ def test_where_operators_and_paths(rule: Callable[..., Cond], where: dict[str, A
         ({"value": {"eq": "120"}}, False, True),
         ({"address.zip": {"gte": 69000}}, False, True),
         ({"currency": {"gt": 1}}, False, False),  # not numeric at all
+        ({"vip": {"ne": "yes"}}, False, False),  # a boolean and text: a mismatch, so ne is false
+        ({"currency": {"ne": True}}, False, False),
+        ({"vip": {"ne": False}}, True, True),
+        ({"long_id": {"eq": 12345678901234567891}}, False, True),  # long ids read exactly
+        ({"long_id": {"eq": 12345678901234567892}}, False, False),
+        ({"long_id": {"ne": 12345678901234567892}}, False, True),
+        ({"long_id": {"gt": 12345678901234567890}}, False, True),
     ],
 )
 def test_types_are_strict_by_default_and_coerce_reads_numeric_strings(

@@ -143,3 +143,20 @@ def test_idempotency_values_are_remembered_workspace_wide(play: Callable[..., Ou
     )
     assert events_of(outcome) == [("cio_1", "order_completed", 1)]
     assert ignored(outcome) == [("order_completed", "idempotency_key")]
+
+
+def test_idempotency_values_are_compared_exactly(play: Callable[..., Outcome]) -> None:
+    """Order ids past 2**53 stay distinct; 1 and 1.0 are still one value."""
+    outcome = play(
+        """
+        scenario: s
+        workspace: {dedupe: {idempotency_keys: {order_completed: order_id}}}
+        shoppers: {ana: {id: cus_1}}
+        timeline:
+          - {at: 0m, who: ana, source: backend, track: order_completed, properties: {order_id: 9007199254740993}}
+          - {at: 5m, who: ana, source: backend, track: order_completed, properties: {order_id: 9007199254740992}}
+          - {at: 6m, who: ana, source: backend, track: order_completed, properties: {order_id: 9007199254740992.0}}
+        """
+    )
+    assert events_of(outcome) == [("cio_1", "order_completed", 1)] * 2
+    assert ignored(outcome) == [("order_completed", "idempotency_key")]

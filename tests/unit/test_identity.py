@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from simulator.checks.expectations import holding_profiles
 from simulator.model.plan import Plan
 from simulator.model.time import parse_instant
 from simulator.pipeline import Outcome
@@ -572,3 +573,21 @@ def test_an_identify_narrowed_to_a_missing_identifier_is_one_problem(load: Calla
     with pytest.raises(InputError) as info:
         load(f"scenario: s\nshoppers: {{ben: {{email: b@x.com}}}}\ntimeline:\n  - {step}\n")
     assert [p.message for p in info.value.problems] == ["shopper 'ben' has no id to identify with"]
+
+
+def test_emails_are_case_insensitive(play: Callable[..., Outcome]) -> None:
+    """The Track API: `person@example.com` and `PERSON@example.com` are one person."""
+    outcome = play(
+        """
+        scenario: s
+        workspace: {sources: {mail: {kind: server, identify_by: email}}}
+        shoppers: {ana: {id: cus_1, email: Ana@Example.com}, same: {email: ana@example.COM}}
+        timeline:
+          - {at: 0s, who: ana, identify: true}
+          - {at: 1m, who: same, track: by_email, source: mail}
+        """
+    )
+    (p,) = outcome.platform.live_profiles()
+    assert (p.cio_id, p.id, p.email) == ("cio_1", "cus_1", "Ana@Example.com")  # as first written
+    assert names(p) == ["by_email"]
+    assert holding_profiles(outcome.platform, outcome.plan.shoppers["same"]) == [p]  # expectations see it

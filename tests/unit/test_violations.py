@@ -402,6 +402,16 @@ def missed(steps: str, rules: str = "", identity: str = "", triggers: str = "", 
             {"filter_": "{performed: product_viewed}"},
         ),
         (
+            # two servers identified ana apart (by id with her attributes, by email), no device did
+            """
+            {at: 0s, who: ana, source: backend, identify: {with: [id], attributes: {vip: true}}}
+            {at: 1m, who: ana, source: orders, identify: {with: [email]}}
+            {at: 10m, who: ana, source: orders, track: checkout_started, properties: {value: 5}}
+            """,
+            "identity_split",
+            {"filter_": "{attribute: vip, eq: true}"},
+        ),
+        (
             # the same story on the profile the device identified: not a split
             """
             {at: 0s, who: ana, device: laptop, identify: {with: [id]}}
@@ -620,3 +630,26 @@ def test_a_goal_with_a_count_is_met_only_when_counted(judge: Judge) -> None:
     # The second buy, arriving after the message, does.
     second = COUNTED_GOAL + "  - {at: 20m, who: a, track: buy, latency: 4h}\n"
     assert found(judge(second)) == [("ghost_abandon", "a", "late_arrival")]
+
+
+def test_long_numeric_ids_are_read_exactly_by_the_ground_truth(judge: Judge) -> None:
+    """An order for another checkout (its 20-digit id differs in the last digit)
+    is not the goal: the reminder is right, not a ghost."""
+    result = judge(
+        """
+scenario: s
+workspace:
+  journeys:
+    cr:
+      trigger: {event: checkout_started}
+      goal: {performed: order_completed, where: {checkout_id: {trigger: checkout_id}}}
+      exit: goal
+      steps: [{wait: 1h}, {send: r}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, source: backend, track: checkout_started, properties: {checkout_id: "12345678901234567891"}}
+  - {at: 10m, who: ana, source: backend, track: order_completed, properties: {checkout_id: "12345678901234567892"}}
+"""
+    )
+    assert [m.message for m in result.outcome.platform.messages] == ["r"]
+    assert result.violations == []

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import sys
@@ -69,6 +71,23 @@ class _LazyGroup(click.Group):
         loaded = getattr(importlib.import_module(module), attr)
         return loaded if isinstance(loaded, click.Command) else None
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Exit 2 with one line, never a traceback, when the machine refuses
+        (a name too long, a full disk, stdout gone); 130 on Ctrl-C. Exit 1
+        stays what it says: an expectation failed, a search found something."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click's own: output piped to `head` is not an error
+            where = f"{exc.filename}: " if exc.filename else ""
+            _quiet_stdout()
+            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(2)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         lazy = self._available()
         rows = []
@@ -82,6 +101,17 @@ class _LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def _quiet_stdout() -> None:
+    """After stdout failed (a full disk), send what is still buffered nowhere,
+    so that the interpreter's last flush does not fail again on the way out."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # not a real file (a test's captured output)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -21,15 +21,18 @@ class OutputError(Exception):
 def check_writable_folder(folder: Path, names: tuple[str, ...] = ()) -> None:
     """Check, before any work is done and without creating anything, that
     `folder` can be made (or is there) and that `names` can be written in it."""
-    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise OutputError(f"{folder}: {blocking} is a file, not a folder")
-    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
-    if not os.access(existing, os.W_OK):
-        raise OutputError(f"{folder}: {existing} is not writable")
-    for name in names:
-        if (folder / name).is_dir():
-            raise OutputError(f"{folder / name}: is a folder, where the output file goes")
+    try:
+        blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise OutputError(f"{folder}: {blocking} is a file, not a folder")
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+        if not os.access(existing, os.W_OK):
+            raise OutputError(f"{folder}: {existing} is not writable")
+        for name in names:
+            if (folder / name).is_dir():
+                raise OutputError(f"{folder / name}: is a folder, where the output file goes")
+    except OSError as exc:  # a name too long, a loop of links
+        raise OutputError(f"{folder}: cannot write there ({exc.strerror or exc})") from None
 
 
 def _quietly_remove(path: Path) -> None:
@@ -49,11 +52,13 @@ def write_all(writers: dict[Path, Callable[[Path], Any]]) -> list[Path]:
     backups = [target.parent / f".segsim-{tag}-{i}.old" for i, target in enumerate(targets)]
     current = targets[0] if targets else Path(".")
     moved: list[int] = []  # targets replaced, whose previous file (if any) is in its backup
+    made: list[Path] = []  # folders made for the targets, outermost first
     try:
         for target, temporary in zip(targets, temporaries, strict=True):
             current = target
             if target.is_dir() or not target.name:
                 raise IsADirectoryError(21, "it is a folder")
+            made += reversed([p for p in (target.parent, *target.parent.parents) if not p.exists()])
             target.parent.mkdir(parents=True, exist_ok=True)
             writers[target](temporary)
         for i, (target, temporary, backup) in enumerate(zip(targets, temporaries, backups, strict=True)):
@@ -69,6 +74,13 @@ def write_all(writers: dict[Path, Callable[[Path], Any]]) -> list[Path]:
                     os.replace(backups[i], targets[i])
                 else:
                     targets[i].unlink(missing_ok=True)
+            except OSError:
+                pass
+        for path in (*temporaries, *backups):
+            _quietly_remove(path)
+        for folder in reversed(made):  # innermost first; a folder something else filled stays
+            try:
+                folder.rmdir()
             except OSError:
                 pass
         if isinstance(exc, OSError):

@@ -203,7 +203,7 @@ class LogLint:
                 "timestamp-in-future",
                 ERROR,
                 number,
-                f"{label} is stamped {format_instant(ts)}, later than now ({format_instant(self.now)}): the sender's "
+                f"{label} is stamped {format_instant(ts)}, later than the time lint ran: the sender's "
                 "clock runs ahead or the unit is wrong (milliseconds sent as seconds?)",
                 "timestamp",
                 key=(label,),

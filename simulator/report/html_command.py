@@ -79,4 +79,5 @@ def report(scenarios: tuple[str, ...], out: str, whatif_dir: str | None, strict:
         click.echo(f"ERROR {exc}", err=True)
         sys.exit(2)
     passed = sum(1 for r in results if r.passed)
-    click.echo(f"{len(results)} scenarios: {passed} passed, {len(results) - passed} failed; wrote {out}")
+    noun = "scenario" if len(results) == 1 else "scenarios"
+    click.echo(f"{len(results)} {noun}: {passed} passed, {len(results) - passed} failed; wrote {out}")

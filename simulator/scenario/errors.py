@@ -79,6 +79,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
         key = word.lower().replace("-", "_").replace(" ", "_")
         if key in folded:
             close = [folded[key]]
+        else:  # the start of exactly one choice: `late` is `late_arrival`
+            starting = [c for k, c in folded.items() if len(key) >= 3 and k.startswith(key)]
+            close = starting if len(starting) == 1 else []
     if close:
         return f"did you mean {close[0]!r}?"
     if options and len(options) <= 12:

@@ -4,6 +4,7 @@ write one replayable scenario per distinct failure, and say what happened."""
 from __future__ import annotations
 
 import random
+import shlex
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -141,10 +142,10 @@ def fuzz(
         echo("  " + "\n  ".join(crash.error.strip().splitlines()[-3:]))
     echo("")
     echo(
-        f"reproduce this search: segsim fuzz {workspace} --seed {seed} --max-examples {max_examples}"
+        f"reproduce this search: segsim fuzz {shlex.quote(str(workspace))} --seed {seed} --max-examples {max_examples}"
         + (" --faults" if faults else "")
-        + (f" --journey {journey}" if journey else "")
-        + "".join(f" --invariant {n}" for n in names)
+        + (f" --journey {shlex.quote(journey)}" if journey else "")
+        + "".join(f" --invariant {shlex.quote(n)}" for n in names)
     )
     # as `segsim run`: 2 when an input (a shipped scenario replayed) is invalid, else 1 on any failure
     sys.exit(2 if pinned_invalid else 1 if pinned_failures or report.findings or report.crashes else 0)

@@ -8,6 +8,7 @@ carries the search seed and the Hypothesis reproduction blob in comments.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,11 +45,11 @@ def _display(path: Path) -> str:
 
 
 def fuzz_command(options: FuzzOptions) -> str:
-    parts = ["segsim fuzz", _display(options.workspace)]
+    parts = ["segsim fuzz", shlex.quote(_display(options.workspace))]  # pasted into a shell as it is
     if options.journey:
-        parts.append(f"--journey {options.journey}")
+        parts.append(f"--journey {shlex.quote(options.journey)}")
     for name in options.invariants:
-        parts.append(f"--invariant {name}")
+        parts.append(f"--invariant {shlex.quote(name)}")
     parts.append(f"--max-examples {options.max_examples}")
     if options.faults:
         parts.append("--faults")

@@ -66,6 +66,7 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "empty_event_name.yaml": (4, "timeline[0].track", ("at least 1 character",)),
     "misspelt_frequency.yaml": (6, "workspace.journeys.hello.frequency", ("did you mean 'every_time'",)),
     "swapped_letters_step_key.yaml": (7, "workspace.journeys.hello.steps[0].wiat", ("did you mean 'wait'",)),
+    "cause_prefix.yaml": (6, "expect[0].cause", ("got 'late'", "did you mean 'late_arrival'")),
 }
 # Files whose one mistake must give exactly one problem.
 ONE_PROBLEM = ("reversed_uniform_latency.yaml", "negative_exponential_latency.yaml", "misspelt_frequency.yaml")

@@ -383,3 +383,35 @@ def test_a_scenario_named_twice_or_through_a_linked_folder_runs_once(tmp_path: P
 def test_replay_of_a_folder_says_it_is_a_folder(tmp_path: Path) -> None:
     code, out = invoke("replay", str(tmp_path))
     assert code == 2 and "a folder, not a call log" in out
+
+
+@pytest.mark.parametrize("command", [["run"], ["check"], ["lint"], ["fuzz"], ["replay"], ["report"], ["timeline"]])
+def test_a_path_too_long_is_exit_2_with_one_line_not_a_traceback(command: list[str]) -> None:
+    too_long = "a" * 300 + ".yaml"
+    code, out = invoke(*command, too_long)
+    assert code == 2, out
+    assert too_long in out and out.strip().endswith("File name too long") and out.count("\n") == 1, out
+
+
+def test_ctrl_c_is_exit_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("simulator.scenario.loader.load_plan", interrupted)
+    code, out = invoke("run", str(write(tmp_path, "a.yaml", PASSING)))
+    assert code == 130 and "interrupted" in out and "Aborted" not in out
+
+
+def test_a_full_disk_on_stdout_is_exit_2_not_a_traceback() -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "simulator.cli", "run", str(ROOT / "scenarios")],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: No space left on device"

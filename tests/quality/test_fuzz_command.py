@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,18 @@ def test_witnesses_pass_strict_and_a_blocked_output_changes_nothing(tmp_path: Pa
     assert "no output was changed" in blocked.output
     assert sorted(p.name for p in again.iterdir()) == sorted({written[0], written[-1]})
     assert (again / written[0]).read_text() == "OLD"
+
+
+def test_the_reproduce_lines_paste_into_a_shell_whatever_the_path(tmp_path: Path) -> None:
+    folder = tmp_path / "sp ace é"
+    folder.mkdir()
+    workspace = folder / "late batch.yaml"
+    workspace.write_text((WORKSPACES / "late_batch.yaml").read_text())
+    out = tmp_path / "found"
+    args = ["fuzz", str(workspace), "--seed", "1", "--invariant", "no_ghost_abandons", "--max-examples", "100"]
+    result = CliRunner().invoke(main, args + ["--out", str(out)])
+    assert result.exit_code == 1, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("reproduce this search: "))
+    assert shlex.split(line.removeprefix("reproduce this search: "))[2] == str(workspace)
+    header = load_witness((out / "ghost_abandon-cart_recovery-late_arrival.yaml").read_text()).header
+    assert Path(shlex.split(header["found by"])[2]).resolve() == workspace.resolve()

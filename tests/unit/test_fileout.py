@@ -77,3 +77,22 @@ def test_checking_a_folder_creates_nothing(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("")
     with pytest.raises(OutputError, match="afile is a file, not a folder"):
         check_writable_folder(tmp_path / "afile" / "sub")
+
+
+def test_a_failed_write_removes_the_folders_it_made(tmp_path: Path) -> None:
+    """The same command run twice behaves the same: no empty folder is left."""
+    (tmp_path / "kept").mkdir()
+
+    def full(path: Path) -> None:
+        path.write_text("partial")
+        raise OSError(28, "No space left on device")
+
+    targets = {tmp_path / "kept" / "new" / "deeper" / "a.txt": _text("a"), tmp_path / "other" / "b.txt": full}
+    with pytest.raises(OutputError, match="No space left on device"):
+        write_all(targets)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["kept"]
+
+
+def test_checking_a_folder_with_a_name_too_long_is_an_output_error(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="cannot write there"):
+        check_writable_folder(tmp_path / ("d" * 300) / "sub", ("out.csv",))

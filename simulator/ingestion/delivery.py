@@ -59,7 +59,8 @@ def deliver(
         latency = draw_latency(source.latency, send.at, start, rng)
         if send.latency is not None:
             latency = send.latency
-        if send.drop or (send.drop is None and send.copies is None and drop_draw < source.drop_rate):
+        # A lost send is lost whole: a step's `copies` are retries of what never left.
+        if send.drop or (send.drop is None and drop_draw < source.drop_rate):
             dropped.append(send)
             continue
         copies = send.copies

@@ -363,7 +363,7 @@ class Platform:
         for event_name, prop in self.ws.idempotency_keys:
             if event_name == name:
                 values = lookup(send.properties, prop)
-                if values:
+                if values and values[0] is not None:  # a null value is no value: nothing to remember
                     key, shown = f"{event_name}\x00{canonical_key(values[0])}", values[0]
         if key is not None and key in self.seen_keys:
             self.ignored[send.seq] = self.ignored.get(send.seq, 0) + 1

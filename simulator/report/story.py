@@ -54,8 +54,12 @@ def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dic
         }
         items.append((v.at, 2, n, {k: val for k, val in record.items() if val is not None}))
     items.sort(key=lambda x: (x[0], x[1], x[2]))
+    # With `until`, the simulation ends there: what the story would send later never happens.
+    end = outcome.end if outcome.plan.until is not None else None
     out = []
     for at, _, _, record in items:
+        if end is not None and at > end:
+            break
         item: dict[str, Any] = {"at": format_instant(at), "offset": format_offset(at - start), "kind": record["kind"]}
         for key, value in record.items():
             if key in ("at", "kind"):

@@ -264,6 +264,26 @@ def test_timeline_lasts_until_every_at_has_passed_as_run_does(tmp_path: Path) ->
     assert ("message_sent", "+1h00m") in kinds
 
 
+def test_timeline_ends_at_until(tmp_path: Path) -> None:
+    """What the story would send after `until` never happens: not even as `sent` or `dropped`."""
+    story = """
+scenario: s
+until: 1h
+workspace: {sources: {lossy: {kind: server, drop_rate: 1.0}}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, track: first}
+  - {at: 1h, who: ana, track: at_until}
+  - {at: 2h, who: ana, track: after}
+  - {at: 3h, who: ana, source: lossy, track: lost_after}
+"""
+    code, out = invoke("timeline", "--json", str(write(tmp_path, "u.yaml", story)))
+    assert code == 0
+    records = json.loads(out)
+    assert records[-1]["offset"] == "+1h00m"
+    assert [r["event"] for r in records if r["kind"] == "sent"] == ["first", "at_until"]
+
+
 def test_timeline_of_a_bad_file_exits_2(tmp_path: Path) -> None:
     code, out = invoke("timeline", str(write(tmp_path, "bad.yaml", "scenario: s\ntimline: []\n")))
     assert code == 2 and "did you mean 'timeline'" in out

@@ -160,3 +160,17 @@ def test_idempotency_values_are_compared_exactly(play: Callable[..., Outcome]) -
     )
     assert events_of(outcome) == [("cio_1", "order_completed", 1)] * 2
     assert ignored(outcome) == [("order_completed", "idempotency_key")]
+
+
+def test_a_null_idempotency_value_is_no_value(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        """
+        scenario: s
+        workspace: {dedupe: {idempotency_keys: {order_completed: order_id}}}
+        shoppers: {ana: {id: cus_1}}
+        timeline:
+          - {at: 0m, who: ana, source: backend, track: order_completed, properties: {order_id: null}}
+          - {at: 5m, who: ana, source: backend, track: order_completed, properties: {order_id: null}}
+        """
+    )
+    assert len(events_of(outcome)) == 2 and ignored(outcome) == []

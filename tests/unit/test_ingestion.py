@@ -161,6 +161,19 @@ def test_drop_false_on_a_step_delivers_whatever_the_drop_rate(play: Callable[...
     assert [s.name for s in outcome.dropped] == ["b"]
 
 
+def test_a_step_with_copies_on_a_lossy_source_is_lost_whole(play: Callable[..., Outcome]) -> None:
+    """`copies` are retries of the send; the source's drop_rate still applies to it
+    (only `drop:` overrides it)."""
+    outcome = play(
+        scenario(
+            "    backend: {kind: server, drop_rate: 1.0}",
+            "  - {at: 0s, who: ana, track: a, copies: 2}\n  - {at: 1m, who: ana, track: b, copies: 2, drop: false}",
+        )
+    )
+    assert arrivals(outcome) == [("b", 60, 1), ("b", 120, 2)]
+    assert [s.name for s in outcome.dropped] == ["a"]
+
+
 @pytest.mark.parametrize(
     ("name", "kind"), [("backend", "server"), ("web", "client"), ("app", "client"), ("crm", "client")]
 )

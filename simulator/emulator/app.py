@@ -29,7 +29,7 @@ from starlette.routing import Route
 from .clock import VirtualClock
 from .inspect_api import INSPECT_ROUTES, inspect
 from .pipelines_api import PIPELINE_CALLS, PIPELINE_ROUTES, pipeline_ops
-from .protocol import BATCH_BYTES, CALL_BYTES, JSON_DEPTH, TRACK_V1_BYTES, ApiError, json_depth
+from .protocol import BATCH_BYTES, CALL_BYTES, JSON_DEPTH, TRACK_V1_BYTES, ApiError, json_depth, load_json
 from .session import EmulatorSession
 from .track_api import TRACK_ROUTES, RouteNotFound, track_v1_ops, track_v2_ops
 
@@ -152,7 +152,7 @@ def _json(body: bytes) -> Any:
         return None
     too_deep = f"malformed JSON: nested deeper than {JSON_DEPTH} levels"
     try:
-        value = json.loads(body)
+        value = load_json(body)  # NaN, Infinity and 1e999 are malformed too
     except UnicodeDecodeError as exc:
         raise ApiError(400, f"malformed JSON: the body is not UTF-8 ({exc.reason})", "malformed_json") from None
     except json.JSONDecodeError as exc:

@@ -34,6 +34,8 @@ from typing import IO, Any
 from simulator.model.time import format_instant
 from simulator.scenario.errors import SegsimError
 
+from .protocol import load_json
+
 __all__ = ["LOG_VERSION", "MAX_LINE_BYTES", "CallLog", "LogError", "SessionLog", "read_log", "session_header"]
 
 LOG_VERSION = 1
@@ -134,7 +136,7 @@ def _lines(fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 def _parse(file: Path, number: int, line: bytes) -> Any:
     try:
-        return json.loads(line.decode("utf-8"))
+        return load_json(line.decode("utf-8"))  # no NaN or Infinity: the emulator never writes them
     except UnicodeDecodeError as exc:
         if number == 1 and line.startswith(b"\x1f\x8b"):
             raise LogError(f"{file}: a gzip file, not a call log: gunzip it first") from None

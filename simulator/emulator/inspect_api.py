@@ -17,6 +17,7 @@ platform to the clock's now, so due journey timers have fired.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from simulator.model.time import format_instant, parse_duration, parse_instant
@@ -76,6 +77,15 @@ def _members_at(session: EmulatorSession, name: str, at: int) -> list[Profile]:
     return [session.platform.profiles[n] for n in nums]
 
 
+# An instant whose offset's `+` arrived as a space: `?at=...T10:00:00+01:00`
+# written without percent-encoding (a query string's `+` decodes as a space).
+_SPACE_FOR_PLUS = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}[\d:.,]*) (\d{2}(?::?\d{2})?)$")
+
+
+def _offset_sign(text: str) -> str:
+    return _SPACE_FOR_PLUS.sub(r"\1+\2", text.strip())
+
+
 def _segment(session: EmulatorSession, name: str, query: dict[str, str]) -> dict[str, Any]:
     known = [s.name for s in session.workspace.segments]
     if name not in known:
@@ -85,7 +95,7 @@ def _segment(session: EmulatorSession, name: str, query: dict[str, str]) -> dict
     at = now
     if "at" in query:
         try:
-            at = parse_instant(query["at"])
+            at = parse_instant(_offset_sign(query["at"]))
         except (ValueError, OverflowError) as exc:
             raise ApiError(400, f"at: {exc}") from None
         if at > now:

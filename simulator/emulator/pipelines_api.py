@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .protocol import CALL_BYTES, ApiError, check_data, check_id, check_name, iso_timestamp
+from .protocol import CALL_BYTES, ApiError, check_data, check_id, check_name, iso_timestamp, json_bytes
 
 __all__ = ["PIPELINE_CALLS", "PIPELINE_ROUTES", "pipeline_ops"]
 
@@ -46,7 +46,7 @@ def _call_op(kind: str, msg: Any) -> dict[str, Any]:
     """One call, validated; raises ApiError(400) when it is invalid."""
     if not isinstance(msg, dict):
         raise ApiError(400, f"a {kind} call must be a JSON object")
-    size = len(json.dumps(msg, separators=(",", ":")).encode("utf-8"))
+    size = json_bytes(msg)
     if size > CALL_BYTES:
         raise ApiError(400, f"the {kind} call is {size} bytes; each call is limited to 32 KB")
     if kind == "alias":

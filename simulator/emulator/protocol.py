@@ -1,23 +1,35 @@
 """What both APIs share: size limits, the error a request is refused with,
-and the parsing of identifiers, names, event data and timestamps.
+and the parsing of request bodies, identifiers, names, event data,
+attributes and timestamps.
 
 Limits are the real API's: identifiers 150 bytes, event names 100 bytes,
-event data 100,000 bytes, one v2 or Pipelines call 32 KB, a batch 500 KB.
-Two more keep hostile bodies from reaching the engine: JSON nested deeper
-than `JSON_DEPTH` levels is refused (400) like malformed JSON, and
-timestamps must fall between 1970 and the end of year 9999, the instants
-segsim can print.
+event data 100,000 bytes, one v2 or Pipelines call 32 KB, a batch 500 KB; a
+person's attributes (Track API identify) 300 per call, names 150 bytes,
+values 1,000 bytes. Sizes of JSON values are their compact UTF-8 JSON (what
+`json_bytes` counts), however the client escaped them. Two more keep
+hostile bodies from reaching the engine: JSON nested deeper than
+`JSON_DEPTH` levels is refused (400) like malformed JSON, and timestamps
+must fall between 1970 and the end of year 9999, the instants segsim can
+print. `load_json` refuses what Python's parser reads but JSON does not
+have (`NaN`, `Infinity`, numbers past a double's range such as `1e999`):
+admitted, they would reach the platform as non-finite floats, which no JSON
+answer can carry.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 from typing import Any
 
 from simulator.model.time import parse_instant
 
 __all__ = [
+    "ATTRIBUTES",
+    "ATTRIBUTE_NAME_BYTES",
+    "ATTRIBUTE_VALUE_BYTES",
     "BATCH_BYTES",
     "CALL_BYTES",
     "DATA_BYTES",
@@ -27,12 +39,15 @@ __all__ = [
     "NAME_BYTES",
     "TRACK_V1_BYTES",
     "ApiError",
+    "check_attributes",
     "check_data",
     "check_id",
     "check_instant",
     "check_name",
-    "json_depth",
     "iso_timestamp",
+    "json_bytes",
+    "json_depth",
+    "load_json",
     "path_ref",
     "unix_timestamp",
 ]
@@ -42,8 +57,16 @@ NAME_BYTES = 100
 DATA_BYTES = 100_000
 CALL_BYTES = 32 * 1024
 BATCH_BYTES = 500 * 1024
-# A v1 request holds one event whose data may reach 100,000 bytes, plus its envelope.
-TRACK_V1_BYTES = DATA_BYTES + 8 * 1024
+ATTRIBUTES = 300
+ATTRIBUTE_NAME_BYTES = 150
+ATTRIBUTE_VALUE_BYTES = 1000
+# The Track API states no v1 request limit, only the limits above, measured as
+# UTF-8; a client may send every character \u-escaped (python's `json`, so the
+# official client, escapes all non-ASCII), up to three times its UTF-8 size.
+# The largest valid v1 body, an identify of 300 attributes with 150-byte names
+# and 1,000-byte values all escaped, is about 1.04 MB: 1 MiB holds it (and an
+# event of 100,000 bytes of data, escaped), and still bounds what is parsed.
+TRACK_V1_BYTES = 1024 * 1024
 JSON_DEPTH = 64
 LATEST_INSTANT = 253_402_300_799  # 9999-12-31T23:59:59Z
 
@@ -63,6 +86,71 @@ class ApiError(Exception):
 
 def _size(text: str) -> int:
     return len(text.encode("utf-8"))
+
+
+def json_bytes(value: Any) -> int:
+    """The size of a JSON value as compact UTF-8 JSON: what the limits count, so
+    `"é"` is 4 bytes whether the client sent it raw or as `"\\u00e9"`."""
+    return _size(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+class _NotJson(Exception):
+    """A token Python's parser reads but JSON does not have (raised from the parser's hooks)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+_DOUBLE_MAX = sys.float_info.max
+# The JSON tokens the hooks see, and strings (skipped whole, so no text inside
+# one is taken for a token): a left-to-right scan meets them in the parser's order.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?')
+
+
+def _constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not JSON (JSON has no NaN or Infinity)")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJson(f"the number {text} is out of range (beyond a double's, it would read as infinity)")
+    return value
+
+
+def _int(text: str) -> int:
+    value = int(text)
+    if len(text) > 300 and abs(value) > _DOUBLE_MAX:  # no integer of 300 digits or fewer gets there
+        raise _NotJson(f"the number {text[:20]}... ({len(text)} digits) is out of range (beyond a double's)")
+    return value
+
+
+def _refused(token: str) -> bool:
+    """Would the parser's hooks refuse this token?"""
+    if token.startswith('"'):
+        return False
+    hook = _constant if token.endswith(("NaN", "Infinity")) else _float if any(c in token for c in ".eE") else _int
+    try:
+        hook(token)
+    except _NotJson:
+        return True
+    return False
+
+
+def load_json(body: bytes | str) -> Any:
+    """`json.loads`, refusing `NaN`, `Infinity`, `-Infinity` and numbers past a
+    double's range (`1e999`, a 400-digit integer) with a JSONDecodeError that
+    names the token and its line and column, as the parser does for other
+    malformed JSON. Raises UnicodeDecodeError for bytes that are not text,
+    RecursionError or ValueError as `json.loads` does."""
+    text = body.decode(json.detect_encoding(body), "surrogatepass") if isinstance(body, bytes) else body
+    try:
+        return json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
+    except _NotJson as exc:
+        # The text before the token parsed, so the scan is in step with the parser up to it.
+        where = next((m.start() for m in _TOKENS.finditer(text) if _refused(m.group())), 0)
+        raise json.JSONDecodeError(exc.why, text, where) from None
 
 
 def check_id(value: Any, what: str) -> str:
@@ -97,9 +185,31 @@ def check_data(value: Any, what: str = "data") -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise ApiError(400, f"{what} must be a JSON object, got {json.dumps(value)[:60]}")
-    size = _size(json.dumps(value, separators=(",", ":")))
+    size = json_bytes(value)
     if size > DATA_BYTES:
-        raise ApiError(400, f"{what} is {size} bytes; the limit is {DATA_BYTES} bytes")
+        raise ApiError(400, f"{what} is {size} bytes (as UTF-8 JSON); the limit is {DATA_BYTES} bytes")
+    return value
+
+
+def check_attributes(value: dict[str, Any], what: str = "attributes") -> dict[str, Any]:
+    """A person's attributes in a Track API identify: at most 300, each name at
+    most 150 bytes and each value at most 1,000 bytes (a string's UTF-8, any
+    other value's compact UTF-8 JSON), the OpenAPI's customer limits."""
+    if len(value) > ATTRIBUTES:
+        raise ApiError(400, f"{what}: {len(value)} attributes; the limit is {ATTRIBUTES} in one identify call")
+    for name, item in value.items():
+        if _size(name) > ATTRIBUTE_NAME_BYTES:
+            shown = json.dumps(name[:40], ensure_ascii=False)
+            raise ApiError(
+                400, f"{what}: the name {shown}... is {_size(name)} bytes; the limit is {ATTRIBUTE_NAME_BYTES} bytes"
+            )
+        size = _size(item) if isinstance(item, str) else json_bytes(item)
+        if size > ATTRIBUTE_VALUE_BYTES:
+            shown = json.dumps(name, ensure_ascii=False)
+            raise ApiError(
+                400,
+                f"{what}.{shown[1:-1]} is {size} bytes; an attribute value is limited to {ATTRIBUTE_VALUE_BYTES} bytes",
+            )
     return value
 
 

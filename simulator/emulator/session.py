@@ -12,7 +12,10 @@ Records this module adds to the platform's trace (the engine has no notion
 of them):
 
     call_dropped      an invalid or undeliverable call (reason, api, call)
-    call_ignored      a valid call segsim does not model (group, objects)
+    call_ignored      a valid call segsim does not model (group, objects), or
+                      the part of one that is not applied (reason, api, call)
+    identifiers_updated  an identify by cio_id changed the person's id or email
+                      (cio_id, id, old_id, email, old_email)
     profile_deleted   DELETE customers/{id} or a suppress (cio_id, how)
     identifier_suppressed / identifier_unsuppressed (identifier)
     device_added / device_deleted (cio_id, device)
@@ -28,7 +31,7 @@ from simulator.model.calls import Delivery, Send
 from simulator.model.config import WorkspaceConfig
 from simulator.model.time import format_instant, on_our_clock
 from simulator.platform.engine import Platform
-from simulator.platform.state import Profile
+from simulator.platform.state import Profile, email_key
 
 from .calllog import CallLog, SessionLog, read_log, session_header
 from .clock import VirtualClock
@@ -50,6 +53,7 @@ class EmulatorSession:
         self.touched = False  # no call applied since the start (or the last reset)
         self.seq = 0
         self.suppressed: set[str] = set()
+        self.suppressed_with: dict[str, tuple[str, ...]] = {}  # identifier -> all its suppress added
         self.devices: dict[int, dict[str, dict[str, Any]]] = {}
         self.sends: list[Send] = []  # every call delivered since the last reset, for scenario skeletons
         self.resumed_from: SessionLog | None = None  # the log this session resumed, if any
@@ -156,6 +160,7 @@ class EmulatorSession:
         self.platform = Platform(self.workspace, at, owners={})
         self.seq = 0
         self.suppressed = set()
+        self.suppressed_with = {}
         self.devices = {}
         self.sends = []
 
@@ -203,7 +208,7 @@ class EmulatorSession:
         if kind == "id":
             return pf.by_id.get(value)
         if kind == "email":
-            return pf.by_email.get(value)
+            return pf.by_email.get(email_key(value))
         if kind == "cio_id" and value.startswith("cio_") and value[4:].isdigit():
             p = pf.profiles.get(int(value[4:]))
             return p if p is not None and p.deleted_at is None else None
@@ -222,11 +227,9 @@ class EmulatorSession:
                     self._drop(at, op, f"no person has {ref[1]} (unknown or deleted cio_id)")
                     return
                 if call == "identify":
-                    if p.id is None and user_id is None and email is not None and email != p.email:
-                        self._drop(at, op, f"changing the email of {p.cio_id}, which has no id, is not modelled")
+                    if not self._change_identifiers(at, op, p, user_id, email):
                         return
-                    user_id = p.id or user_id
-                    email = email or p.email
+                    user_id, email = p.id, p.email
                     if user_id is None and email is None and p.anonymous_ids:
                         return  # nothing to set on an anonymous profile
                 elif p.id is not None:
@@ -245,6 +248,12 @@ class EmulatorSession:
             return
         if call == "identify" and anonymous_id is not None and user_id is None and email is None:
             self._drop(at, op, "an identify needs an id or an email")
+            return
+        if op.get("update_only") and not any(
+            self._live([kind, value]) for kind, value in (("id", user_id), ("email", email)) if value is not None
+        ):
+            who = " or ".join(x for x in (user_id, email) if x is not None)
+            self._drop(at, op, f"_update is true and no person has {who}: nobody is created")
             return
         if call == "track" and anonymous_id is not None and (user_id is not None or email is not None):
             # A call naming a person and an anonymous id merges the anonymous id first (as an identify).
@@ -271,6 +280,52 @@ class EmulatorSession:
             send.secondary = (op["secondary"][0], op["secondary"][1])
         self._deliver(at, send)
 
+    def _change_identifiers(
+        self, at: int, op: dict[str, Any], p: Profile, user_id: str | None, email: str | None
+    ) -> bool:
+        """An identify by cio_id sets the person's id and email to the call's (the
+        OpenAPI: "If your request includes a cio_id, we'll attempt to update that
+        person, including any identifiers in the request"), and the platform's
+        indexes with them: the old identifier no longer finds the person. An
+        identifier of another live person is not taken, and nobody is merged:
+        the call is dropped (the real API's Attribute Update Failure), as it is
+        for a suppressed one. False when the call is dropped."""
+        new_id = user_id if user_id is not None and user_id != p.id else None
+        same_email = email is not None and p.email is not None and email_key(email) == email_key(p.email)
+        new_email = email if email is not None and not same_email else None
+        for kind, value in (("id", new_id), ("email", new_email)):
+            if value is None:
+                continue
+            other = self._live([kind, value])
+            if other is not None and other is not p:
+                why = f"{kind} {value} belongs to {other.cio_id}; {p.cio_id} keeps its {kind} and nobody is merged"
+                self._drop(at, op, f"{why} (Attribute Update Failure)")
+                return False
+            if value in self.suppressed:
+                self._drop(at, op, f"{value} is suppressed")
+                return False
+        if new_id is None and new_email is None:
+            return True
+        pf = self.platform
+        old_id, old_email = p.id, p.email
+        if new_id is not None:
+            if old_id is not None and pf.by_id.get(old_id) is p:
+                del pf.by_id[old_id]
+            p.id = new_id
+            pf.by_id[new_id] = p
+        if new_email is not None:
+            if old_email is not None and pf.by_email.get(email_key(old_email)) is p:
+                del pf.by_email[email_key(old_email)]
+            p.email = new_email
+            pf.by_email[email_key(new_email)] = p
+        changed: dict[str, Any] = {}
+        if new_id is not None:
+            changed.update(id=new_id, old_id=old_id)
+        if new_email is not None:
+            changed.update(email=new_email, old_email=old_email)
+        pf.trace.add(at, "identifiers_updated", api=op.get("api"), cio_id=p.cio_id, **changed)
+        return True
+
     def _deliver(self, at: int, send: Send) -> None:
         self.sends.append(send)
         self.platform.accept(Delivery(arrival=at, send=send, copy=1))
@@ -289,10 +344,14 @@ class EmulatorSession:
         ref = op.get("ref")
         p = self._live(ref)
         if how == "suppress" and ref is not None:
+            added: list[str] = []
             for key in (ref[1], p.id if p else None, p.email if p else None):
                 if key is not None and key not in self.suppressed and not key.startswith("cio_"):
                     self.suppressed.add(key)
+                    added.append(key)
                     self.platform.trace.add(at, "identifier_suppressed", identifier=key)
+            for key in added:  # an unsuppress of any of them lifts them all
+                self.suppressed_with[key] = tuple(added)
         if p is None:
             self._drop(at, op, f"no person has {ref[1] if ref else '?'}")
             return
@@ -304,13 +363,18 @@ class EmulatorSession:
         self.devices.pop(p.num, None)
 
     def _unsuppress(self, at: int, op: dict[str, Any]) -> None:
+        """Lifts the identifier and every other one the same suppress added (a
+        person's id and email are suppressed together, and lifted together)."""
         ref = op.get("ref")
         key = ref[1] if ref is not None else None
         if key is None or key not in self.suppressed:
             self._drop(at, op, f"{key} is not suppressed")
             return
-        self.suppressed.discard(key)
-        self.platform.trace.add(at, "identifier_unsuppressed", identifier=key)
+        for lifted in self.suppressed_with.get(key, (key,)):
+            if lifted in self.suppressed:
+                self.suppressed.discard(lifted)
+                self.platform.trace.add(at, "identifier_unsuppressed", identifier=lifted)
+            self.suppressed_with.pop(lifted, None)
 
     def _device(self, at: int, op: dict[str, Any], kind: str) -> None:
         p = self._live(op.get("ref"))

@@ -14,9 +14,11 @@ from typing import Any
 from .protocol import (
     CALL_BYTES,
     ApiError,
+    check_attributes,
     check_data,
     check_id,
     check_name,
+    json_bytes,
     path_ref,
     unix_timestamp,
 )
@@ -58,21 +60,38 @@ def _ref(value: str) -> list[str]:
     return [kind, text]
 
 
-def _identify(ref: list[str], body: dict[str, Any], attributes: dict[str, Any]) -> dict[str, Any]:
+def _identify(ref: list[str], body: dict[str, Any]) -> list[dict[str, Any]]:
+    """An identify, and a record of what in the body is not applied.
+
+    The body's identifiers are applied as the OpenAPI says: an id through an
+    email in the path, an email through an id, either through a `cio_` id (the
+    session changes that person's identifiers). One of the same kind as the
+    path's, with another value, is not: that is an Attribute Update Failure,
+    recorded as `call_ignored`. `_update: true` (`update_only`) creates nobody."""
     op: dict[str, Any] = {"op": "call", "api": API, "call": "identify", "ref": ref}
-    if ref[0] == "id" and body.get("email") is not None:
-        op["email"] = check_id(body["email"], "email")
-    elif ref[0] == "email" and body.get("id") is not None:
-        op["user_id"] = check_id(body["id"], "id")
-    elif ref[0] == "cio_id":
-        for key, field in (("id", "user_id"), ("email", "email")):
-            if body.get(key) is not None:
-                op[field] = check_id(body[key], key)
+    notes: list[dict[str, Any]] = []
+    for key, field in (("id", "user_id"), ("email", "email")):
+        if body.get(key) is None:
+            continue
+        value = check_id(body[key], key)
+        if ref[0] == key and value != ref[1]:
+            reason = (
+                f"{key} {value!r} in the request was not applied: the person is named by {key}, and a "
+                f"person's {key} changes only when they are named by their cio_id"
+            )
+            notes.append({"op": "ignored", "api": API, "call": "identify", "reason": reason})
+        elif ref[0] != key:
+            op[field] = value
+    if body.get("cio_id") is not None and ref[0] != "cio_id":
+        reason = "cio_id in the request body is not modelled: name the person by cio_ in the path"
+        notes.append({"op": "ignored", "api": API, "call": "identify", "reason": reason})
     if body.get("anonymous_id") is not None:
         op["anonymous_id"] = check_id(body["anonymous_id"], "anonymous_id")
-    op["attributes"] = {k: v for k, v in attributes.items() if k not in _IDENTIFIER_KEYS}
-    check_data(op["attributes"], "attributes")
-    return op
+    if body.get("_update") is True:
+        op["update_only"] = True
+    attributes = {k: v for k, v in body.items() if k not in _IDENTIFIER_KEYS and k != "_update"}
+    op["attributes"] = check_attributes(attributes)
+    return [op, *notes]
 
 
 def _event(ref: list[str] | None, body: dict[str, Any], data_key: str) -> dict[str, Any]:
@@ -150,7 +169,7 @@ def track_v1_ops(method: str, parts: list[str], body: Any) -> list[dict[str, Any
     ref = _ref(check_id(parts[1], "the customer identifier in the path"))
     rest = parts[2:]
     if not rest and method == "PUT":
-        return [_identify(ref, data, data)]
+        return _identify(ref, data)
     if not rest and method == "DELETE":
         return [{"op": "delete", "api": API, "call": "delete", "ref": ref}]
     if rest == ["events"] and method == "POST":
@@ -165,10 +184,10 @@ def track_v1_ops(method: str, parts: list[str], body: Any) -> list[dict[str, Any
     raise RouteNotFound
 
 
-def _entity(item: Any, where: str) -> dict[str, Any]:
+def _entity(item: Any, where: str) -> list[dict[str, Any]]:
     if not isinstance(item, dict):
         raise ApiError(400, f"{where} must be a JSON object")
-    size = len(json.dumps(item, separators=(",", ":")).encode("utf-8"))
+    size = json_bytes(item)
     if size > CALL_BYTES:
         raise ApiError(400, f"{where} is {size} bytes; each operation is limited to 32 KB")
     kind, action = item.get("type"), item.get("action")
@@ -178,33 +197,32 @@ def _entity(item: Any, where: str) -> dict[str, Any]:
         raise ApiError(400, f"{where}.action is required")
     if kind != "person":
         reason = f"{kind} operations are not modelled"
-        return {"op": "ignored", "api": API, "call": f"{kind}.{action}", "reason": reason}
+        return [{"op": "ignored", "api": API, "call": f"{kind}.{action}", "reason": reason}]
     if action == "merge":
-        return _merge(item)
+        return [_merge(item)]
     ref = _person(item.get("identifiers"), f"{where}.identifiers", ("id", "email", "cio_id", "phone"))
     if ref[0] == "phone":
-        return {"op": "ignored", "api": API, "call": action, "reason": "phone identifiers are not modelled"}
+        return [{"op": "ignored", "api": API, "call": action, "reason": "phone identifiers are not modelled"}]
     attributes = item.get("attributes")
     if action == "identify":
-        attrs = _mapping(attributes, f"{where}.attributes")
-        ident = dict(attrs)
+        ident = dict(_mapping(attributes, f"{where}.attributes"))
         if item.get("anonymous_id") is not None:
             ident["anonymous_id"] = item["anonymous_id"]
-        return _identify(ref, ident, {k: v for k, v in attrs.items() if k != "_update"})
+        return _identify(ref, ident)
     if action in _EVENT_TYPES:
         event = dict(item, type=action)
-        return _event(ref, event, "attributes")
+        return [_event(ref, event, "attributes")]
     if action == "delete":
-        return {"op": "delete", "api": API, "call": "delete", "ref": ref}
+        return [{"op": "delete", "api": API, "call": "delete", "ref": ref}]
     if action in ("suppress", "unsuppress"):
-        return {"op": action, "api": API, "call": action, "ref": ref}
+        return [{"op": action, "api": API, "call": action, "ref": ref}]
     if action == "add_device":
-        return {"op": "device_add", "api": API, "call": action, "ref": ref, "device": _device(item, "token")}
+        return [{"op": "device_add", "api": API, "call": action, "ref": ref, "device": _device(item, "token")}]
     if action == "delete_device":
         device = _device(item, "token")
-        return {"op": "device_delete", "api": API, "call": action, "ref": ref, "device_id": device["id"]}
+        return [{"op": "device_delete", "api": API, "call": action, "ref": ref, "device_id": device["id"]}]
     if action in ("add_relationships", "delete_relationships"):
-        return {"op": "ignored", "api": API, "call": action, "reason": "relationships are not modelled"}
+        return [{"op": "ignored", "api": API, "call": action, "reason": "relationships are not modelled"}]
     raise ApiError(400, f"{where}.action {action!r} is not a person action")
 
 
@@ -214,7 +232,7 @@ def track_v2_ops(parts: list[str], body: Any) -> tuple[list[dict[str, Any]], lis
     real API answers 207, the batch's valid objects are applied and each
     invalid one is dropped (a `call_dropped` record)."""
     if parts == ["entity"]:
-        return [_entity(body, "the entity")], []
+        return _entity(body, "the entity"), []
     data = _mapping(body, "the request body")
     batch = data.get("batch")
     if not isinstance(batch, list):
@@ -223,7 +241,7 @@ def track_v2_ops(parts: list[str], body: Any) -> tuple[list[dict[str, Any]], lis
     errors: list[dict[str, Any]] = []
     for i, item in enumerate(batch):
         try:
-            ops.append(_entity(item, f"batch[{i}]"))
+            ops.extend(_entity(item, f"batch[{i}]"))
         except ApiError as exc:
             errors.append({"batch_index": i, "reason": exc.code, "message": exc.message})
             action = item.get("action") if isinstance(item, dict) else None

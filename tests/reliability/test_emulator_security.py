@@ -129,26 +129,28 @@ def test_body_limits_are_enforced_before_parsing(emulator: Emulator, path: str, 
     assert emulator.session.records == 0
 
 
-def test_a_gzip_bomb_is_refused_in_bounded_memory(emulator: Emulator) -> None:
+@pytest.mark.parametrize(
+    ("path", "limit", "auth"),
+    [("/v1/batch", BATCH_BYTES, PIPELINES_AUTH), ("/api/v1/customers/c/events", TRACK_V1_BYTES, TRACK_AUTH)],
+)
+def test_a_gzip_bomb_is_refused_in_bounded_memory(emulator: Emulator, path: str, limit: int, auth: httpx.Auth) -> None:
     bomb = gzip.compress(b" " * (200 * 1024 * 1024), compresslevel=9)  # 200 MB inflated, about 200 KB sent
-    assert len(bomb) < BATCH_BYTES
+    assert len(bomb) < limit
     tracemalloc.start()
     try:
-        response = emulator.request(
-            "POST", "/v1/batch", content=bomb, auth=PIPELINES_AUTH, headers={"content-encoding": "gzip"}
-        )
+        response = emulator.request("POST", path, content=bomb, auth=auth, headers={"content-encoding": "gzip"})
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert response.status_code == 413
-    assert response.json() == {
-        "code": "too_large",
-        "message": f"the inflated request is over the limit of {BATCH_BYTES} bytes",
-    }
+    assert f"the inflated request is over the limit of {limit} bytes" in response.text
+    if path == "/v1/batch":
+        assert response.json() == {
+            "code": "too_large",
+            "message": f"the inflated request is over the limit of {limit} bytes",
+        }
     assert peak < 20 * 1024 * 1024, f"inflating used {peak / 1e6:.0f} MB"
-    broken = emulator.request(
-        "POST", "/v1/batch", content=bomb[:-40], auth=PIPELINES_AUTH, headers={"content-encoding": "gzip"}
-    )
+    broken = emulator.request("POST", path, content=bomb[:-40], auth=auth, headers={"content-encoding": "gzip"})
     assert broken.status_code == 413  # still over the limit before the cut is noticed
 
 

@@ -187,3 +187,94 @@ def test_advance_and_segments_reject_bad_parameters(primed: Any) -> None:
     assert emu.inspect.get("/segments/vip", params={"at": "2999-01-01T00:00:00Z"}).status_code == 400
     assert emu.inspect.get("/profiles/cio_x").status_code == 404
     assert emu.get("/now")["now"] >= before["now"]
+
+
+# Tokens Python's parser reads but JSON does not have; admitted, they reached
+# the platform as non-finite floats and every inspection answer failed.
+NOT_JSON = ["NaN", "Infinity", "-Infinity", "1e999", "-1e400", "9" * 400]
+
+
+def _position(body: bytes, token: bytes) -> str:
+    """Where the parser says `token` is."""
+    lines = body[: body.index(token)].split(b"\n")
+    return f"at line {len(lines)} column {len(lines[-1]) + 1}"
+
+
+@pytest.mark.parametrize("token", NOT_JSON, ids=["nan", "infinity", "minus-infinity", "1e999", "-1e400", "400-digits"])
+def test_nan_infinity_and_numbers_past_a_double_are_malformed_json_on_every_api(primed: Any, token: str) -> None:
+    emu = primed
+    before = _state(emu)
+    track, cdp = (emu.site_id, emu.api_key), (emu.write_key, "")
+    value = token.encode()
+    calls = [
+        ("POST", f"{emu.track_url}/customers/cus_1/events", b'{"name": "e", "data": {"n": ' + value + b"}}", track),
+        ("PUT", f"{emu.track_url}/customers/cus_1", b'{"plan": "gold",\n "score": ' + value + b"}", track),
+        (
+            "POST",
+            f"{emu.base_url}/api/v2/entity",
+            b'{"type": "person", "identifiers": {"id": "cus_1"}, "action": "event", "name": "e", "attributes": {"n": '
+            + value
+            + b"}}",
+            track,
+        ),
+        (
+            "POST",
+            f"{emu.pipelines_url}/track",
+            b'{"userId": "cus_1", "event": "e", "properties": {"n": ' + value + b"}}",
+            cdp,
+        ),
+        (
+            "POST",
+            f"{emu.pipelines_url}/batch",
+            b'{"batch": [{"type": "identify", "userId": "u", "traits": {"n": [1, ' + value + b"]}}]}",
+            cdp,
+        ),
+    ]
+    for method, url, body, auth in calls:
+        response = httpx.request(method, url, content=body, auth=auth, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, (url, response.text)
+        assert "malformed JSON" in response.text and token[:20] in response.text, response.text
+        assert _position(body, value) in response.text, response.text
+    assert _state(emu) == before  # nothing logged or applied, and inspection still answers
+
+    # The same text inside a string, and the largest double, are fine.
+    fine = httpx.post(
+        f"{emu.track_url}/customers/cus_1/events",
+        content=b'{"name": "e", "data": {"text": "' + value + b' NaN", "big": 1.7e308}}',
+        auth=track,
+    )
+    assert fine.status_code == 200, fine.text
+    assert emu.get("/trace")["trace"]
+
+
+def test_limits_measure_utf8_json_however_the_client_escaped_it(primed: Any) -> None:
+    """The official client (through `requests`) sends every non-ASCII character
+    \\u-escaped: `é` travels as 6 bytes but counts as its 2 bytes of UTF-8."""
+    emu = primed
+    track = emu.track_client()
+    track.track("cus_1", "note_left", {"note": "é" * 49_990})  # 99,991 bytes of data; about 300 KB as sent
+    cio = emu.get("/profiles")["profiles"][0]["cio_id"]
+    assert emu.get(f"/profiles/{cio}")["events"][0]["properties"] == {"note": "é" * 49_990}
+    # The OpenAPI's customer limits, to the byte: 300 attributes, names of 150 bytes, values of 1,000.
+    attributes = {f"{i:03d}{'é' * 73}x": "é" * 500 for i in range(300)}
+    track.identify("cus_1", **attributes)  # about 1.04 MB as sent
+    assert emu.get("/profiles")["profiles"][0]["attributes"] == attributes
+
+    before = _state(emu)
+    auth = (emu.site_id, emu.api_key)
+    over = {
+        "data": ("POST", "customers/cus_1/events", {"name": "e", "data": {"note": "é" * 49_995}}),
+        "attributes": ("PUT", "customers/cus_1", {f"a{i}": i for i in range(301)}),
+        "value": ("PUT", "customers/cus_1", {"a": "é" * 500 + "x"}),
+        "name": ("PUT", "customers/cus_1", {"é" * 75 + "x": 1}),
+    }
+    responses = {
+        k: httpx.request(m, f"{emu.track_url}/{path}", json=body, auth=auth) for k, (m, path, body) in over.items()
+    }
+    assert {k: r.status_code for k, r in responses.items()} == dict.fromkeys(over, 400)
+    messages = {k: r.json()["meta"]["errors"][0] for k, r in responses.items()}
+    assert messages["data"] == "data is 100001 bytes (as UTF-8 JSON); the limit is 100000 bytes"
+    assert messages["attributes"] == "attributes: 301 attributes; the limit is 300 in one identify call"
+    assert messages["value"] == "attributes.a is 1001 bytes; an attribute value is limited to 1000 bytes"
+    assert "is 151 bytes; the limit is 150 bytes" in messages["name"]
+    assert _state(emu) == before

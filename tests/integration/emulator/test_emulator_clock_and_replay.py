@@ -70,6 +70,16 @@ def test_segment_membership_at_a_past_instant() -> None:
         assert past["at"] == "2026-03-02T10:00:00Z"
         assert [m["id"] for m in past["members"]] == ["cus_1"]
         assert "events" not in past["members"][0]
+        # Written unencoded, as a reader types it: the query's `+` decodes as a space.
+        past = emu.inspect.get("/segments/cart_abandoners?at=2026-03-02T11:00:00+01:00")
+        assert past.status_code == 200, past.text
+        assert past.json()["at"] == "2026-03-02T10:00:00Z"
+        assert [m["id"] for m in past.json()["members"]] == ["cus_1"]
+        spaced = emu.inspect.get("/segments/cart_abandoners", params={"at": "2026-03-02 11:00:00 01:00"})
+        assert spaced.json()["at"] == "2026-03-02T10:00:00Z"
+        assert (
+            emu.inspect.get("/segments/cart_abandoners", params={"at": "2026-03-02T11:00:00  01:00"}).status_code == 400
+        )
 
 
 def test_reset_empties_the_platform() -> None:
@@ -114,6 +124,39 @@ def test_log_replay_gives_the_same_trace(tmp_path: Path) -> None:
     assert replayed.platform.trace.records == live
     kinds = {r["kind"] for r in live}
     assert {"call_dropped", "profile_deleted", "device_added", "message_sent", "profile_merged"} <= kinds
+
+
+def test_identifier_changes_suppressions_and_update_only_replay_the_same(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        track = emu.track_client()
+        track.identify("ana@example.com", plan="gold")
+        track.identify("cio_1", email="ana@example.org")
+        track.identify("cio_1", email="ana@example.com")
+        track.identify("cus_2", email="ben@example.com")
+        track.identify("cio_1", email="ben@example.com")  # another person's: dropped
+        track.identify("cus_3", _update=True)  # nobody: dropped
+        track.suppress("cus_2")
+        track.unsuppress("ben@example.com")
+        track.identify("cus_2", vip=True)
+        live = list(emu.session.platform.trace.records)
+    replayed = replay_log(read_log(log), load_workspace(WORKSPACE)[0])
+    assert replayed.platform.trace.records == live
+    assert replayed.suppressed == set()
+    assert sorted(replayed.platform.by_email) == ["ana@example.com"]
+    kinds = [r["kind"] for r in live]
+    assert kinds.count("identifiers_updated") == 2 and kinds.count("identifier_unsuppressed") == 2
+
+
+def test_a_call_log_holding_nan_or_infinity_is_refused(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        emu.track_client().track("cus_1", "order_completed", {"order_id": "o_1", "value": 80})
+    lines = log.read_text().splitlines()
+    lines[1] = lines[1].replace('"value":80', '"value":Infinity')
+    log.write_text("\n".join(lines) + "\n")
+    with pytest.raises(LogError, match=r"calls.jsonl:2: not a JSON line \(Infinity is not JSON .* at column \d+\)"):
+        read_log(log)
 
 
 def test_replay_cli_and_scenario_skeleton_that_check_accepts(tmp_path: Path) -> None:

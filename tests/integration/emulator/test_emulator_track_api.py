@@ -179,3 +179,123 @@ def test_v2_entity_and_batch(segsim_emulator: Any) -> None:
     assert [m["id"] for m in emu.members("vip")] == ["cus_1"]
     assert len(emu.get("/profiles")["profiles"]) == 2
     assert any(r["kind"] == "call_ignored" for r in emu.get("/trace")["trace"])
+
+
+def _trace(emu: Any, *kinds: str) -> list[dict[str, Any]]:
+    return [r for r in emu.get("/trace")["trace"] if r["kind"] in kinds]
+
+
+def _identify(emu: Any, identifier: str, **body: Any) -> None:
+    """PUT customers/{identifier} with a body `id` (which `CustomerIO.identify` cannot send)."""
+    import httpx
+
+    response = httpx.put(f"{emu.track_url}/customers/{identifier}", json=body, auth=(emu.site_id, emu.api_key))
+    assert response.status_code == 200, response.text
+
+
+def test_a_cio_id_changes_the_persons_id_and_email(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("cus_1", email="ana@example.com")
+    ana = _profile(emu, id="cus_1")["cio_id"]
+    _identify(emu, ana, id="cus_1b")
+    assert (_profile(emu, cio_id=ana)["id"], _profile(emu, cio_id=ana)["email"]) == ("cus_1b", "ana@example.com")
+    track.track("cus_1b", "product_viewed", {"product_id": "p_1", "category": "coffee"})
+    assert _profile(emu, cio_id=ana)["events"] == 1  # the new id finds her
+    track.identify("cus_1")  # the old one does not: a new person
+    assert _profile(emu, id="cus_1")["cio_id"] != ana
+
+    track.identify("ben@example.com")  # no id (changing his email was dropped as "not modelled")
+    ben = _profile(emu, email="ben@example.com")["cio_id"]
+    track.identify(ben, email="ben@example.org", plan="gold")
+    assert _profile(emu, cio_id=ben)["email"] == "ben@example.org"
+    track.identify("ben@example.org", tier="b")
+    assert _profile(emu, cio_id=ben)["attributes"] == {"plan": "gold", "tier": "b"}
+    assert [
+        {k: r.get(k) for k in ("cio_id", "id", "old_id", "email", "old_email")}
+        for r in _trace(emu, "identifiers_updated")
+    ] == [
+        {"cio_id": ana, "id": "cus_1b", "old_id": "cus_1", "email": None, "old_email": None},
+        {"cio_id": ben, "id": None, "old_id": None, "email": "ben@example.org", "old_email": "ben@example.com"},
+    ]
+    assert _trace(emu, "call_dropped") == []
+
+
+def test_a_cio_id_never_takes_another_persons_identifier(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("cus_1", email="ana@example.com")
+    track.identify("cus_2", email="ben@example.com")
+    profiles = emu.get("/profiles")
+    ana = _profile(emu, id="cus_1")["cio_id"]
+    assert ana == "cio_1"
+    _identify(emu, ana, id="cus_2", plan="gold")
+    track.identify(ana, email="ben@example.com")
+    assert emu.get("/profiles") == profiles  # nobody merged, nothing changed
+    assert [r["reason"] for r in _trace(emu, "call_dropped")] == [
+        "id cus_2 belongs to cio_2; cio_1 keeps its id and nobody is merged (Attribute Update Failure)",
+        "email ben@example.com belongs to cio_2; cio_1 keeps its email and nobody is merged (Attribute Update Failure)",
+    ]
+    assert _trace(emu, "profile_merged", "identifiers_updated") == []
+
+
+def test_a_body_identifier_unlike_the_paths_is_not_applied_and_says_so(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    _identify(emu, "cus_1", id="cus_9", plan="gold")
+    track.identify("ana@example.com", email="ana@example.org")
+    assert [(p["id"], p["email"], p["attributes"]) for p in emu.get("/profiles")["profiles"]] == [
+        ("cus_1", None, {"plan": "gold"}),
+        (None, "ana@example.com", {}),
+    ]
+    assert [r["reason"] for r in _trace(emu, "call_ignored")] == [
+        "id 'cus_9' in the request was not applied: the person is named by id, "
+        "and a person's id changes only when they are named by their cio_id",
+        "email 'ana@example.org' in the request was not applied: the person is named by email, "
+        "and a person's email changes only when they are named by their cio_id",
+    ]
+
+
+def test_update_only_identify_never_creates_a_person(segsim_emulator: Any) -> None:
+    import httpx
+
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("newguy", _update=True, z=1)
+    v2 = {"type": "person", "identifiers": {"id": "v2"}, "action": "identify", "attributes": {"_update": True}}
+    assert httpx.post(f"{emu.base_url}/api/v2/entity", json=v2, auth=(emu.site_id, emu.api_key)).status_code == 200
+    assert emu.get("/profiles")["profiles"] == []
+    assert [r["reason"] for r in _trace(emu, "call_dropped")] == [
+        "_update is true and no person has newguy: nobody is created",
+        "_update is true and no person has v2: nobody is created",
+    ]
+    track.identify("cus_1")
+    track.identify("cus_1", _update=True, z=1)
+    track.identify("cus_2", _update=False, y=2)
+    assert [(p["id"], p["attributes"]) for p in emu.get("/profiles")["profiles"]] == [
+        ("cus_1", {"z": 1}),
+        ("cus_2", {"y": 2}),
+    ]  # `_update` is never an attribute
+
+
+def test_unsuppress_lifts_every_identifier_the_suppress_added(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("cus_1", email="ana@example.com")
+    track.suppress("cus_1")
+    track.unsuppress("cus_1")
+    track.identify("ana@example.com", plan="gold")  # was dropped: her email stayed suppressed
+    assert _profile(emu, email="ana@example.com")["attributes"] == {"plan": "gold"}
+    assert [r["identifier"] for r in _trace(emu, "identifier_unsuppressed")] == ["cus_1", "ana@example.com"]
+    assert _trace(emu, "call_dropped") == []
+
+
+def test_a_path_email_finds_its_person_in_any_case(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("ana@example.com")
+    track.add_device("Ana@Example.com", "tok_1", "ios")  # emails are case-insensitive (the platform's index)
+    assert [d["id"] for d in _profile(emu, email="ana@example.com")["devices"]] == ["tok_1"]
+    track.delete("ANA@example.com")
+    assert emu.get("/profiles")["profiles"] == []
+    assert _trace(emu, "call_dropped") == []

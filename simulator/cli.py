@@ -181,7 +181,7 @@ def timeline(file: str, as_json: bool) -> None:
     """The whole story of one scenario in time order."""
     from simulator.checks.violations import find_violations
     from simulator.pipeline import simulate
-    from simulator.report.story import describe, story_records
+    from simulator.report.story import describe, flat_record, story_records
     from simulator.scenario.errors import InputError
     from simulator.scenario.loader import load_plan
 
@@ -192,7 +192,7 @@ def timeline(file: str, as_json: bool) -> None:
     outcome = simulate(plan)
     records = story_records(outcome, find_violations(outcome))
     if as_json:
-        click.echo(json.dumps(records, indent=1, sort_keys=False, default=str))
+        click.echo(json.dumps([flat_record(r) for r in records], indent=1, sort_keys=False, default=str))
         return
     from simulator.model.time import format_instant
 

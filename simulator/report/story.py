@@ -10,7 +10,7 @@ from simulator.checks.violations import Violation
 from simulator.model.time import format_duration, format_instant, format_offset
 from simulator.pipeline import Outcome
 
-__all__ = ["describe", "story_records"]
+__all__ = ["describe", "flat_record", "story_records"]
 
 
 def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dict[str, Any]]:
@@ -68,6 +68,23 @@ def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dic
                 value = format_instant(value)
             item[key] = value
         out.append(item)
+    return out
+
+
+def flat_record(record: dict[str, Any]) -> dict[str, Any]:
+    """One level of keys (SPEC 11's flat records): a mapping's values take
+    dotted keys, `properties.value`, `attributes.vip`, as a rule's paths do."""
+    out: dict[str, Any] = {}
+
+    def put(prefix: str, value: Any) -> None:
+        if isinstance(value, dict) and value:
+            for key, inner in value.items():
+                put(f"{prefix}.{key}", inner)
+        else:
+            out[prefix] = value
+
+    for key, value in record.items():
+        put(key, value)
     return out
 
 

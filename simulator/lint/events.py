@@ -33,12 +33,16 @@ def check_name(plan: TrackingPlanView, name: str, report: EventReport) -> bool:
         return True
     if plan.near_duplicate_of(name) is not None or plan.encoded_base(name) is not None:
         return False
-    nearest = plan.nearest(name)
-    hint = f"did you mean {nearest!r}? " if nearest else ""
+    hint = plan.suggestion(name)
+    if hint.startswith("did you mean"):
+        message = f"event {name!r} is not in the tracking plan: {hint} rename it, or add it under tracking_plan.events"
+    else:
+        aside = f" ({hint})" if hint else ""
+        message = f"event {name!r} is not in the tracking plan{aside}: rename it, or add it under tracking_plan.events"
     report(
         "unplanned-event",
         ERROR,
-        f"event {name!r} is not in the tracking plan: {hint}rename it, or add it under tracking_plan.events",
+        message,
         ("event",),
         (name,),
     )
@@ -118,32 +122,39 @@ def _nearest_property(prop: str, planned: Mapping[str, Any]) -> str | None:
 
 class UniqueValues:
     """Remembers the `unique_by` values seen per event: a 64-bit digest of each
-    value with its first line and dedupe id digest, and for a value delivered
-    again the digests of the repeats' dedupe ids, so memory grows with the number
-    of distinct values (and repeats) of unique events only, never with the log."""
+    value with where it was first seen (file, line) and its dedupe id digest, and
+    for a value delivered again the digests of the repeats' dedupe ids, so memory
+    grows with the number of distinct values (and repeats) of unique events only,
+    never with the log. One instance serves every log of a run, so a value
+    repeated in another file (an export split by day) is found too."""
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[str, int], tuple[int, int | None]] = {}
+        self._seen: dict[tuple[str, int], tuple[int, int | None, int]] = {}
         self._repeats: dict[tuple[str, int], set[int]] = {}
+        self._files: dict[str, int] = {}
+        self._file_names: list[str] = []
 
     @staticmethod
-    def _digest(value: Any) -> int:
+    def digest(value: Any) -> int:
         text = repr(value).encode("utf-8", "surrogatepass")
         return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
-    def first_seen(self, event: str, value: Any, line: int, dedupe_id: Any) -> int | None:
-        """The line where this value was first seen, when this is another delivery of it;
-        None when the value is new, or when this copy carries the dedupe id of a delivery
-        already seen (a retry the platform absorbs, counted once)."""
-        key = (event, self._digest(value))
-        mark = self._digest(dedupe_id) if dedupe_id is not None else None
+    def first_seen(self, event: str, value: Any, line: int, dedupe_id: Any, file: str = "") -> tuple[str, int] | None:
+        """Where this value was first seen (file, line), when this is another delivery
+        of it; None when the value is new, or when this copy carries the dedupe id of
+        a delivery already seen (a retry the platform absorbs, counted once)."""
+        key = (event, self.digest(value))
+        mark = self.digest(dedupe_id) if dedupe_id is not None else None
         earlier = self._seen.get(key)
         if earlier is None:
-            self._seen[key] = (line, mark)
+            number = self._files.setdefault(file, len(self._file_names))
+            if number == len(self._file_names):
+                self._file_names.append(file)
+            self._seen[key] = (line, mark, number)
             return None
         if mark is not None:
             repeats = self._repeats.setdefault(key, set())
             if mark == earlier[1] or mark in repeats:
                 return None
             repeats.add(mark)
-        return earlier[0]
+        return self._file_names[earlier[2]], earlier[0]

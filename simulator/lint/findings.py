@@ -2,20 +2,23 @@
 says how to fix it; and the sink that collects them.
 
 A log of a million lines must not print a million findings: the sink folds
-findings that share an aggregation key into one, keeping the first line and
-counting the others.
+findings that share an aggregation key (one problem: the same rule, event,
+property, value) into one, at the first line, counting the others and naming
+the first few of them, so every occurrence can still be found.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["ERROR", "WARNING", "Finding", "FindingSink", "Severity"]
+__all__ = ["ERROR", "LISTED_OTHERS", "WARNING", "Finding", "FindingSink", "Severity"]
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
 WARNING: Severity = "warning"
+
+LISTED_OTHERS = 5  # a folded finding names this many of its other occurrences, then counts the rest
 
 
 @dataclass(slots=True)
@@ -27,6 +30,8 @@ class Finding:
     path: str
     message: str
     count: int = 1
+    # The first few other occurrences, as (file, line); the rest are only counted.
+    others: list[tuple[str, int]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -39,9 +44,29 @@ class Finding:
         }
 
     def _full_message(self) -> str:
-        if self.count > 1:
-            return f"{self.message} ({self.count} occurrences, first on this line)"
-        return self.message
+        if self.count <= 1:
+            return self.message
+        text = f"{self.message} ({self.count} occurrences, first on this line)"
+        if not self.others:
+            return text
+        more = self.count - 1 - len(self.others)
+        if all(file == self.file for file, _ in self.others):
+            shown = [str(line) for _, line in self.others]
+            places = "on line " if len(shown) == 1 and more <= 0 else "on lines "
+        else:
+            shown = [f"{file}:{line}" if line else file for file, line in self.others]
+            places = "at "
+        if more > 0:
+            shown.append(f"{more} more")
+        listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+        return f"{text}; also {places}{listed}"
+
+    def also(self, file: str, line: int) -> None:
+        """Another occurrence of this finding: counted, and named while few are."""
+        self.count += 1
+        place = (file, line)
+        if len(self.others) < LISTED_OTHERS and place != (self.file, self.line) and place not in self.others:
+            self.others.append(place)
 
     def render(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -70,17 +95,20 @@ class FindingSink:
         path: str = "",
         key: tuple[object, ...] | None = None,
         count: int = 1,
+        others: list[tuple[str, int]] | None = None,
     ) -> None:
-        """`count`: how many occurrences one unfolded finding stands for (it is already counted)."""
+        """`count`: how many occurrences one unfolded finding stands for (it is already
+        counted), `others` the first few of them other than this one (file, line)."""
         if key is None:
-            self._plain.append(Finding(rule, severity, file, line, path, message, max(count, 1)))
+            listed = list(others or [])[:LISTED_OTHERS]
+            self._plain.append(Finding(rule, severity, file, line, path, message, max(count, 1), listed))
             return
         full_key = (rule, file) + key
         found = self._folded.get(full_key)
         if found is None:
             self._folded[full_key] = Finding(rule, severity, file, line, path, message)
         else:
-            found.count += 1
+            found.also(file, line)
 
     def findings(self) -> list[Finding]:
         """Every finding, in file and line order (stable whatever the input order)."""

@@ -1,4 +1,6 @@
-"""One `segsim lint` run: the workspace, then each scenario file and each log.
+"""One `segsim lint` run: the workspace, then each scenario file (the workspace
+it runs on, when its overrides or an inline workspace change it, and its
+timeline) and each log.
 
 Inputs that cannot be read (a missing file, invalid YAML, a scenario that
 does not load) are collected as `Problem`s rather than findings: the command
@@ -13,10 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulator.lint.events import UniqueValues
 from simulator.lint.findings import Finding, FindingSink
 from simulator.lint.log_rules import lint_log
 from simulator.lint.names import EventNames
 from simulator.lint.scenario_rules import lint_scenario
+from simulator.lint.scenario_workspace import ScenarioWorkspaces
 from simulator.lint.trackplan import TrackingPlanView
 from simulator.lint.workspace_rules import WorkspaceLint
 from simulator.model.config import WorkspaceConfig
@@ -96,8 +100,10 @@ def lint_paths(workspace: Path, files: Iterable[str], now: int) -> LintRun:
         return run
     sink = FindingSink()
     names = EventNames()  # every event name met, judged once all files are read
+    unique = UniqueValues()  # the unique_by values of every log, so a repeat in another file is found
     plan = loaded.plan
-    WorkspaceLint(loaded.config, loaded.model, loaded.doc, plan, sink, names).run()
+    found = WorkspaceLint(loaded.config, loaded.model, loaded.doc, plan, sink, names).run()
+    scenario_workspaces = ScenarioWorkspaces(loaded.path, loaded.doc, found, plan.events)
     for path in _expand(files, run.problems):
         if path.suffix in (".yaml", ".yml"):
             if not is_scenario_file(path):
@@ -108,17 +114,19 @@ def lint_paths(workspace: Path, files: Iterable[str], now: int) -> LintRun:
             try:
                 compiled = load_plan(path)
                 doc = load_yaml_file(path)
+                # What its overrides (or inline workspace) change in its workspace.
+                scenario_workspaces.lint(compiled, doc, path, sink, names)
             except InputError as exc:
                 run.problems.extend(exc.problems)
                 continue
-            # A scenario whose overrides extend the plan is judged by its own plan.
+            # Then its timeline: a scenario whose overrides extend the plan is judged by its own plan.
             own = compiled.workspace.tracking_plan
             lint_scenario(
                 compiled, doc, plan if own == loaded.config.tracking_plan else TrackingPlanView(own), sink, names
             )
             continue
         try:
-            run.log_lines += lint_log(path, loaded.config, plan, sink, now, names)
+            run.log_lines += lint_log(path, loaded.config, plan, sink, now, names, unique)
         except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
             run.problems.append(Problem(str(path), 0, 0, "", f"cannot read the log: {exc}"))
     names.report(sink)

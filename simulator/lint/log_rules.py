@@ -2,7 +2,9 @@
 hourly counters and the digests of `unique_by` values are all it keeps).
 
 A malformed line is a finding with its line number, never a crash; repeats
-of one problem fold into one finding at its first line, with a count. Lines
+of one problem fold into one finding at its first line, with a count and the
+next few line numbers (distinct repeated `unique_by` values are distinct
+problems, each its own finding, up to `LISTED_VALUES` a file). Lines
 over 16 MB are reported and skipped without being held in memory, and the
 torn last line a crash left in a call log (named by the `resume` record
 `segsim serve` appends when it restarts on the log) is not reported.
@@ -27,19 +29,21 @@ from simulator.model.time import format_duration, format_instant
 
 TOO_OLD = 72 * 3600  # SPEC 17: a timestamp more than 72 hours before its arrival
 
-__all__ = ["MAX_LINE_CHARS", "LogLint", "bounded_lines", "lint_log", "open_log"]
+__all__ = ["LISTED_VALUES", "MAX_LINE_CHARS", "LogLint", "bounded_lines", "lint_log", "open_log"]
 
 _LISTED_MALFORMED = 10
+LISTED_VALUES = 100  # distinct repeated unique_by values listed per event and file; later ones fold
 MAX_LINE_CHARS = 16 * 1024 * 1024
 
 
 def open_log(path: Path) -> IO[str]:
-    """A text stream over a log file, gzip or plain (raises OSError when unreadable)."""
+    """A text stream over a log file, gzip or plain (raises OSError when unreadable).
+    A leading UTF-8 byte order mark (Windows tools write one) is skipped, as on YAML."""
     with path.open("rb") as probe:
         head = probe.read(2)
     if head == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return path.open("r", encoding="utf-8", errors="replace")
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
+    return path.open("r", encoding="utf-8-sig", errors="replace")
 
 
 class LogLint:
@@ -51,7 +55,9 @@ class LogLint:
         sink: FindingSink,
         now: int,
         names: EventNames,
+        unique: UniqueValues | None = None,
     ) -> None:
+        """`unique`: the `unique_by` values of the run's other logs, when more than one is linted."""
         self.file = file
         self.config = config
         self.plan = plan
@@ -62,7 +68,8 @@ class LogLint:
         self.source_kinds.setdefault("web", "client")
         self.source_kinds.setdefault("app", "client")
         self.source_kinds.setdefault("backend", "server")
-        self.unique = UniqueValues()
+        self.unique = unique if unique is not None else UniqueValues()
+        self.repeated: dict[str, set[int]] = {}  # per event, the repeated values given a finding of their own
         self.volume = VolumeCounter()
         self.guarded = dict(config.idempotency_keys)
         self.malformed = 0
@@ -219,23 +226,38 @@ class LogLint:
             return
         # A copy under a dedupe id already seen is a retry the platform drops (unless it dedupes by no id).
         dedupe_id = call.dedupe_id if self.config.by_event_id else None
-        first = self.unique.first_seen(call.name, value, number, dedupe_id)
+        first = self.unique.first_seen(call.name, value, number, dedupe_id, self.file)
         if first is None:
             return
-        guarded = self.guarded.get(call.name) == planned.unique_by
+        first_file, first_line = first
+        where = f"on line {first_line}" if first_file == self.file else f"at {first_file}:{first_line}"
+        unique_by = planned.unique_by
+        guarded = self.guarded.get(call.name) == unique_by
+        why = (
+            "dedupe.idempotency_keys absorbs it, but the sender retries or double-fires"
+            if guarded
+            else f"the platform processes both; add dedupe.idempotency_keys: {{{call.name}: {unique_by}}} "
+            "or send one event per " + unique_by
+        )
+        # Each repeated value is its own problem (its own order); repeats of one value fold.
+        listed = self.repeated.setdefault(call.name, set())
+        digest = UniqueValues.digest(value)
+        if digest in listed or len(listed) < LISTED_VALUES:
+            listed.add(digest)
+            message = f"{call.name} with {unique_by} {show_value(value)} was already sent {where}: {why}"
+            key: tuple[object, ...] = (call.name, digest)
+        else:
+            message = (
+                f"further {call.name} events repeat {unique_by} values already sent (this one first {where}): {why}"
+            )
+            key = (call.name, "more")
         self.add(
             "duplicate-unique-value",
             WARNING if guarded else ERROR,
             number,
-            f"{call.name} with {planned.unique_by} {show_value(value)} was already sent on line {first}: "
-            + (
-                "dedupe.idempotency_keys absorbs it, but the sender retries or double-fires"
-                if guarded
-                else f"the platform processes both; add dedupe.idempotency_keys: {{{call.name}: {planned.unique_by}}} "
-                "or send one event per " + planned.unique_by
-            ),
-            f"properties.{planned.unique_by}",
-            key=(call.name,),
+            message,
+            f"properties.{unique_by}",
+            key=key,
         )
 
     def finish(self) -> None:
@@ -253,11 +275,18 @@ class LogLint:
 
 
 def lint_log(
-    path: Path, config: WorkspaceConfig, plan: TrackingPlanView, sink: FindingSink, now: int, names: EventNames
+    path: Path,
+    config: WorkspaceConfig,
+    plan: TrackingPlanView,
+    sink: FindingSink,
+    now: int,
+    names: EventNames,
+    unique: UniqueValues | None = None,
 ) -> int:
     """Lint one log file; the number of lines read. Raises OSError when unreadable.
-    The event names it sends are added to `names`, judged at the end of the run."""
-    lint = LogLint(str(path), config, plan, sink, now, names)
+    The event names it sends are added to `names`, judged at the end of the run;
+    `unique` holds the `unique_by` values of the run's logs read before it."""
+    lint = LogLint(str(path), config, plan, sink, now, names, unique)
     with open_log(path) as stream:
         lint.run(bounded_lines(stream))
     return lint.lines

@@ -14,9 +14,9 @@ first occurrence (a planned name at its plan entry).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from simulator.lint.findings import ERROR, WARNING, FindingSink
+from simulator.lint.findings import ERROR, LISTED_OTHERS, WARNING, FindingSink
 from simulator.lint.trackplan import encoded_base, is_snake_case, snake_case
 from simulator.model.values import fold_name
 
@@ -31,6 +31,7 @@ class _Name:
     path: str = ""
     sightings: int = 0  # times a scenario step or log line sent it
     at_plan: bool = False  # located at its plan entry rather than where it was sent
+    others: list[tuple[str, int]] = field(default_factory=list)  # the first few other places it was sent
 
     @property
     def located(self) -> bool:
@@ -72,6 +73,9 @@ class EventNames:
             known = self._names[name] = _Name(False, file, line, path)
         elif not known.located:
             known.file, known.line, known.path = file, line, path
+        elif not known.at_plan and len(known.others) < LISTED_OTHERS and (file, line) != (known.file, known.line):
+            if (file, line) not in known.others:
+                known.others.append((file, line))
         known.sightings += 1
 
     def report(self, sink: FindingSink) -> None:
@@ -107,8 +111,10 @@ class EventNames:
         return keepers
 
     def _add(self, sink: FindingSink, rule: str, error: bool, info: _Name, message: str) -> None:
-        count = 1 if info.at_plan else info.sightings
-        sink.add(rule, ERROR if error else WARNING, info.file, info.line, message, info.path, count=count)
+        count, others = (1, []) if info.at_plan else (info.sightings, info.others)
+        sink.add(
+            rule, ERROR if error else WARNING, info.file, info.line, message, info.path, count=count, others=others
+        )
 
     def _near_duplicate(self, sink: FindingSink, name: str, info: _Name, keeper: str) -> None:
         other = self._names[keeper]

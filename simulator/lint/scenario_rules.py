@@ -101,7 +101,7 @@ def _unique_value(
     dedupe_id = send.event_id if ws.by_event_id else None
     first = unique.first_seen(str(name), value, send.step, dedupe_id)
     if first is not None:
-        first_line, _ = report.doc.mark(("timeline", first))
+        first_line, _ = report.doc.mark(("timeline", first[1]))
         report.add(
             "duplicate-unique-value",
             WARNING if safe else ERROR,

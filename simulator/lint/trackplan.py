@@ -19,6 +19,7 @@ __all__ = [
     "PlannedProperty",
     "TrackingPlanView",
     "a_type",
+    "closest_name",
     "is_snake_case",
     "show_value",
     "type_name",
@@ -174,7 +175,18 @@ class TrackingPlanView:
         return encoded_base(name, self._known)
 
     def nearest(self, name: str) -> str | None:
+        """The planned name `name` is likely a misspelling of, if any."""
         return nearest_name(name, self._names)
+
+    def suggestion(self, name: str) -> str:
+        """How a message names the nearest planned name: `did you mean 'x'?` when
+        `name` is likely a misspelling of it, else `nearest planned name: 'x'`
+        (empty when the plan defines no event)."""
+        close = self.nearest(name)
+        if close is not None:
+            return f"did you mean {close!r}?"
+        nearest = closest_name(name, self._names)
+        return f"nearest planned name: {nearest!r}" if nearest is not None else ""
 
 
 def encoded_base(name: str, names: Iterable[str]) -> str | None:
@@ -204,3 +216,31 @@ def nearest_name(name: str, names: Iterable[str]) -> str | None:
     if not close:
         close = difflib.get_close_matches(snake_case(name), options, n=1, cutoff=0.6)
     return close[0] if close else None
+
+
+def _words(name: str) -> set[str]:
+    return {word for word in snake_case(name).split("_") if word}
+
+
+def closest_name(name: str, names: Iterable[str]) -> str | None:
+    """The name most like `name`, however far (None only when `names` is empty): the
+    mean of the spelling's likeness (`difflib` ratio, on the name or its snake case)
+    and the words they share (`wishlist_added` is nearer `added_to_cart` than
+    `checkout_started`); ties go to the first in sorted order."""
+    snake = snake_case(name)
+    words = _words(name)
+
+    def likeness(option: str) -> float:
+        spelling = max(
+            difflib.SequenceMatcher(None, name, option).ratio(), difflib.SequenceMatcher(None, snake, option).ratio()
+        )
+        theirs = _words(option)
+        shared = 2 * len(words & theirs) / (len(words) + len(theirs)) if words and theirs else 0.0
+        return (spelling + shared) / 2
+
+    best: tuple[float, str] | None = None
+    for option in sorted(set(names)):
+        score = likeness(option)
+        if best is None or score > best[0]:
+            best = (score, option)
+    return best[1] if best is not None else None

@@ -1,6 +1,10 @@
 """Lint of a workspace against its own tracking plan: the plan's names, the
 events and properties segment and journey rules reference, and time windows
-or waits tighter than the latency of the sources their events come from."""
+or waits tighter than the latency of the sources their events come from.
+
+Each finding is kept as a `RuleFinding` (its key path in the workspace and the
+other settings that cause it), so a scenario's own workspace can be linted too
+and its findings told apart from the base workspace's (`scenario_workspace`)."""
 
 from __future__ import annotations
 
@@ -22,14 +26,32 @@ from simulator.lint.trackplan import (
 )
 from simulator.model.config import LatencyModel, SourceConfig, WorkspaceConfig, builtin_source
 from simulator.model.time import format_duration, parse_duration
+from simulator.model.values import read_generously
 from simulator.scenario import schema as s
 from simulator.scenario.errors import format_path
 from simulator.scenario.yamlfile import YamlDoc
 
-__all__ = ["EventUse", "WorkspaceLint", "event_uses", "worst_latency"]
+__all__ = ["EventUse", "RuleFinding", "WorkspaceLint", "event_uses", "worst_latency"]
 
 Path = tuple[object, ...]
 _COMPARE_OPS = ("gt", "gte", "lt", "lte")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFinding:
+    """A workspace finding before it is placed in a file: `path` is its key path in
+    the workspace, `causes` the key paths of the other settings it follows from
+    (the latency of the source that is too slow, the plan entry, `rules.types`)."""
+
+    rule: str
+    severity: Severity
+    path: Path
+    message: str
+    causes: tuple[Path, ...] = ()
+
+    @property
+    def identity(self) -> tuple[str, Path, str]:
+        return (self.rule, self.path, self.message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,23 +136,27 @@ class WorkspaceLint:
         model: s.Workspace,
         doc: YamlDoc,
         plan: TrackingPlanView,
-        sink: FindingSink,
-        names: EventNames,
+        sink: FindingSink | None = None,
+        names: EventNames | None = None,
     ) -> None:
-        """`names` collects the planned event names, judged with the names the
-        scenarios and logs send once the run ends (`EventNames.report`)."""
+        """Findings go to `sink`, located in `doc`, and are kept in `found` (without a
+        sink, only kept). `names` collects the planned event names, judged with the
+        names the scenarios and logs send once the run ends (`EventNames.report`)."""
         self.config = config
         self.model = model
         self.doc = doc
         self.plan = plan
         self.sink = sink
         self.names = names
+        self.found: list[RuleFinding] = []
 
-    def add(self, rule: str, severity: Severity, path: Path, message: str) -> None:
-        line, _col = self.doc.mark(path)
-        self.sink.add(rule, severity, self.doc.file, line, message, format_path(path))
+    def add(self, rule: str, severity: Severity, path: Path, message: str, causes: tuple[Path, ...] = ()) -> None:
+        self.found.append(RuleFinding(rule, severity, path, message, causes))
+        if self.sink is not None:
+            line, _col = self.doc.mark(path)
+            self.sink.add(rule, severity, self.doc.file, line, message, format_path(path))
 
-    def run(self) -> None:
+    def run(self) -> list[RuleFinding]:
         if not self.plan.defined:
             self.add(
                 "no-tracking-plan",
@@ -144,6 +170,7 @@ class WorkspaceLint:
             self.rule_references()
         self.windows()
         self.waits()
+        return self.found
 
     # ---------------------------------------------------------------- the plan itself
 
@@ -151,7 +178,8 @@ class WorkspaceLint:
         for name, event in self.plan.events.items():
             path: Path = ("tracking_plan", "events", name)
             # Event names are judged with the names the scenarios and logs send, at the end of the run.
-            self.names.planned(name, self.doc.file, self.doc.mark(path)[0], format_path(path))
+            if self.names is not None:
+                self.names.planned(name, self.doc.file, self.doc.mark(path)[0], format_path(path))
             for prop in event.properties:
                 if not is_snake_case(prop):
                     self.add(
@@ -174,14 +202,19 @@ class WorkspaceLint:
     def rule_references(self) -> None:
         for use in event_uses(self.model):
             if self.plan.get(use.event) is None:
-                nearest = self.plan.nearest(use.event)
+                hint = self.plan.suggestion(use.event)
                 self.add(
                     "rule-unknown-event",
                     ERROR,
                     use.path,
                     f"the rule references event {use.event!r}, which the tracking plan does not define"
-                    + (f": did you mean {nearest!r}?" if nearest else ": add it to tracking_plan.events")
+                    + (
+                        f": {hint}"
+                        if hint.startswith("did you mean")
+                        else ": add it to tracking_plan.events" + (f" ({hint})" if hint else "")
+                    )
                     + " (names match exactly, so this rule never sees the planned event)",
+                    (("tracking_plan", "events"),),
                 )
                 continue
             where_path = use.path[:-1] + ("where",)
@@ -214,14 +247,45 @@ class WorkspaceLint:
                 for value in values:
                     wanted = "number" if op in _COMPARE_OPS and spec.type == "integer" else spec.type
                     if value is not None and not value_has_type(value, wanted):
-                        self.add(
-                            "rule-type-mismatch",
-                            ERROR,
-                            here + ((op,) if isinstance(test, dict) else ()),
-                            f"{event}.{prop} is planned as {a_type(spec.type)} but {who} compares it with the "
-                            f"{type_name(value)} {show_value(value)}: under strict types it never matches; "
-                            f"write the value as {a_type(spec.type)}",
-                        )
+                        at = here + ((op,) if isinstance(test, dict) else ())
+                        self.type_mismatch(event, prop, spec.type, value, at, who)
+
+    def type_mismatch(self, event: str, prop: str, planned: str, value: Any, path: Path, who: str) -> None:
+        """A test value not of the property's planned type, judged under the workspace's
+        `rules.types`: strict never matches it; coerce reads numeric strings as numbers
+        in every test (SPEC section 6), so only some mismatches are harmless there."""
+        causes: tuple[Path, ...] = (("rules", "types"), ("tracking_plan", "events", event, "properties", _head(prop)))
+        start = f"{event}.{prop} is planned as {a_type(planned)} but {who} compares it with the {type_name(value)} "
+        start += show_value(value)
+        if not self.config.coerce:
+            self.add(
+                "rule-type-mismatch",
+                ERROR,
+                path,
+                f"{start}: under strict types it never matches; write the value as {a_type(planned)}",
+                causes,
+            )
+            return
+        if planned in ("number", "integer") and isinstance(value, str) and _is_number(read_generously(value)):
+            return  # rules.types: coerce compares "50" as 50: it matches what the author meant
+        if planned == "string" and _is_number(value):
+            self.add(
+                "rule-type-mismatch",
+                WARNING,
+                path,
+                f"{start}: under rules.types: coerce it matches only the values that are numeric strings "
+                f'("{value}"), never other text; if the values are not numbers, compare with a string',
+                causes,
+            )
+            return
+        self.add(
+            "rule-type-mismatch",
+            ERROR,
+            path,
+            f"{start}: it never matches, even under rules.types: coerce (which reads only numeric strings as "
+            f"numbers); write the value as {a_type(planned)}",
+            causes,
+        )
 
     def property_known(self, event: str, prop: str, path: Path, who: str) -> bool:
         planned = self.plan.events[event]
@@ -236,6 +300,7 @@ class WorkspaceLint:
             path,
             f"{who} tests {event}.{prop}, which the tracking plan does not define"
             + (f": did you mean {close[0]!r}?" if close else f": add {_head(prop)!r} to {event}'s properties"),
+            (("tracking_plan", "events", event),),
         )
         return False
 
@@ -274,6 +339,7 @@ class WorkspaceLint:
                 f"within: {format_duration(use.within)} on {use.event} is not longer than the latency of source "
                 f"{source!r} ({how}): an event can arrive after its window has closed and never count; "
                 f"widen the window beyond {format_duration(worst)} or speed up {source}",
+                (("sources", source, "latency"), ("sources", source), ("tracking_plan", "events", use.event)),
             )
 
     def waits(self) -> None:
@@ -297,7 +363,12 @@ class WorkspaceLint:
                     f"{message} goes out {format_duration(wait)} after entry, but {event} from {source!r} can take "
                     f"{format_duration(worst)} to arrive ({how}): a shopper who already did it still gets the "
                     f"message (a ghost abandon); wait longer than {format_duration(worst)} first",
+                    (("sources", source, "latency"), ("sources", source), ("tracking_plan", "events", event)),
                 )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _head(prop: str) -> str:

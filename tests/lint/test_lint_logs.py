@@ -272,3 +272,70 @@ def test_values_and_types_are_shown_as_json_with_the_right_article(folder: LintF
     assert 'should be a list but is an object ({"sku": "s_1"})' in messages[2]
     assert "got an integer" in messages[3] and "got null" in messages[4]
     assert not any(word in m for m in messages.values() for word in ("True", "None", " a integer", " a object"))
+
+
+def test_a_unique_value_repeated_in_another_log(folder: LintFolder) -> None:
+    """An export split by day: the same order in both files is a repeat, found at the second."""
+    order = track("order_completed", {"order_id": "o_3", "value": 10})
+    first = folder.log([track("checkout_started", {"checkout_id": "c", "value": 10}), order], name="day1.jsonl")
+    second = folder.log([{**order, "messageId": "another"}], name="day2.jsonl")
+    found = folder.lint(first, second).findings
+    assert [(Path(f.file).name, f.line, f.rule) for f in found] == [("day2.jsonl", 1, "duplicate-unique-value")]
+    assert f"already sent at {first}:2" in found[0].message
+
+
+def test_a_retry_in_another_log_is_not_a_repeat(folder: LintFolder) -> None:
+    order = track("order_completed", {"order_id": "o_3", "value": 10})
+    found = folder.lint(folder.log([order], name="day1.jsonl"), folder.log([order], name="day2.jsonl")).findings
+    assert found == []
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzip"])
+def test_a_byte_order_mark_before_the_first_line(folder: LintFolder, packed: bool) -> None:
+    import gzip
+
+    lines = [track("checkout_started", {"checkout_id": "c", "value": 1}), track("added_to_cart", {"product_id": "p"})]
+    text = "\ufeff" + "".join(json.dumps(line) + "\n" for line in lines)
+    path = folder.root / ("bom.jsonl.gz" if packed else "bom.jsonl")
+    path.write_bytes(gzip.compress(text.encode()) if packed else text.encode())
+    assert folder.lint(path).findings == []
+
+
+def test_distinct_repeated_values_are_distinct_findings(folder: LintFolder) -> None:
+    def unguarded(ws: dict[str, Any]) -> None:
+        ws["dedupe"]["idempotency_keys"] = {}
+
+    folder.write_workspace(workspace(change=unguarded))
+    ids = ["o1", "o2", "o2", "o3", "o3", "o3", "o4", "o4"]
+    lines = [{**track("order_completed", {"order_id": i, "value": 1}), "messageId": f"m{n}"} for n, i in enumerate(ids)]
+    found = folder.lint(folder.log(lines)).findings
+    assert [(f.rule, f.line, f.count) for f in found] == [
+        ("duplicate-unique-value", 3, 1),
+        ("duplicate-unique-value", 5, 2),
+        ("duplicate-unique-value", 8, 1),
+    ]
+    messages = [f.as_json()["message"] for f in found]
+    assert "'o2' was already sent on line 2" in messages[0]
+    assert "'o3' was already sent on line 4" in messages[1] and messages[1].endswith("; also on line 6")
+    assert "'o4' was already sent on line 7" in messages[2]
+
+
+def test_a_folded_finding_names_its_other_lines(folder: LintFolder) -> None:
+    lines = [track("checkout_start", {"checkout_id": "c", "value": i}) for i in range(9)]
+    (found,) = folder.lint(folder.log(lines)).findings
+    assert (found.rule, found.line, found.count) == ("unplanned-event", 1, 9)
+    assert found.as_json()["message"].endswith(
+        "(9 occurrences, first on this line); also on lines 2, 3, 4, 5, 6 and 3 more"
+    )
+    few = folder.lint(folder.log(lines[:3], name="few.jsonl")).findings
+    assert few[0].as_json()["message"].endswith("(3 occurrences, first on this line); also on lines 2 and 3")
+
+
+def test_repeated_values_past_the_listed_ones_fold_into_one_finding(folder: LintFolder) -> None:
+    from simulator.lint.log_rules import LISTED_VALUES
+
+    orders = [track("order_completed", {"order_id": f"o{i}", "value": 1}) for i in range(LISTED_VALUES + 3)]
+    repeats = [{**order, "messageId": "again"} for order in orders]
+    found = folder.lint(folder.log(orders + repeats)).findings
+    assert len(found) == LISTED_VALUES + 1
+    assert found[-1].count == 3 and "further order_completed events repeat order_id values" in found[-1].message

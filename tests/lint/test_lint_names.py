@@ -96,3 +96,11 @@ def test_an_unplanned_variant_of_a_planned_name_is_an_error_and_not_also_unplann
         ("name-encodes-property", "error", 1, 2),
         ("near-duplicate-name", "error", 2, 1),
     ]
+
+
+def test_a_name_sent_in_several_inputs_names_where_else(folder: LintFolder) -> None:
+    first = _log(folder, ["Wishlist Added", "promo_clicked", "Wishlist Added"], "a.jsonl")
+    second = _log(folder, ["Wishlist Added"], "b.jsonl")
+    (found,) = [f for f in folder.lint(first, second).findings if f.rule in NAMING]
+    assert (found.line, found.count) == (1, 3)
+    assert found.as_json()["message"].endswith(f"(3 occurrences, first on this line); also at {first}:3 and {second}:1")

@@ -182,3 +182,17 @@ def test_names_sent_by_steps_are_judged_together(folder: LintFolder) -> None:
     path = folder.scenario([wish, {**wish, "at": "1m", "track": "Wishlist Added"}, {**wish, "at": "2m"}])
     found = [f for f in folder.lint(path).findings if f.rule != "unplanned-event"]
     assert [(f.rule, f.path) for f in found] == [("near-duplicate-name", "timeline[1].track")]
+
+
+@pytest.mark.parametrize(
+    ("name", "nearest"),
+    [("PageLoaded", "added_to_cart"), ("cart_viewed", "added_to_cart"), ("wishlist_added", "added_to_cart")],
+)
+def test_an_unplanned_name_far_from_the_plan_still_names_the_nearest(
+    folder: LintFolder, name: str, nearest: str
+) -> None:
+    """Not a likely misspelling, so no "did you mean", but the nearest planned name all the same."""
+    found = [f for f in folder.lint(folder.scenario([step(CHECKOUT, track=name)])).findings]
+    (unplanned,) = [f for f in found if f.rule == "unplanned-event"]
+    assert f"(nearest planned name: {nearest!r})" in unplanned.message
+    assert "did you mean" not in unplanned.message

@@ -176,3 +176,47 @@ def test_type_messages_read_as_english_and_json(folder: LintFolder) -> None:
     assert found.rule == "rule-type-mismatch"
     assert "planned as an integer" in found.message and "the boolean true" in found.message
     assert "as an integer" in found.message and "True" not in found.message
+
+
+def test_a_rule_on_an_unplanned_event_far_from_the_plan_names_the_nearest(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["segments"]["wishers"] = {"rule": {"performed": "wishlist_added"}}
+
+    folder.write_workspace(workspace(change=change))
+    (found,) = folder.lint().findings
+    assert found.rule == "rule-unknown-event"
+    assert "add it to tracking_plan.events (nearest planned name: 'added_to_cart')" in found.message
+
+
+def _coerce(where: dict[str, Any]) -> Any:
+    def change(ws: dict[str, Any]) -> None:
+        ws["rules"] = {"types": "coerce"}
+        ws["segments"]["picked"] = {"rule": {"performed": "checkout_started", "where": where}}
+
+    return change
+
+
+def test_under_coerce_a_numeric_string_against_a_number_is_fine(folder: LintFolder) -> None:
+    """rules.types: coerce compares "50" as 50 (SPEC section 6): the rule matches as meant."""
+    folder.write_workspace(workspace(change=_coerce({"value": {"gt": "50", "in": ["1", 2]}})))
+    assert folder.lint().findings == []
+
+
+def test_under_coerce_a_number_against_a_string_property_is_a_warning(folder: LintFolder) -> None:
+    folder.write_workspace(workspace(change=_coerce({"checkout_id": {"eq": 5}})))
+    (found,) = folder.lint().findings
+    assert (found.rule, found.severity, found.path) == (
+        "rule-type-mismatch",
+        "warning",
+        "segments.picked.rule.where.checkout_id.eq",
+    )
+    assert "under rules.types: coerce it matches only the values that are numeric strings" in found.message
+    assert "strict" not in found.message
+
+
+def test_under_coerce_a_value_no_coercion_reads_never_matches(folder: LintFolder) -> None:
+    folder.write_workspace(workspace(change=_coerce({"value": {"gt": "fifty"}, "currency": True})))
+    found = folder.lint().findings
+    assert [(f.rule, f.severity) for f in found] == [("rule-type-mismatch", "error")] * 2
+    assert all("never matches, even under rules.types: coerce" in f.message for f in found)
+    assert not any("strict" in f.message for f in found)

@@ -41,9 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
     if file_path.suffix in (".yaml", ".yml"):
-        from simulator.scenario.loader import is_scenario_file
+        from simulator.scenario.loader import is_scenario_file, misspells_the_scenario_key
 
-        if is_scenario_file(file_path):
+        # A story whose `scenario` key is misspelt is collected too: it fails with
+        # "did you mean 'scenario'?" instead of passing unnoticed.
+        if is_scenario_file(file_path) or misspells_the_scenario_key(file_path):
             return ScenarioFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
     return None
 
@@ -51,12 +53,13 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 class ScenarioFile(pytest.File):
     def collect(self) -> Any:
         from simulator.scenario.errors import InputError
-        from simulator.scenario.loader import load_plan
+        from simulator.scenario.loader import load_plan, scenario_name
 
         try:
             plan = load_plan(self.path)
         except InputError as exc:
-            yield InvalidScenarioItem.from_parent(self, name=self.path.stem, error=exc)
+            name = scenario_name(self.path) or self.path.stem  # `-k` finds it by the name it was given
+            yield InvalidScenarioItem.from_parent(self, name=name, error=exc)
             return
         yield ScenarioItem.from_parent(self, name=plan.name, plan=plan)
 
@@ -101,7 +104,7 @@ class ScenarioItem(pytest.Item):
         return self.path, 0, f"scenario: {self.plan.name}"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # it keeps no state: usable in `@given` tests too
 def segsim() -> Callable[..., Any]:
     """Run a scenario given as a YAML string or a path; returns a ScenarioResult.
 
@@ -130,7 +133,11 @@ def segsim() -> Callable[..., Any]:
             else:
                 plan = load_plan_text(str(source), "<inline scenario>", Path(base) if base else Path.cwd())
         except InputError as exc:
-            pytest.fail(f"invalid scenario:\n{exc}", pytrace=False)
+            problems = str(exc)
+        else:
+            problems = ""
+        if problems:  # outside the handler: one message, no chained traceback
+            pytest.fail(f"invalid scenario:\n{problems}", pytrace=False)
         result = check_plan(plan, strict=strict)
         if not result.passed:
             result.explanation = failure_text(result)

@@ -18,7 +18,7 @@ from simulator.scenario.compile_timeline import compile_expectations, compile_ti
 from simulator.scenario.compile_workspace import compile_workspace
 from simulator.scenario.errors import InputError, Problem, did_you_mean
 from simulator.scenario.problems import problems_of
-from simulator.scenario.yamlfile import YamlDoc, load_yaml_file, load_yaml_text
+from simulator.scenario.yamlfile import YamlDoc, load_yaml_file, load_yaml_text, top_level_keys
 
 __all__ = [
     "is_scenario_file",
@@ -27,6 +27,8 @@ __all__ = [
     "load_plan_text",
     "load_workspace",
     "merge_overrides",
+    "misspells_the_scenario_key",
+    "scenario_name",
 ]
 
 # Keys replaced as a whole by `overrides` (SPEC section 2).
@@ -155,16 +157,40 @@ def _has_a_line(path: Path, pattern: re.Pattern[str]) -> bool:
         return False
 
 
+def _has_a_top_level_key(path: Path, keys: tuple[str, ...], pattern: re.Pattern[str]) -> bool:
+    if path.suffix not in (".yaml", ".yml"):
+        return False
+    top = top_level_keys(path)
+    if top is None:  # not readable as YAML: its lines decide, and loading it says what is wrong
+        return _has_a_line(path, pattern)
+    return any(key in top for key in keys)
+
+
 def is_scenario_file(path: Path) -> bool:
-    """A `.yaml`/`.yml` file with a top-level `scenario` key."""
-    return _has_a_line(path, _SCENARIO_KEY)
+    """A `.yaml`/`.yml` file with a top-level `scenario` key (in its first document)."""
+    return _has_a_top_level_key(path, ("scenario",), _SCENARIO_KEY)
 
 
 def looks_like_a_story(path: Path) -> bool:
     """A `.yaml`/`.yml` file with a top-level key only scenarios have
     (`scenario`, shoppers, a timeline, expectations, ...): a scenario, or one
     whose name key is missing or misspelt, to be refused rather than skipped."""
-    return _has_a_line(path, _STORY_KEY)
+    return _has_a_top_level_key(path, ("scenario", *_STORY_KEYS), _STORY_KEY)
+
+
+def misspells_the_scenario_key(path: Path) -> bool:
+    """A story file whose `scenario` key is misspelt (`scenrio:`): an error to
+    show wherever scenarios are collected, never a file silently passed over."""
+    top = top_level_keys(path) if path.suffix in (".yaml", ".yml") else None
+    if not top or "scenario" in top or not any(key in top for key in _STORY_KEYS):
+        return False
+    return any(isinstance(key, str) and did_you_mean(key, ["scenario"]).startswith("did you mean") for key in top)
+
+
+def scenario_name(path: Path) -> str | None:
+    """The scenario's name as its file writes it, read without validating the file."""
+    name = (top_level_keys(path) or {}).get("scenario")
+    return name if isinstance(name, str) and name.strip() else None
 
 
 def load_plan(path: Path | str) -> Plan:
@@ -174,7 +200,9 @@ def load_plan(path: Path | str) -> Plan:
 
 def load_plan_text(text: str, file: str = "<scenario>", base: Path | None = None) -> Plan:
     doc = load_yaml_text(text, file)
-    return _plan(doc, base / "scenario.yaml" if base else Path(file))
+    plan = _plan(doc, base / "scenario.yaml" if base else Path(file))
+    plan.file = file  # its name in messages: there is no file
+    return plan
 
 
 def _plan(doc: YamlDoc, path: Path) -> Plan:

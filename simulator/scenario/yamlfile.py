@@ -17,7 +17,7 @@ import yaml
 
 from simulator.scenario.errors import InputError, Problem, format_path
 
-__all__ = ["MAX_BYTES", "YamlDoc", "load_yaml_file", "load_yaml_text"]
+__all__ = ["MAX_BYTES", "YamlDoc", "load_yaml_file", "load_yaml_text", "top_level_keys"]
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_NODES = 500_000
@@ -209,3 +209,32 @@ def load_yaml_file(path: Path | str) -> YamlDoc:
             ]
         ) from None
     return load_yaml_text(text, file)
+
+
+def top_level_keys(path: Path) -> dict[str, Any] | None:
+    """The top-level keys of a YAML file's first document, each with its value
+    when that is a scalar (else None): what a folder search needs to know of
+    a file, read as YAML whatever its layout (JSON style, an indented root).
+    None when the file cannot be read as YAML (too large, binary, invalid)."""
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            return None
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if "\x00" in text:
+        return None
+    loader = _Composer(text)
+    try:
+        node = loader.get_node() if loader.check_node() else None
+    except (yaml.YAMLError, RecursionError):
+        return None
+    finally:
+        loader.dispose()
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {
+        key.value: value.value if isinstance(value, yaml.ScalarNode) else None
+        for key, value in node.value
+        if isinstance(key, yaml.ScalarNode)
+    }

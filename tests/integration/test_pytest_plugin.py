@@ -89,6 +89,43 @@ def test_an_invalid_scenario_file_fails_with_its_location(pytester: pytest.Pytes
     assert "Traceback" not in out
 
 
+def test_collection_reads_the_yaml_not_its_layout(pytester: pytest.Pytester) -> None:
+    """A scenario in JSON style or with an indented root is collected; a `scenario:`
+    that is not a top-level key (inside a string, a mapping, a later document) is not."""
+    pytester.makefile(".yaml", json_style='{\n  "scenario": "json style",\n  "shoppers": {}\n}\n')
+    pytester.makefile(".yaml", indented="  scenario: indented root\n  shoppers: {}\n")
+    pytester.makefile(".yaml", quoted='note: "a long text\nscenario: inside the string"\n')
+    pytester.makefile(".yaml", nested="config: {a: 1,\nscenario: nested}\n")
+    pytester.makefile(".yaml", manifests="kind: ConfigMap\n---\nscenario: a second document\n")
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["indented.yaml::indented root", "json_style.yaml::json style", "*2 tests collected*"])
+
+
+def test_a_misspelt_scenario_key_fails_instead_of_passing_unnoticed(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", story=FAILING.replace("scenario:", "scenrio:"))
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    assert "did you mean 'scenario'" in result.stdout.str()
+
+
+def test_an_invalid_scenario_is_named_after_its_scenario(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", broken="scenario: broken story\nshoppers: {ana: {id: cus_1}}\nexpect: [{who: bo}]\n")
+    pytester.runpytest("-k", "story").assert_outcomes(failed=1)
+
+
+def test_the_segsim_fixture_runs_in_given_tests(pytester: pytest.Pytester) -> None:
+    code = (
+        f"STORY = {PASSING!r}\n"
+        "from hypothesis import given, settings, strategies as st\n\n\n"
+        "@settings(max_examples=3)\n"
+        "@given(st.integers(0, 5))\n"
+        "def test_story(segsim, n):\n"
+        "    assert segsim(STORY.replace('0s', f'{n}s')).passed\n"
+    )
+    pytester.makepyfile(test_given=code)
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
 def test_the_segsim_fixture_runs_inline_scenarios(pytester: pytest.Pytester) -> None:
     code = (
         f"STORY = {PASSING!r}\n\n\n"
@@ -118,7 +155,8 @@ def test_the_segsim_fixture_explains_a_failure_and_locates_an_invalid_scenario(p
     assert "the story that decided it" in output and "expected:" in output
     # an invalid inline scenario fails with its located problem, not a traceback through the loader
     assert "invalid scenario:" in output and "<inline scenario>:3:" in output
-    assert "loader.py" not in output
+    assert "loader.py" not in output and "During handling" not in output
+    assert "scenario a failing story (<inline scenario>) failed" in output  # no made-up file name
 
 
 def test_segsim_strict_option(pytester: pytest.Pytester) -> None:

@@ -451,6 +451,35 @@ class _Finder:
         chosen = max(own or devices or arrived, key=lambda s: (self.first_arrival[s.seq], s.seq), default=None)
         return None if chosen is None else self.identify_profile(chosen)
 
+    def anonymous_when_identified(self, who: str, e: Event) -> str | None:
+        """Where `e` was when a call of the shopper's carrying a known identifier
+        (an identify, a server's track) first reached an identified profile
+        after `e` arrived, if that was an anonymous profile: it waited there,
+        merged later or never, and the journey never saw it in time. The ideal
+        run is identified from that call on. None when it was already there."""
+        calls: list[tuple[int, int, int]] = []  # (first arrival, seq, identified profile)
+        for s in self.shopper_identifies(who):
+            num = self.identify_profile(s) if s.seq in self.first_arrival else None
+            if num is not None and s.seq not in self.p.ignored:
+                calls.append((self.first_arrival[s.seq], s.seq, num))
+        for s in self.shopper_tracks(who):
+            landed = self.p.processed.get(s.seq, [])
+            if (s.user_id is not None or s.email is not None) and landed:
+                calls.append((landed[0].arrival, s.seq, landed[0].history[0][1]))
+        for at, _seq, num in sorted(calls):
+            if at < e.arrival:
+                continue
+            identified, where = self.live_at(num, at), self.location_at(e, at)
+            if where is None or where == identified or self.p.profiles[where].identified:
+                return None
+            moved = next((t for t, n in e.history if t > at and n != where), None)
+            later = f"; it moved there only at {self.t(moved)}" if moved is not None else ""
+            return (
+                f"it was on an anonymous profile (cio_{where}) when the shopper was identified on "
+                f"cio_{identified} at {self.t(at)}{later}"
+            )
+        return None
+
     def identified_elsewhere(self, who: str, by: int, landed: int, device: str | None) -> list[int]:
         """The shopper's other live profiles, at `by`, that an identify of theirs
         landed on; none when the sending device had identified itself (its
@@ -557,6 +586,9 @@ class _Finder:
         if not holder.identified:
             what = "an orphaned anonymous profile" if holder.orphan else "an anonymous profile"
             return "identity_split", f"it stayed on {what} (cio_{holder.num})"
+        waiting = self.anonymous_when_identified(send.shopper or "", first)
+        if waiting is not None:
+            return "identity_split", waiting
         home = self.identified_home(send.shopper or "", first.arrival, send.device)
         landed = self.live_at(first.history[0][1], first.arrival)
         if home is not None and landed != self.live_at(home, first.arrival):
@@ -645,6 +677,9 @@ class _Finder:
         if strings:
             said.append(f"the platform reads attribute {', '.join(strings)} exactly: a string, not a number")
         if not said:
+            tried = any(rec.get("journey") == j.name for rec in self.records_by_seq.get(send.seq, []))
+            if not tried:
+                return "it was never offered to the journey: no entry, refusal or hold is recorded for it"
             return "the journey's filter or frequency kept it out"
         return "; ".join(said)
 

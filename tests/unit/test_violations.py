@@ -402,6 +402,27 @@ def missed(steps: str, rules: str = "", identity: str = "", triggers: str = "", 
             {"filter_": "{performed: product_viewed}"},
         ),
         (
+            # the phone's checkout waited on its anonymous profile while a server identified
+            # ana; the phone's own identify merged it days later, past triggers.max_age
+            """
+            {at: 0s, who: ana, device: phone, track: checkout_started, properties: {value: 5}}
+            {at: 5m, who: ana, identify: true}
+            {at: 3d1h, who: ana, device: phone, identify: true}
+            """,
+            "identity_split",
+            {},
+        ),
+        (
+            # the same, identified by a server's track (a call carrying her id) rather than an identify
+            """
+            {at: 0s, who: ana, device: phone, track: checkout_started, properties: {value: 5}}
+            {at: 5m, who: ana, track: product_viewed}
+            {at: 3d1h, who: ana, device: phone, identify: true}
+            """,
+            "identity_split",
+            {},
+        ),
+        (
             # two servers identified ana apart (by id with her attributes, by email), no device did
             """
             {at: 0s, who: ana, source: backend, identify: {with: [id], attributes: {vip: true}}}

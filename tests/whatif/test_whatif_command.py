@@ -235,6 +235,17 @@ def test_a_declared_client_source_carries_the_sessions_and_unsent_events_are_war
     assert "warning" not in result.output
 
 
+def test_a_drifted_name_is_warned_about_as_drift_not_as_unsent(tmp_path: Path) -> None:
+    """`Checkout Started` is what the shoppers send as `checkout_started`: the ideal counts it."""
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text("segments:\n  carts: {rule: {performed: Checkout Started, within: 1h}}\n")
+    args = ["whatif", str(workspace), "--segment", "carts", "--window", "1h", "--latency", "web=0s"]
+    result = CliRunner().invoke(main, [*args, "--population", "20", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "reads 'Checkout Started', which the synthetic shoppers send as 'checkout_started'" in result.output
+    assert "never send" not in result.output
+
+
 def test_a_segment_name_with_dollar_signs_is_drawn_as_text(tmp_path: Path) -> None:
     workspace = tmp_path / "ws.yaml"
     workspace.write_text("segments:\n  'cart$\\foo$': {rule: {performed: checkout_started, within: 2h}}\n")

@@ -404,7 +404,7 @@ class Platform:
             if self.ws.merge_anonymous and self.now <= at + self.ws.anonymous_grace:
                 return self.live(target), "grace"
             orphan = self.orphans.get(anon)
-            if orphan is None:
+            if orphan is None or orphan.deleted_at is not None:  # merged away: a new one holds it
                 orphan = self._create(anon=anon, orphan=True)
             return orphan, "orphan"
         p = self.by_anon.get(anon)
@@ -421,7 +421,9 @@ class Platform:
         if p_id is not None and p_em is not None and p_id is not p_em:
             if self.ws.auto_merge:
                 primary, secondary = sorted((p_id, p_em), key=lambda p: p.num)
-                self.merge(primary, secondary, "auto_merge")
+                # One delivery, one profile update: the merge, the attributes and the
+                # anonymous id's events are all in before anything is evaluated.
+                self.merge(primary, secondary, "auto_merge", settle=False)
                 target = primary
             else:
                 target = p_id
@@ -483,7 +485,12 @@ class Platform:
         if anon not in target.anonymous_ids:
             target.anonymous_ids.append(anon)
         self.by_anon[anon] = target
-        if anon_profile is None or anon_profile is target or anon_profile.deleted_at is not None:
+        if (
+            anon_profile is None
+            or anon_profile is target
+            or anon_profile.deleted_at is not None
+            or anon_profile.identified  # the id's profile was merged into a known one: not anonymous
+        ):
             self.trace.put((ANONYMOUS_ID_RECORDED, self.now, target.num, anon, who))
             return []
         horizon = self.now - self.ws.anonymous_retention
@@ -529,8 +536,9 @@ class Platform:
             return p if p is not None and p.deleted_at is None else None
         return None
 
-    def merge(self, primary: Profile, secondary: Profile, how: str) -> None:
-        """The Merge People operation (also what auto_merge performs)."""
+    def merge(self, primary: Profile, secondary: Profile, how: str, settle: bool = True) -> None:
+        """The Merge People operation (also what auto_merge performs). `settle`:
+        evaluate the primary at once; an identify that merges does so at its end."""
         if primary.id is None and secondary.id is not None:
             primary.id = secondary.id
         if secondary.id is not None and self.by_id.get(secondary.id) is secondary:
@@ -581,7 +589,8 @@ class Platform:
                 )
         here.sort(key=lambda r: r.num)
         self.open_runs.pop(secondary.num, None)
-        self.changed(primary)
+        if settle:
+            self.changed(primary)
 
     def delete(self, p: Profile, how: str = "deleted") -> None:
         """Delete a person (Track API DELETE, suppress): identifiers freed, segments

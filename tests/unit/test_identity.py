@@ -591,3 +591,84 @@ def test_emails_are_case_insensitive(play: Callable[..., Outcome]) -> None:
     assert (p.cio_id, p.id, p.email) == ("cio_1", "cus_1", "Ana@Example.com")  # as first written
     assert names(p) == ["by_email"]
     assert holding_profiles(outcome.platform, outcome.plan.shoppers["same"]) == [p]  # expectations see it
+
+
+def test_an_orphan_merged_away_leaves_the_next_late_event_a_new_orphan(play: Callable[..., Outcome]) -> None:
+    """Merge People took the orphan: a later late event of its anonymous id must land
+    on a live profile (a new orphan), never on the deleted one."""
+    outcome = play(
+        """
+        scenario: s
+        workspace: {segments: {didz: {rule: {performed: z}}}}
+        shoppers: {ana: {id: cus_1}}
+        timeline:
+          - {at: 0m, who: ana, device: phone, track: a, latency: 20m}
+          - {at: 0m, who: ana, device: phone, track: z, latency: 50m}
+          - {at: 1m, who: ana, device: phone, identify: true}
+          - {at: 30m, merge: {primary: {id: cus_1}, secondary: {cio_id: cio_2}}}
+        """
+    )
+    z = next(e for e in outcome.platform.events if e.name == "z")
+    holder = outcome.platform.profiles[z.holder]
+    assert holder.deleted_at is None and holder.orphan and holder.cio_id == "cio_3"
+    assert outcome.platform.members("didz") == [holder]
+
+
+def test_an_identify_never_deletes_an_identified_profile_as_anonymous(play: Callable[..., Outcome]) -> None:
+    """The phone's anonymous profile was merged (Merge People) into the email profile;
+    the phone then identifies by id alone: the email profile is not anonymous, it stays."""
+    outcome = play(
+        """
+        scenario: s
+        workspace: {sources: {backend: {identify_by: email}}}
+        shoppers: {ana: {id: cus_1, email: ana@example.com}}
+        timeline:
+          - {at: 0m, who: ana, source: backend, track: p}
+          - {at: 1m, who: ana, device: phone, track: x}
+          - {at: 5m, merge: {primary: {email: ana@example.com}, secondary: {cio_id: cio_2}}}
+          - {at: 10m, who: ana, device: phone, identify: {with: [id]}}
+          - {at: 20m, who: ana, source: backend, track: q}
+        """
+    )
+    profiles = live(outcome)
+    assert sorted(profiles) == ["cio_1", "cio_3"]
+    assert sorted(names(profiles["cio_1"])) == ["p", "q", "x"] and profiles["cio_1"].email == "ana@example.com"
+    assert profiles["cio_3"].id == "cus_1"
+
+
+def test_an_identify_that_auto_merges_is_one_profile_update(play: Callable[..., Outcome]) -> None:
+    """SPEC 4: a delivery is processed completely before anything is judged. The
+    auto-merge, the identify's attributes and its anonymous id's events are all in
+    before segments move: no segment is joined (and no message sent) from a state
+    between them."""
+    outcome = play(
+        """
+        scenario: s
+        workspace:
+          segments:
+            bp_not_vip: {rule: {all: [{performed: b}, {performed: p}, {not: {attribute: vip, eq: true}}]}}
+            bp_no_c: {rule: {all: [{performed: b}, {performed: p}, {not_performed: c}]}}
+          journeys:
+            j1: {trigger: {segment: bp_not_vip}, steps: [{send: m1}]}
+            j2: {trigger: {segment: bp_no_c}, steps: [{send: m2}]}
+        shoppers:
+          ana: {id: cus_1, email: ana@example.com}
+          ben: {id: cus_2, email: ben@example.com}
+        timeline:
+          - {at: 0m, who: ana, source: backend, identify: {with: [id]}}
+          - {at: 0m, who: ana, source: backend, track: p}
+          - {at: 1m, who: ana, device: laptop, identify: {with: [email]}}
+          - {at: 2m, who: ana, device: laptop, track: b}
+          - {at: 3m, who: ana, device: laptop, identify: {attributes: {vip: true}}}
+          - {at: 0m, who: ben, source: backend, identify: {with: [id]}}
+          - {at: 0m, who: ben, source: backend, track: p}
+          - {at: 1m, who: ben, device: laptop, identify: {with: [email]}}
+          - {at: 2m, who: ben, device: laptop, track: b}
+          - {at: 2m, who: ben, device: phone, track: c}
+          - {at: 3m, who: ben, device: phone, identify: true}
+        """
+    )
+    entered = {(r["who"], r["segment"]) for r in kinds(outcome, "segment_entered")}
+    assert entered == {("ana", "bp_no_c"), ("ben", "bp_not_vip")}  # never ana's bp_not_vip, ben's bp_no_c
+    assert sorted((m.shopper, m.message) for m in outcome.platform.messages) == [("ana", "m2"), ("ben", "m1")]
+    assert [r["how"] for r in kinds(outcome, "profile_merged")].count("auto_merge") == 2

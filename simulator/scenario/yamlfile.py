@@ -140,11 +140,46 @@ def _top_level_key(text: str, line: int) -> str:
     return ""
 
 
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.AliasEvent)
+
+
+def _past_max_nodes(text: str) -> Any:
+    """Where the document passes MAX_NODES nodes, counted from the parser's events
+    before any node is built: a dense file just under the size cap would
+    otherwise take gigabytes to compose before the builder's count refuses it."""
+    parser = _Composer(text)
+    count = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, _NODE_EVENTS):
+                count += 1
+                if count > MAX_NODES:
+                    return event.start_mark  # a mark: .line, .column (0-based)
+    finally:
+        parser.dispose()
+    return None
+
+
 def load_yaml_text(text: str, file: str) -> YamlDoc:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise InputError([Problem(file, 0, 0, "", f"the file is larger than {MAX_BYTES // 1048576} MB")])
-    loader = _Composer(text)
     try:
+        crowded = _past_max_nodes(text)
+        if crowded is not None:
+            key = _top_level_key(text, crowded.line + 1)
+            raise InputError(
+                [
+                    Problem(
+                        file,
+                        crowded.line + 1,
+                        crowded.column + 1,
+                        key,
+                        f"the document has more than {MAX_NODES} nodes (a file far too large for a scenario)",
+                    )
+                ]
+            )
+        loader = _Composer(text)
         try:
             node = loader.get_single_node()
         finally:
@@ -211,13 +246,19 @@ def load_yaml_file(path: Path | str) -> YamlDoc:
     return load_yaml_text(text, file)
 
 
+# Past this size a folder search does not parse a file to learn its top-level
+# keys (its lines decide): a scenario is a few kilobytes, and a search must stay
+# quick on a folder of large YAML (the loader refuses such a file on its own).
+SCAN_BYTES = 1024 * 1024
+
+
 def top_level_keys(path: Path) -> dict[str, Any] | None:
     """The top-level keys of a YAML file's first document, each with its value
     when that is a scalar (else None): what a folder search needs to know of
     a file, read as YAML whatever its layout (JSON style, an indented root).
-    None when the file cannot be read as YAML (too large, binary, invalid)."""
+    None when the file is not read that way (over SCAN_BYTES, binary, invalid)."""
     try:
-        if path.stat().st_size > MAX_BYTES:
+        if path.stat().st_size > SCAN_BYTES:
             return None
         text = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):

@@ -56,6 +56,11 @@ SCENARIOS = [
         lambda: b'scenario: big\ndescription: "' + b"a" * (25 * 1024 * 1024) + b'"\n',
         ("larger than 20 MB",),
     ),
+    Hostile(  # nodes, not bytes: composing this one took gigabytes before the count refused it
+        "dense_under_the_cap.yaml",
+        lambda: b"scenario: dense\nw: [" + b",".join([b"0"] * 9_000_000) + b"]\n",
+        (":2:", "w: the document has more than 500000 nodes"),
+    ),
     Hostile(
         "python_tag.yaml",
         _text('scenario: !!python/object/apply:os.system ["echo owned"]\n'),

@@ -17,7 +17,7 @@ from simulator.scenario import schema as s
 from simulator.scenario.compile_timeline import compile_expectations, compile_timeline
 from simulator.scenario.compile_workspace import compile_workspace
 from simulator.scenario.errors import InputError, Problem, did_you_mean
-from simulator.scenario.problems import problems_of
+from simulator.scenario.problems import problems_of, value_at
 from simulator.scenario.yamlfile import YamlDoc, load_yaml_file, load_yaml_text, top_level_keys
 
 __all__ = [
@@ -58,16 +58,11 @@ def merge_overrides(base: Any, over: Any, path: tuple[str, ...] = ()) -> Any:
     return over
 
 
+_ABSENT = object()
+
+
 def _exists(data: Any, path: tuple[object, ...]) -> bool:
-    current = data
-    for part in path:
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
-            current = current[part]
-        else:
-            return False
-    return True
+    return value_at(data, path, _ABSENT) is not _ABSENT
 
 
 _WORKSPACE_CACHE: dict[tuple[str, int, int], YamlDoc] = {}
@@ -113,6 +108,25 @@ def load_workspace(path: Path | str) -> tuple[WorkspaceConfig, s.Workspace]:
             ]
         )
     return _validate_workspace(data, lambda p, m, h="": doc.problem(p, m, h))
+
+
+def _near_file(path: Path, scenario: Path) -> str:
+    """A YAML file beside `path` whose name is a near miss of it (`WS.yaml`,
+    `ws.yml`), other than the scenario itself."""
+    try:
+        names = [
+            p.name
+            for p in path.parent.iterdir()
+            if p.suffix in (".yaml", ".yml") and p.is_file() and not is_scenario_file(p) and p != scenario
+        ]
+    except OSError:
+        return ""
+    folded = {name.lower().replace(".yml", ".yaml"): name for name in names}
+    same = folded.get(path.name.lower().replace(".yml", ".yaml"))
+    if same is not None:
+        return same
+    hint = did_you_mean(path.name, names)
+    return hint[len("did you mean '") : -2] if hint.startswith("did you mean") else ""
 
 
 def _no_scenario_key(doc: YamlDoc) -> Problem:
@@ -221,15 +235,11 @@ def _plan(doc: YamlDoc, path: Path) -> Plan:
         ws_path = path.parent / model.workspace
         if not ws_path.is_file():
             what = "not a regular file" if ws_path.exists() else "workspace file not found"
-            raise InputError(
-                [
-                    doc.problem(
-                        ("workspace",),
-                        f"{what}: {ws_path}",
-                        "the path is relative to the scenario file",
-                    )
-                ]
-            )
+            hint = "the path is relative to the scenario file"
+            near = _near_file(ws_path, path)
+            if near:
+                hint = f"did you mean {near!r}? {hint}"
+            raise InputError([doc.problem(("workspace",), f"{what}: {ws_path}", hint)])
         ws_doc = _read_workspace_doc(ws_path)
         raw_ws = ws_doc.data if ws_doc.data is not None else {}
         if not isinstance(raw_ws, dict):

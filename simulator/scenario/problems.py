@@ -19,7 +19,7 @@ from simulator.scenario.model_paths import (
     text_form_at,
 )
 
-__all__ = ["problems_of"]
+__all__ = ["problems_of", "value_at"]
 
 
 def _member_score(depth: int, errs: list[Any]) -> tuple[int, int, int]:
@@ -145,6 +145,29 @@ def _tied_mapping_members(errors: list[Any], data: Any, locate: Any) -> tuple[li
     return [e for e in errors if id(e) not in dropped], problems
 
 
+_NAMED_KEY = re.compile(r"^(\w+)(?:, \w+)* does not belong|remove (\w+)$")
+
+
+def value_at(data: Any, path: tuple[object, ...], absent: Any = None) -> Any:
+    """The value at a data path (`("timeline", 3, "latency")`), or `absent`."""
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return absent
+    return data
+
+
+def _offending_key(message: str, mapping: Any) -> tuple[str, ...]:
+    """The key a mapping-wide complaint is about (`within does not belong in
+    ...`, `... remove message`), when the mapping has it: the place to point at."""
+    found = _NAMED_KEY.search(message)
+    key = found and (found.group(1) or found.group(2))
+    return (key,) if key and isinstance(mapping, dict) and key in mapping else ()
+
+
 def problems_of(exc: ValidationError, data: Any, locate: Any, root: type[BaseModel]) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[object, ...]] = set()
@@ -162,6 +185,8 @@ def problems_of(exc: ValidationError, data: Any, locate: Any, root: type[BaseMod
     for err in sorted(errors, key=lambda e: -len(e["loc"])):
         path = data_path(data, tuple(err["loc"]))
         message, hint = _explain(err, missing.get(path[:-1], []), root)
+        if err["type"] == "value_error":
+            path += _offending_key(message, value_at(data, path))
         key = path
         if key in seen:
             continue

@@ -473,6 +473,11 @@ class Expectation(Strict):
             raise ValueError("a membership expectation takes one of in_segment, not_in_segment: write two")
         if kind == "segment" and self.members is None:
             raise ValueError("a segment expectation needs members: [...]")
+        if kind == "violation":  # keys such a violation never has could never match
+            if self.message is not None and self.violation != "ghost_abandon":
+                raise ValueError(f"a {self.violation} names no message (only a ghost_abandon does): remove message")
+            if self.journey is not None and self.violation == "split_identity":
+                raise ValueError("a split_identity names no journey (it is about the shopper): remove journey")
         return self
 
     def kind(self) -> str:

@@ -140,6 +140,26 @@ def _top_level_key(text: str, line: int) -> str:
     return ""
 
 
+def _syntax_hint(reason: str, text: str, mark: Any) -> str:
+    """What usually causes a YAML syntax error, in the writer's terms."""
+    char, line = "", ""
+    if mark is not None and 0 <= mark.index < len(text):
+        char = text[mark.index]
+    if mark is not None and 0 <= mark.line < len(lines := text.splitlines()):
+        line = lines[mark.line]
+    if char == "\t" or line[: len(line) - len(line.lstrip())].count("\t"):
+        return "a tab: YAML indents with spaces only"
+    if "cannot start any token" in reason:
+        return f"quote the value: YAML reads {char!r} at the start of a plain value as syntax"
+    if "did not find expected key" in reason or "expected <block end>" in reason:
+        return "check the indentation: the keys of one mapping start in the same column"
+    if "mapping values are not allowed" in reason:
+        return "a ': ' inside a value, or a line indented deeper than its mapping: quote the value or fix the indent"
+    if "could not find expected ':'" in reason:
+        return "a key needs ': ' after it, with a space after the colon"
+    return ""
+
+
 _NODE_EVENTS = (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.AliasEvent)
 
 
@@ -195,7 +215,9 @@ def load_yaml_text(text: str, file: str) -> YamlDoc:
             raise InputError(
                 [Problem(file, line, col, key, f"nesting deeper than {MAX_DEPTH} levels is refused")]
             ) from None
-        raise InputError([Problem(file, line, col, "", f"invalid YAML: {reason}")]) from None
+        key = _top_level_key(text, line) if line else ""
+        hint = _syntax_hint(reason, text, mark)
+        raise InputError([Problem(file, line, col, key, f"invalid YAML: {reason}", hint)]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(file, 0, 0, "", f"invalid YAML: {exc}")]) from None
     if node is None:

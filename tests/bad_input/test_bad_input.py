@@ -67,6 +67,10 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "misspelt_frequency.yaml": (6, "workspace.journeys.hello.frequency", ("did you mean 'every_time'",)),
     "swapped_letters_step_key.yaml": (7, "workspace.journeys.hello.steps[0].wiat", ("did you mean 'wait'",)),
     "cause_prefix.yaml": (6, "expect[0].cause", ("got 'late'", "did you mean 'late_arrival'")),
+    "violation_key_never_present.yaml": (6, "expect[0].journey", ("names no journey", "remove journey")),
+    "key_not_belonging.yaml": (8, "expect[0].within", ("within does not belong in a segment expectation",)),
+    "tab_indent.yaml": (3, "shoppers", ("invalid YAML", "a tab: YAML indents with spaces only")),
+    "indented_too_deep.yaml": (5, "timeline", ("invalid YAML", "quote the value or fix the indent")),
 }
 # Files whose one mistake must give exactly one problem.
 ONE_PROBLEM = ("reversed_uniform_latency.yaml", "negative_exponential_latency.yaml", "misspelt_frequency.yaml")

@@ -436,3 +436,12 @@ def test_a_full_disk_on_stdout_is_exit_2_not_a_traceback() -> None:
         )
     assert done.returncode == 2
     assert done.stderr.strip() == "error: No space left on device"
+
+
+def test_a_near_miss_workspace_path_gets_a_suggestion(tmp_path: Path) -> None:
+    write(tmp_path, "ws.yaml", "segments: {}\n")
+    for given in ("WS.yaml", "ws.yml", "wss.yaml"):
+        code, out = invoke("check", str(write(tmp_path, "s.yaml", f"scenario: x\nworkspace: {given}\n")))
+        assert code == 2 and "did you mean 'ws.yaml'?" in out, out
+    code, out = invoke("check", str(write(tmp_path, "s.yaml", "scenario: x\nworkspace: other.yaml\n")))
+    assert code == 2 and "did you mean" not in out  # never the scenario itself

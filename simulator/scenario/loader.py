@@ -110,6 +110,46 @@ def load_workspace(path: Path | str) -> tuple[WorkspaceConfig, s.Workspace]:
     return _validate_workspace(data, lambda p, m, h="": doc.problem(p, m, h))
 
 
+# What a segment or journey that overrides add (rather than change) must have.
+_NEW_NEEDS = {"segments": ("rule",), "journeys": ("trigger",)}
+
+
+def _near_miss_overrides(
+    base: dict[str, Any], overrides: dict[str, Any], data: dict[str, Any], doc: YamlDoc
+) -> list[Problem]:
+    """Overrides that add a source, segment or journey named like one the
+    workspace has (`backnd`, `j_frist`), and could not be meant as a new one
+    (a source no step sends through, a segment without a rule, a journey
+    without a trigger): a misspelt name, not a silent new entry."""
+    problems: list[Problem] = []
+    timeline = data.get("timeline")
+    steps: list[Any] = timeline if isinstance(timeline, list) else []
+    for section in ("sources", "segments", "journeys"):
+        added, known = overrides.get(section), base.get(section) or {}
+        if not isinstance(added, dict) or not isinstance(known, dict):
+            continue
+        names = [k for k in known if isinstance(k, str)] + (["web", "app", "backend"] if section == "sources" else [])
+        for name, value in added.items():
+            if not isinstance(name, str) or name in names:
+                continue
+            hint = did_you_mean(name, names)
+            if not hint.startswith("did you mean"):
+                continue
+            if section == "sources":
+                if any(isinstance(step, dict) and step.get("source") == name for step in steps):
+                    continue
+                what = "no step sends through it"
+            else:
+                needs = [k for k in _NEW_NEEDS[section] if not (isinstance(value, dict) and k in value)]
+                if not needs:
+                    continue
+                what = f"a new one needs {' and '.join(needs)}"
+            kind = section[:-1]
+            message = f"the workspace has no {kind} {name!r}, and this is no new {kind}: {what}"
+            problems.append(doc.problem(("overrides", section, name), message, hint))
+    return problems
+
+
 def _near_file(path: Path, scenario: Path) -> str:
     """A YAML file beside `path` whose name is a near miss of it (`WS.yaml`,
     `ws.yml`), other than the scenario itself."""
@@ -254,6 +294,10 @@ def _plan(doc: YamlDoc, path: Path) -> Plan:
             return ws_doc.problem(p, message, hint)
         return doc.problem(("workspace",) + p, message, hint)
 
+    if isinstance(overrides, dict) and isinstance(raw_ws, dict):
+        misses = _near_miss_overrides(raw_ws, overrides, data, doc)
+        if misses:
+            raise InputError(misses)
     config, ws_model = _validate_workspace(merged, locate)
 
     start = parse_instant(model.start)

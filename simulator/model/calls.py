@@ -32,6 +32,7 @@ class Send:
     primary: tuple[str, str] | None = None
     secondary: tuple[str, str] | None = None
     step: int = -1  # index of the timeline step in the file
+    logs_out: tuple[str, str] | None = None  # `reset`: the device logged out after it, its next anonymous id
 
 
 @dataclass(frozen=True, slots=True)

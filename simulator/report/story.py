@@ -35,6 +35,8 @@ def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dic
             record["attributes"] = send.attributes
         if send.timestamp is not None and send.timestamp != send.at:
             record["timestamp"] = send.timestamp
+        if send.logs_out:
+            record["logged_out"], record["next_anonymous_id"] = send.logs_out
         if send.primary:
             record["primary"] = f"{send.primary[0]}={send.primary[1]}"
             record["secondary"] = f"{send.secondary[0]}={send.secondary[1]}" if send.secondary else None
@@ -42,8 +44,10 @@ def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dic
     for n, record in enumerate(outcome.platform.trace.records):
         items.append((record["at"], 1, n, record))
     for n, v in enumerate(violations):
+        # A duplicate shows where its second run entered, after the copy that caused it.
+        at = v.decided if v.kind == "duplicate_entry" and v.decided is not None else v.at
         record = {
-            "at": v.at,
+            "at": at,
             "kind": "violation",
             "violation": v.kind,
             "who": v.who,
@@ -52,7 +56,7 @@ def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dic
             "cause": v.cause,
             "explanation": v.explanation,
         }
-        items.append((v.at, 2, n, {k: val for k, val in record.items() if val is not None}))
+        items.append((at, 2, n, {k: val for k, val in record.items() if val is not None}))
     items.sort(key=lambda x: (x[0], x[1], x[2]))
     # With `until`, the simulation ends there: what the story would send later never happens.
     end = outcome.end if outcome.plan.until is not None else None
@@ -98,13 +102,14 @@ def describe(r: dict[str, Any]) -> str:
     who = r.get("who") or "-"
     via = (f" from {r['source']}" if r.get("source") else "") + (f" ({r['device']})" if r.get("device") else "")
     if k == "sent":
+        out = f", then {r['logged_out']} logged out (next {r['next_anonymous_id']})" if r.get("logged_out") else ""
         if r["call"] == "track":
             props = f" {_props(r['properties'])}" if r.get("properties") else ""
             stamp = f" stamped {r['timestamp']}" if r.get("timestamp") else ""
-            return f"{who} sent {r.get('event')}{props}{via}{stamp}"
+            return f"{who} sent {r.get('event')}{props}{via}{stamp}{out}"
         if r["call"] == "identify":
             ids = ", ".join(f"{key}={r[key]}" for key in ("user_id", "email", "anonymous_id") if r.get(key))
-            return f"{who} identified ({ids}){via}"
+            return f"{who} identified ({ids}){via}{out}"
         return f"merge sent: primary {r.get('primary')}, secondary {r.get('secondary')}{via}"
     if k == "arrived":
         if r.get("call") == "merge":

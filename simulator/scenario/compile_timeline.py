@@ -214,6 +214,7 @@ def compile_timeline(
                 out.anonymous_id = fresh(f"anon-{who}-{step.device}-{out.resets}", taken_anon)
                 out.identified_with = None
                 anon_ids[who].append(out.anonymous_id)
+                send.logs_out = (step.device, out.anonymous_id)
         sends.append(send)
 
     result = {

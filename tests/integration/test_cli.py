@@ -445,3 +445,34 @@ def test_a_near_miss_workspace_path_gets_a_suggestion(tmp_path: Path) -> None:
         assert code == 2 and "did you mean 'ws.yaml'?" in out, out
     code, out = invoke("check", str(write(tmp_path, "s.yaml", "scenario: x\nworkspace: other.yaml\n")))
     assert code == 2 and "did you mean" not in out  # never the scenario itself
+
+
+def test_timeline_shows_a_logout(tmp_path: Path) -> None:
+    """A reset is part of the story: the split it causes is explained by it."""
+    story = """
+scenario: s
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, device: phone, identify: true}
+  - {at: 1m, who: ana, device: phone, track: ping, reset: true}
+  - {at: 2m, who: ana, device: phone, track: viewed}
+"""
+    path = write(tmp_path, "r.yaml", story)
+    code, out = invoke("timeline", str(path))
+    assert code == 0 and "ana sent ping from web (phone), then phone logged out (next anon-ana-phone-2)" in out
+    records = json.loads(invoke("timeline", "--json", str(path))[1])
+    ping = next(r for r in records if r["kind"] == "sent" and r.get("event") == "ping")
+    assert (ping["logged_out"], ping["next_anonymous_id"]) == ("phone", "anon-ana-phone-2")
+
+
+def test_a_duplicate_entry_is_told_after_the_copy_that_caused_it(tmp_path: Path) -> None:
+    story = """
+scenario: s
+workspace: {journeys: {hello: {trigger: {event: go}, steps: [{send: hi}]}}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 1m, who: ana, source: backend, track: go, copies: 2}
+"""
+    records = json.loads(invoke("timeline", "--json", str(write(tmp_path, "d.yaml", story)))[1])
+    kinds = [(r["kind"], r["offset"]) for r in records if r["kind"] in ("journey_entered", "violation")]
+    assert kinds == [("journey_entered", "+0h01m"), ("journey_entered", "+0h02m"), ("violation", "+0h02m")]

@@ -211,8 +211,9 @@ class _Compiler:
         if segment is not None:
             uses_trigger = _cond_uses_trigger(filt) or _cond_uses_trigger(goal) or _steps_use_trigger(steps)
             if uses_trigger:
+                raw = j.model_dump(by_alias=True, exclude_none=True, include={"filter", "goal", "steps"})
                 self.fail(
-                    path,
+                    path + _first_trigger_reference(raw),
                     "a segment-triggered journey has no triggering event: "
                     "{trigger: ...} references are not allowed in it",
                 )
@@ -290,6 +291,25 @@ class _Compiler:
             ages=tuple(sorted(self.ages)) if ws.rules.negative_window_needs_age else (),
             tracking_plan=ws.tracking_plan.model_dump(exclude_none=True),
         )
+
+
+def _first_trigger_reference(data: Any, at: tuple[object, ...] = ()) -> tuple[object, ...]:
+    """The path of the first `trigger:` key in a journey's filter, goal or steps
+    (as written), for pointing at it; () when none is found."""
+    if isinstance(data, dict):
+        if "trigger" in data:
+            return (*at, "trigger")
+        for key in ("filter", "goal", "steps") if not at else data:
+            if key in data:
+                found = _first_trigger_reference(data[key], (*at, key))
+                if found:
+                    return found
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            found = _first_trigger_reference(item, (*at, i))
+            if found:
+                return found
+    return ()
 
 
 def _cond_uses_trigger(cond: Cond | None) -> bool:

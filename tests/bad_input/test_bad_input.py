@@ -70,6 +70,11 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "violation_key_never_present.yaml": (6, "expect[0].journey", ("names no journey", "remove journey")),
     "key_not_belonging.yaml": (8, "expect[0].within", ("within does not belong in a segment expectation",)),
     "tab_indent.yaml": (3, "shoppers", ("invalid YAML", "a tab: YAML indents with spaces only")),
+    "trigger_reference_in_segment_journey.yaml": (
+        9,
+        "workspace.journeys.hello.steps[1].update.last.trigger",
+        ("segment-triggered journey has no triggering event",),
+    ),
     "misspelt_override_name.yaml": (7, "overrides.journeys.helo", ("no journey 'helo'", "did you mean 'hello'")),
     "misspelt_override_source.yaml": (4, "overrides.sources.backnd", ("no step sends through it", "'backend'")),
     "indented_too_deep.yaml": (5, "timeline", ("invalid YAML", "quote the value or fix the indent")),

@@ -441,6 +441,7 @@ class Platform:
             if email is not None and (p_id.email is None or email_key(p_id.email) != email_key(email)):
                 if p_id.email is not None and self.by_email.get(email_key(p_id.email)) is p_id:
                     del self.by_email[email_key(p_id.email)]
+                    self._replaced(p_id, "email", p_id.email, email, send.shopper)
                 p_id.email = email
                 self.by_email[email_key(email)] = p_id
         elif p_em is not None:
@@ -448,6 +449,7 @@ class Platform:
             if uid is not None:
                 if p_em.id is not None and self.by_id.get(p_em.id) is p_em:
                     del self.by_id[p_em.id]
+                    self._replaced(p_em, "id", p_em.id, uid, send.shopper)
                 p_em.id = uid
                 self.by_id[uid] = p_em
         elif uid is not None or email is not None:
@@ -476,6 +478,12 @@ class Platform:
         if send.anonymous_id is not None and self.ws.merge_anonymous:
             offer = self._merge_anonymous(target, send.anonymous_id, send.shopper)
         self.changed(target, offer=offer)
+
+    def _replaced(self, p: Profile, key: str, old: str, new: str, who: str | None) -> None:
+        """An identify gave a profile another id (its email matched) or email (its
+        id matched): the old one no longer finds it. Told, since it splits whoever
+        the old one was."""
+        self.trace.add(self.now, "identifier_replaced", cio_id=p.cio_id, identifier=key, old=old, new=new, who=who)
 
     def _merge_anonymous(self, target: Profile, anon: str, who: str | None) -> list[Event]:
         if anon in self.merged_anon or anon in self.orphans:

@@ -127,6 +127,8 @@ def describe(r: dict[str, Any]) -> str:
         what = "orphan profile" if r.get("orphan") else "profile"
         keys = ", ".join(f"{key}={r[key]}" for key in ("id", "email", "anonymous_id") if r.get(key))
         return f"{what} {r['cio_id']} created ({keys})"
+    if k == "identifier_replaced":
+        return f"{r['cio_id']}'s {r['identifier']} {r['old']} replaced by {r['new']}: {r['old']} no longer finds it"
     if k == "profile_merged":
         return f"{r['secondary']} merged into {r['primary']} by {r['how']} ({r['events_moved']} events moved)"
     if k in ("segment_entered", "segment_left"):

@@ -672,3 +672,25 @@ def test_an_identify_that_auto_merges_is_one_profile_update(play: Callable[..., 
     assert entered == {("ana", "bp_no_c"), ("ben", "bp_not_vip")}  # never ana's bp_not_vip, ben's bp_no_c
     assert sorted((m.shopper, m.message) for m in outcome.platform.messages) == [("ana", "m2"), ("ben", "m1")]
     assert [r["how"] for r in kinds(outcome, "profile_merged")].count("auto_merge") == 2
+
+
+def test_an_identify_replacing_an_id_says_so(play: Callable[..., Outcome]) -> None:
+    """Two shoppers share an email: the second's identify gives the profile its id
+    (SPEC 5: the email's profile takes the id), and the trace tells it."""
+    outcome = play(
+        """
+        scenario: s
+        shoppers:
+          ana: {id: cus_1, email: fam@example.com}
+          bob: {id: cus_2, email: fam@example.com}
+        timeline:
+          - {at: 0m, who: ana, device: phone, identify: true}
+          - {at: 1m, who: bob, device: laptop, identify: true}
+        """
+    )
+    (p,) = outcome.platform.live_profiles()
+    assert p.id == "cus_2"
+    replaced = [
+        (r["cio_id"], r["identifier"], r["old"], r["new"], r["who"]) for r in kinds(outcome, "identifier_replaced")
+    ]
+    assert replaced == [("cio_1", "id", "cus_1", "cus_2", "bob")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .protocol import CALL_BYTES, ApiError, check_data, check_id, check_name, iso_timestamp, json_bytes
+from .protocol import CALL_BYTES, NAME_BYTES, ApiError, check_data, check_id, check_name, iso_timestamp, json_bytes
 
 __all__ = ["PIPELINE_CALLS", "PIPELINE_ROUTES", "pipeline_ops"]
 
@@ -40,6 +40,44 @@ def _event_fields(op: dict[str, Any], msg: dict[str, Any]) -> None:
     library = context.get("library") if isinstance(context, dict) else None
     if isinstance(library, dict) and isinstance(library.get("name"), str):
         op["context"] = {"library": {"name": library["name"]}}
+
+
+# Semantic events (the Pipelines OpenAPI: events "that perform special
+# operations in Customer.io like deleting people, adding mobile devices"):
+# event name -> the operation it performs on the person named by userId.
+_SEMANTIC = {
+    "User Deleted": "delete",
+    "User Suppressed": "suppress",
+    "User Unsuppressed": "unsuppress",
+    "Device Created or Updated": "device_add",
+    "Device Deleted": "device_delete",
+}
+
+
+def _semantic_op(name: str, user_id: str | None, msg: dict[str, Any]) -> dict[str, Any]:
+    """The operation a semantic event performs (on the userId's person)."""
+    kind = _SEMANTIC[name]
+    if user_id is None:
+        return {"op": "ignored", "api": API, "call": name, "reason": f"{name} needs a userId: nobody to act on"}
+    op: dict[str, Any] = {"op": kind, "api": API, "call": name, "ref": ["id", user_id]}
+    if kind.startswith("device"):
+        context = msg.get("context")
+        device = context.get("device") if isinstance(context, dict) else None
+        token = device.get("token") if isinstance(device, dict) else None
+        if token in (None, ""):
+            raise ApiError(400, f"{name} needs context.device.token")
+        token = check_id(token, "context.device.token")
+        if kind == "device_delete":
+            op["device_id"] = token
+        else:
+            assert isinstance(device, dict)
+            op["device"] = {**{k: v for k, v in device.items() if k != "token"}, "id": token}
+    return op
+
+
+def _derived_name(text: str) -> str:
+    """A page's name made from its URL: cut to the name limit (the client sent no name to refuse)."""
+    return text.encode("utf-8")[:NAME_BYTES].decode("utf-8", "ignore")
 
 
 def _call_op(kind: str, msg: Any) -> dict[str, Any]:
@@ -81,15 +119,22 @@ def _call_op(kind: str, msg: Any) -> dict[str, Any]:
     if user_id is None and anonymous_id is None:
         raise ApiError(400, f"{kind} needs userId or anonymousId")
     if kind == "group":
+        if user_id is not None and anonymous_id is not None:
+            # As every call carrying both: the anonymous id merges (as an identify); the group is not modelled.
+            return {"op": "call", "api": API, "call": "identify", "user_id": user_id, "anonymous_id": anonymous_id}
         return {"op": "ignored", "api": API, "call": kind, "reason": "group calls are not modelled"}
     properties = check_data(msg.get("properties"), "properties")
     if kind == "track":
         if "event" not in msg:
             raise ApiError(400, "track needs an event name")
         name = check_name(msg.get("event"), "event")
+        if name in _SEMANTIC:
+            return _semantic_op(name, user_id, msg)
+    elif msg.get("name") or properties.get("name"):
+        name = check_name(msg.get("name") or properties.get("name"), "name")
     else:
-        raw = msg.get("name") or properties.get("name") or properties.get("url") or kind
-        name = check_name(raw, "name")
+        url = properties.get("url")
+        name = check_name(_derived_name(url) if isinstance(url, str) and url.strip() else kind, "name")
     op = {"op": "call", "api": API, "call": "track", "type": kind, "name": name, "properties": properties}
     if user_id is not None:
         op["user_id"] = user_id

@@ -152,3 +152,47 @@ def test_strict_mode_answers_400_applies_nothing_and_traces_the_drop(segsim_emul
     assert [r["reason"] for r in emu.get("/trace")["trace"] if r["kind"] == "call_dropped"] == [
         "event must not be empty"
     ]
+
+
+def test_a_group_call_carrying_an_anonymous_id_merges_it(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    cdp = emu.analytics_client()
+    cdp.track(anonymous_id="a-g", event="product_viewed", properties={"product_id": "p", "category": "coffee"})
+    cdp.identify("cus_g")
+    cdp.group("cus_g", "acme", anonymous_id="a-g")
+    profiles = emu.get("/profiles")["profiles"]
+    assert [(p["id"], p["anonymous_ids"], p["events"]) for p in profiles] == [("cus_g", ["a-g"], 1)]
+
+
+def test_a_page_without_a_name_is_named_by_its_url_however_long(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    url = "https://shop.example/products/p_1?utm_source=newsletter&utm_medium=email&utm_campaign=" + "x" * 60
+    body = {"userId": "cus_p", "properties": {"url": url}}
+    response = httpx.post(
+        f"{emu.pipelines_url}/page", json=body, auth=(emu.write_key, ""), headers={"X-Strict-Mode": "1"}
+    )
+    assert response.status_code == 200, response.text
+    (profile,) = emu.get("/profiles")["profiles"]
+    events = emu.get(f"/profiles/{profile['cio_id']}")["events"]
+    assert [e["name"] for e in events] == [url[:100]]
+
+
+def test_semantic_events_act_on_the_person(segsim_emulator: Any) -> None:
+    """The Pipelines OpenAPI's semantic events: devices added and deleted, people
+    suppressed, unsuppressed and deleted, rather than stored as events."""
+    emu = segsim_emulator
+    cdp = emu.analytics_client()
+    cdp.identify("cus_s", {"email": "s@example.com"})
+    device = {"device": {"token": "tok-1", "type": "ios"}}
+    cdp.track("cus_s", "Device Created or Updated", context=device)
+    (profile,) = emu.get("/profiles")["profiles"]
+    detail = emu.get(f"/profiles/{profile['cio_id']}")
+    assert [d["id"] for d in detail["devices"]] == ["tok-1"] and detail["events"] == []
+    cdp.track("cus_s", "Device Deleted", context=device)
+    assert emu.get(f"/profiles/{profile['cio_id']}")["devices"] == []
+    cdp.track("cus_s", "User Suppressed")
+    cdp.track("cus_s", "User Unsuppressed")
+    cdp.identify("cus_s", {"plan": "gold"})  # not dropped: the suppression was lifted
+    assert emu.get("/profiles")["profiles"][0]["attributes"] == {"plan": "gold"}
+    cdp.track("cus_s", "User Deleted")
+    assert emu.get("/profiles")["profiles"] == []

@@ -32,7 +32,9 @@ class Send:
     primary: tuple[str, str] | None = None
     secondary: tuple[str, str] | None = None
     step: int = -1  # index of the timeline step in the file
-    logs_out: tuple[str, str] | None = None  # `reset`: the device logged out after it, its next anonymous id
+    # `reset`: the device logged out after it and its next anonymous id; told in the
+    # timeline, not part of what was sent (two sends differing only here are equal).
+    logs_out: tuple[str, str] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,7 +155,7 @@ class _Finder:
             prop = keys.get(s.name or "")
             if prop is not None:
                 values = lookup(s.properties, prop)
-                if values:
+                if values and values[0] is not None:  # as the platform: a null value is no value
                     key = (s.name or "", canonical_key(values[0]))
                     if key in seen_keys:
                         continue

@@ -20,6 +20,7 @@ import yaml
 from simulator.model.calls import Send
 from simulator.model.config import WorkspaceConfig
 from simulator.model.time import format_duration, format_instant
+from simulator.platform.state import email_key
 
 from .calllog import LogError, SessionLog
 from .session import EmulatorSession
@@ -73,12 +74,12 @@ class _Shoppers:
 def _keys(send: Send) -> list[str]:
     keys = [f"id:{send.user_id}"] if send.user_id is not None else []
     if send.email is not None:
-        keys.append(f"email:{send.email}")
+        keys.append(f"email:{email_key(send.email)}")
     if send.anonymous_id is not None:
         keys.append(f"anon:{send.anonymous_id}")
     for ref in (send.primary, send.secondary):
         if ref is not None and ref[0] in ("id", "email"):
-            keys.append(f"{ref[0]}:{ref[1]}")
+            keys.append(f"{ref[0]}:{email_key(ref[1]) if ref[0] == 'email' else ref[1]}")
     return keys
 
 

@@ -242,7 +242,7 @@ class EmulatorSession:
                 user_id = ref[1]
             else:
                 email = ref[1]
-        blocked = next((x for x in (user_id, email) if x is not None and x in self.suppressed), None)
+        blocked = next((x for x in (user_id, email) if x is not None and _suppression_key(x) in self.suppressed), None)
         if blocked is not None:
             self._drop(at, op, f"{blocked} is suppressed")
             return
@@ -301,7 +301,7 @@ class EmulatorSession:
                 why = f"{kind} {value} belongs to {other.cio_id}; {p.cio_id} keeps its {kind} and nobody is merged"
                 self._drop(at, op, f"{why} (Attribute Update Failure)")
                 return False
-            if value in self.suppressed:
+            if _suppression_key(value) in self.suppressed:
                 self._drop(at, op, f"{value} is suppressed")
                 return False
         if new_id is None and new_email is None:
@@ -345,11 +345,12 @@ class EmulatorSession:
         p = self._live(ref)
         if how == "suppress" and ref is not None:
             added: list[str] = []
-            for key in (ref[1], p.id if p else None, p.email if p else None):
+            for given in (ref[1], p.id if p else None, p.email if p else None):
+                key = _suppression_key(given) if given is not None else None
                 if key is not None and key not in self.suppressed and not key.startswith("cio_"):
                     self.suppressed.add(key)
                     added.append(key)
-                    self.platform.trace.add(at, "identifier_suppressed", identifier=key)
+                    self.platform.trace.add(at, "identifier_suppressed", identifier=given)
             for key in added:  # an unsuppress of any of them lifts them all
                 self.suppressed_with[key] = tuple(added)
         if p is None:
@@ -366,9 +367,9 @@ class EmulatorSession:
         """Lifts the identifier and every other one the same suppress added (a
         person's id and email are suppressed together, and lifted together)."""
         ref = op.get("ref")
-        key = ref[1] if ref is not None else None
+        key = _suppression_key(ref[1]) if ref is not None else None
         if key is None or key not in self.suppressed:
-            self._drop(at, op, f"{key} is not suppressed")
+            self._drop(at, op, f"{ref[1] if ref is not None else None} is not suppressed")
             return
         for lifted in self.suppressed_with.get(key, (key,)):
             if lifted in self.suppressed:
@@ -396,3 +397,8 @@ class EmulatorSession:
 
     def devices_of(self, p: Profile) -> list[dict[str, Any]]:
         return [dict(d) for _, d in sorted(self.devices.get(p.num, {}).items())]
+
+
+def _suppression_key(identifier: str) -> str:
+    """How a suppressed identifier is remembered: an email in any case is one email."""
+    return email_key(identifier) if "@" in identifier else identifier

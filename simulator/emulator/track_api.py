@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from simulator.platform.state import email_key
+
 from .protocol import (
     CALL_BYTES,
     ApiError,
@@ -74,7 +76,8 @@ def _identify(ref: list[str], body: dict[str, Any]) -> list[dict[str, Any]]:
         if body.get(key) is None:
             continue
         value = check_id(body[key], key)
-        if ref[0] == key and value != ref[1]:
+        same = email_key(value) == email_key(ref[1]) if key == "email" else value == ref[1]
+        if ref[0] == key and not same:
             reason = (
                 f"{key} {value!r} in the request was not applied: the person is named by {key}, and a "
                 f"person's {key} changes only when they are named by their cio_id"

@@ -674,3 +674,28 @@ timeline:
     )
     assert [m.message for m in result.outcome.platform.messages] == ["r"]
     assert result.violations == []
+
+
+def test_a_null_idempotency_value_does_not_hide_a_real_order_from_the_ground_truth(judge: Judge) -> None:
+    """Two orders with `order_id: null` are two orders, for the platform and the
+    ground truth alike: the late second one makes the reminder a ghost."""
+    result = judge(
+        """
+scenario: s
+workspace:
+  dedupe: {idempotency_keys: {order_completed: order_id}}
+  journeys:
+    cr:
+      trigger: {event: checkout_started}
+      goal: {performed: order_completed, where: {checkout_id: {trigger: checkout_id}}}
+      exit: goal
+      steps: [{wait: 1h}, {send: r}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 1m, who: ana, source: backend, track: order_completed, properties: {order_id: null, checkout_id: ck_0}}
+  - {at: 1h, who: ana, source: backend, track: checkout_started, properties: {checkout_id: ck_2}}
+  - {at: 1h10m, who: ana, source: backend, track: order_completed, latency: 5h,
+     properties: {order_id: null, checkout_id: ck_2}}
+"""
+    )
+    assert found(result) == [("ghost_abandon", "ana", "late_arrival")]

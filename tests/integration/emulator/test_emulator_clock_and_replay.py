@@ -228,3 +228,18 @@ def test_a_manual_clock_restarted_without_start_resumes_where_the_log_stopped(tm
     with running_emulator(WORKSPACE, clock="manual", log=log) as emu:
         assert emu.get("/now") == {"now": "2026-03-02T11:00:00Z"}
         assert emu.get("/messages")["messages"] == []
+
+
+def test_a_skeleton_keeps_one_shopper_for_an_email_in_any_case(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        track = emu.track_client()
+        track.identify("cus_1", email="Ana@Example.com")
+        track.track("ana@example.com", "product_viewed", {"product_id": "p", "category": "tea"})
+        assert len(emu.get("/profiles")["profiles"]) == 1
+    scenario = tmp_path / "s.yaml"
+    result = CliRunner().invoke(
+        main, ["replay", str(log), "--workspace", str(WORKSPACE), "--to-scenario", str(scenario)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 shoppers" in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.parametrize(
@@ -299,3 +300,24 @@ def test_a_path_email_finds_its_person_in_any_case(segsim_emulator: Any) -> None
     track.delete("ANA@example.com")
     assert emu.get("/profiles")["profiles"] == []
     assert _trace(emu, "call_dropped") == []
+
+
+def test_a_suppressed_email_is_suppressed_in_any_case(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.identify("Ana@Example.com", plan="x")
+    track.suppress("Ana@Example.com")
+    track.identify("ana@example.com", plan="gold")  # the same person: still suppressed
+    assert emu.get("/profiles")["profiles"] == []
+    assert [r["reason"] for r in _trace(emu, "call_dropped")] == ["ana@example.com is suppressed"]
+    track.unsuppress("ANA@example.com")
+    track.identify("ana@example.com", plan="gold")
+    assert _profile(emu, email="ana@example.com")["attributes"] == {"plan": "gold"}
+
+
+def test_a_body_email_differing_only_in_case_is_the_same_email(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    auth = (emu.site_id, emu.api_key)
+    answer = httpx.put(f"{emu.track_url}/customers/Ana@Example.com", json={"email": "ana@example.com"}, auth=auth)
+    assert answer.status_code == 200
+    assert _trace(emu, "call_ignored") == []

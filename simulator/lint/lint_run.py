@@ -26,7 +26,7 @@ from simulator.lint.workspace_rules import WorkspaceLint
 from simulator.model.config import WorkspaceConfig
 from simulator.scenario import schema as s
 from simulator.scenario.errors import InputError, Problem
-from simulator.scenario.loader import is_scenario_file, load_plan, load_workspace
+from simulator.scenario.loader import is_scenario_file, load_plan, load_workspace, misspells_the_scenario_key
 from simulator.scenario.yamlfile import YamlDoc, load_yaml_file
 
 __all__ = ["LintRun", "LoadedWorkspace", "lint_paths", "read_workspace"]
@@ -77,7 +77,7 @@ def _expand(raw: Iterable[str], problems: list[Problem]) -> list[Path]:
             )
         elif path.is_dir():
             found = sorted(
-                p for p in path.rglob("*") if p.is_file() and (is_scenario_file(p) or p.name.endswith(_LOG_SUFFIXES))
+                p for p in path.rglob("*") if p.is_file() and (_a_story(p) or p.name.endswith(_LOG_SUFFIXES))
             )
             if not found:
                 problems.append(Problem(text, 0, 0, "", "no scenario files or logs in this folder"))
@@ -87,6 +87,11 @@ def _expand(raw: Iterable[str], problems: list[Problem]) -> list[Path]:
         else:
             problems.append(Problem(text, 0, 0, "", "no such file or folder"))
     return files
+
+
+def _a_story(path: Path) -> bool:
+    """A scenario, or one whose `scenario` key is misspelt (loading it says so)."""
+    return is_scenario_file(path) or misspells_the_scenario_key(path)
 
 
 def lint_paths(workspace: Path, files: Iterable[str], now: int) -> LintRun:
@@ -106,7 +111,7 @@ def lint_paths(workspace: Path, files: Iterable[str], now: int) -> LintRun:
     scenario_workspaces = ScenarioWorkspaces(loaded.path, loaded.doc, found, plan.events)
     for path in _expand(files, run.problems):
         if path.suffix in (".yaml", ".yml"):
-            if not is_scenario_file(path):
+            if not _a_story(path):
                 run.problems.append(
                     Problem(str(path), 0, 0, "", "not a scenario file (no top-level 'scenario:' key) and not a log")
                 )

@@ -13,11 +13,11 @@ torn last line a crash left in a call log (named by the `resume` record
 from __future__ import annotations
 
 import gzip
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from simulator.emulator.protocol import load_json
 from simulator.lint.events import UniqueValues, check_event
 from simulator.lint.findings import ERROR, WARNING, FindingSink, Severity
 from simulator.lint.logs import LoggedCall, calls_of, is_bookkeeping
@@ -103,7 +103,7 @@ class LogLint:
         if not text:
             return
         try:
-            record = json.loads(text)
+            record = load_json(text)  # as the emulator reads a call: NaN, Infinity, 1e999 are not JSON
         except RecursionError:
             self.unparsed(number, "not valid JSON (nested too deeply)")
             return

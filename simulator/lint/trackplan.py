@@ -157,6 +157,7 @@ class TrackingPlanView:
         self._folded = {fold_name(name): name for name in sorted(events)}
         self._names = sorted(events)
         self._known = frozenset(events)
+        self._suggested: dict[str, str] = {}  # name -> its suggestion, worked out once
 
     @property
     def defined(self) -> bool:
@@ -182,11 +183,16 @@ class TrackingPlanView:
         """How a message names the nearest planned name: `did you mean 'x'?` when
         `name` is likely a misspelling of it, else `nearest planned name: 'x'`
         (empty when the plan defines no event)."""
-        close = self.nearest(name)
-        if close is not None:
-            return f"did you mean {close!r}?"
-        nearest = closest_name(name, self._names)
-        return f"nearest planned name: {nearest!r}" if nearest is not None else ""
+        said = self._suggested.get(name)
+        if said is None:  # once per name: a log repeats its names on every line
+            close = self.nearest(name)
+            if close is not None:
+                said = f"did you mean {close!r}?"
+            else:
+                nearest = closest_name(name, self._names)
+                said = f"nearest planned name: {nearest!r}" if nearest is not None else ""
+            self._suggested[name] = said
+        return said
 
 
 def encoded_base(name: str, names: Iterable[str]) -> str | None:

@@ -185,6 +185,13 @@ def test_a_malformed_line_is_a_finding_with_its_line_number(folder: LintFolder) 
     assert "not valid JSON" in found[0].message
 
 
+def test_nan_infinity_and_numbers_past_a_double_are_malformed_as_the_emulator_says(folder: LintFolder) -> None:
+    good = json.dumps(track("checkout_started", {"checkout_id": "ck_1", "value": 1}))
+    lines = [good.replace('"value": 1', f'"value": {bad}') for bad in ("NaN", "Infinity", "1e999")]
+    found = folder.lint(folder.log(lines)).findings
+    assert [(f.rule, f.line) for f in found] == [("malformed-line", 1), ("malformed-line", 2), ("malformed-line", 3)]
+
+
 def test_many_malformed_lines_fold_after_the_first_ten(folder: LintFolder) -> None:
     found = folder.lint(folder.log(["nope"] * 25)).findings
     assert len(found) == 11

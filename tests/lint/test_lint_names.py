@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from lint_support import LintFolder, track, workspace
+
+import simulator.lint.trackplan as trackplan
 
 WISHLIST_AND_PROMO = ["wishlist_added", "Wishlist Added", "wishlist-added", "promo_clicked", "promo_clicked_summer"]
 
@@ -104,3 +107,21 @@ def test_a_name_sent_in_several_inputs_names_where_else(folder: LintFolder) -> N
     (found,) = [f for f in folder.lint(first, second).findings if f.rule in NAMING]
     assert (found.line, found.count) == (1, 3)
     assert found.as_json()["message"].endswith(f"(3 occurrences, first on this line); also at {first}:3 and {second}:1")
+
+
+def test_a_name_repeated_on_every_line_is_matched_against_the_plan_once(
+    folder: LintFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nearest planned name is worked out once per name, not once per log line."""
+    calls: list[str] = []
+    real = trackplan.closest_name
+
+    def counting(name: str, names: Any) -> Any:
+        calls.append(name)
+        return real(name, names)
+
+    monkeypatch.setattr(trackplan, "closest_name", counting)
+    lines = [track("wishlist_item_saved_for_later", {}) for _ in range(50)]
+    found = folder.lint(folder.log(lines)).findings
+    assert "nearest planned name" in next(f.message for f in found if f.rule == "unplanned-event")
+    assert calls == ["wishlist_item_saved_for_later"]

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from lint_support import LintFolder, rules
+from lint_support import NOW, LintFolder, rules
+
+from simulator.lint.lint_run import lint_paths
 
 CHECKOUT: dict[str, Any] = {
     "at": "0m",
@@ -196,3 +198,12 @@ def test_an_unplanned_name_far_from_the_plan_still_names_the_nearest(
     (unplanned,) = [f for f in found if f.rule == "unplanned-event"]
     assert f"(nearest planned name: {nearest!r})" in unplanned.message
     assert "did you mean" not in unplanned.message
+
+
+def test_a_story_with_a_misspelt_scenario_key_is_an_input_problem_not_skipped(folder: LintFolder) -> None:
+    story = folder.scenario([{"at": "0s", "who": "ana", "device": "phone", "track": "checkout_started"}])
+    story.write_text(story.read_text().replace("scenario:", "scenrio:"))
+    run = lint_paths(folder.workspace_path, [str(folder.root)], NOW)
+    assert [p.render() for p in run.problems] == [
+        f"{story}:1:1: scenrio: unknown key 'scenrio' (did you mean 'scenario'?)"
+    ]

@@ -71,6 +71,18 @@ class _LazyGroup(click.Group):
         loaded = getattr(importlib.import_module(module), attr)
         return loaded if isinstance(loaded, click.Command) else None
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """`--help` and `--version` print while the arguments are parsed, before
+        `invoke`: a full disk there is one line and exit 2 too."""
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise
+            _quiet_stdout()
+            click.echo(f"error: {exc.strerror or exc}", err=True)
+            sys.exit(2)
+
     def invoke(self, ctx: click.Context) -> Any:
         """Exit 2 with one line, never a traceback, when the machine refuses
         (a name too long, a full disk, stdout gone); 130 on Ctrl-C. Exit 1

@@ -423,12 +423,13 @@ def test_ctrl_c_is_exit_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert code == 130 and "interrupted" in out and "Aborted" not in out
 
 
-def test_a_full_disk_on_stdout_is_exit_2_not_a_traceback() -> None:
+@pytest.mark.parametrize("args", [["run", str(ROOT / "scenarios")], ["--help"], ["--version"]])
+def test_a_full_disk_on_stdout_is_exit_2_not_a_traceback(args: list[str]) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full here")
     with open("/dev/full", "w") as full:
         done = subprocess.run(
-            [sys.executable, "-m", "simulator.cli", "run", str(ROOT / "scenarios")],
+            [sys.executable, "-m", "simulator.cli", *args],
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,

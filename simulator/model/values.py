@@ -7,9 +7,12 @@ false, as in production. `coerce=True` reads numeric strings as numbers.
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 __all__ = ["TriggerRef", "ValueTest", "canonical_key", "fold_name", "lookup", "read_generously", "test_value"]
@@ -30,7 +33,9 @@ class ValueTest:
 
 
 _NUMERIC = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
-_INTEGER = re.compile(r"^\s*[-+]?\d{1,4000}\s*$")  # int() refuses longer digit strings
+_INTEGER = re.compile(r"^\s*[-+]?\d+\s*$")
+# int() refuses digit strings longer than the interpreter allows (4300 by default).
+_MAX_INT_DIGITS = min(4000, sys.get_int_max_str_digits() or 4000)
 _SEPARATORS = re.compile(r"[\s_\-.]+")
 _MISSING = object()
 
@@ -67,20 +72,26 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _as_number(value: Any, coerce: bool) -> float | int | None:
+def _as_number(value: Any, coerce: bool) -> float | int | Decimal | None:
     if _is_number(value):
         return value  # type: ignore[no-any-return]
     if coerce and isinstance(value, str) and _NUMERIC.match(value):
-        if _INTEGER.match(value):  # exactly: 20-digit order ids stay distinct
+        if _INTEGER.match(value) and len(value) <= _MAX_INT_DIGITS:  # exactly: 20-digit order ids stay distinct
             return int(value)
+        if len(value.strip()) > 15:  # more digits than a double holds: read exactly
+            exact = Decimal(value.strip())  # compares exactly with ints and floats
+            if abs(exact.adjusted()) <= 400:
+                return int(exact) if exact == exact.to_integral_value() else exact
         number = float(value)
-        return int(number) if number.is_integer() else number
+        return int(number) if math.isfinite(number) and number.is_integer() else number
     return None
 
 
 def _same_kind(left: Any, right: Any, coerce: bool) -> bool:
     """Can the two be compared at all? Numbers (numeric strings too, under
     coerce) with numbers, booleans with booleans, text with text, else the same type."""
+    if left is None or right is None:  # `ne: null` asks for a value: anything is comparable with null
+        return True
     a, b = _as_number(left, coerce), _as_number(right, coerce)
     if a is not None or b is not None:
         return a is not None and b is not None

@@ -153,6 +153,7 @@ PROPS = {
     "items": [{"category": "coffee", "qty": 2}, {"category": "apparel", "qty": 1}],
     "note": "gift wrap please",
     "long_id": "12345678901234567891",
+    "long_price": "12345678901234567890.5",
 }
 
 
@@ -220,6 +221,10 @@ def test_where_operators_and_paths(rule: Callable[..., Cond], where: dict[str, A
         ({"long_id": {"eq": 12345678901234567892}}, False, False),
         ({"long_id": {"ne": 12345678901234567892}}, False, True),
         ({"long_id": {"gt": 12345678901234567890}}, False, True),
+        ({"long_price": {"gt": 12345678901234567890}}, False, True),  # decimals past a double: exactly
+        ({"long_price": {"eq": "12345678901234567890.4"}}, False, False),
+        ({"currency": {"ne": None}}, True, True),  # ne: null asks for a value
+        ({"coupon": {"ne": None}}, False, False),  # (absent: false, as every ne on an absent path)
     ],
 )
 def test_types_are_strict_by_default_and_coerce_reads_numeric_strings(

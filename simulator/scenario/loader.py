@@ -244,7 +244,7 @@ def misspells_the_scenario_key(path: Path) -> bool:
 def scenario_name(path: Path) -> str | None:
     """The scenario's name as its file writes it, read without validating the file."""
     name = (top_level_keys(path) or {}).get("scenario")
-    return name if isinstance(name, str) and name.strip() else None
+    return name if isinstance(name, str) and name.strip() and name not in ("null", "Null", "NULL", "~") else None
 
 
 def load_plan(path: Path | str) -> Plan:

@@ -8,6 +8,7 @@ messages. Timestamps stay strings: segsim parses instants itself.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,26 +279,62 @@ def top_level_keys(path: Path) -> dict[str, Any] | None:
     """The top-level keys of a YAML file's first document, each with its value
     when that is a scalar (else None): what a folder search needs to know of
     a file, read as YAML whatever its layout (JSON style, an indented root).
-    None when the file is not read that way (over SCAN_BYTES, binary, invalid)."""
+    None when the file is not read that way (over SCAN_BYTES, binary, invalid).
+    Read from the parser's events, no node built; remembered per file version,
+    since a pytest collection asks twice."""
     try:
-        if path.stat().st_size > SCAN_BYTES:
-            return None
-        text = path.read_bytes().decode("utf-8-sig")
+        stat = path.stat()
+    except OSError:
+        return None
+    if stat.st_size > SCAN_BYTES:
+        return None
+    return _top_level_keys(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _top_level_keys(file: str, _mtime_ns: int, _size: int) -> dict[str, Any] | None:
+    try:
+        text = Path(file).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
     if "\x00" in text:
         return None
-    loader = _Composer(text)
+    parser = _Composer(text)
+    keys: dict[str, Any] = {}
+    depth = 0  # of the event's collection: 1 is the root mapping
+    key: Any = _NO_KEY  # the root key whose value comes next, or _NO_KEY when a key comes next
+    root_is_a_mapping = False
     try:
-        node = loader.get_node() if loader.check_node() else None
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, yaml.DocumentEndEvent):
+                break  # the first document only
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if depth == 0:
+                    root_is_a_mapping = isinstance(event, yaml.MappingStartEvent)
+                elif depth == 1 and root_is_a_mapping:
+                    if key is _NO_KEY:
+                        key = None  # a collection as a key: nothing to name
+                    else:
+                        if isinstance(key, str):
+                            keys.setdefault(key, None)  # its value is a collection
+                        key = _NO_KEY
+                depth += 1
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+            elif depth == 1 and root_is_a_mapping and isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+                value = event.value if isinstance(event, yaml.ScalarEvent) else None
+                if key is _NO_KEY:
+                    key = value
+                else:
+                    if isinstance(key, str):
+                        keys.setdefault(key, value)
+                    key = _NO_KEY
     except (yaml.YAMLError, RecursionError):
         return None
     finally:
-        loader.dispose()
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {
-        key.value: value.value if isinstance(value, yaml.ScalarNode) else None
-        for key, value in node.value
-        if isinstance(key, yaml.ScalarNode)
-    }
+        parser.dispose()
+    return keys
+
+
+_NO_KEY = object()

@@ -477,3 +477,18 @@ timeline:
     records = json.loads(invoke("timeline", "--json", str(write(tmp_path, "d.yaml", story)))[1])
     kinds = [(r["kind"], r["offset"]) for r in records if r["kind"] in ("journey_entered", "violation")]
     assert kinds == [("journey_entered", "+0h01m"), ("journey_entered", "+0h02m"), ("violation", "+0h02m")]
+
+
+def test_timeline_json_numbers_the_mappings_in_a_list(tmp_path: Path) -> None:
+    story = """
+scenario: s
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, source: backend, track: order_completed,
+     properties: {items: [{category: coffee}], tags: [a, b], meta: {}}}
+"""
+    records = json.loads(invoke("timeline", "--json", str(write(tmp_path, "l.yaml", story)))[1])
+    sent = next(r for r in records if r["kind"] == "sent")
+    assert sent["properties.items[0].category"] == "coffee"
+    assert sent["properties.tags"] == ["a", "b"] and sent["properties.meta"] is None
+    assert not [v for r in records for v in r.values() if isinstance(v, dict)]

@@ -31,6 +31,10 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _problems(exc: Any) -> NoReturn:
     for problem in exc.problems:
         click.echo(problem.render(), err=True)
@@ -206,7 +210,8 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
             _fail(str(exc))
         # With --json, stdout stays one JSON document and the note goes to stderr.
         click.echo(
-            f"wrote {target}: {len(document['shoppers'])} shoppers, {len(document['timeline'])} steps "
+            f"wrote {target}: {_count(len(document['shoppers']), 'shopper')}, "
+            f"{_count(len(document['timeline']), 'step')} "
             f"(check it with: segsim check {target})",
             err=as_json,
         )

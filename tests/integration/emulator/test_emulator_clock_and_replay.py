@@ -242,4 +242,4 @@ def test_a_skeleton_keeps_one_shopper_for_an_email_in_any_case(tmp_path: Path) -
         main, ["replay", str(log), "--workspace", str(WORKSPACE), "--to-scenario", str(scenario)]
     )
     assert result.exit_code == 0, result.output
-    assert "1 shoppers" in result.output
+    assert "1 shopper," in result.output

@@ -110,6 +110,10 @@ def _equal(left: Any, right: Any, coerce: bool) -> bool:
         return isinstance(left, bool) and isinstance(right, bool) and left == right
     if type(left) is not type(right) and not (isinstance(left, str) and isinstance(right, str)):
         return False
+    if isinstance(left, list):  # element by element: [true] is not [1]
+        return len(left) == len(right) and all(_equal(a, b, coerce) for a, b in zip(left, right, strict=True))
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(_equal(left[k], right[k], coerce) for k in left)
     return bool(left == right)
 
 
@@ -150,9 +154,9 @@ def test_value(
     trigger: Mapping[str, Any] | None,
     coerce: bool,
 ) -> bool:
-    values = lookup(data, test.path)
     if test.op == "exists":
-        return bool(values) == bool(test.operand)
+        return _exists(data, test.path, bool(test.operand))
+    values = lookup(data, test.path)
     operand = test.operand
     if isinstance(operand, TriggerRef):
         resolved = lookup(trigger, operand.path)
@@ -168,6 +172,15 @@ def test_value(
                 items.append(item)
         operand = items
     return any(_one(test.op, v, operand, coerce) for v in values)
+
+
+def _exists(data: Any, path: str, wanted: bool) -> bool:
+    """`exists` on a path: with `items[]` in it, true when any element matches
+    (`items[].category: {exists: false}` holds when an item has no category)."""
+    head, spread, rest = path.partition("[].")
+    if not spread:
+        return bool(lookup(data, path)) == wanted
+    return any(_exists(element, rest, wanted) for element in lookup(data, head + "[]"))
 
 
 def canonical_key(value: Any) -> str:

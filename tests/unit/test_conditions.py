@@ -150,7 +150,8 @@ PROPS = {
     "vip": True,
     "address": {"city": "Lyon", "zip": "69001"},
     "tags": ["sale", "new"],
-    "items": [{"category": "coffee", "qty": 2}, {"category": "apparel", "qty": 1}],
+    "flags": [True, False],
+    "items": [{"category": "coffee", "qty": 2, "gift": True}, {"category": "apparel", "qty": 1}],
     "note": "gift wrap please",
     "long_id": "12345678901234567891",
     "long_price": "12345678901234567890.5",
@@ -189,6 +190,14 @@ PROPS = {
         ({"items[].category": "tea"}, False),
         ({"items[].qty": {"gte": 2}}, True),
         ({"items[].qty": {"gt": 2}}, False),
+        ({"items[].category": {"exists": False}}, False),  # every item has a category
+        ({"items[].note": {"exists": False}}, True),  # some item (all here) has no note
+        ({"items[].note": {"exists": True}}, False),
+        ({"items[].gift": {"exists": False}}, True),  # the apparel item is no gift: any element matches
+        ({"items[].gift": {"exists": True}}, True),
+        ({"flags": [1, 0]}, False),  # [true, false] is not [1, 0]: booleans are not numbers
+        ({"flags": [True, False]}, True),
+        ({"flags": {"in": [[1, 0]]}}, False),
         ({"value": {"gt": 100}, "currency": "USD"}, True),
         ({"value": {"gt": 100}, "currency": "EUR"}, False),
         ({"vip": True}, True),

@@ -254,12 +254,12 @@ def load_plan(path: Path | str) -> Plan:
 
 def load_plan_text(text: str, file: str = "<scenario>", base: Path | None = None) -> Plan:
     doc = load_yaml_text(text, file)
-    plan = _plan(doc, base / "scenario.yaml" if base else Path(file))
+    plan = _plan(doc, base / "scenario.yaml" if base else Path(file), inline=True)
     plan.file = file  # its name in messages: there is no file
     return plan
 
 
-def _plan(doc: YamlDoc, path: Path) -> Plan:
+def _plan(doc: YamlDoc, path: Path, inline: bool = False) -> Plan:
     data = doc.data
     if not isinstance(data, dict) or "scenario" not in data:
         raise InputError([_no_scenario_key(doc)])
@@ -275,7 +275,11 @@ def _plan(doc: YamlDoc, path: Path) -> Plan:
         ws_path = path.parent / model.workspace
         if not ws_path.is_file():
             what = "not a regular file" if ws_path.exists() else "workspace file not found"
-            hint = "the path is relative to the scenario file"
+            hint = (
+                f"an inline scenario's path is relative to {path.parent}: its base, the working directory by default"
+                if inline
+                else "the path is relative to the scenario file"
+            )
             near = _near_file(ws_path, path)
             if near:
                 hint = f"did you mean {near!r}? {hint}"

@@ -214,3 +214,11 @@ def test_a_configured_workspace_that_is_missing_fails_clearly(pytester: pytest.P
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*segsim_workspace = nowhere.yaml: no such file*"])
+
+
+def test_an_inline_scenarios_missing_workspace_names_the_folder_it_is_read_from(pytester: pytest.Pytester) -> None:
+    code = "def test_story(segsim):\n    segsim('scenario: s\\nworkspace: nowhere.yaml\\n')\n"
+    pytester.makepyfile(test_inline=code)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    assert f"an inline scenario's path is relative to {pytester.path}" in result.stdout.str()

@@ -20,7 +20,7 @@ from simulator.checks.ideal import (
     unskewed_outcome,
 )
 from simulator.model.calls import Send
-from simulator.model.conditions import AttributeTest, Cond, InSegment, Performed, View, holds, walk
+from simulator.model.conditions import AttributeTest, Cond, InSegment, Performed, View, excluding, holds, walk
 from simulator.model.config import JourneyDef
 from simulator.model.time import format_offset
 from simulator.model.values import canonical_key, fold_name, lookup, read_generously, tests_pass
@@ -316,9 +316,14 @@ class _Finder:
                 else:
                     names = self.event_names(goal, waited_for=True)
                     candidates += [(s, "goal") for s in later if fold_name(s.name or "") in names][:1]
-        for node in walk(j.filter):
-            if isinstance(node, Performed) and node.negative:
-                candidates += [(s, "filter") for s in later if self.generous_match(node, s, trigger)]
+        exclusions = list(excluding(j.filter))  # the events the filter excludes
+        if exclusions and j.filter is not None and not isinstance(j.filter, Performed):
+            # A compound filter: the exclusion counts only when it made the filter
+            # false on the ideal profile (`any: [not_performed: order, vip]` keeps a VIP).
+            if holds(j.filter, self.ideal_view(who, at, trigger, key)):
+                exclusions = []
+        for node in exclusions:
+            candidates += [(s, "filter") for s in later if self.generous_match(node, s, trigger)]
         if not candidates:
             return None
         return min(candidates, key=lambda c: (c[0].at, c[0].seq))

@@ -18,6 +18,7 @@ __all__ = [
     "All",
     "Any_",
     "AttributeTest",
+    "excluding",
     "Compiled",
     "Cond",
     "EventLike",
@@ -191,6 +192,21 @@ def walk(cond: Cond | None) -> Iterator[Cond]:
             yield from walk(item)
     elif isinstance(cond, Not):
         yield from walk(cond.item)
+
+
+def excluding(cond: Cond | None, negated: bool = False) -> Iterator[Performed]:
+    """The event tests a matching event makes false: `not_performed` clauses,
+    and `performed` ones under a `not` (`{not: {performed: order}}` excludes an
+    order as `{not_performed: order}` does; `{not: {not_performed: order}}`
+    requires one)."""
+    if isinstance(cond, Performed):
+        if cond.negative != negated:
+            yield cond
+    elif isinstance(cond, (All, Any_)):
+        for item in cond.items:
+            yield from excluding(item, negated)
+    elif isinstance(cond, Not):
+        yield from excluding(cond.item, not negated)
 
 
 # ---------------------------------------------------------------- compiled

@@ -699,3 +699,37 @@ timeline:
 """
     )
     assert found(result) == [("ghost_abandon", "ana", "late_arrival")]
+
+
+FILTER_SHAPES = """
+scenario: s
+workspace:
+  journeys:
+    notperf: {trigger: {event: c1}, filter: {not: {performed: order}}, steps: [{wait: 1h}, {send: m1}]}
+    doubleneg:
+      {trigger: {event: c2}, filter: {not: {not_performed: order}}, exit: never, steps: [{wait: 1h}, {send: m2}]}
+    anyfilter:
+      trigger: {event: c3}
+      filter: {any: [{not_performed: order}, {attribute: vip, eq: true}]}
+      exit: never
+      steps: [{wait: 1h}, {send: m3}]
+shoppers: {a: {id: a}, b: {id: b}, c: {id: c}}
+timeline:
+  - {at: 0m, who: a, source: backend, track: c1}
+  - {at: 10m, who: a, source: backend, track: order, latency: 2h}
+  - {at: 0m, who: b, source: backend, track: order}
+  - {at: 1m, who: b, source: backend, track: c2}
+  - {at: 10m, who: b, source: backend, track: order}
+  - {at: 0m, who: c, source: backend, identify: {attributes: {vip: true}}}
+  - {at: 1m, who: c, source: backend, track: c3}
+  - {at: 10m, who: c, source: backend, track: order}
+"""
+
+
+def test_an_event_the_filter_excludes_is_read_by_its_meaning_not_its_keyword(judge: Judge) -> None:
+    """`not: {performed: order}` excludes an order as `not_performed` does; `not:
+    {not_performed: order}` requires one; an `any` the shopper still meets (a VIP)
+    excludes nothing. Only a's reminder is a ghost."""
+    result = judge(FILTER_SHAPES)
+    assert [m.shopper for m in result.outcome.platform.messages] == ["a", "b", "c"]
+    assert found(result) == [("ghost_abandon", "a", "late_arrival")]

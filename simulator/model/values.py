@@ -32,8 +32,8 @@ class ValueTest:
     operand: Any  # a literal, a list for `in`, or a TriggerRef
 
 
-_NUMERIC = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
-_INTEGER = re.compile(r"^\s*[-+]?\d+\s*$")
+_NUMERIC = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$", re.ASCII)  # ASCII digits: "１０００" is text
+_INTEGER = re.compile(r"^\s*[-+]?\d+\s*$", re.ASCII)
 # int() refuses digit strings longer than the interpreter allows (4300 by default).
 _MAX_INT_DIGITS = min(4000, sys.get_int_max_str_digits() or 4000)
 _SEPARATORS = re.compile(r"[\s_\-.]+")

@@ -155,6 +155,7 @@ PROPS = {
     "note": "gift wrap please",
     "long_id": "12345678901234567891",
     "long_price": "12345678901234567890.5",
+    "wide": "１０００",
 }
 
 
@@ -233,6 +234,7 @@ def test_where_operators_and_paths(rule: Callable[..., Cond], where: dict[str, A
         ({"long_price": {"gt": 12345678901234567890}}, False, True),  # decimals past a double: exactly
         ({"long_price": {"eq": "12345678901234567890.4"}}, False, False),
         ({"currency": {"ne": None}}, True, True),  # ne: null asks for a value
+        ({"wide": {"eq": 1000}}, False, False),  # full-width digits are text, not a number
         ({"coupon": {"ne": None}}, False, False),  # (absent: false, as every ne on an absent path)
     ],
 )

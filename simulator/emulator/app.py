@@ -219,6 +219,8 @@ def create_app(
         except ApiError as exc:
             if exc.ops:
                 session.submit(clock.now(), route, exc.ops, status=exc.status)
+            if parts == ["api", "v1", "merge_customers"] and exc.status == 400:
+                return JSONResponse({"meta": {"error": exc.message}}, status_code=400)  # this route's own shape
             return _error(api, exc.status, exc.message, exc.code)
         if invalid:
             session.submit(clock.now(), route, ops, status=207)

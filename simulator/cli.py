@@ -193,7 +193,8 @@ def timeline(file: str, as_json: bool) -> None:
     """The whole story of one scenario in time order."""
     from simulator.checks.violations import find_violations
     from simulator.pipeline import simulate
-    from simulator.report.story import describe, flat_record, story_records
+    from simulator.platform.trace import flat_record
+    from simulator.report.story import describe, story_records
     from simulator.scenario.errors import InputError
     from simulator.scenario.loader import load_plan
 

@@ -38,6 +38,7 @@ __all__ = [
     "SEGMENT_LEFT_BECAUSE",
     "STEP",
     "Kind",
+    "flat_record",
     "Trace",
 ]
 
@@ -140,7 +141,7 @@ class Trace:
                 if key in ("timestamp", "until") and isinstance(value, int):
                     value = format_instant(value)
                 item[key] = value
-            out.append(item)
+            out.append(flat_record(item))
         return out
 
 
@@ -212,3 +213,27 @@ JOURNEY_ENTERED = Kind(
 JOURNEY_EXITED = Kind("journey_exited", "journey", "run", "cio_id", "who", "reason", expand=_journey_exited, stored=1)
 STEP = Kind("step", "journey", "run", "who", "step", "cio_id", expand=_step, stored=3)
 MESSAGE_SENT = Kind("message_sent", "journey", "message", "run", "cio_id", "who", expand=_message_sent, stored=1)
+
+
+def flat_record(record: dict[str, Any]) -> dict[str, Any]:
+    """One level of keys (SPEC 11's flat records): a mapping's values take
+    dotted keys, `properties.value`, `attributes.vip`, as a rule's paths do,
+    and a list holding mappings numbered ones, `properties.items[0].category`.
+    A list of plain values stays one value; an empty mapping is null."""
+    out: dict[str, Any] = {}
+
+    def put(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                put(f"{prefix}.{key}", inner)
+            if not value:
+                out[prefix] = None
+        elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+            for i, item in enumerate(value):
+                put(f"{prefix}[{i}]", item)
+        else:
+            out[prefix] = value
+
+    for key, value in record.items():
+        put(key, value)
+    return out

@@ -10,7 +10,7 @@ from simulator.checks.violations import Violation
 from simulator.model.time import format_duration, format_instant, format_offset
 from simulator.pipeline import Outcome
 
-__all__ = ["describe", "flat_record", "story_records"]
+__all__ = ["describe", "story_records"]
 
 
 def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dict[str, Any]]:
@@ -72,30 +72,6 @@ def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dic
                 value = format_instant(value)
             item[key] = value
         out.append(item)
-    return out
-
-
-def flat_record(record: dict[str, Any]) -> dict[str, Any]:
-    """One level of keys (SPEC 11's flat records): a mapping's values take
-    dotted keys, `properties.value`, `attributes.vip`, as a rule's paths do,
-    and a list holding mappings numbered ones, `properties.items[0].category`.
-    A list of plain values stays one value; an empty mapping is null."""
-    out: dict[str, Any] = {}
-
-    def put(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                put(f"{prefix}.{key}", inner)
-            if not value:
-                out[prefix] = None
-        elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
-            for i, item in enumerate(value):
-                put(f"{prefix}[{i}]", item)
-        else:
-            out[prefix] = value
-
-    for key, value in record.items():
-        put(key, value)
     return out
 
 

@@ -321,3 +321,12 @@ def test_a_body_email_differing_only_in_case_is_the_same_email(segsim_emulator: 
     answer = httpx.put(f"{emu.track_url}/customers/Ana@Example.com", json={"email": "ana@example.com"}, auth=auth)
     assert answer.status_code == 200
     assert _trace(emu, "call_ignored") == []
+
+
+def test_the_trace_records_are_flat_as_timeline_json_writes_them(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    emu.track_client().identify("cus_1", vip=True, prefs={"color": "red"})
+    records = emu.get("/trace")["trace"]
+    updated = next(r for r in records if r["kind"] == "attributes_updated")
+    assert (updated["attributes.vip"], updated["attributes.prefs.color"]) == (True, "red")
+    assert not [v for r in records for v in r.values() if isinstance(v, dict)]

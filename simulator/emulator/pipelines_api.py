@@ -124,6 +124,9 @@ def _call_op(kind: str, msg: Any) -> dict[str, Any]:
             return {"op": "call", "api": API, "call": "identify", "user_id": user_id, "anonymous_id": anonymous_id}
         return {"op": "ignored", "api": API, "call": kind, "reason": "group calls are not modelled"}
     properties = check_data(msg.get("properties"), "properties")
+    if kind == "page" and isinstance(msg.get("category"), str) and "category" not in properties:
+        # The official client sends a page's category beside its name; the OpenAPI keeps it in properties.
+        properties = {**properties, "category": msg["category"]}
     if kind == "track":
         if "event" not in msg:
             raise ApiError(400, "track needs an event name")

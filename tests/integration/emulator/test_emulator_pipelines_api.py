@@ -196,3 +196,11 @@ def test_semantic_events_act_on_the_person(segsim_emulator: Any) -> None:
     assert emu.get("/profiles")["profiles"][0]["attributes"] == {"plan": "gold"}
     cdp.track("cus_s", "User Deleted")
     assert emu.get("/profiles")["profiles"] == []
+
+
+def test_a_page_category_sent_beside_its_name_is_kept_in_its_properties(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    emu.analytics_client().page("cus_c", category="Docs", name="Getting started", properties={"url": "https://x/doc"})
+    (profile,) = emu.get("/profiles")["profiles"]
+    (event,) = emu.get(f"/profiles/{profile['cio_id']}")["events"]
+    assert (event["name"], event["properties"]) == ("Getting started", {"url": "https://x/doc", "category": "Docs"})

@@ -72,26 +72,12 @@ class _LazyGroup(click.Group):
         return loaded if isinstance(loaded, click.Command) else None
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        """`--help` and `--version` print while the arguments are parsed, before
-        `invoke`: a full disk there is one line and exit 2 too."""
+        """Exit 2 with one line, never a traceback, when the machine refuses (a
+        name too long, a full disk, stdout gone), from any command and from
+        `--help`/`--version`, which print before `invoke`. Exit 1 stays what it
+        says: an expectation failed, a search found something."""
         try:
             return super().main(*args, **kwargs)
-        except OSError as exc:
-            if exc.errno == errno.EPIPE:
-                raise
-            _quiet_stdout()
-            click.echo(f"error: {exc.strerror or exc}", err=True)
-            sys.exit(2)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        """Exit 2 with one line, never a traceback, when the machine refuses
-        (a name too long, a full disk, stdout gone); 130 on Ctrl-C. Exit 1
-        stays what it says: an expectation failed, a search found something."""
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
         except OSError as exc:
             if exc.errno == errno.EPIPE:
                 raise  # click's own: output piped to `head` is not an error
@@ -99,6 +85,14 @@ class _LazyGroup(click.Group):
             _quiet_stdout()
             click.echo(f"error: {where}{exc.strerror or exc}", err=True)
             sys.exit(2)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """130 on Ctrl-C (click would say "Aborted!" with exit 1, a failure's code)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         lazy = self._available()

@@ -24,7 +24,7 @@ from simulator.lint.trackplan import (
     type_name,
     value_has_type,
 )
-from simulator.model.config import LatencyModel, SourceConfig, WorkspaceConfig, builtin_source
+from simulator.model.config import BUILTIN_SOURCES, LatencyModel, SourceConfig, WorkspaceConfig, builtin_source
 from simulator.model.time import format_duration, parse_duration
 from simulator.model.values import read_generously
 from simulator.scenario import schema as s
@@ -310,7 +310,7 @@ class WorkspaceLint:
         planned = self.plan.get(event)
         kind = planned.source if planned is not None else None
         sources = dict(self.config.sources)
-        for name in ("web", "app", "backend"):
+        for name in BUILTIN_SOURCES:
             builtin = builtin_source(name)
             if name not in sources and builtin is not None:
                 sources[name] = builtin

@@ -14,6 +14,7 @@ from simulator.model.conditions import Cond
 from simulator.model.values import TriggerRef, ValueTest
 
 __all__ = [
+    "BUILTIN_SOURCES",
     "Branch",
     "JourneyDef",
     "LatencyModel",
@@ -76,6 +77,9 @@ class SourceConfig:
     retry_after: int = 60
     timestamps: str = "sent"
     event_ids: bool = True
+
+
+BUILTIN_SOURCES = ("web", "app", "backend")  # two clients and a server, there without being declared
 
 
 def builtin_source(name: str) -> SourceConfig | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.model.calls import Send
-from simulator.model.config import WorkspaceConfig, builtin_source
+from simulator.model.config import BUILTIN_SOURCES, WorkspaceConfig, builtin_source
 from simulator.model.plan import Expect, ShopperIds
 from simulator.model.time import parse_duration
 from simulator.scenario import schema as s
@@ -79,7 +79,7 @@ def compile_timeline(
                 i,
                 "source",
                 f"unknown source {source_name!r}",
-                did_you_mean(source_name, list(ws.sources) + ["web", "app", "backend"]),
+                did_you_mean(source_name, [*ws.sources, *BUILTIN_SOURCES]),
             )
             continue
         send = Send(

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from simulator.model.config import WorkspaceConfig
+from simulator.model.config import BUILTIN_SOURCES, WorkspaceConfig
 from simulator.model.plan import Plan
 from simulator.model.time import format_duration, is_duration, parse_duration, parse_instant
 from simulator.scenario import schema as s
@@ -128,7 +128,7 @@ def _near_miss_overrides(
         added, known = overrides.get(section), base.get(section) or {}
         if not isinstance(added, dict) or not isinstance(known, dict):
             continue
-        names = [k for k in known if isinstance(k, str)] + (["web", "app", "backend"] if section == "sources" else [])
+        names = [k for k in known if isinstance(k, str)] + (list(BUILTIN_SOURCES) if section == "sources" else [])
         for name, value in added.items():
             if not isinstance(name, str) or name in names:
                 continue

@@ -186,7 +186,8 @@ def load_yaml_text(text: str, file: str) -> YamlDoc:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise InputError([Problem(file, 0, 0, "", f"the file is larger than {MAX_BYTES // 1048576} MB")])
     try:
-        crowded = _past_max_nodes(text)
+        # A node takes at least one character: only a longer text can hold too many.
+        crowded = _past_max_nodes(text) if len(text) > MAX_NODES else None
         if crowded is not None:
             key = _top_level_key(text, crowded.line + 1)
             raise InputError(

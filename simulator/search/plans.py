@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from simulator.model.calls import Send
-from simulator.model.config import SourceConfig, builtin_source
+from simulator.model.config import BUILTIN_SOURCES, SourceConfig, builtin_source
 from simulator.model.plan import Plan, ShopperIds
 from simulator.model.time import is_duration, parse_duration, parse_instant
 from simulator.scenario import schema as s
@@ -113,7 +113,7 @@ class PlanBuilder:
 
 
 def _source_names(catalog: Catalog) -> tuple[str, ...]:
-    return tuple(dict.fromkeys((*catalog.workspace.sources, "web", "app", "backend")))
+    return tuple(dict.fromkeys((*catalog.workspace.sources, *BUILTIN_SOURCES)))
 
 
 _Compiled = tuple[list[Send], dict[str, list[str]], dict[str, list[str]]]

@@ -653,13 +653,11 @@ def test_a_goal_with_a_count_is_met_only_when_counted(judge: Judge) -> None:
     assert found(judge(second)) == [("ghost_abandon", "a", "late_arrival")]
 
 
-def test_long_numeric_ids_are_read_exactly_by_the_ground_truth(judge: Judge) -> None:
-    """An order for another checkout (its 20-digit id differs in the last digit)
-    is not the goal: the reminder is right, not a ghost."""
-    result = judge(
-        """
+# A recovery whose goal is the order of the same checkout (reminder after 1h).
+SAME_CHECKOUT = """
 scenario: s
 workspace:
+  dedupe: {idempotency_keys: {order_completed: order_id}}
   journeys:
     cr:
       trigger: {event: checkout_started}
@@ -668,6 +666,15 @@ workspace:
       steps: [{wait: 1h}, {send: r}]
 shoppers: {ana: {id: cus_1}}
 timeline:
+"""
+
+
+def test_long_numeric_ids_are_read_exactly_by_the_ground_truth(judge: Judge) -> None:
+    """An order for another checkout (its 20-digit id differs in the last digit)
+    is not the goal: the reminder is right, not a ghost."""
+    result = judge(
+        SAME_CHECKOUT
+        + """
   - {at: 0m, who: ana, source: backend, track: checkout_started, properties: {checkout_id: "12345678901234567891"}}
   - {at: 10m, who: ana, source: backend, track: order_completed, properties: {checkout_id: "12345678901234567892"}}
 """
@@ -680,18 +687,8 @@ def test_a_null_idempotency_value_does_not_hide_a_real_order_from_the_ground_tru
     """Two orders with `order_id: null` are two orders, for the platform and the
     ground truth alike: the late second one makes the reminder a ghost."""
     result = judge(
-        """
-scenario: s
-workspace:
-  dedupe: {idempotency_keys: {order_completed: order_id}}
-  journeys:
-    cr:
-      trigger: {event: checkout_started}
-      goal: {performed: order_completed, where: {checkout_id: {trigger: checkout_id}}}
-      exit: goal
-      steps: [{wait: 1h}, {send: r}]
-shoppers: {ana: {id: cus_1}}
-timeline:
+        SAME_CHECKOUT
+        + """
   - {at: 1m, who: ana, source: backend, track: order_completed, properties: {order_id: null, checkout_id: ck_0}}
   - {at: 1h, who: ana, source: backend, track: checkout_started, properties: {checkout_id: ck_2}}
   - {at: 1h10m, who: ana, source: backend, track: order_completed, latency: 5h,

@@ -176,10 +176,11 @@ def test_value(
 
 def _exists(data: Any, path: str, wanted: bool) -> bool:
     """`exists` on a path: with `items[]` in it, true when any element matches
-    (`items[].category: {exists: false}` holds when an item has no category)."""
+    (`items[].category: {exists: false}` holds when an item has no category).
+    A null is no value (`coupon: null` does not exist), as for `ne: null`."""
     head, spread, rest = path.partition("[].")
     if not spread:
-        return bool(lookup(data, path)) == wanted
+        return any(value is not None for value in lookup(data, path)) == wanted
     return any(_exists(element, rest, wanted) for element in lookup(data, head + "[]"))
 
 

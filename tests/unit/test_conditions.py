@@ -156,6 +156,7 @@ PROPS = {
     "long_id": "12345678901234567891",
     "long_price": "12345678901234567890.5",
     "wide": "１０００",
+    "coupon_code": None,
 }
 
 
@@ -187,6 +188,8 @@ PROPS = {
         ({"address.city": "Lyon"}, True),
         ({"address.city": "Paris"}, False),
         ({"address.country": {"exists": False}}, True),
+        ({"coupon_code": {"exists": True}}, False),  # a null is no value
+        ({"coupon_code": {"exists": False}}, True),
         ({"items[].category": "coffee"}, True),
         ({"items[].category": "tea"}, False),
         ({"items[].qty": {"gte": 2}}, True),

@@ -692,6 +692,10 @@ class Platform:
         if p.deleted_at is not None:
             return
         self._depth += 1
+        # The runs this change starts or resumes take their steps now; runs an
+        # outer change queued (another run of the same delivery, waiting for
+        # the run whose `update` caused this change) keep their turn after it.
+        outer, self._pending = self._pending, []
         try:
             if self._depth > 50:
                 self.trace.add(
@@ -709,6 +713,7 @@ class Platform:
             journeys.entries(self, p, offer or [], joined, changes)
             journeys.run_pending(self)
         finally:
+            self._pending = outer + self._pending
             self._depth -= 1
 
     def _due_now(self, p: Profile) -> frozenset[str]:

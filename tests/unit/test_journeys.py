@@ -815,3 +815,37 @@ def test_moved_events_are_offered_in_order_with_frequency_over_the_merged_profil
     assert [(r.entered_at - START, r.trigger.props["n"] if r.trigger else None) for r in outcome.platform.runs] == [
         (600, 1)
     ]
+
+
+def test_runs_one_delivery_starts_take_their_steps_one_run_after_another(play: Callable[..., Outcome]) -> None:
+    # j1's own update makes its filter false before its send; j2's update must not
+    # have run yet (it would set `last` back to j2 and let j1 send).
+    text = (
+        "scenario: s\nworkspace:\n  journeys:\n"
+        "    j1:\n      trigger: {event: c}\n      filter: {not: {attribute: last, eq: j1}}\n"
+        "      steps: [{update: {last: j1}}, {send: m1}]\n"
+        "    j2: {trigger: {event: c}, steps: [{update: {last: j2}}, {send: m2}]}\n"
+        "shoppers: {ana: {id: cus_1}}\ntimeline:\n  - {at: 10m, who: ana, track: c}\n"
+    )
+    outcome = play(text)
+    assert [(r.journey.name, r.reason, [m.message for m in r.messages]) for r in outcome.platform.runs] == [
+        ("j1", "stopped_matching", []),
+        ("j2", "completed", ["m2"]),
+    ]
+
+
+def test_runs_one_delivery_resumes_take_their_steps_one_run_after_another(play: Callable[..., Outcome]) -> None:
+    text = (
+        "scenario: s\nworkspace:\n  journeys:\n"
+        "    j1:\n      trigger: {event: a}\n      filter: {not: {attribute: last, eq: j1}}\n"
+        "      steps: [{wait_until: {condition: {performed: y}, max: 1d, then: [{update: {last: j1}}, {send: m1}]}}]\n"
+        "    j2:\n      trigger: {event: b}\n"
+        "      steps: [{wait_until: {condition: {performed: y}, max: 1d, then: [{update: {last: j2}}, {send: m2}]}}]\n"
+        "shoppers: {ana: {id: cus_1}}\ntimeline:\n"
+        "  - {at: 0s, who: ana, track: a}\n  - {at: 0s, who: ana, track: b}\n  - {at: 1h, who: ana, track: y}\n"
+    )
+    outcome = play(text)
+    assert [(r.journey.name, r.reason, [m.message for m in r.messages]) for r in outcome.platform.runs] == [
+        ("j1", "stopped_matching", []),
+        ("j2", "completed", ["m2"]),
+    ]

@@ -30,8 +30,10 @@ from simulator.lint.findings import Finding, FindingSink
 from simulator.lint.lint_run import LoadedWorkspace
 from simulator.lint.names import EventNames
 from simulator.lint.scenario_rules import lint_scenario
-from simulator.lint.trackplan import TrackingPlanView, encoded_base
+from simulator.lint.trackplan import TrackingPlanView, dedupe_key_problem, encoded_base
 from simulator.lint.workspace_rules import WorkspaceLint
+from simulator.model.conditions import InSegment, walk
+from simulator.model.config import BUILTIN_SOURCES, WorkspaceConfig, builtin_source
 from simulator.model.values import fold_name
 from simulator.scenario.yamlfile import YamlDoc
 
@@ -48,6 +50,8 @@ _NAME_RULES = {
 }
 _PROPERTY_RULES = {"required-missing", "datatype-mismatch"}
 _SHOWN = 5
+_IDENTITY = ("auto_merge", "merge_anonymous", "anonymous_retention", "anonymous_grace", "merge_event_window")
+_SEGMENT_SETTINGS = ("coerce", "negative_window_needs_age", "segment_refresh")
 
 
 @dataclass
@@ -65,6 +69,14 @@ class GateScenario:
     result: ScenarioResult
     doc: YamlDoc
     on_workspace: bool  # runs on the gated workspace file
+    identity_changed: list[str] = field(default_factory=list)  # identity settings its overrides change
+    segments_changed: set[str] = field(default_factory=set)  # segments it judges under other rules
+
+    def evidence_for_identity(self) -> bool:
+        return self.on_workspace and self.result.passed and not self.identity_changed
+
+    def evidence_for(self, segment: str) -> bool:
+        return self.on_workspace and self.result.passed and segment not in self.segments_changed
 
     @property
     def name(self) -> str:
@@ -93,7 +105,15 @@ def run_gate(ws: LoadedWorkspace, scenarios: Sequence[tuple[Path, YamlDoc]]) -> 
         lint_scenario(compiled, doc, plan if own == ws.config.tracking_plan else TrackingPlanView(own), sink, names)
         named = doc.data.get("workspace") if isinstance(doc.data, dict) else None
         on_workspace = isinstance(named, str) and (path.parent / named).resolve() == target
-        runs.append(GateScenario(check_plan(compiled), doc, on_workspace))
+        runs.append(
+            GateScenario(
+                check_plan(compiled),
+                doc,
+                on_workspace,
+                [f for f in _IDENTITY if getattr(compiled.workspace, f) != getattr(ws.config, f)],
+                _segments_changed(ws.config, compiled.workspace),
+            )
+        )
     names.report(sink)
     findings = sink.findings()
     return [
@@ -105,6 +125,24 @@ def run_gate(ws: LoadedWorkspace, scenarios: Sequence[tuple[Path, YamlDoc]]) -> 
         _journeys(ws),
         _passing(runs),
     ]
+
+
+def _segments_changed(base: WorkspaceConfig, scenario: WorkspaceConfig) -> set[str]:
+    """The gated segments a scenario judges under other rules than the workspace's:
+    its overrides replace the rule, or change how every rule reads (types, ages,
+    refresh); a segment reading a changed one (`in_segment`) is changed too."""
+    own = {d.name: d.rule for d in scenario.segments}
+    if any(getattr(base, f) != getattr(scenario, f) for f in _SEGMENT_SETTINGS):
+        return {d.name for d in base.segments}
+    changed = {d.name for d in base.segments if own.get(d.name) != d.rule}
+    growing = True
+    while growing:
+        growing = False
+        for d in base.segments:
+            if d.name not in changed and {n.segment for n in walk(d.rule) if isinstance(n, InSegment)} & changed:
+                changed.add(d.name)
+                growing = True
+    return changed
 
 
 def _names(ws: LoadedWorkspace, findings: list[Finding]) -> GateItem:
@@ -154,9 +192,19 @@ def _identity(ws: LoadedWorkspace, runs: list[GateScenario]) -> GateItem:
     else:
         keys = ", ".join(f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in identity.items())
         item.evidence.append(f"identity: {{{keys}}}")
-    merged = [r.name for r in runs if r.on_workspace and r.result.passed and _anonymous_merge(r.result)]
+    merged = [r.name for r in runs if r.evidence_for_identity() and _anonymous_merge(r.result)]
+    for r in runs:
+        if not (r.on_workspace and r.result.passed and r.identity_changed and _anonymous_merge(r.result)):
+            continue
+        item.evidence.append(
+            f"{r.name} ({r.result.plan.file}) merges under its own identity overrides "
+            f"({', '.join(r.identity_changed)}): not counted"
+        )
     if merged:
         item.evidence.append("anonymous merge exercised by passing scenario(s): " + ", ".join(merged))
+    elif not ws.config.merge_anonymous:
+        item.passed = False
+        item.evidence.append("identity.merge_anonymous is false: no anonymous profile is ever merged")
     else:
         item.passed = False
         item.evidence.append(
@@ -194,8 +242,14 @@ def _purchases(ws: LoadedWorkspace) -> GateItem:
         )
         return item
     keys = dict(ws.config.idempotency_keys)
-    server = [src for src in ws.config.sources.values() if src.kind == "server"]
+    sources = dict(ws.config.sources)
+    for name in BUILTIN_SOURCES:  # a built-in is there unless a source of its name is declared
+        builtin = builtin_source(name)
+        if name not in sources and builtin is not None:
+            sources[name] = builtin
+    server = [src for src in sources.values() if src.kind == "server"]
     ids_everywhere = ws.config.by_event_id and bool(server) and all(src.event_ids for src in server)
+    plan = TrackingPlanView(ws.config.tracking_plan)
     for name in names:
         raw = events[name]
         if raw.get("source") != "server":
@@ -203,17 +257,30 @@ def _purchases(ws: LoadedWorkspace) -> GateItem:
             item.evidence.append(f"{name}: not marked source: server in the tracking plan")
         else:
             item.evidence.append(f"{name}: source: server")
-        if name in keys:
+        problem = dedupe_key_problem(plan.get(name), keys[name]) if name in keys else None
+        if problem is not None:
+            item.passed = False
+            item.evidence.append(f"{name}: {problem[1]}")
+        elif name in keys:
             item.evidence.append(f"{name}: idempotent by dedupe.idempotency_keys ({name}: {keys[name]})")
         elif ids_everywhere:
             item.evidence.append(f"{name}: idempotent by event ids (every server source sends event_ids)")
         else:
             item.passed = False
             hint = raw.get("unique_by") or "order_id"
-            item.evidence.append(
-                f"{name}: no dedupe key and server sources send no event ids: add "
-                f"dedupe.idempotency_keys: {{{name}: {hint}}}"
+            silent = [
+                src.name + (" (built-in)" if src.name not in ws.config.sources else "")
+                for src in server
+                if not src.event_ids
+            ]
+            why = (
+                "event ids are not deduplicated (dedupe.by_event_id: false)"
+                if not ws.config.by_event_id
+                else "no server source"
+                if not server
+                else "server source(s) " + ", ".join(silent) + " send no event ids"
             )
+            item.evidence.append(f"{name}: no dedupe key, and {why}: add dedupe.idempotency_keys: {{{name}: {hint}}}")
     return item
 
 
@@ -231,13 +298,20 @@ def _segment_names(doc: YamlDoc) -> set[str]:
 def _segments(ws: LoadedWorkspace, runs: list[GateScenario]) -> GateItem:
     item = GateItem("debug segments covered by passing scenarios", True)
     covered: dict[str, list[str]] = {}
+    others: dict[str, list[str]] = {}
     for run in runs:
         if run.on_workspace and run.result.passed:
             for segment in _segment_names(run.doc):
-                covered.setdefault(segment, []).append(run.name)
+                (covered if run.evidence_for(segment) else others).setdefault(segment, []).append(run.name)
     for segment in ws.model.segments:
         if segment in covered:
             item.evidence.append(f"{segment}: " + ", ".join(sorted(covered[segment])))
+        elif segment in others:
+            item.passed = False
+            item.evidence.append(
+                f"{segment}: checked only by scenarios whose overrides change its rule or how rules read "
+                f"({', '.join(sorted(others[segment]))}): add one on the workspace's own rule"
+            )
         else:
             item.passed = False
             item.evidence.append(f"{segment}: no passing scenario on this workspace checks it (add an expectation)")

@@ -195,6 +195,34 @@ class TrackingPlanView:
         return said
 
 
+def dedupe_key_problem(planned: PlannedEvent | None, key: str) -> tuple[str, str] | None:
+    """What is wrong with `dedupe.idempotency_keys: {event: key}` against the
+    plan, as (rule, message); None when nothing is (or the plan cannot tell)."""
+    if planned is None or not planned.properties:
+        return None
+    name = planned.name
+    if key not in planned.properties:
+        import difflib
+
+        close = difflib.get_close_matches(key, sorted(planned.properties), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else ""
+        if not hint and planned.unique_by in planned.properties:
+            hint = f"key it on {planned.unique_by!r}"
+        return (
+            "dedupe-key-unknown-property",
+            f"dedupe.idempotency_keys keys {name} on {key!r}, which {name} does not list under properties: "
+            "the guard finds no value and dedupes nothing" + (f"; {hint}" if hint else ""),
+        )
+    if planned.unique_by in planned.properties and key != planned.unique_by:  # (an unplanned one is its own finding)
+        return (
+            "dedupe-key-not-unique-by",
+            f"dedupe.idempotency_keys keys {name} on {key!r}, but the plan says one {name} per "
+            f"{planned.unique_by!r} (unique_by): two different {name} events with one {key} would be taken for "
+            f"one; key it on {planned.unique_by!r}",
+        )
+    return None
+
+
 def encoded_base(name: str, names: Iterable[str]) -> str | None:
     """The longest of `names` that `name` extends with `_` and a value
     (`added_to_cart_shoes` of `added_to_cart`), else the one it numbers

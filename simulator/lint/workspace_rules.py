@@ -18,6 +18,7 @@ from simulator.lint.names import EventNames
 from simulator.lint.trackplan import (
     TrackingPlanView,
     a_type,
+    dedupe_key_problem,
     is_snake_case,
     show_value,
     snake_case,
@@ -167,6 +168,7 @@ class WorkspaceLint:
             )
         else:
             self.plan_names()
+            self.dedupe_keys()
             self.rule_references()
         self.windows()
         self.waits()
@@ -196,6 +198,14 @@ class WorkspaceLint:
                     f"unique_by names {event.unique_by!r}, which {name} does not list under properties: add it "
                     "(required: true)",
                 )
+
+    def dedupe_keys(self) -> None:
+        for event, key in self.config.idempotency_keys:
+            problem = dedupe_key_problem(self.plan.get(event), key)
+            if problem is not None:
+                rule, message = problem
+                severity = ERROR if rule == "dedupe-key-unknown-property" else WARNING
+                self.add(rule, severity, ("dedupe", "idempotency_keys", event), message)
 
     # ---------------------------------------------------------------- rule references
 

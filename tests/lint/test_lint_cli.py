@@ -171,6 +171,88 @@ def test_gate_fails_a_client_side_purchase_without_dedupe(folder: LintFolder) ->
     assert any("dedupe.idempotency_keys: {order_completed: order_id}" in line for line in item["evidence"])
 
 
+def _gate_items(folder: LintFolder, story: dict[str, object]) -> tuple[int, dict[str, dict[str, object]]]:
+    path = folder.root / "story.yaml"
+    path.write_text(yaml.safe_dump(story, sort_keys=False))
+    code, out = _invoke("gate", str(folder.workspace_path), str(path), "--format", "json")
+    return code, {item["item"]: item for item in json.loads(out)}
+
+
+def test_gate_does_not_count_a_scenario_that_overrides_what_it_certifies(folder: LintFolder) -> None:
+    # The story merges and checks cart_abandoners, but under its own identity
+    # settings and its own rule for the segment: no evidence for the workspace's.
+    story = dict(PASSING_STORY)
+    story["overrides"] = {
+        "identity": {"anonymous_grace": "10m"},
+        "segments": {"cart_abandoners": {"rule": {"performed": "checkout_started", "within": "2h"}}},
+    }
+    story["expect"] = [{"at": "10m", "who": "ana", "in_segment": "cart_abandoners"}]
+    code, items = _gate_items(folder, story)
+    assert code == 1
+    merge = items["identity strategy defined and an anonymous merge exercised by a passing scenario"]
+    assert merge["passed"] is False
+    assert any("(anonymous_grace): not counted" in line for line in merge["evidence"])  # type: ignore[union-attr]
+    segments = items["debug segments covered by passing scenarios"]
+    assert segments["passed"] is False
+    assert segments["evidence"] == [
+        "cart_abandoners: checked only by scenarios whose overrides change its rule or how rules read "
+        "(phone checkout, identified, order from the backend): add one on the workspace's own rule"
+    ]
+
+
+def test_gate_counts_a_scenario_whose_overrides_leave_identity_and_segments_alone(folder: LintFolder) -> None:
+    story = dict(PASSING_STORY)
+    story["overrides"] = {"sources": {"backend": {"latency": "1m"}}}
+    code, items = _gate_items(folder, story)
+    assert code == 0, items
+    assert all(item["passed"] for item in items.values())
+
+
+def test_gate_and_lint_fail_a_dedupe_key_the_plan_does_not_define(folder: LintFolder) -> None:
+    def change(ws: dict[str, object]) -> None:
+        ws["dedupe"] = {"idempotency_keys": {"order_completed": "order_idd"}}
+
+    folder.write_workspace(workspace(change=change))
+    code, items = _gate_items(folder, PASSING_STORY)
+    assert code == 1
+    item = items["purchase events server-side and idempotent"]
+    assert item["passed"] is False
+    assert any("on 'order_idd'" in line and "did you mean 'order_id'?" in line for line in item["evidence"])  # type: ignore[union-attr]
+    code, out = _invoke("lint", str(folder.workspace_path), "--format", "json")
+    assert code == 1
+    assert [(f["rule"], f["severity"], f["path"]) for f in json.loads(out)] == [
+        ("dedupe-key-unknown-property", "error", "dedupe.idempotency_keys.order_completed")
+    ]
+
+
+def test_gate_fails_a_dedupe_key_other_than_the_plans_unique_by(folder: LintFolder) -> None:
+    def change(ws: dict[str, object]) -> None:
+        ws["dedupe"] = {"idempotency_keys": {"order_completed": "value"}}  # two orders of one value are one?
+
+    folder.write_workspace(workspace(change=change))
+    code, items = _gate_items(folder, PASSING_STORY)
+    assert code == 1
+    assert items["purchase events server-side and idempotent"]["passed"] is False
+    code, out = _invoke("lint", str(folder.workspace_path), "--format", "json")
+    assert code == 0
+    assert [f["rule"] for f in json.loads(out)] == ["dedupe-key-not-unique-by"]
+
+
+def test_gate_counts_the_built_in_backend_among_the_server_sources(folder: LintFolder) -> None:
+    # Event ids from every declared server source, but the built-in backend (a
+    # server source sending none) still carries the story's order.
+    def change(ws: dict[str, object]) -> None:
+        ws["sources"] = {"web": {"kind": "client"}, "orders": {"kind": "server", "event_ids": True}}
+        ws["dedupe"] = {"by_event_id": True}
+
+    folder.write_workspace(workspace(change=change))
+    code, items = _gate_items(folder, PASSING_STORY)
+    assert code == 1
+    item = items["purchase events server-side and idempotent"]
+    assert item["passed"] is False
+    assert any("server source(s) backend (built-in) send no event ids" in line for line in item["evidence"])  # type: ignore[union-attr]
+
+
 def test_gate_fails_journeys_on_near_duplicate_events(folder: LintFolder) -> None:
     def change(ws: dict[str, object]) -> None:
         ws["tracking_plan"]["events"]["added_to_cart_shoes"] = {"description": "shoes"}  # type: ignore[index]

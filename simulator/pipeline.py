@@ -48,6 +48,27 @@ def simulate(
 ) -> Outcome:
     """Replay `plan`. `exhaustive` turns off the incremental evaluation (see
     `Platform`): the same outcome, slower; for testing the engine."""
+    # The replay allocates millions of small objects and frees almost none: the
+    # cyclic collector's passes find nothing and cost a fifth of the time, in
+    # the delivery draw as in the replay.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _simulate(plan, workspace, sends, deliveries, probes, until, exhaustive)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _simulate(
+    plan: Plan,
+    workspace: WorkspaceConfig | None,
+    sends: list[Send] | None,
+    deliveries: list[Delivery] | None,
+    probes: list[tuple[int, int, Callable[[Platform, int], Any]]] | None,
+    until: int | None,
+    exhaustive: bool,
+) -> Outcome:
     ws = workspace or plan.workspace
     the_sends = plan.sends if sends is None else sends
     dropped: list[Send] = []
@@ -68,13 +89,5 @@ def simulate(
             results[i] = fn(platform, i)
 
         platform.probe(at, index, record)
-    # The replay allocates millions of small objects and frees almost none: the
-    # cyclic collector's passes find nothing and cost a fifth of the time.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        end = platform.run(until if until is not None else plan.until)
-    finally:
-        if collecting:
-            gc.enable()
+    end = platform.run(until if until is not None else plan.until)
     return Outcome(plan, platform, end, deliveries, dropped, results)

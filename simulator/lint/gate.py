@@ -40,6 +40,7 @@ from simulator.scenario.yamlfile import YamlDoc
 __all__ = ["GateItem", "GateScenario", "run_gate"]
 
 _PURCHASE_WORDS = {"order", "orders", "purchase", "purchased", "purchases", "payment", "paid"}
+_BROWSING_WORDS = {"viewed", "clicked", "opened", "searched", "shown", "seen", "visited", "started", "abandoned"}
 _NAME_RULES = {
     "no-tracking-plan",
     "unplanned-event",
@@ -222,11 +223,13 @@ def _anonymous_merge(result: ScenarioResult) -> bool:
 
 
 def purchase_events(events: dict[str, Any]) -> list[str]:
-    """Planned events that record a purchase: those with `unique_by`, or named for an order or payment."""
+    """Planned events that record a purchase: those with `unique_by`, or named for an
+    order or payment (not a page about one: `order_history_viewed`)."""
     found = []
     for name, raw in events.items():
-        words = set(re.split(r"[^a-z0-9]+", name.lower()))
-        if raw.get("unique_by") or words & _PURCHASE_WORDS:
+        words = re.split(r"[^a-z0-9]+", name.lower())
+        browsing = words[-1] in _BROWSING_WORDS
+        if raw.get("unique_by") or (set(words) & _PURCHASE_WORDS and not browsing):
             found.append(name)
     return sorted(found)
 

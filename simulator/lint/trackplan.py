@@ -28,6 +28,9 @@ __all__ = [
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _NUMBERED = re.compile(r"^(?P<base>[a-z][a-z0-9_]*?)_(?P<value>\d+)$")
+# A suffix naming what happened (`purchase_refunded`, `order_paid`) makes another
+# event, not a variant of its base carrying a value (`added_to_cart_shoes`).
+_ACTION = re.compile(r"(?:^|_)(?:[a-z]{3,}ed|paid|sent|shown|seen|made|done|lost|won)$")
 
 
 def is_snake_case(name: str) -> bool:
@@ -230,7 +233,7 @@ def encoded_base(name: str, names: Iterable[str]) -> str | None:
     costs the length of `name`, not the number of names."""
     known = names if isinstance(names, set | frozenset) else set(names)
     for i in range(len(name) - 1, 0, -1):
-        if name[i] == "_" and name[:i] in known:
+        if name[i] == "_" and name[:i] in known and not _ACTION.search(name[i + 1 :]):
             return name[:i]
     numbered = _NUMBERED.match(name)
     if numbered and numbered.group("base") in known:

@@ -121,6 +121,28 @@ def test_a_planned_name_that_encodes_a_property(folder: LintFolder) -> None:
     assert _lint(folder, change) == ["name-encodes-property"]
 
 
+def test_a_planned_name_saying_what_happened_to_its_base_is_another_event(folder: LintFolder) -> None:
+    # order_completed_refunded is a refund, not order_completed carrying the value "refunded";
+    # order_completed_red would be a colour.
+    def change(ws: dict[str, Any]) -> None:
+        ws["tracking_plan"]["events"]["order_completed_refunded"] = {"description": "a refund", "source": "server"}
+        ws["tracking_plan"]["events"]["order_completed_paid"] = {"description": "settled", "source": "server"}
+
+    assert _lint(folder, change) == []
+
+    def colour(ws: dict[str, Any]) -> None:
+        ws["tracking_plan"]["events"]["order_completed_red"] = {"description": "red orders"}
+
+    assert _lint(folder, colour) == ["name-encodes-property"]
+
+
+def test_a_page_about_orders_is_no_purchase_event() -> None:
+    from simulator.lint.gate import purchase_events
+
+    events = {"order_history_viewed": {}, "payment_page_opened": {}, "order_completed": {}, "purchase_refunded": {}}
+    assert purchase_events(events) == ["order_completed", "purchase_refunded"]
+
+
 def test_unique_by_naming_an_unplanned_property(folder: LintFolder) -> None:
     def change(ws: dict[str, Any]) -> None:
         ws["tracking_plan"]["events"]["order_completed"]["unique_by"] = "order_number"

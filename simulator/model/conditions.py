@@ -12,7 +12,7 @@ from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Union
 
-from simulator.model.values import ValueTest, fold_name, test_value, tests_pass
+from simulator.model.values import ValueTest, fold_name, tests_pass
 
 __all__ = [
     "All",
@@ -174,7 +174,7 @@ def holds(cond: Cond, view: View) -> bool:
     if isinstance(cond, Not):
         return not holds(cond.item, view)
     if isinstance(cond, AttributeTest):
-        return all(test_value(t, view.attributes, view.trigger, view.coerce) for t in cond.tests)
+        return tests_pass(cond.tests, view.attributes, view.trigger, view.coerce)
     if isinstance(cond, InSegment):
         return view.in_segment(cond.segment)
     if isinstance(cond, TriggerTest):
@@ -287,8 +287,8 @@ def compile_condition(cond: Cond, *, coerce: bool = False, needs_age: bool = Tru
     if isinstance(cond, AttributeTest):
         tests = cond.tests
         if any(_root(x.path) in IDENTIFIER_ATTRIBUTES for x in tests):
-            return lambda h, now, t, f: all(test_value(x, with_identifiers(h), t, coerce) for x in tests)
-        return lambda h, now, t, f: all(test_value(x, h.attributes, t, coerce) for x in tests)
+            return lambda h, now, t, f: tests_pass(tests, with_identifiers(h), t, coerce)
+        return lambda h, now, t, f: tests_pass(tests, h.attributes, t, coerce)
     if isinstance(cond, InSegment):
         segment = cond.segment
         return lambda h, now, t, f: segment in h.segments

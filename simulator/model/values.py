@@ -90,7 +90,11 @@ def _as_number(value: Any, coerce: bool) -> float | int | Decimal | None:
 def _same_kind(left: Any, right: Any, coerce: bool) -> bool:
     """Can the two be compared at all? Numbers (numeric strings too, under
     coerce) with numbers, booleans with booleans, text with text, else the same type."""
-    if left is None or right is None:  # `ne: null` asks for a value: anything is comparable with null
+    if left is None:  # a null is no value: `ne: 5` on it is false, as on an absent path
+        return False
+    if right is None:  # `ne: null` asks for a value: anything present is comparable with null
+        return True
+    if isinstance(left, str) and isinstance(right, str):  # text with text, numeric or not (coerce too)
         return True
     a, b = _as_number(left, coerce), _as_number(right, coerce)
     if a is not None or b is not None:
@@ -209,4 +213,25 @@ def read_generously(value: Any) -> Any:
 def tests_pass(
     tests: Sequence[ValueTest], data: Mapping[str, Any] | None, trigger: Mapping[str, Any] | None, coerce: bool
 ) -> bool:
-    return all(test_value(t, data, trigger, coerce) for t in tests)
+    """Every test holds. Several operators on one `items[]` path are one test:
+    one element must pass them all (`items[].price: {gte: 5, lte: 10}` is an
+    item priced 5 to 10, not one over 5 and another under 10)."""
+    if len(tests) < 2 or not any("[]" in t.path for t in tests):
+        return all(test_value(t, data, trigger, coerce) for t in tests)
+    by_path: dict[str, list[ValueTest]] = {}
+    for t in tests:
+        by_path.setdefault(t.path, []).append(t)
+    return all(_on_one_element(group, path, data, trigger, coerce) for path, group in by_path.items())
+
+
+def _on_one_element(
+    tests: list[ValueTest], path: str, data: Any, trigger: Mapping[str, Any] | None, coerce: bool
+) -> bool:
+    """All of `tests` (on `path`) hold on one element of each list the path walks."""
+    if len(tests) == 1 or "[]" not in path:
+        return all(test_value(ValueTest(path, t.op, t.operand), data, trigger, coerce) for t in tests)
+    head, spread, rest = path.partition("[]")
+    elements = lookup(data, head + "[]")
+    if rest.startswith("."):
+        return any(_on_one_element(tests, rest[1:], element, trigger, coerce) for element in elements)
+    return any(_on_one_element(tests, "v", {"v": element}, trigger, coerce) for element in elements)

@@ -194,6 +194,11 @@ PROPS = {
         ({"items[].category": "tea"}, False),
         ({"items[].qty": {"gte": 2}}, True),
         ({"items[].qty": {"gt": 2}}, False),
+        ({"items[].qty": {"gte": 2, "lte": 1}}, False),  # one item must pass both: none is 2 and 1
+        ({"items[].qty": {"gte": 1, "lte": 1}}, True),
+        ({"items[].category": {"ne": "coffee", "eq": "apparel"}}, True),
+        ({"items[].category": {"eq": "coffee", "exists": True}, "items[].gift": {"eq": True}}, True),
+        ({"tags[]": {"ne": "sale", "eq": "sale"}}, False),
         ({"items[].category": {"exists": False}}, False),  # every item has a category
         ({"items[].note": {"exists": False}}, True),  # some item (all here) has no note
         ({"items[].note": {"exists": True}}, False),
@@ -239,6 +244,11 @@ def test_where_operators_and_paths(rule: Callable[..., Cond], where: dict[str, A
         ({"currency": {"ne": None}}, True, True),  # ne: null asks for a value
         ({"wide": {"eq": 1000}}, False, False),  # full-width digits are text, not a number
         ({"coupon": {"ne": None}}, False, False),  # (absent: false, as every ne on an absent path)
+        ({"currency": {"ne": "5"}}, True, True),  # text with text, even when one is numeric
+        ({"price": {"ne": "121"}}, True, True),
+        ({"price": {"ne": "120.0"}}, True, False),  # under coerce both are 120
+        ({"coupon_code": {"ne": 5}}, False, False),  # a null is no value
+        ({"coupon_code": {"ne": "USD"}}, False, False),
     ],
 )
 def test_types_are_strict_by_default_and_coerce_reads_numeric_strings(
@@ -265,6 +275,9 @@ def test_attribute_tests(rule: Callable[..., Cond]) -> None:
     assert not holds(rule({"attribute": "ltv", "gte": 100}), view([], attributes={"ltv": "150"}))
     assert holds(rule({"attribute": "ltv", "gte": 100}), view([], attributes={"ltv": "150"}, coerce=True))
     assert holds(rule({"attribute": "email", "exists": False}), view([]))
+    orders = {"orders": [{"total": 50}, {"total": 150}]}
+    assert not holds(rule({"attribute": "orders[].total", "gt": 100, "lt": 120}), view([], attributes=orders))
+    assert holds(rule({"attribute": "orders[].total", "gt": 100, "lt": 160}), view([], attributes=orders))
 
 
 def test_in_segment_and_logic(rule: Callable[..., Cond]) -> None:

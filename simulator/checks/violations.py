@@ -295,7 +295,7 @@ class _Finder:
             if found is None:
                 continue
             send, role = found
-            cause, why = self.ghost_cause(r, j, send, role, m.at)
+            cause, why = self.ghost_cause(r, j, send, role, m.at, m.after)
             text = f"{self.describe_arrival(send)}; {m.message} sent at {self.t(m.at)} on cio_{m.profile}: {why}"
             out.append(Violation("ghost_abandon", m.shopper, cause, m.at, j.name, m.message, send.seq, text))
         return out
@@ -351,7 +351,12 @@ class _Finder:
                 return s
         return None
 
-    def ghost_cause(self, r: Run, j: JourneyDef, send: Send, role: str, at: int) -> tuple[str, str]:
+    def ghost_cause(
+        self, r: Run, j: JourneyDef, send: Send, role: str, at: int, after: int | None = None
+    ) -> tuple[str, str]:
+        """The cause of a ghost whose deciding send is `send`, for a message sent
+        at `at` after the event processed `after` (None: after everything at `at`):
+        an event arriving at that instant but processed after the message is late."""
         if send.call == "identify":
             return self.identify_cause(r, j, send, at)
         events = self.p.processed.get(send.seq, [])
@@ -361,9 +366,9 @@ class _Finder:
             if send.seq in self.p.ignored:
                 return "other", "the platform ignored it as a duplicate of an earlier event"
             return "late_arrival", "it had not arrived when the simulation ended"
-        first = min(events, key=lambda e: e.arrival)
+        first = min(events, key=lambda e: (e.arrival, e.proc))
         run_at = self.run_profile_at(r, at)
-        if first.arrival > at:
+        if first.arrival > at or (first.arrival == at and after is not None and first.proc > after):
             landed = self.live_at(first.history[0][1], first.arrival)
             if landed != self.live_at(run_at, first.arrival):
                 return "identity_split", (
@@ -399,6 +404,13 @@ class _Finder:
             return "other", (
                 f"it arrived in time on the run's profile, but the {role} reads only events after the latest "
                 f"{reset.name}, and another {reset.name} was sent at {self.t(reset.at)}: the run went on"
+            )
+        trigger = r.trigger
+        if role == "goal" and trigger is not None and trigger.ts != trigger.delivery.send.at and trigger.ts >= first.ts:
+            return "other", (
+                f"it arrived in time on the run's profile, but the goal reads only events later than the run's "
+                f"trigger, which was stamped {self.t(trigger.ts)}, not its send instant "
+                f"{self.t(trigger.delivery.send.at)}"
             )
         return "other", "it arrived in time on the run's profile, yet the run went on"
 

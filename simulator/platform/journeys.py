@@ -239,7 +239,7 @@ def advance(pf: Platform, r: Run) -> None:
             if j.exits_on_stop_matching and not still_matching(pf, r, p):
                 end(pf, r, "stopped_matching")
                 return
-            m = Message(j.name, step.message, r.num, p.num, pf.now, r.shopper)
+            m = Message(j.name, step.message, r.num, p.num, pf.now, r.shopper, pf.events[-1].proc if pf.events else 0)
             r.messages.append(m)
             pf.messages.append(m)
             pf.trace.put((MESSAGE_SENT, pf.now, m))

@@ -146,6 +146,7 @@ class Message:
     profile: int
     at: int
     shopper: str | None
+    after: int = 0  # the processing order of the last event processed before it went out
 
 
 @dataclass(slots=True, eq=False)

@@ -98,6 +98,47 @@ def test_ghost_abandon_exit_setting(judge: Judge) -> None:
     assert found(result) == [("ghost_abandon", "ana", "exit_setting")]
 
 
+@pytest.mark.parametrize("exit_setting", ["goal", "never"])
+def test_a_goal_arriving_at_the_messages_instant_but_processed_after_it_is_late(
+    judge: Judge, exit_setting: str
+) -> None:
+    # One batch brings the trigger and the order at 1h: the trigger's run sends at
+    # once, before the order (later in send order) is processed.
+    text = f"""
+scenario: s
+workspace:
+  sources: {{app: {{kind: client, latency: {{batch: {{every: 1h}}}}}}}}
+  journeys:
+    browse:
+      trigger: {{event: product_viewed}}
+      goal: {{performed: added_to_cart}}
+      exit: {exit_setting}
+      steps: [{{send: browse_1}}]
+shoppers: {{ben: {{email: ben@example.com}}}}
+timeline:
+  - {{at: 0m, who: ben, device: phone, source: app, identify: true}}
+  - {{at: 26m, who: ben, device: phone, source: app, track: product_viewed}}
+  - {{at: 31m, who: ben, device: phone, source: app, track: added_to_cart}}
+"""
+    result = judge(text)
+    assert found(result) == [("ghost_abandon", "ben", "late_arrival")]
+
+
+def test_other_names_a_trigger_stamped_after_the_goal(judge: Judge) -> None:
+    # The goal looks forward from the trigger's stamp (+1h): the order at 10m is
+    # behind it. The deciding event was stamped right, so the cause is other.
+    result = judge(
+        recovery(
+            """
+            {at: 5m, who: ana, track: checkout_started, timestamp: 1h}
+            {at: 10m, who: ana, track: order_completed, properties: {value: 5}}
+            """
+        )
+    )
+    assert found(result) == [("ghost_abandon", "ana", "other")]
+    assert "the run's trigger, which was stamped +1h00m, not its send instant +0h05m" in result.violations[0].explanation
+
+
 def test_a_skewed_goal_under_an_exit_that_never_consults_it_is_exit_setting(judge: Judge) -> None:
     # stamped at its send instant it would not have counted either: the exit never reads the goal
     text = recovery(

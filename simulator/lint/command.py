@@ -94,11 +94,17 @@ def gate(workspace: str, scenarios: tuple[str, ...], fmt: str) -> None:
     from simulator.scenario.loader import load_plan
     from simulator.scenario.yamlfile import load_yaml_file
 
+    def refuse(problems: Sequence[Problem]) -> NoReturn:
+        if fmt == "json":  # a CI job parsing stdout reads why, in the checklist's shape
+            evidence = [f"ERROR {problem.render()}" for problem in problems]
+            click.echo(json.dumps([{"item": "inputs readable", "passed": False, "evidence": evidence}], indent=1))
+        _refuse(problems)
+
     problems: list[Problem] = []
     try:
         loaded = read_workspace(Path(workspace))
     except InputError as exc:
-        _refuse(exc.problems)
+        refuse(exc.problems)
     from simulator.scenario.files import collect_scenario_files
 
     paths, missing = collect_scenario_files(scenarios)
@@ -111,7 +117,7 @@ def gate(workspace: str, scenarios: tuple[str, ...], fmt: str) -> None:
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:
-        _refuse(problems)
+        refuse(problems)
     items = run_gate(loaded, docs)
     if fmt == "json":
         click.echo(json.dumps([item.as_json() for item in items], indent=1))

@@ -74,7 +74,11 @@ class GateScenario:
     segments_changed: set[str] = field(default_factory=set)  # segments it judges under other rules
 
     def evidence_for_identity(self) -> bool:
-        return self.on_workspace and self.result.passed and not self.identity_changed
+        return self.on_workspace and self.result.passed and not self.identity_changed and self.checks_something
+
+    @property
+    def checks_something(self) -> bool:
+        return bool(self.result.plan.expectations)
 
     def evidence_for(self, segment: str) -> bool:
         return self.on_workspace and self.result.passed and segment not in self.segments_changed
@@ -195,6 +199,8 @@ def _identity(ws: LoadedWorkspace, runs: list[GateScenario]) -> GateItem:
         item.evidence.append(f"identity: {{{keys}}}")
     merged = [r.name for r in runs if r.evidence_for_identity() and _anonymous_merge(r.result)]
     for r in runs:
+        if r.on_workspace and r.result.passed and not r.checks_something and _anonymous_merge(r.result):
+            item.evidence.append(f"{r.name} ({r.result.plan.file}) merges but expects nothing: not counted")
         if not (r.on_workspace and r.result.passed and r.identity_changed and _anonymous_merge(r.result)):
             continue
         item.evidence.append(

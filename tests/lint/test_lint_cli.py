@@ -285,3 +285,27 @@ def test_json_output_reports_an_invalid_input_as_a_finding_and_exits_2(tmp_path:
     printed = json.loads(result.stdout)
     found = [(f["rule"], f["severity"], f["line"], f["path"]) for f in printed]
     assert found == [("invalid-input", "error", 2, "seed")]
+
+
+def test_gate_json_output_reports_an_invalid_input_as_a_failed_item_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenario: s\nseed: x\n")
+    result = CliRunner().invoke(main, ["gate", "fixtures/workspaces/dtc_store.yaml", str(bad), "--format", "json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == [
+        {
+            "item": "inputs readable",
+            "passed": False,
+            "evidence": [f"ERROR {bad}:2:1: seed: input should be a valid integer, got 'x'"],
+        }
+    ]
+
+
+def test_gate_does_not_count_a_scenario_that_expects_nothing(folder: LintFolder) -> None:
+    story = dict(PASSING_STORY)
+    story["expect"] = []
+    code, items = _gate_items(folder, story)
+    assert code == 1
+    merge = items["identity strategy defined and an anonymous merge exercised by a passing scenario"]
+    assert merge["passed"] is False
+    assert any("expects nothing: not counted" in line for line in merge["evidence"])  # type: ignore[union-attr]

@@ -136,7 +136,9 @@ def test_other_names_a_trigger_stamped_after_the_goal(judge: Judge) -> None:
         )
     )
     assert found(result) == [("ghost_abandon", "ana", "other")]
-    assert "the run's trigger, which was stamped +1h00m, not its send instant +0h05m" in result.violations[0].explanation
+    assert (
+        "the run's trigger, which was stamped +1h00m, not its send instant +0h05m" in result.violations[0].explanation
+    )
 
 
 def test_a_skewed_goal_under_an_exit_that_never_consults_it_is_exit_setting(judge: Judge) -> None:

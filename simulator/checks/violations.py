@@ -26,7 +26,7 @@ from simulator.model.time import format_offset
 from simulator.model.values import canonical_key, fold_name, lookup, read_generously, tests_pass
 from simulator.model.verdicts import CAUSES, INVARIANTS
 from simulator.pipeline import Outcome
-from simulator.platform.state import Event, Run, email_key
+from simulator.platform.state import Event, Message, Run, email_key
 
 __all__ = ["CAUSES", "INVARIANTS", "Violation", "find_violations", "violations_by"]
 
@@ -295,7 +295,7 @@ class _Finder:
             if found is None:
                 continue
             send, role = found
-            cause, why = self.ghost_cause(r, j, send, role, m.at, m.after)
+            cause, why = self.ghost_cause(r, j, send, role, m.at, m)
             text = f"{self.describe_arrival(send)}; {m.message} sent at {self.t(m.at)} on cio_{m.profile}: {why}"
             out.append(Violation("ghost_abandon", m.shopper, cause, m.at, j.name, m.message, send.seq, text))
         return out
@@ -352,13 +352,14 @@ class _Finder:
         return None
 
     def ghost_cause(
-        self, r: Run, j: JourneyDef, send: Send, role: str, at: int, after: int | None = None
+        self, r: Run, j: JourneyDef, send: Send, role: str, at: int, m: Message | None = None
     ) -> tuple[str, str]:
-        """The cause of a ghost whose deciding send is `send`, for a message sent
-        at `at` after the event processed `after` (None: after everything at `at`):
-        an event arriving at that instant but processed after the message is late."""
+        """The cause of a ghost whose deciding send is `send`, for the message `m`
+        sent at `at`: a call arriving at that instant but processed after the
+        message is late."""
         if send.call == "identify":
-            return self.identify_cause(r, j, send, at)
+            return self.identify_cause(r, j, send, at, m)
+        after = m.after if m is not None else None
         events = self.p.processed.get(send.seq, [])
         if not events:
             if send.seq in self.dropped:
@@ -519,7 +520,29 @@ class _Finder:
             found = p.num if p is not None else None
         return found
 
-    def identify_cause(self, r: Run, j: JourneyDef, send: Send, at: int) -> tuple[str, str]:
+    @cached_property
+    def trace_positions(self) -> tuple[dict[int, int], dict[tuple[int, str, int], int]]:
+        """Where in the trace each identify first arrived (by send seq) and each
+        message went out (by run, message, instant): which came first at one instant."""
+        identifies: dict[int, int] = {}
+        messages: dict[tuple[int, str, int], int] = {}
+        for i, rec in enumerate(self.p.trace.records):
+            kind = rec["kind"]
+            if kind == "arrived" and rec.get("call") == "identify":
+                identifies.setdefault(rec["seq"], i)
+            elif kind == "message_sent":
+                messages.setdefault((rec["run"], rec["message"], rec["at"]), i)
+        return identifies, messages
+
+    def processed_after(self, send: Send, m: Message | None) -> bool:
+        """The identify `send`, arriving at `m`'s instant, was processed after `m` went out."""
+        if m is None:
+            return False
+        identifies, messages = self.trace_positions
+        arrived, sent = identifies.get(send.seq), messages.get((m.run, m.message, m.at))
+        return arrived is not None and sent is not None and arrived > sent
+
+    def identify_cause(self, r: Run, j: JourneyDef, send: Send, at: int, m: Message | None = None) -> tuple[str, str]:
         """The cause for a goal the shopper met with an identify (its attributes
         or identifiers), in SPEC 9's order."""
         if send.seq in self.dropped:
@@ -532,7 +555,7 @@ class _Finder:
         when = max(arrival, at)
         if landed is not None and self.live_at(landed, when) != self.live_at(run_at, when):
             return "identity_split", f"it updated cio_{landed}, not the run's profile cio_{run_at}"
-        if arrival > at:
+        if arrival > at or (arrival == at and self.processed_after(send, m)):
             return "late_arrival", "it arrived after the message was sent"
         if self.ws.segment_refresh and self.reads_segments(j):
             return "refresh_lag", "the segments it depends on had not been refreshed"

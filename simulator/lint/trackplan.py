@@ -30,7 +30,12 @@ _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _NUMBERED = re.compile(r"^(?P<base>[a-z][a-z0-9_]*?)_(?P<value>\d+)$")
 # A suffix naming what happened (`purchase_refunded`, `order_paid`) makes another
 # event, not a variant of its base carrying a value (`added_to_cart_shoes`).
-_ACTION = re.compile(r"(?:^|_)(?:[a-z]{3,}ed|paid|sent|shown|seen|made|done|lost|won)$")
+_ACTION = re.compile(
+    r"(?:^|_)(?:refunded|cancell?ed|completed|started|failed|shipped|delivered|returned|viewed|clicked|opened|"
+    r"updated|created|deleted|removed|added|placed|confirmed|submitted|abandoned|expired|renewed|paused|resumed|"
+    r"declined|approved|rejected|activated|deactivated|subscribed|unsubscribed|scheduled|processed|captured|"
+    r"authorized|disputed|reviewed|rated|redeemed|applied|paid|sent|shown|seen|lost|won)$"
+)
 
 
 def is_snake_case(name: str) -> bool:
@@ -204,7 +209,7 @@ def dedupe_key_problem(planned: PlannedEvent | None, key: str) -> tuple[str, str
     if planned is None or not planned.properties:
         return None
     name = planned.name
-    if key not in planned.properties:
+    if key.split(".")[0].removesuffix("[]") not in planned.properties:  # `order.id` reads into `order`
         import difflib
 
         close = difflib.get_close_matches(key, sorted(planned.properties), n=1, cutoff=0.6)

@@ -184,6 +184,8 @@ def _exists(data: Any, path: str, wanted: bool) -> bool:
     A null is no value (`coupon: null` does not exist), as for `ne: null`."""
     head, spread, rest = path.partition("[].")
     if not spread:
+        if path.endswith("[]"):  # each element is a value: `tags[]: {exists: false}` holds on a null tag
+            return any((value is not None) == wanted for value in lookup(data, path))
         return any(value is not None for value in lookup(data, path)) == wanted
     return any(_exists(element, rest, wanted) for element in lookup(data, head + "[]"))
 

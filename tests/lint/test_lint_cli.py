@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from lint_support import LintFolder, track, workspace
@@ -200,6 +201,47 @@ def test_gate_does_not_count_a_scenario_that_overrides_what_it_certifies(folder:
     ]
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"rules": {"types": "coerce"}},  # how every rule reads
+        {"segments": {"cart_abandoners": {"rule": {"performed": "checkout_started"}}}},  # read through in_segment
+    ],
+)
+def test_gate_does_not_count_a_segment_judged_under_other_rules(
+    folder: LintFolder, overrides: dict[str, object]
+) -> None:
+    def change(ws: dict[str, object]) -> None:
+        ws["segments"]["carts"] = {"rule": {"in_segment": "cart_abandoners"}}  # type: ignore[index]
+
+    folder.write_workspace(workspace(change=change))
+    story = dict(PASSING_STORY)
+    story["overrides"] = overrides
+    story["expect"] = [{"at": "10m", "who": "ana", "in_segment": "carts"}]
+    code, items = _gate_items(folder, story)
+    assert code == 1
+    evidence = items["debug segments covered by passing scenarios"]["evidence"]
+    assert evidence == [
+        "cart_abandoners: no passing scenario on this workspace checks it (add an expectation)",
+        "carts: checked only by scenarios whose overrides change its rule or how rules read "
+        "(phone checkout, identified, order from the backend): add one on the workspace's own rule",
+    ]
+
+
+def test_gate_says_when_the_workspace_never_merges_anonymous_profiles(folder: LintFolder) -> None:
+    def change(ws: dict[str, object]) -> None:
+        ws["identity"] = {"merge_anonymous": False}
+
+    folder.write_workspace(workspace(change=change))
+    code, items = _gate_items(folder, PASSING_STORY)
+    merge = items["identity strategy defined and an anonymous merge exercised by a passing scenario"]
+    assert (code, merge["passed"]) == (1, False)
+    assert merge["evidence"] == [
+        "identity: {merge_anonymous: false}",
+        "identity.merge_anonymous is false: no anonymous profile is ever merged",
+    ]
+
+
 def test_gate_counts_a_scenario_whose_overrides_leave_identity_and_segments_alone(folder: LintFolder) -> None:
     story = dict(PASSING_STORY)
     story["overrides"] = {"sources": {"backend": {"latency": "1m"}}}
@@ -223,6 +265,18 @@ def test_gate_and_lint_fail_a_dedupe_key_the_plan_does_not_define(folder: LintFo
     assert [(f["rule"], f["severity"], f["path"]) for f in json.loads(out)] == [
         ("dedupe-key-unknown-property", "error", "dedupe.idempotency_keys.order_completed")
     ]
+
+
+def test_a_dotted_dedupe_key_reads_into_a_planned_property(folder: LintFolder) -> None:
+    def change(ws: dict[str, object]) -> None:
+        events = ws["tracking_plan"]["events"]  # type: ignore[index]
+        events["order_completed"].pop("unique_by")  # type: ignore[index]
+        events["order_completed"]["properties"]["order"] = {"type": "object"}  # type: ignore[index]
+        ws["dedupe"] = {"idempotency_keys": {"order_completed": "order.id"}}
+
+    folder.write_workspace(workspace(change=change))
+    code, out = _invoke("lint", str(folder.workspace_path), "--format", "json")
+    assert (code, json.loads(out)) == (0, [])
 
 
 def test_gate_fails_a_dedupe_key_other_than_the_plans_unique_by(folder: LintFolder) -> None:

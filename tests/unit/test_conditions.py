@@ -157,6 +157,7 @@ PROPS = {
     "long_price": "12345678901234567890.5",
     "wide": "１０００",
     "coupon_code": None,
+    "labels": ["gift", None],
 }
 
 
@@ -199,6 +200,10 @@ PROPS = {
         ({"items[].category": {"ne": "coffee", "eq": "apparel"}}, True),
         ({"items[].category": {"eq": "coffee", "exists": True}, "items[].gift": {"eq": True}}, True),
         ({"tags[]": {"ne": "sale", "eq": "sale"}}, False),
+        ({"labels[]": {"exists": False}}, True),  # each element is a value: the null one does not exist
+        ({"labels[]": {"exists": False, "ne": "gift"}}, False),  # (a null is not ne anything)
+        ({"tags[]": {"exists": False}}, False),
+        ({"nothing[]": {"exists": False}}, False),  # no element, none matches
         ({"items[].category": {"exists": False}}, False),  # every item has a category
         ({"items[].note": {"exists": False}}, True),  # some item (all here) has no note
         ({"items[].note": {"exists": True}}, False),

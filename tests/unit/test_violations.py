@@ -124,6 +124,26 @@ timeline:
     assert found(result) == [("ghost_abandon", "ben", "late_arrival")]
 
 
+def test_an_identify_goal_arriving_at_the_messages_instant_but_processed_after_it_is_late(judge: Judge) -> None:
+    text = """
+scenario: s
+workspace:
+  sources: {app: {kind: client, latency: {batch: {every: 1h}}}}
+  journeys:
+    browse:
+      trigger: {event: product_viewed}
+      goal: {attribute: vip, eq: true}
+      exit: goal
+      steps: [{send: browse_1}]
+shoppers: {ben: {email: ben@example.com}}
+timeline:
+  - {at: 0m, who: ben, device: phone, source: app, identify: true}
+  - {at: 26m, who: ben, device: phone, source: app, track: product_viewed}
+  - {at: 31m, who: ben, device: phone, source: app, identify: {attributes: {vip: true}}}
+"""
+    assert found(judge(text)) == [("ghost_abandon", "ben", "late_arrival")]
+
+
 def test_other_names_a_trigger_stamped_after_the_goal(judge: Judge) -> None:
     # The goal looks forward from the trigger's stamp (+1h): the order at 10m is
     # behind it. The deciding event was stamped right, so the cause is other.

@@ -146,7 +146,7 @@ def inspect(session: EmulatorSession, method: str, parts: list[str], query: dict
                 raise ApiError(400, f"by: {exc}") from None
             if now + seconds > LATEST_INSTANT:
                 raise ApiError(400, f"by: {query['by']} would move the clock past the year 9999")
-            return {"now": format_instant(session.sync(clock.advance(seconds))), "advanced": query["by"]}
+            return {"now": format_instant(session.sync(clock.advance(seconds), settle=False)), "advanced": query["by"]}
         if method == "POST" and parts == ["reset"]:
             session.reset(now)
             return {"now": format_instant(session.platform.now), "reset": True}

@@ -36,8 +36,8 @@ def replay_log(log: SessionLog, workspace: WorkspaceConfig) -> EmulatorSession:
         try:
             if kind == "request":
                 session.apply_request(record["at"], record["ops"])
-            elif kind == "advance":
-                session.platform.advance_to(record["at"])
+            elif kind == "advance":  # `settle: false`: the clock moved by advance (see EmulatorSession.sync)
+                session.apply_advance(record["at"], record.get("settle", True) is not False)
             elif kind == "reset":
                 session.apply_reset(record["at"])
             # "resume": serve restarted on this log; nothing changed in the platform

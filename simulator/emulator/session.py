@@ -51,6 +51,7 @@ class EmulatorSession:
         self.records = 0
         self.platform = Platform(workspace, start, owners={})
         self.touched = False  # no call applied since the start (or the last reset)
+        self.unsettled = False  # the clock moved by advance: the work due at the platform's now waits for a read
         self.seq = 0
         self.suppressed: set[str] = set()
         self.suppressed_with: dict[str, tuple[str, ...]] = {}  # identifier -> all its suppress added
@@ -123,14 +124,29 @@ class EmulatorSession:
             self.apply_request(at, ops)
             return at
 
-    def sync(self, at: int) -> int:
-        """Move the platform to `at` (firing due timers); logged so a replay moves the same way."""
+    def sync(self, at: int, settle: bool = True) -> int:
+        """Move the platform to `at` (firing due timers); logged so a replay moves the same way.
+
+        `settle=False` (the clock moved by `advance`) does what falls due before
+        `at` and leaves the work due at `at` itself (timers, windows closing,
+        holds ending) for the next read or call: a call arriving at `at` is
+        processed before it, as SPEC 4 orders one instant (deliveries first)."""
         with self.lock:
             self._begin_earlier(at)
-            if at > self.platform.now:
-                self._log({"kind": "advance", "at": at, "time": format_instant(at)})
-                self.platform.advance_to(at)
+            if at > self.platform.now or (settle and self.unsettled and at == self.platform.now):
+                record: dict[str, Any] = {"kind": "advance", "at": at, "time": format_instant(at)}
+                if not settle:
+                    record["settle"] = False
+                self._log(record)
+                self.apply_advance(at, settle)
             return self.platform.now
+
+    def apply_advance(self, at: int, settle: bool = True) -> None:
+        if settle:
+            self.platform.advance_to(at)
+        else:
+            self.platform.move_to(at)
+        self.unsettled = not settle
 
     def reset(self, at: int) -> None:
         with self.lock:
@@ -157,6 +173,7 @@ class EmulatorSession:
 
     def apply_reset(self, at: int) -> None:
         self.touched = False  # no call applied since this start
+        self.unsettled = False  # the work due at the platform's now is done
         self.platform = Platform(self.workspace, at, owners={})
         self.seq = 0
         self.suppressed = set()
@@ -172,6 +189,7 @@ class EmulatorSession:
         for op in ops:
             self._apply(at, op)
         self.platform.advance_to(at)
+        self.unsettled = False
 
     def _apply(self, at: int, op: dict[str, Any]) -> None:
         kind = op.get("op")

@@ -157,10 +157,18 @@ class Platform:
         self._process(instant)
         self.now = max(self.now, instant)
 
+    def move_to(self, instant: int) -> None:
+        """Live use: process what falls due before `instant` and stand at it; what
+        falls due at it (timers, windows closing, holds ending) waits for the
+        next `advance_to`, so deliveries at `instant` come first (SPEC 4)."""
+        self._process(instant - 1)
+        self.now = max(self.now, instant)
+
     def accept(self, delivery: Delivery) -> None:
-        """Live use: one delivery arriving now, processed at once."""
-        self.push(delivery.arrival, DELIVERY, delivery.send.seq, delivery.copy, delivery)
-        self.advance_to(delivery.arrival)
+        """Live use: one delivery arriving now, processed at once, before what falls
+        due at its instant (`advance_to` does that)."""
+        self.move_to(delivery.arrival)
+        self._deliver(delivery)
 
     def finish(self) -> None:
         self.ended = True

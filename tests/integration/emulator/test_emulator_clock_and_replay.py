@@ -243,3 +243,32 @@ def test_a_skeleton_keeps_one_shopper_for_an_email_in_any_case(tmp_path: Path) -
     )
     assert result.exit_code == 0, result.output
     assert "1 shopper," in result.output
+
+
+def test_a_call_at_the_instant_the_clock_was_advanced_to_comes_before_the_timers_due_then(tmp_path: Path) -> None:
+    # The reminder falls due at 10:00; the order arrives at 10:00 too. Deliveries
+    # come first at an instant (SPEC 4): the goal ends the run, nothing is sent.
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        track = emu.track_client()
+        track.identify("cus_1")
+        track.track("cus_1", "checkout_started", {"checkout_id": "ck_1", "value": 150})
+        assert emu.advance("1h") == "2026-03-02T10:00:00Z"
+        track.track("cus_1", "order_completed", {"order_id": "o_1", "checkout_id": "ck_1", "value": 150})
+        assert [m["message"] for m in emu.get("/messages")["messages"]] == ["thank_you"]  # post_purchase's
+        (run,) = [r for r in emu.get("/runs")["runs"] if r["journey"] == "cart_recovery"]
+        assert (run["reason"], run["ended_at"]) == ("goal", "2026-03-02T10:00:00Z")
+        live = list(emu.session.platform.trace.records)
+    assert replay_log(read_log(log), load_workspace(WORKSPACE)[0]).platform.trace.records == live
+
+
+def test_a_read_after_advance_sees_the_timers_due_at_the_new_instant() -> None:
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        track = emu.track_client()
+        track.identify("cus_1")
+        track.track("cus_1", "checkout_started", {"checkout_id": "ck_1", "value": 150})
+        emu.advance("1h")
+        assert [m["message"] for m in emu.get("/messages")["messages"]] == ["recovery_email_1"]
+        # Read once, the instant is settled: a call arriving now comes after its timers.
+        track.track("cus_1", "order_completed", {"order_id": "o_1", "checkout_id": "ck_1", "value": 150})
+        assert [m["message"] for m in emu.get("/messages")["messages"]] == ["recovery_email_1", "thank_you"]

@@ -13,8 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from simulator.model.calls import Send
-from simulator.model.conditions import Performed, walk
-from simulator.model.config import LatencyModel, SourceConfig, WorkspaceConfig, builtin_source
+from simulator.model.conditions import All, Any_, Cond, Not, Performed, walk
+from simulator.model.config import Branch, LatencyModel, SourceConfig, Step, WaitUntil, WorkspaceConfig, builtin_source
 from simulator.model.plan import Plan
 from simulator.model.values import fold_name, read_generously
 from simulator.pipeline import Outcome, simulate
@@ -48,6 +48,64 @@ def canonical_names(ws: WorkspaceConfig) -> dict[str, str]:
     return names
 
 
+def _canonical_cond(cond: Cond, names: dict[str, str]) -> Cond:
+    """`cond` with every event name spelt as `names` spells its folded form."""
+    if isinstance(cond, Performed):
+        after = names.get(fold_name(cond.after), cond.after) if cond.after is not None else None
+        return replace(cond, event=names.get(fold_name(cond.event), cond.event), after=after)
+    if isinstance(cond, All):
+        return All(tuple(_canonical_cond(c, names) for c in cond.items))
+    if isinstance(cond, Any_):
+        return Any_(tuple(_canonical_cond(c, names) for c in cond.items))
+    if isinstance(cond, Not):
+        return Not(_canonical_cond(cond.item, names))
+    return cond
+
+
+def _canonical_steps(steps: tuple[Step, ...], names: dict[str, str]) -> tuple[Step, ...]:
+    out: list[Step] = []
+    for step in steps:
+        if isinstance(step, WaitUntil):
+            step = replace(
+                step, condition=_canonical_cond(step.condition, names), then=_canonical_steps(step.then, names)
+            )
+        elif isinstance(step, Branch):
+            step = replace(
+                step,
+                condition=_canonical_cond(step.condition, names),
+                then=_canonical_steps(step.then, names),
+                else_=_canonical_steps(step.else_, names),
+            )
+        out.append(step)
+    return tuple(out)
+
+
+def canonical_rules(ws: WorkspaceConfig) -> WorkspaceConfig:
+    """The workspace with one spelling per folded event name (`canonical_names`) in
+    every rule, trigger and dedupe key: the ideal reads names generously, so a
+    segment on `checkout_started` and a journey on `Checkout Started` both see
+    a shopper's `checkout_started`, whichever spelling the ideal's sends take."""
+    names = canonical_names(ws)
+
+    def name(event: str | None) -> str | None:
+        return names.get(fold_name(event), event) if event is not None else None
+
+    return ws.but(
+        segments=tuple(replace(seg, rule=_canonical_cond(seg.rule, names)) for seg in ws.segments),
+        journeys=tuple(
+            replace(
+                j,
+                trigger_event=name(j.trigger_event),
+                filter=_canonical_cond(j.filter, names) if j.filter is not None else None,
+                goal=_canonical_cond(j.goal, names) if j.goal is not None else None,
+                steps=_canonical_steps(j.steps, names),
+            )
+            for j in ws.journeys
+        ),
+        idempotency_keys=tuple((names.get(fold_name(event), event), key) for event, key in ws.idempotency_keys),
+    )
+
+
 def _instant_sources(ws: WorkspaceConfig, plan: Plan) -> dict[str, SourceConfig]:
     names = set(ws.sources) | {send.source for send in plan.sends}
     sources = {}
@@ -59,7 +117,7 @@ def _instant_sources(ws: WorkspaceConfig, plan: Plan) -> dict[str, SourceConfig]
 
 def ideal_workspace(ws: WorkspaceConfig, plan: Plan) -> WorkspaceConfig:
     sources = {name: replace(src, timestamps="sent") for name, src in _instant_sources(ws, plan).items()}
-    return ws.but(
+    return canonical_rules(ws).but(
         sources=sources,
         auto_merge=True,
         merge_anonymous=True,
@@ -96,6 +154,11 @@ def ideal_outcome(plan: Plan) -> tuple[Outcome, dict[int, int]]:
         ideal_id, anon = f"ideal:{who}", f"ideal-anon:{who}"
         if carries_known and who not in known:
             known.add(who)
+            # The ideal profile's own `id` is its `ideal:` key, not the shopper's:
+            # until a call carries their id, the profile has none (a guest never does).
+            carried = identifiers(send, who)
+            if "id" not in carried and "id" not in set_by_identify[who]:
+                carried = {"id": None, **carried}
             stitch = Send(
                 seq=send.seq * 2 - 1,
                 at=send.at,
@@ -105,7 +168,7 @@ def ideal_outcome(plan: Plan) -> tuple[Outcome, dict[int, int]]:
                 user_id=ideal_id,
                 anonymous_id=anon,
                 timestamp=send.at,
-                attributes=identifiers(send, who),
+                attributes=carried,
             )
             sends.append(stitch)
         twin = Send(

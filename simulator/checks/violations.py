@@ -582,8 +582,9 @@ class _Finder:
     def missed(self) -> list[Violation]:
         out: list[Violation] = []
         ideal, back = self.ideal
+        journeys = {jd.name: jd for jd in self.ws.journeys}  # as written (the ideal's spell names one way)
         for r in ideal.platform.runs:
-            j = r.journey
+            j = journeys.get(r.journey.name, r.journey)
             if j.trigger_event is None or r.trigger is None:
                 continue
             seq = back.get(r.trigger.seq)

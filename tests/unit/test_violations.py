@@ -599,6 +599,49 @@ def test_other_says_what_differed(judge: Judge) -> None:
     assert "score='12'" in explanation
 
 
+def test_a_journey_spelling_an_event_otherwise_than_another_still_has_its_missed_entries(judge: Judge) -> None:
+    # Two spellings of one event in the rules: the ideal enters both journeys; the
+    # real platform only the drifted one, so the other is a name_mismatch.
+    text = """
+scenario: s
+workspace:
+  sources: {web: {kind: client, latency: 0s}}
+  journeys:
+    a_drifted: {trigger: {event: Checkout Started}, steps: [{send: a}]}
+    b_canonical: {trigger: {event: checkout_started}, steps: [{send: b}]}
+shoppers: {ben: {email: ben@example.com}}
+timeline:
+  - {at: 0m, who: ben, device: phone, identify: true}
+  - {at: 1m, who: ben, device: phone, track: Checkout Started}
+"""
+    result = judge(text)
+    assert [(v.kind, v.journey, v.cause) for v in result.violations] == [
+        ("missed_entry", "b_canonical", "name_mismatch")
+    ]
+
+
+def test_a_guest_has_no_customer_id_in_the_ideal_either(judge: Judge) -> None:
+    text = """
+scenario: s
+workspace:
+  sources: {web: {kind: client, latency: 0s}}
+  journeys:
+    account_only:
+      trigger: {event: checkout_started}
+      filter: {attribute: id, exists: true}
+      steps: [{send: hi}]
+shoppers: {ben: {email: ben@example.com}, ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ben, device: phone, identify: true}
+  - {at: 1m, who: ben, device: phone, track: checkout_started}
+  - {at: 0m, who: ana, device: phone, track: checkout_started}
+  - {at: 1m, who: ana, device: phone, identify: true}
+"""
+    result = judge(text)
+    assert result.violations == []
+    assert [r.shopper for r in result.outcome.platform.runs] == ["ana"]
+
+
 def test_a_shopper_who_never_identifies_never_misses_an_entry(judge: Judge) -> None:
     text = missed("{at: 0s, who: ana, device: phone, track: checkout_started, properties: {value: 5}}")
     assert judge(text).violations == []

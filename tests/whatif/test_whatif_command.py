@@ -253,3 +253,26 @@ def test_a_segment_name_with_dollar_signs_is_drawn_as_text(tmp_path: Path) -> No
     result = CliRunner().invoke(main, [*args, "--population", "20", "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "whatif.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_journey_spelling_an_event_otherwise_leaves_the_segments_ideal_alone(tmp_path: Path) -> None:
+    # The journey triggers on `Checkout Started`, the segment reads `checkout_started`:
+    # the ideal reads both generously, so the segment's figures do not move with --journey.
+    text = (
+        Path(WORKSPACE)
+        .read_text()
+        .replace("trigger: {event: checkout_started, where:", "trigger: {event: Checkout Started, where:", 1)
+    )
+    assert "Checkout Started" in text
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text(text)
+    figures = []
+    for extra in ([], ["--journey", "cart_recovery"]):
+        args = ["whatif", str(workspace), "--segment", "cart_abandoners", "--window", "2h", "--latency", "backend=0s"]
+        out = tmp_path / f"out{len(extra)}"
+        result = CliRunner().invoke(main, [*args, *extra, "--population", "30", "--seed", "1", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        (row,) = json.loads((out / "whatif.json").read_text())["rows"]
+        figures.append((row["ideal_members"], row["recall"], row["false_hold"]))
+    assert figures[0] == figures[1]
+    assert figures[0][0] > 0

@@ -484,8 +484,14 @@ class _Finder:
             landed = self.p.processed.get(s.seq, [])
             if (s.user_id is not None or s.email is not None) and landed:
                 calls.append((landed[0].arrival, s.seq, landed[0].history[0][1]))
+        first_home = e.history[0][1]
         for at, _seq, num in sorted(calls):
             if at < e.arrival:
+                if not self.p.profiles[first_home].identified:  # identified already (a server's track, say)
+                    return (
+                        f"it landed on an anonymous profile (cio_{first_home}) though the shopper had been identified "
+                        f"on cio_{self.live_at(num, e.arrival)} since {self.t(at)}"
+                    )
                 continue
             identified, where = self.live_at(num, at), self.location_at(e, at)
             if where is None or where == identified or self.p.profiles[where].identified:

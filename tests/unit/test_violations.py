@@ -620,6 +620,28 @@ timeline:
     ]
 
 
+def test_a_missed_entry_on_an_anonymous_profile_after_a_server_track_identified_the_shopper_is_identity_split(
+    judge: Judge,
+) -> None:
+    # The backend's track created the identified profile; the phone's order waited on
+    # an anonymous one and was merged in after max_age. The ideal is identified at 0m.
+    text = """
+scenario: s
+workspace:
+  triggers: {max_age: 30m}
+  journeys:
+    thanks: {trigger: {event: order_completed}, exit: never, steps: [{send: thank_you}]}
+shoppers: {ana: {id: cus_1, email: ana@example.com}}
+timeline:
+  - {at: 0m, who: ana, source: backend, track: product_viewed}
+  - {at: 10m, who: ana, device: phone, track: order_completed, properties: {value: 60}}
+  - {at: 2h, who: ana, device: phone, identify: true}
+"""
+    (v,) = judge(text).violations
+    assert (v.kind, v.cause) == ("missed_entry", "identity_split")
+    assert "anonymous profile (cio_2) though the shopper had been identified on cio_1 since +0h00m" in v.explanation
+
+
 def test_a_guest_has_no_customer_id_in_the_ideal_either(judge: Judge) -> None:
     text = """
 scenario: s

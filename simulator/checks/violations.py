@@ -649,7 +649,26 @@ class _Finder:
         if first.arrival - first.ts > self.ws.max_age:
             return "too_old", "it arrived more than triggers.max_age after its timestamp"
         if self.entered_for(self.instant, j.name, send.seq):
-            return "late_arrival", "delivered at its send instant it would have entered"
+            why = "delivered at its send instant it would have entered"
+            if first.arrival == send.at:  # the trigger was on time: another call of the shopper's was not
+                dropped = [s for s in self.shopper_tracks(send.shopper or "") if s.seq in self.dropped]
+                late = [
+                    s
+                    for s in self.shopper_tracks(send.shopper or "")
+                    if s.seq not in self.dropped
+                    and self.first_arrival.get(s.seq, s.at) > s.at
+                    and s.at <= first.arrival
+                ]
+                if dropped or late:
+                    shown = ", ".join(
+                        f"{s.name} sent at {self.t(s.at)} " + ("was dropped" if s in dropped else "arrived late")
+                        for s in (dropped + late)[:3]
+                    )
+                    why = (
+                        "it arrived on time, but with every call delivered at its send instant it would have "
+                        f"entered ({shown})"
+                    )
+            return "late_arrival", why
         if first.ts != send.at and self.entered_for(self.unskewed, j.name, send.seq):
             return "clock_skew", f"it was stamped {self.t(first.ts)}, not its send instant"
         if self.ws.segment_refresh and self.entered_for(self.unrefreshed, j.name, send.seq):

@@ -642,6 +642,27 @@ timeline:
     assert "anonymous profile (cio_2) though the shopper had been identified on cio_1 since +0h00m" in v.explanation
 
 
+def test_a_late_arrival_caused_by_another_call_names_it(judge: Judge) -> None:
+    # The trigger was on time; the event its filter needed was dropped.
+    text = """
+scenario: s
+workspace:
+  journeys:
+    recover: {trigger: {event: checkout_started}, filter: {performed: product_viewed}, steps: [{send: r}]}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, device: phone, identify: true}
+  - {at: 1m, who: ana, device: phone, track: product_viewed, drop: true}
+  - {at: 5m, who: ana, device: phone, track: checkout_started}
+"""
+    (v,) = judge(text).violations
+    assert (v.kind, v.cause) == ("missed_entry", "late_arrival")
+    assert v.explanation.endswith(
+        "it arrived on time, but with every call delivered at its send instant it would "
+        "have entered (product_viewed sent at +0h01m was dropped)"
+    )
+
+
 def test_a_guest_has_no_customer_id_in_the_ideal_either(judge: Judge) -> None:
     text = """
 scenario: s

@@ -67,6 +67,8 @@ def fuzz(
             _refuse(f"--invariant {name!r} is not an invariant ({hint or 'expected one of: ' + ', '.join(_CHOICES)})")
         if name not in names:
             names.append(name)
+    if "all" in invariants:  # `all` with others is still all of them
+        names = []
     if max_examples < 1:
         _refuse(f"--max-examples must be at least 1, got {max_examples}")
     from simulator.fileout import OutputError, check_writable_folder

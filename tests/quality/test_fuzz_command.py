@@ -162,3 +162,12 @@ def test_the_reproduce_lines_paste_into_a_shell_whatever_the_path(tmp_path: Path
     assert shlex.split(line.removeprefix("reproduce this search: "))[2] == str(workspace)
     header = load_witness((out / "ghost_abandon-cart_recovery-late_arrival.yaml").read_text()).header
     assert Path(shlex.split(header["found by"])[2]).resolve() == workspace.resolve()
+
+
+def test_all_among_other_invariants_checks_them_all(tmp_path: Path) -> None:
+    args = ["fuzz", str(WORKSPACES / "late_batch.yaml"), "--seed", "1", "--max-examples", "1"]
+    args += ["--invariant", "no_duplicate_entries", "--invariant", "all", "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(main, args)
+    assert "no_duplicate_entries, faults off" not in result.output
+    assert "all invariants" in result.output, result.output
+    assert " --invariant " not in result.output.split("reproduce this search:", 1)[1].splitlines()[0]

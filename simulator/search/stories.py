@@ -19,6 +19,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from simulator.model.config import SendStep, Wait, WorkspaceConfig
 from simulator.model.time import format_duration, parse_duration
 from simulator.search.catalog import Catalog, EventSpec
 from simulator.search.faults import FAULTS, apply_fault
@@ -129,6 +130,24 @@ _SERVER_INDEX = 0x3F
 _HEADER_BYTES = 4 + len(SHOPPER_NAMES)
 
 
+def _follows(ws: WorkspaceConfig) -> dict[str, tuple[int, ...]]:
+    """Per funnel opening event: its second step comes 30m or 5m after the first,
+    or just before the wait its journey makes before the first message (an
+    order sent 55m after a checkout whose reminder waits 1h, then batched past
+    the reminder), or 2h later (the round 10m when the journey does not wait)."""
+    out: dict[str, tuple[int, ...]] = {}
+    for j in ws.journeys:
+        waited = 0
+        for step in j.steps:
+            if isinstance(step, SendStep):
+                break
+            if isinstance(step, Wait):
+                waited += step.seconds
+        if j.trigger_event is not None and waited > 300 and j.trigger_event not in out:
+            out[j.trigger_event] = (_FOLLOW_SECONDS[0], _FOLLOW_SECONDS[1], waited - 300, _FOLLOW_SECONDS[3])
+    return out
+
+
 class _Tables:
     """What a catalog's bytes decode to, worked out once per search."""
 
@@ -145,6 +164,7 @@ class _Tables:
         self.index = {spec.name: i for i, spec in enumerate(catalog.events)}
         self.servers = len(catalog.server_sources)
         self.at_text: dict[int, str] = {}
+        self.follows = _follows(catalog.workspace)
 
     def act(self, b: bytes) -> _Act:
         action, event = self.whats[(b[0] - 1) % len(self.whats)]
@@ -252,7 +272,8 @@ def _timeline(tables: _Tables, shoppers: dict[str, dict[str, str]], acts: list[_
                 False,
                 serial,
             )
-            later = at + _FOLLOW_SECONDS[act.follow % len(_FOLLOW_SECONDS)]
+            follows = tables.follows.get(first, _FOLLOW_SECONDS)
+            later = at + follows[act.follow % len(follows)]
             closing = _step(
                 tables, shoppers, replace(act, action="track", event=tables.index[then]), later, faults, serial
             )

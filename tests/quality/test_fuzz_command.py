@@ -171,3 +171,14 @@ def test_all_among_other_invariants_checks_them_all(tmp_path: Path) -> None:
     assert "no_duplicate_entries, faults off" not in result.output
     assert "all invariants" in result.output, result.output
     assert " --invariant " not in result.output.split("reproduce this search:", 1)[1].splitlines()[0]
+
+
+def test_the_fixtures_own_batch_ghost_is_found(tmp_path: Path) -> None:
+    # cart_recovery waits 1h; the backend batches every 30m: an order sent just before
+    # the reminder lands after it. A funnel's second step can come just before the wait.
+    fixture = Path(__file__).parents[2] / "fixtures" / "workspaces" / "dtc_store.yaml"
+    args = ["fuzz", str(fixture), "--seed", "1", "--max-examples", "300", "--invariant", "no_ghost_abandons"]
+    args += ["--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "ghost_abandon in cart_recovery, cause late_arrival" in result.output

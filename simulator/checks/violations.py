@@ -651,19 +651,14 @@ class _Finder:
         if self.entered_for(self.instant, j.name, send.seq):
             why = "delivered at its send instant it would have entered"
             if first.arrival == send.at:  # the trigger was on time: another call of the shopper's was not
-                dropped = [s for s in self.shopper_tracks(send.shopper or "") if s.seq in self.dropped]
-                late = [
-                    s
+                culprits = [
+                    (s, "was dropped" if s.seq in self.dropped else "arrived late")
                     for s in self.shopper_tracks(send.shopper or "")
-                    if s.seq not in self.dropped
-                    and self.first_arrival.get(s.seq, s.at) > s.at
-                    and s.at <= first.arrival
+                    if s.seq in self.dropped or (self.first_arrival.get(s.seq, s.at) > s.at and s.at <= first.arrival)
                 ]
-                if dropped or late:
-                    shown = ", ".join(
-                        f"{s.name} sent at {self.t(s.at)} " + ("was dropped" if s in dropped else "arrived late")
-                        for s in (dropped + late)[:3]
-                    )
+                culprits.sort(key=lambda pair: pair[1] != "was dropped")  # dropped first, each kind in send order
+                if culprits:
+                    shown = ", ".join(f"{s.name} sent at {self.t(s.at)} {what}" for s, what in culprits[:3])
                     why = (
                         "it arrived on time, but with every call delivered at its send instant it would have "
                         f"entered ({shown})"

@@ -140,7 +140,7 @@ def run(paths: tuple[str, ...], strict: bool) -> None:
     files, problems = _collect(paths)
     invalid = len(problems)
     for line in problems:
-        click.echo(f"ERROR {line}")
+        _report_error(f"ERROR {line}", line)
     passed = failed = 0
     failures: list[list[str]] = []
     for file in files:
@@ -150,7 +150,7 @@ def run(paths: tuple[str, ...], strict: bool) -> None:
             invalid += 1
             click.echo(f"ERROR {file}")
             for problem in exc.problems:
-                click.echo(f"    {problem.render()}")
+                _report_error(f"    {problem.render()}", problem.render())
             continue
         res = check_plan(plan, strict=strict)
         click.echo(scenario_line(res))
@@ -218,7 +218,7 @@ def check(files: tuple[str, ...]) -> None:
     paths, problems = _collect(files)
     bad = len(problems)
     for line in problems:
-        click.echo(f"ERROR {line}")
+        _report_error(f"ERROR {line}", line)
     for path in paths:
         try:
             if is_scenario_file(path):
@@ -230,7 +230,7 @@ def check(files: tuple[str, ...]) -> None:
             bad += 1
             click.echo(f"ERROR  {path}")
             for problem in exc.problems:
-                click.echo(f"    {problem.render()}")
+                _report_error(f"    {problem.render()}", problem.render())
     sys.exit(2 if bad else 0)
 
 
@@ -241,6 +241,24 @@ def schema(kind: str) -> None:
     from simulator.scenario.jsonschema import json_schema
 
     click.echo(json.dumps(json_schema(kind), indent=2, sort_keys=True))
+
+
+def _report_error(report_line: str, error: str) -> None:
+    """An input error in `run` and `check`: a line of the report on stdout, and
+    the error itself on stderr as every other command prints it, unless the two
+    streams are one terminal or one file (`2>&1`), where it would show twice."""
+    click.echo(report_line)
+    if not _same_stream():
+        click.echo(error, err=True)
+
+
+def _same_stream() -> bool:
+    try:
+        out = os.fstat(sys.stdout.fileno())
+        err = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False  # not real files (a test's captured output): both get it
+    return (out.st_dev, out.st_ino) == (err.st_dev, err.st_ino)
 
 
 def _input_error(exc: Any) -> None:

@@ -492,3 +492,23 @@ timeline:
     assert sent["properties.items[0].category"] == "coffee"
     assert sent["properties.tags"] == ["a", "b"] and sent["properties.meta"] is None
     assert not [v for r in records for v in r.values() if isinstance(v, dict)]
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_an_invalid_file_is_told_on_stderr_too_and_once_in_a_merged_stream(tmp_path: Path, command: str) -> None:
+    bad = write(tmp_path, "bad.yaml", PASSING.replace("at: 0s", "at: 5q"))
+    error = "bad.yaml:6:"
+    split = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", command, str(bad)], capture_output=True, text=True, check=False
+    )
+    assert split.returncode == 2
+    assert error in split.stdout and error in split.stderr  # the report, and the error where errors go
+    assert "timeline[0].at: expected" in split.stderr
+    merged = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", command, str(bad)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    assert merged.stdout.count(error) == 1

@@ -21,7 +21,7 @@ def _at_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def invoke(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout
 
 
 def test_run_of_a_documented_failure(snapshot: SnapshotAssertion) -> None:

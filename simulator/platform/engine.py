@@ -482,10 +482,10 @@ class Platform:
         if send.attributes:
             target.attributes.update(send.attributes)
             self.trace.put((ATTRIBUTES_UPDATED, self.now, target.num, dict(send.attributes), send.shopper))
-        offer: list[Event] = []
+        moved: list[Event] = []
         if send.anonymous_id is not None and self.ws.merge_anonymous:
-            offer = self._merge_anonymous(target, send.anonymous_id, send.shopper)
-        self.changed(target, offer=offer)
+            moved = self._merge_anonymous(target, send.anonymous_id, send.shopper)
+        self.changed(target, moved=moved)
 
     def _replaced(self, p: Profile, key: str, old: str, new: str, who: str | None) -> None:
         """An identify gave a profile another id (its email matched) or email (its
@@ -694,9 +694,11 @@ class Platform:
         offer: list[Event] | None = None,
         sweep: bool = False,
         names: frozenset[str] | None = None,
+        moved: list[Event] | None = None,
     ) -> None:
         """A profile changed: segments, goal exits, waits, entries, then steps.
-        `names` says what changed (event names, ATTRIBUTES, AGE); None: anything."""
+        `names` says what changed (event names, ATTRIBUTES, AGE); None: anything.
+        `offer`: the delivery's event; `moved`: the events an anonymous merge moved."""
         if p.deleted_at is not None:
             return
         self._depth += 1
@@ -718,7 +720,7 @@ class Platform:
             if sweep or not self.ws.segment_refresh:
                 joined, _ = self._recompute(p, changes)
             journeys.goals_and_waits(self, p, changes)
-            journeys.entries(self, p, offer or [], joined, changes)
+            journeys.entries(self, p, offer or [], joined, changes, moved)
             journeys.run_pending(self)
         finally:
             self._pending = outer + self._pending

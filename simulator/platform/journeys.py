@@ -38,23 +38,28 @@ _NO_EVENT_YET = 2**62
 
 
 def entries(
-    pf: Platform, p: Profile, offer: list[Event], joined: list[str], names: frozenset[str] | None = None
+    pf: Platform,
+    p: Profile,
+    offer: list[Event],
+    joined: list[str],
+    names: frozenset[str] | None = None,
+    moved: list[Event] | None = None,
 ) -> None:
     """Entries after a profile change, journey by journey in the workspace's order:
-    held triggers re-tested, segment joins, the delivery's event. Events moved by
-    a merge are offered after, each in order to the journeys in their order.
-    `names` says what changed (None: anything): a held trigger whose filter
-    reads none of it still fails and is not re-tested."""
+    held triggers re-tested, segment joins, the delivery's event (`offer`, one
+    track or a held event reaching its stamp). Events an anonymous merge moved
+    (`moved`) are offered after, each in (timestamp, send) order to the
+    journeys in their order (SPEC 5), however many moved. `names` says what
+    changed (None: anything): a held trigger whose filter reads none of it
+    still fails and is not re-tested."""
     if not p.identified or p.deleted_at is not None:
         return
     holds = pf.holds_on.get(p.num)
     if holds:
         holds = [h for h in holds if h.alive and (names is None or pf.depends(h.journey.filter, names))]
-    if not offer and not joined and not holds:
+    if not offer and not joined and not holds and not moved:
         return
     low = pf.now - pf.ws.max_age
-    offered = [e for e in offer if e.via != "merge" and low <= e.ts <= pf.now]
-    single = len(offered) <= 1
     for j in pf.ws.journeys:
         for hold in [h for h in holds if h.journey is j] if holds else ():
             if hold.alive and pf.now <= hold.expires and pf._filter_passes(j, p, hold.event.props):
@@ -62,13 +67,12 @@ def entries(
                 try_enter(pf, j, p, hold.event, from_hold=True)
         if j.trigger_segment is not None and j.trigger_segment in joined:
             try_enter(pf, j, p, None)
-        if single and j.trigger_event is not None:
-            for e in offered:  # one delivery's event: journey by journey
-                if pf.matches_trigger(j, e):
+        if j.trigger_event is not None:
+            for e in offer:  # one delivery's event: journey by journey
+                if e.via != "merge" and low <= e.ts <= pf.now and pf.matches_trigger(j, e):
                     try_enter(pf, j, p, e)
-    if not single:
-        # Events moved by a merge: each, in order, to the journeys in their order.
-        for e in offered:
+    for e in moved or ():
+        if low <= e.ts <= pf.now:
             for j in pf.ws.journeys:
                 if j.trigger_event is not None and pf.matches_trigger(j, e):
                     try_enter(pf, j, p, e)

@@ -817,6 +817,29 @@ def test_moved_events_are_offered_in_order_with_frequency_over_the_merged_profil
     ]
 
 
+@pytest.mark.parametrize("other_anonymous_event", [False, True])
+def test_an_anonymous_merge_enters_segment_joins_then_moved_events_however_many_moved(
+    play: Callable[..., Outcome], other_anonymous_event: bool
+) -> None:
+    # The moved `a` triggers ev_j (listed first) and makes the segment join for
+    # seg_j. A second moved event that triggers nothing must not change the order.
+    text = (
+        "scenario: s\nworkspace:\n  segments: {did_a: {rule: {performed: a}}}\n  journeys:\n"
+        "    ev_j:\n      trigger: {event: a}\n"
+        "      steps: [{branch: {if: {attribute: vip, eq: true}, then: [{send: vip}], else: [{send: plain}]}}]\n"
+        "    seg_j: {trigger: {segment: did_a}, steps: [{update: {vip: true}}, {send: seg_m}]}\n"
+        "shoppers: {ana: {id: cus_1}}\ntimeline:\n"
+        "  - {at: 0m, who: ana, device: phone, track: a}\n"
+        + ("  - {at: 1m, who: ana, device: phone, track: x}\n" if other_anonymous_event else "")
+        + "  - {at: 10m, who: ana, device: phone, identify: true}\n"
+    )
+    outcome = play(text)
+    assert [(r.journey.name, [m.message for m in r.messages]) for r in outcome.platform.runs] == [
+        ("seg_j", ["seg_m"]),
+        ("ev_j", ["vip"]),
+    ]
+
+
 def test_runs_one_delivery_starts_take_their_steps_one_run_after_another(play: Callable[..., Outcome]) -> None:
     # j1's own update makes its filter false before its send; j2's update must not
     # have run yet (it would set `last` back to j2 and let j1 send).

@@ -114,6 +114,12 @@ def describe(r: dict[str, Any]) -> str:
         return f"{r['cio_id']}'s {r['identifier']} {r['old']} replaced by {r['new']}: {r['old']} no longer finds it"
     if k == "profile_merged":
         return f"{r['secondary']} merged into {r['primary']} by {r['how']} ({r['events_moved']} events moved)"
+    if k == "profile_deleted":
+        return f"profile {r['cio_id']} deleted ({r.get('how')})"
+    if k == "attributes_updated":
+        return f"{r['cio_id']} ({who}) attributes set: {_props(r.get('attributes') or {})}"
+    if k == "run_moved":
+        return f"{who}'s run {r['run']} of {r['journey']} moved to {r['cio_id']} by a merge"
     if k in ("segment_entered", "segment_left"):
         verb = "entered" if k == "segment_entered" else "left"
         return f"{r['cio_id']} ({who}) {verb} segment {r['segment']}"

@@ -167,6 +167,33 @@ expect:
     assert not any("ana" in line for line in ben_lines)
 
 
+def test_a_failure_shows_the_identifier_and_attribute_changes_that_decided_it(tmp_path: Path) -> None:
+    """Ana's identify takes the id off the profile ben's merge joined her to: her
+    call, not his, is why ben has no profile; a journey's update is why ben is
+    not (or is) in an attribute segment."""
+    text = """
+scenario: identifiers replaced
+workspace:
+  segments: {vips: {rule: {attribute: vip, eq: true}}}
+  journeys: {tag: {trigger: {event: go}, steps: [{update: {vip: false}}]}}
+shoppers: {ana: {id: cus_1, email: ana@example.com}, ben: {id: cus_2}}
+timeline:
+  - {at: 0m, who: ben, source: backend, identify: {attributes: {vip: true}}}
+  - {at: 0m, who: ben, source: backend, track: go}
+  - {at: 1m, who: ana, source: backend, identify: {with: [email]}}
+  - {at: 2m, merge: {primary: {id: cus_2}, secondary: {email: ana@example.com}}}
+  - {at: 3m, who: ana, source: backend, identify: true}
+expect:
+  - {at: 1m, who: ben, in_segment: vips}
+  - {at: 3m, who: ben, profiles: 1}
+"""
+    code, out = invoke("run", str(write(tmp_path, "s.yaml", text)))
+    assert code == 1
+    vips, profiles = (part.split("\n  /", 1)[0] for part in out.split("the story that decided it:")[1:])
+    assert "cio_1 (ben) attributes set: {vip: False}" in vips
+    assert "cio_1's id cus_2 replaced by cus_1: cus_2 no longer finds it" in profiles
+
+
 def test_check_of_a_scenario_without_its_name_says_so(tmp_path: Path) -> None:
     text = "shoppers: {ana: {id: cus_1}}\ntimeline:\n  - {at: 0s, who: ana, track: viewed}\n"
     code, out = invoke("check", str(write(tmp_path, "story.yaml", text)))

@@ -176,7 +176,7 @@ class LogLint:
             self.unique_value(number, call)
         when = call.timestamp if call.timestamp is not None else call.arrival
         if when is not None:
-            self.volume.add(name, when, number)
+            self.volume.add(name, when, number, call.arrival)
 
     def timestamps(self, number: int, call: LoggedCall, label: str) -> None:
         ts = call.timestamp
@@ -262,12 +262,12 @@ class LogLint:
 
     def finish(self) -> None:
         for drop in self.volume.drops():
-            span = f" for {drop.hours} hours" if drop.hours > 1 else ""
+            span = f"in the {drop.hours} hours" if drop.hours > 1 else "in the hour"
             self.add(
                 "volume-drop",
                 WARNING,
                 drop.line,
-                f"{drop.event} fell to {drop.count} in the hour from {format_instant(drop.hour)}{span}, below "
+                f"{drop.event} fell to {drop.count} {span} from {format_instant(drop.hour)}, below "
                 f"{int(DROP_RATIO * 100)}% of its trailing median of {drop.baseline:g} an hour: a tracking regression "
                 "(a release that stopped sending it) looks like a conversion miracle in segments; check the senders",
                 key=(drop.event, drop.hour),

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from simulator.lint.findings import ERROR, LISTED_OTHERS, WARNING, FindingSink
-from simulator.lint.trackplan import encoded_base, is_snake_case, snake_case
+from simulator.lint.trackplan import encoded_base, is_snake_case, suggested_name
 from simulator.model.values import fold_name
 
 __all__ = ["EventNames"]
@@ -129,11 +129,11 @@ class EventNames:
                 f"the platform matches names exactly, so rules on {keeper!r} never see it: send {keeper!r}"
             )
         else:
-            target = keeper if is_snake_case(keeper) else snake_case(keeper)
+            target = repr(keeper) if is_snake_case(keeper) else suggested_name(keeper)
             message = (
                 f"event {name!r} differs from {keeper!r} (sent at {other.where}) only in case, spaces or "
                 "separators; the platform matches names exactly, so each name splits the other's segments and "
-                f"journeys: send one name, {target!r}, and plan it under tracking_plan.events"
+                f"journeys: send one name, {target}, and plan it under tracking_plan.events"
             )
         self._add(sink, "near-duplicate-name", True, info, message)
 
@@ -160,9 +160,9 @@ class EventNames:
     def _case(self, sink: FindingSink, name: str, info: _Name) -> None:
         if info.planned:
             message = (
-                f"event name {name!r} is not lowercase snake case: rename it {snake_case(name)!r} "
+                f"event name {name!r} is not lowercase snake case: rename it {suggested_name(name)} "
                 "in the plan and in every sender"
             )
         else:
-            message = f"event name {name!r} is not lowercase snake case: call it {snake_case(name)!r}"
+            message = f"event name {name!r} is not lowercase snake case: call it {suggested_name(name)}"
         self._add(sink, "event-name-case", False, info, message)

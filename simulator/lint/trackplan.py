@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,14 @@ def snake_case(name: str) -> str:
     """`Checkout Started` / `checkoutStarted` / `checkout-started` -> `checkout_started`."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
     return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
+
+
+def suggested_name(name: str) -> str:
+    """The snake-case spelling to suggest for `name`, in ASCII (`café_visited` ->
+    `cafe_visited`), or a description when nothing of it is left (`日本`)."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    snake = snake_case(plain)
+    return repr(snake) if snake else "with lowercase ASCII letters, digits and underscores"
 
 
 def type_name(value: Any) -> str:

@@ -21,7 +21,7 @@ from simulator.lint.trackplan import (
     dedupe_key_problem,
     is_snake_case,
     show_value,
-    snake_case,
+    suggested_name,
     type_name,
     value_has_type,
 )
@@ -188,7 +188,7 @@ class WorkspaceLint:
                         "property-name-case",
                         WARNING,
                         path + ("properties", prop),
-                        f"property {prop!r} is not lowercase snake case: call it {snake_case(prop)!r}",
+                        f"property {prop!r} is not lowercase snake case: call it {suggested_name(prop)}",
                     )
             if event.unique_by is not None and event.unique_by not in event.properties:
                 self.add(

@@ -8,6 +8,8 @@ from typing import Any
 
 from lint_support import LintFolder, rules, workspace
 
+from simulator.lint.trackplan import suggested_name
+
 
 def test_the_clean_workspace_has_no_finding(folder: LintFolder) -> None:
     assert folder.lint().findings == []
@@ -242,3 +244,9 @@ def test_under_coerce_a_value_no_coercion_reads_never_matches(folder: LintFolder
     assert [(f.rule, f.severity) for f in found] == [("rule-type-mismatch", "error")] * 2
     assert all("never matches, even under rules.types: coerce" in f.message for f in found)
     assert not any("strict" in f.message for f in found)
+
+
+def test_a_snake_case_suggestion_keeps_accented_letters_plain_and_never_suggests_nothing() -> None:
+    assert suggested_name("café_visited") == "'cafe_visited'"
+    assert suggested_name("Über Cart") == "'uber_cart'"
+    assert suggested_name("日本") == "with lowercase ASCII letters, digits and underscores"

@@ -294,6 +294,6 @@ def search(options: FuzzOptions, catalog: Catalog | None = None) -> FuzzReport:
                 report.crashes.append(Crash("".join(traceback.format_exception(exc)), {}, ""))
         if not new or report.crashes:
             break
-        budget = max(1, options.max_examples // 2)
+        budget = options.max_examples
     report.findings.sort(key=lambda f: f.key)
     return report

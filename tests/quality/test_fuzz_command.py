@@ -182,3 +182,15 @@ def test_the_fixtures_own_batch_ghost_is_found(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
     assert "ghost_abandon in cart_recovery, cause late_arrival" in result.output
+
+
+def test_a_later_round_gets_the_whole_budget_so_a_frequent_failure_does_not_hide_a_rarer_one(
+    tmp_path: Path,
+) -> None:
+    # At seed 2 the first round finds only the identity splits (frequent); the batch
+    # ghost needs the second round's full 200 examples (it was missed with half).
+    fixture = Path(__file__).parents[2] / "fixtures" / "workspaces" / "dtc_store.yaml"
+    result = CliRunner().invoke(main, ["fuzz", str(fixture), "--seed", "2", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1, result.output
+    assert "missed_entry in cart_recovery, cause identity_split" in result.output
+    assert "ghost_abandon in cart_recovery, cause late_arrival" in result.output

@@ -16,15 +16,17 @@ else its arrival):
   `MAX_CHANCE` (one in a million) were the traffic still at its baseline (a
   Poisson count): 20 an hour falling to 2 for an hour is a drop, 10 an hour
   missing one hour is not, 5 an hour stopping for 3 hours is;
-- only complete hours are judged: when the lines say when they arrived, an
-  hour is judged once the log's last arrival is past its end by the event's
-  usual lag (the 99th percentile of arrival minus timestamp, so a backend
-  that batches every 2 hours leaves its last 2 hours unjudged); the log's
-  last hour of event time is never judged (an export usually ends mid-hour);
+- only complete hours are judged: an hour is judged once the log reached
+  its end plus the event's usual lag (the log's latest arrival, or the
+  instant of a line that does not say when it arrived; the lag is the 95th
+  percentile of arrival minus timestamp over the event's lines that say, up
+  to 72 hours: a backend that batches every 2 hours leaves its last 2 hours
+  unjudged, a backfill of a few old lines changes nothing); the log's last
+  hour of event time is never judged (an export usually ends mid-hour);
 - consecutive drop hours give one finding, at the first of them.
 
 Memory: one counter per (event name, hour) and per (event name, minute of
-lag), never per line.
+lag up to 72 hours), never per line.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ TRAILING_HOURS = 6
 MIN_HISTORY = 3
 MAX_CHANCE = 1e-6
 MAX_RUN_HOURS = 72  # how long a drop is followed past the event's last line
-LAG_PERCENTILE = 0.99
+LAG_PERCENTILE = 0.95  # an event's usual lag: backfills and offline queues (a few lines) do not count
+MAX_LAG = 72 * 3600  # a line older than this at arrival is a backfill (lint's timestamp-too-old), not a lag
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,7 @@ class VolumeCounter:
         self._counts: dict[str, dict[int, list[int]]] = {}
         self._lags: dict[str, dict[int, int]] = {}  # event -> lag in whole minutes -> lines
         self._last_hour: int | None = None
-        self._last_arrival: int | None = None
+        self._horizon: int | None = None  # the latest arrival, or instant of a line without one
 
     def add(self, event: str, instant: int, line: int, arrival: int | None = None) -> None:
         """One event at `instant` (its timestamp, else its arrival), arrived at
@@ -82,10 +85,11 @@ class VolumeCounter:
             slot[0] += 1
         if self._last_hour is None or hour > self._last_hour:
             self._last_hour = hour
-        if arrival is not None:
-            if self._last_arrival is None or arrival > self._last_arrival:
-                self._last_arrival = arrival
-            minutes = -(-max(0, arrival - instant) // 60)
+        reached = instant if arrival is None else arrival
+        if self._horizon is None or reached > self._horizon:
+            self._horizon = reached
+        if arrival is not None and 0 <= arrival - instant <= MAX_LAG:
+            minutes = -(-(arrival - instant) // 60)
             lags = self._lags.setdefault(event, {})
             lags[minutes] = lags.get(minutes, 0) + 1
 
@@ -99,21 +103,20 @@ class VolumeCounter:
 
     def _judged_before(self, event: str) -> int:
         """The first hour not judged for `event`: the log's last hour of event
-        time, or earlier when its events may still have been on their way."""
-        assert self._last_hour is not None
-        end = self._last_hour
+        time, or earlier when its events may still have been on their way: an
+        hour is judged once the log reached its end plus the event's usual lag."""
+        assert self._last_hour is not None and self._horizon is not None
+        lag = 0
         lags = self._lags.get(event)
-        if self._last_arrival is not None and lags:
+        if lags:
             total = sum(lags.values())
             seen = 0
-            lag = 0
             for minutes in sorted(lags):
                 seen += lags[minutes]
                 lag = minutes
                 if seen >= LAG_PERCENTILE * total:
                     break
-            end = min(end, (self._last_arrival - lag * 60) // 3600)
-        return end
+        return min(self._last_hour, (self._horizon - lag * 60) // 3600)
 
     @staticmethod
     def _hours_to_judge(per_hour: dict[int, list[int]], first: int, last: int) -> list[int]:
@@ -135,8 +138,8 @@ class VolumeCounter:
             return slot[0] if slot else 0
 
         def lull_a_day_before(hour: int, n: int) -> bool:
-            day_before = hour - 24
-            return day_before >= first and count(day_before) > 0 and n >= DROP_RATIO * count(day_before)
+            day_before = hour - 24  # as low a day earlier (an empty night after an empty night too)
+            return day_before >= first and n >= DROP_RATIO * count(day_before)
 
         def close() -> None:
             nonlocal current

@@ -88,6 +88,56 @@ def test_hours_whose_events_are_still_on_their_way_are_not_judged() -> None:
     assert [(d.event, d.hour) for d in blind.drops()] == [("order_completed", T0 + 4 * 3600)]
 
 
+def _stops_at_36(late_lines: int = 0, others_say_arrival: bool = True) -> list[tuple[int, int]]:
+    """checkout_started at 40 an hour for 36 hours, then nothing, while page_ping
+    goes on to hour 49; the first `late_lines` checkouts were queued offline and
+    arrive at hour 48."""
+    counter = VolumeCounter()
+    line = 0
+    for hour in range(36):
+        for i in range(40):
+            line += 1
+            stamp = T0 + hour * 3600 + i * 60
+            counter.add("checkout_started", stamp, line, T0 + 48 * 3600 if line <= late_lines else stamp + 2)
+    for hour in range(50):
+        line += 1
+        counter.add("page_ping", T0 + hour * 3600, line, T0 + hour * 3600 + 2 if others_say_arrival else None)
+    return [((d.hour - T0) // 3600, d.count) for d in counter.drops() if d.event == "checkout_started"]
+
+
+def test_a_few_lines_queued_offline_do_not_hide_a_stop() -> None:
+    assert _stops_at_36() == [(36, 0)]
+    assert _stops_at_36(late_lines=60) == [(36, 0)]  # 4% of the lines, up to 48 hours late
+
+
+def test_lines_that_do_not_say_when_they_arrived_still_move_the_log_on() -> None:
+    assert _stops_at_36(others_say_arrival=False) == [(36, 0)]
+
+
+def test_a_long_batch_is_waited_for() -> None:
+    """A backend delivering every 6 hours; the export ends at 11:59, before the
+    12:00 batch: what was stamped after 06:00 is still on its way."""
+    counter = VolumeCounter()
+    line = 0
+    for minute in range(0, 12 * 60, 3):
+        stamp = T0 + minute * 60
+        batch = T0 + (-(-minute // 360)) * 6 * 3600
+        line += 1
+        counter.add("product_viewed", stamp, line, stamp + 1)
+        if batch < T0 + 12 * 3600:
+            line += 1
+            counter.add("order_completed", stamp, line, batch)
+    counter.add("product_viewed", T0 + 12 * 3600 - 60, line + 1, T0 + 12 * 3600 - 59)
+    assert counter.drops() == []
+
+
+def test_an_empty_night_after_an_empty_night_is_a_lull() -> None:
+    day = [0] * 8 + [3] * 14 + [0] * 2  # a small store: 3 orders an hour from 08:00 to 22:00
+    counter = _counter(day * 3 + [3], event="order_completed")
+    # only the first night, which has no night before it, looks like a drop
+    assert [(d.hour - T0) // 3600 for d in counter.drops()] == [22]
+
+
 def test_the_last_hour_of_the_log_is_never_judged() -> None:
     assert _counter([100] * 8 + [1]).drops() == []
 

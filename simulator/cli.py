@@ -258,6 +258,8 @@ def _same_stream() -> bool:
         err = os.fstat(sys.stderr.fileno())
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return False  # not real files (a test's captured output): both get it
+    if not out.st_ino:  # a pipe or console where the system gives no file identity: both get it
+        return False
     return (out.st_dev, out.st_ino) == (err.st_dev, err.st_ino)
 
 

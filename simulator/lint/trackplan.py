@@ -52,9 +52,32 @@ def snake_case(name: str) -> str:
 def suggested_name(name: str) -> str:
     """The snake-case spelling to suggest for `name`, in ASCII (`café_visited` ->
     `cafe_visited`), or a description when nothing of it is left (`日本`)."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    spelled = "".join(_SPELLED_OUT.get(ch, ch) for ch in name)
+    plain = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode("ascii")
     snake = snake_case(plain)
-    return repr(snake) if snake else "with lowercase ASCII letters, digits and underscores"
+    return repr(snake) if snake else "in lowercase ASCII letters, digits and underscores"
+
+
+# Letters with no plain form in Unicode's decomposition (`ß` is not `s` plus a mark).
+_SPELLED_OUT = {
+    "ß": "ss",
+    "ẞ": "SS",
+    "æ": "ae",
+    "Æ": "AE",
+    "œ": "oe",
+    "Œ": "OE",
+    "ø": "o",
+    "Ø": "O",
+    "đ": "d",
+    "Đ": "D",
+    "ł": "l",
+    "Ł": "L",
+    "ı": "i",
+    "þ": "th",
+    "Þ": "TH",
+    "ð": "d",
+    "Ð": "D",
+}
 
 
 def type_name(value: Any) -> str:

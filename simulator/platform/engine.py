@@ -515,7 +515,8 @@ class Platform:
             if e.ts < horizon:
                 e.lost, e.lost_at = "anonymous_retention", self.now
         for e in moved:
-            e.via = "anonymous_merge"
+            if e.via != "merge":  # one a Merge People call brought in stays inherited
+                e.via = "anonymous_merge"
             self._add_event(target, e)
         self._delete(anon_profile, target, "anonymous_merge", len(moved))
         low = self.now - self.ws.max_age

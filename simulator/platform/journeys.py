@@ -72,7 +72,7 @@ def entries(
                 if e.via != "merge" and low <= e.ts <= pf.now and pf.matches_trigger(j, e):
                     try_enter(pf, j, p, e)
     for e in moved or ():
-        if low <= e.ts <= pf.now:
+        if e.via != "merge" and low <= e.ts <= pf.now:
             for j in pf.ws.journeys:
                 if j.trigger_event is not None and pf.matches_trigger(j, e):
                     try_enter(pf, j, p, e)

@@ -4,13 +4,16 @@ schema, --version."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from simulator import cli
 from simulator._version import __version__
 from simulator.cli import main
 
@@ -539,3 +542,21 @@ def test_an_invalid_file_is_told_on_stderr_too_and_once_in_a_merged_stream(tmp_p
         check=False,
     )
     assert merged.stdout.count(error) == 1
+
+
+def test_streams_without_a_file_identity_are_told_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows gives pipes and consoles no inode: two of them are not one stream."""
+
+    class Stream:
+        def __init__(self, fd: int) -> None:
+            self.fd = fd
+
+        def fileno(self) -> int:
+            return self.fd
+
+    monkeypatch.setattr(sys, "stdout", Stream(1))
+    monkeypatch.setattr(sys, "stderr", Stream(2))
+    monkeypatch.setattr(os, "fstat", lambda fd: types.SimpleNamespace(st_dev=0, st_ino=0))
+    assert cli._same_stream() is False
+    monkeypatch.setattr(os, "fstat", lambda fd: types.SimpleNamespace(st_dev=5, st_ino=77))
+    assert cli._same_stream() is True

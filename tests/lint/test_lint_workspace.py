@@ -249,4 +249,5 @@ def test_under_coerce_a_value_no_coercion_reads_never_matches(folder: LintFolder
 def test_a_snake_case_suggestion_keeps_accented_letters_plain_and_never_suggests_nothing() -> None:
     assert suggested_name("café_visited") == "'cafe_visited'"
     assert suggested_name("Über Cart") == "'uber_cart'"
-    assert suggested_name("日本") == "with lowercase ASCII letters, digits and underscores"
+    assert suggested_name("straße_viewed") == "'strasse_viewed'"
+    assert suggested_name("日本") == "in lowercase ASCII letters, digits and underscores"

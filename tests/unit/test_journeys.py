@@ -145,6 +145,23 @@ def test_events_inherited_through_a_merge_call_never_start_runs(play: Callable[.
     assert [(r.entered_at - START, r.profile) for r in outcome.platform.runs] == [(0, 1)]
 
 
+def test_an_inherited_event_stays_inherited_when_an_anonymous_merge_moves_it_again(
+    play: Callable[..., Outcome],
+) -> None:
+    # Ben's anonymous `a` is merged by Merge People into ana's anonymous profile; ana's
+    # identify then moves both to her known profile: only her own `a` may start a run.
+    text = (
+        "scenario: s\nworkspace:\n  journeys:\n    on_a: {trigger: {event: a}, steps: [{send: m}]}\n"
+        "shoppers: {ana: {id: cus_1}, ben: {id: cus_2}}\ntimeline:\n"
+        "  - {at: 0m, who: ana, device: phone, track: a}\n"
+        "  - {at: 1m, who: ben, device: laptop, track: a}\n"
+        "  - {at: 2m, merge: {primary: {cio_id: cio_1}, secondary: {cio_id: cio_2}}}\n"
+        "  - {at: 3m, who: ana, device: phone, identify: true}\n"
+    )
+    outcome = play(text)
+    assert [(r.shopper, r.entered_at - START) for r in outcome.platform.runs] == [("ana", 180)]
+
+
 def test_journeys_are_entered_in_workspace_order(play: Callable[..., Outcome]) -> None:
     text = (
         "scenario: s\nworkspace:\n  journeys:\n"

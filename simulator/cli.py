@@ -8,7 +8,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -252,10 +252,10 @@ def _report_error(report_line: str, error: str) -> None:
         click.echo(error, err=True)
 
 
-def _same_stream() -> bool:
+def _same_stream(stat: Callable[[int], Any] = os.fstat) -> bool:
     try:
-        out = os.fstat(sys.stdout.fileno())
-        err = os.fstat(sys.stderr.fileno())
+        out = stat(sys.stdout.fileno())
+        err = stat(sys.stderr.fileno())
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return False  # not real files (a test's captured output): both get it
     if not out.st_ino:  # a pipe or console where the system gives no file identity: both get it

@@ -4,7 +4,6 @@ schema, --version."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import types
@@ -556,7 +555,6 @@ def test_streams_without_a_file_identity_are_told_apart(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(sys, "stdout", Stream(1))
     monkeypatch.setattr(sys, "stderr", Stream(2))
-    monkeypatch.setattr(os, "fstat", lambda fd: types.SimpleNamespace(st_dev=0, st_ino=0))
-    assert cli._same_stream() is False
-    monkeypatch.setattr(os, "fstat", lambda fd: types.SimpleNamespace(st_dev=5, st_ino=77))
-    assert cli._same_stream() is True
+    assert cli._same_stream(lambda fd: types.SimpleNamespace(st_dev=0, st_ino=0)) is False
+    assert cli._same_stream(lambda fd: types.SimpleNamespace(st_dev=5, st_ino=77)) is True
+    assert cli._same_stream(lambda fd: types.SimpleNamespace(st_dev=5, st_ino=77 + fd)) is False

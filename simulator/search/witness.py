@@ -149,7 +149,8 @@ def crash_file(crash: Crash, options: FuzzOptions, out_dir: Path, index: int) ->
 
 def pinned_scenarios(workspace: Path) -> list[Path]:
     """Shipped scenario files (`scenarios/*.yaml` beside the workspace's project
-    or the current folder) whose workspace is `workspace`."""
+    or the current folder) whose workspace is `workspace`, and those that cannot
+    be read to tell (not UTF-8, broken YAML): loading them says what is wrong."""
     target = workspace.resolve()
     folders = [Path.cwd() / "scenarios"] + [up / "scenarios" for up in list(workspace.resolve().parents)[:3]]
     seen: set[Path] = set()
@@ -164,7 +165,8 @@ def pinned_scenarios(workspace: Path) -> list[Path]:
             seen.add(real)
             try:
                 data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError):
+            except (OSError, ValueError, yaml.YAMLError):
+                found.append(path)  # unreadable: its load error is reported, as `segsim run` would
                 continue
             named = data.get("workspace") if isinstance(data, dict) else None
             if isinstance(named, str) and (path.parent / named).resolve() == target:

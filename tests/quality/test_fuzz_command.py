@@ -102,6 +102,20 @@ def test_shipped_scenarios_fail_the_search_only_with_undocumented_violations(
     assert "0 distinct failures" in result.output
 
 
+@pytest.mark.parametrize("broken", [b"scenario: x\n\xff\n", b'scenario: "x\n'])
+def test_a_shipped_scenario_that_cannot_be_read_is_an_invalid_input(tmp_path: Path, broken: bytes) -> None:
+    """Not UTF-8 (it raised a traceback) or broken YAML (it was skipped without
+    a word): either way the search cannot tell what it documents, as `segsim run`."""
+    (tmp_path / "workspace.yaml").write_text((WORKSPACES / "clean.yaml").read_text())
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "broken.yaml").write_bytes(broken)
+    args = ["fuzz", str(tmp_path / "workspace.yaml"), "--seed", "2", "--max-examples", "5"]
+    result = CliRunner().invoke(main, args + ["--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "broken.yaml: invalid (" in result.output and "broken.yaml:" in result.output
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

@@ -148,12 +148,19 @@ def pipelines_is_client(record: Mapping[str, Any]) -> bool:
     return _library(record) in CLIENT_LIBRARIES
 
 
+def _text(record: Mapping[str, Any], key: str) -> str | None:
+    """`record[key]` when it is a text: a list or mapping there is no name of anything."""
+    value = record.get(key)
+    return value if isinstance(value, str) else None
+
+
 def _shape(record: Mapping[str, Any]) -> str | None:
+    kind = _text(record, "type")
     if isinstance(record.get("identifiers"), dict) and "action" in record:
         return "track-v2"
-    if "call" not in record and record.get("type") in _PIPELINES_TYPES and any(k in record for k in _PIPELINES_KEYS):
+    if "call" not in record and kind in _PIPELINES_TYPES and any(k in record for k in _PIPELINES_KEYS):
         return "pipelines"
-    if "call" in record or record.get("type") in _PIPELINES_TYPES or "event" in record:
+    if "call" in record or kind in _PIPELINES_TYPES or "event" in record:
         return "call-log"
     return None
 
@@ -243,7 +250,7 @@ def is_bookkeeping(record: dict[str, Any]) -> bool:
     """A line of segsim's call log that records no call: the session header, a
     clock advance, a reset, a restart of `serve` (`resume`), or a request whose
     calls were all dropped or ignored."""
-    return record.get("kind") in _BOOKKEEPING
+    return _text(record, "kind") in _BOOKKEEPING
 
 
 def _mapping(value: Any) -> Mapping[str, Any] | None:

@@ -346,3 +346,12 @@ def test_repeated_values_past_the_listed_ones_fold_into_one_finding(folder: Lint
     found = folder.lint(folder.log(orders + repeats)).findings
     assert len(found) == LISTED_VALUES + 1
     assert found[-1].count == 3 and "further order_completed events repeat order_id values" in found[-1].message
+
+
+def test_a_type_or_kind_that_is_a_list_or_mapping_names_nothing(folder: LintFolder) -> None:
+    """They raised a TypeError (a list is no key of the known types): the line is
+    read as a call-log line whose call is unknown, never a traceback."""
+    lines = [{"type": [], "event": "e"}, {"type": {}, "event": "e"}, {"kind": [], "event": "checkout_started"}]
+    found = folder.lint(folder.log(lines)).findings
+    assert {f.line for f in found} <= {1, 2, 3}
+    assert "unplanned-event" in rules(found)

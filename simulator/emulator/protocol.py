@@ -103,6 +103,9 @@ class _NotJson(Exception):
 
 
 _DOUBLE_MAX = sys.float_info.max
+# A surrogate written as an escape (`\ud800`) or passed through from the bytes: a pair
+# makes one character, a lone one is no text (it cannot be stored or logged as UTF-8).
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 # The JSON tokens the hooks see, and strings (skipped whole, so no text inside
 # one is taken for a token): a left-to-right scan meets them in the parser's order.
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?')
@@ -120,9 +123,12 @@ def _float(text: str) -> float:
 
 
 def _int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > 309:  # a double's largest is 309 digits long: read no further (Python caps int() at 4300)
+        raise _NotJson(f"the number {text[:20]}... ({digits} digits) is out of range (beyond a double's)")
     value = int(text)
-    if len(text) > 300 and abs(value) > _DOUBLE_MAX:  # no integer of 300 digits or fewer gets there
-        raise _NotJson(f"the number {text[:20]}... ({len(text)} digits) is out of range (beyond a double's)")
+    if digits > 300 and abs(value) > _DOUBLE_MAX:  # no integer of 300 digits or fewer gets there
+        raise _NotJson(f"the number {text[:20]}... ({digits} digits) is out of range (beyond a double's)")
     return value
 
 
@@ -146,11 +152,19 @@ def load_json(body: bytes | str) -> Any:
     RecursionError or ValueError as `json.loads` does."""
     text = body.decode(json.detect_encoding(body), "surrogatepass") if isinstance(body, bytes) else body
     try:
-        return json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
+        value = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
     except _NotJson as exc:
         # The text before the token parsed, so the scan is in step with the parser up to it.
         where = next((m.start() for m in _TOKENS.finditer(text) if _refused(m.group())), 0)
         raise json.JSONDecodeError(exc.why, text, where) from None
+    if _SURROGATE.search(text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                "a string holds a lone UTF-16 surrogate (such as \\ud800 without its pair): no character"
+            ) from None
+    return value
 
 
 def check_id(value: Any, what: str) -> str:

@@ -89,7 +89,7 @@ LOGS = [
         "huge_integer.jsonl",
         _lines(HEADER, _request(at="9" * 5000)),
         2,
-        ("[malformed-line]", "4300 digits"),
+        ("[malformed-line]", "5000 digits) is out of range"),
         (":2:", "not a JSON line"),
     ),
     HostileLog(

@@ -193,7 +193,7 @@ def test_advance_and_segments_reject_bad_parameters(primed: Any) -> None:
 
 # Tokens Python's parser reads but JSON does not have; admitted, they reached
 # the platform as non-finite floats and every inspection answer failed.
-NOT_JSON = ["NaN", "Infinity", "-Infinity", "1e999", "-1e400", "9" * 400]
+NOT_JSON = ["NaN", "Infinity", "-Infinity", "1e999", "-1e400", "9" * 400, "9" * 5000]
 
 
 def _position(body: bytes, token: bytes) -> str:
@@ -202,7 +202,9 @@ def _position(body: bytes, token: bytes) -> str:
     return f"at line {len(lines)} column {len(lines[-1]) + 1}"
 
 
-@pytest.mark.parametrize("token", NOT_JSON, ids=["nan", "infinity", "minus-infinity", "1e999", "-1e400", "400-digits"])
+@pytest.mark.parametrize(
+    "token", NOT_JSON, ids=["nan", "infinity", "minus-infinity", "1e999", "-1e400", "400-digits", "5000-digits"]
+)
 def test_nan_infinity_and_numbers_past_a_double_are_malformed_json_on_every_api(primed: Any, token: str) -> None:
     emu = primed
     before = _state(emu)
@@ -247,6 +249,34 @@ def test_nan_infinity_and_numbers_past_a_double_are_malformed_json_on_every_api(
     )
     assert fine.status_code == 200, fine.text
     assert emu.get("/trace")["trace"]
+
+
+@pytest.mark.parametrize("escape", [b"\\ud800", b"\\uDFFF", b"\\ud83d x"])
+def test_a_lone_surrogate_is_malformed_json_on_every_api(primed: Any, escape: bytes) -> None:
+    """It answered 500 (no UTF-8 text can hold it, so it cannot be logged); a pair is one character."""
+    emu = primed
+    before = _state(emu)
+    track, cdp = (emu.site_id, emu.api_key), (emu.write_key, "")
+    text = b'"a' + escape + b'"'
+    calls = [
+        ("POST", f"{emu.track_url}/customers/cus_1/events", b'{"name": "e", "data": {"t": ' + text + b"}}", track),
+        ("PUT", f"{emu.track_url}/customers/cus_1", b'{"plan": ' + text + b"}", track),
+        (
+            "POST",
+            f"{emu.pipelines_url}/track",
+            b'{"userId": "cus_1", "event": "e", "properties": {"t": ' + text + b"}}",
+            cdp,
+        ),
+    ]
+    for method, url, body, auth in calls:
+        response = httpx.request(method, url, content=body, auth=auth, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, (url, response.text)
+        assert "malformed JSON" in response.text and "lone UTF-16 surrogate" in response.text, response.text
+    assert _state(emu) == before
+    pair = httpx.post(
+        f"{emu.track_url}/customers/cus_1/events", content=b'{"name": "e", "data": {"t": "\\ud83d\\ude00"}}', auth=track
+    )
+    assert pair.status_code == 200, pair.text
 
 
 def test_limits_measure_utf8_json_however_the_client_escaped_it(primed: Any) -> None:

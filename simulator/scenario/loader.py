@@ -317,7 +317,7 @@ def _plan(doc: YamlDoc, path: Path, inline: bool = False) -> Plan:
     until = moment(model.until) if model.until is not None else None
     if until is not None and until < start:
         raise InputError([doc.problem(("until",), "until is before start: nothing would be simulated")])
-    _check_sweeps(config, start, until, sends, doc)
+    _check_sweeps(config, start, until, sends, expectations, doc, data)
     if until is not None:
         late = [e for e in expectations if e.at is not None and e.at > until]
         if late:
@@ -341,20 +341,80 @@ def _plan(doc: YamlDoc, path: Path, inline: bool = False) -> Plan:
 MAX_SWEEPS = 1_000_000
 
 
-def _check_sweeps(config: WorkspaceConfig, start: int, until: int | None, sends: list[Any], doc: YamlDoc) -> None:
+def _check_sweeps(
+    config: WorkspaceConfig,
+    start: int,
+    until: int | None,
+    sends: list[Any],
+    expectations: list[Any],
+    doc: YamlDoc,
+    data: Any,
+) -> None:
     refresh = config.segment_refresh
     if not refresh:
         return
-    end = max([until or start, *(send.at for send in sends)])
+    end = until if until is not None else _latest_end(config, start, sends, expectations)
+    end = max([end, *(send.at for send in sends)])
     sweeps = (end - start) // refresh
     if sweeps > MAX_SWEEPS:
+        lasts = (
+            "lasts"
+            if until is not None
+            else "can last (no `until`: the last send's latest arrival, then windows and journey waits)"
+        )
         raise InputError(
             [
                 doc.problem(
-                    ("until",) if until is not None else (),
-                    f"rules.segment_refresh every {format_duration(refresh)} over {format_duration(end - start)} "
-                    f"is {sweeps:,} sweeps (at most {MAX_SWEEPS:,})",
-                    "refresh less often or end the story sooner",
+                    ("until",) if until is not None else _refresh_key(data),
+                    f"rules.segment_refresh every {format_duration(refresh)} over the {format_duration(end - start)} "
+                    f"the story {lasts} is {sweeps:,} sweeps (at most {MAX_SWEEPS:,})",
+                    "refresh less often, or end the story sooner with `until:`",
                 )
             ]
         )
+
+
+def _refresh_key(data: Any) -> tuple[str, ...]:
+    """Where this scenario sets `rules.segment_refresh` (its overrides, its inline
+    workspace), else its `workspace` key (the file it names sets it)."""
+    for where in ("overrides", "workspace"):
+        if value_at(data, (where, "rules", "segment_refresh")) is not None:
+            return (where, "rules", "segment_refresh")
+    return ("workspace",) if "workspace" in data else ()
+
+
+def _latest_end(config: WorkspaceConfig, start: int, sends: list[Any], expectations: list[Any]) -> int:
+    """When a story without `until` ends at the latest: its last send arrived
+    (the worst latency; 40 means for an exponential one) or reached its
+    timestamp, its last expectation, then the longest time window closing and
+    the longest journey run (every wait and `wait_until` of every path)."""
+    from simulator.platform.rules import windows_by_event
+
+    last = start
+    for send in sends:
+        source = config.source(send.source)
+        worst = send.latency
+        if worst is None:
+            model = source.latency
+            worst = model.worst_case if model.worst_case is not None else 40 * model.a
+        retry = send.retry_after if send.retry_after is not None else source.retry_after
+        last = max(last, send.at + worst + ((send.copies or 1) - 1) * retry, send.timestamp or start)
+    last = max([last, *(e.at for e in expectations if getattr(e, "at", None) is not None)])
+    windows = [w for found in windows_by_event(config).values() for w, _key in found]
+    longest_window = max([0, *windows, *config.ages])
+    longest_run = max([0, *(_steps_span(j.steps) for j in config.journeys)])
+    return last + longest_window + config.filter_retry + longest_run
+
+
+def _steps_span(steps: tuple[Any, ...]) -> int:
+    from simulator.model.config import Branch, Wait, WaitUntil
+
+    total = 0
+    for step in steps:
+        if isinstance(step, Wait):
+            total += step.seconds
+        elif isinstance(step, WaitUntil):
+            total += step.max + _steps_span(step.then)
+        elif isinstance(step, Branch):
+            total += max(_steps_span(step.then), _steps_span(step.else_))
+    return total

@@ -252,6 +252,18 @@ def test_a_near_miss_key_is_answered_with_the_keys_allowed_where_it_stands(
         ("until: 2025-01-01T00:00:00Z", "until", ("until is before start",)),
         # a tiny file must not ask for minutes and gigabytes (SPEC 13: bounded time and memory)
         ("until: 1000w\nworkspace: {rules: {segment_refresh: 1s}}", "until", ("604,800,000 sweeps",)),
+        # without `until`, the story lasts until its last arrival and its journeys' waits
+        (
+            "workspace: {rules: {segment_refresh: 1s}}\ntimeline:\n  - {at: 0m, who: ana, track: e, latency: 900d}",
+            "workspace.rules.segment_refresh",
+            ("900d30m", "77,761,800 sweeps", "no `until`"),  # the arrival, then a held trigger's 30m
+        ),
+        (
+            "workspace:\n  rules: {segment_refresh: 1s}\n  journeys: {j: {trigger: {event: e}, steps: [{wait: 30d}]}}\n"
+            "timeline:\n  - {at: 0m, who: ana, track: e}",
+            "workspace.rules.segment_refresh",
+            ("30d", "sweeps", "with `until:`"),
+        ),
         ("timeline:\n  - {at: 0m, who: ana, device: '', track: e}", "timeline[0].device", ("at least 1 character",)),
         ("timeline:\n  - {at: 0m, who: ana, track: e, properties: {n: .nan}}", "timeline[0].properties.n", ("finite",)),
         (

@@ -23,8 +23,10 @@ __all__ = [
 ]
 
 _UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"^(?:\d+[wdhms])+$")
-_PART = re.compile(r"(\d+)([wdhms])")
+# Units largest first, each at most once, ASCII digits: `1h30m`, not `30m1h`, `1h1h` or `٣m`.
+DURATION_PATTERN = r"^(?=[0-9])(?:[0-9]+w)?(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$"
+_DURATION = re.compile(DURATION_PATTERN)
+_PART = re.compile(r"([0-9]+)([wdhms])")
 
 DEFAULT_START = "2026-01-01T00:00:00Z"
 MAX_YEARS = 1000
@@ -48,7 +50,10 @@ def parse_duration(text: object) -> int:
     if value.startswith("-"):
         raise ValueError(f"durations cannot be negative, got {text!r}")
     if not _DURATION.match(value):
-        raise ValueError(f"expected a duration such as 30s, 15m, 2h, 1h30m, 3d or 1w, got {text!r}")
+        hint = ""
+        if re.fullmatch(r"(?:[0-9]+[wdhms])+", value):
+            hint = " (units largest first, each once: write 1h30m, not 30m1h or 1h1h)"
+        raise ValueError(f"expected a duration such as 30s, 15m, 2h, 1h30m, 3d or 1w, got {text!r}{hint}")
     seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(value))
     if seconds > MAX_SECONDS:
         raise ValueError(f"the duration {text!r} is longer than {MAX_YEARS} years")

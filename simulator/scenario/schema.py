@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from simulator.model.time import LATEST_IN_FILES, is_duration, parse_duration, parse_instant
+from simulator.model.time import DURATION_PATTERN, LATEST_IN_FILES, is_duration, parse_duration, parse_instant
 from simulator.model.verdicts import Cause, InvariantName, ViolationKind
 
 __all__ = [
@@ -31,7 +31,7 @@ __all__ = [
     "Workspace",
 ]
 
-_DURATION_PATTERN = r"^(\d+[wdhms])+$"
+_DURATION_PATTERN = DURATION_PATTERN
 
 
 def _check_duration(value: str) -> str:
@@ -68,7 +68,7 @@ Moment = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^((\d+[wdhms])+|\d{4}-\d{2}-\d{2}T.+)$",
+            "pattern": r"^((?=[0-9])([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?|[0-9]{4}-[0-9]{2}-[0-9]{2}T.+)$",
             "description": "a duration after start (40m) or an ISO-8601 instant",
         }
     ),
@@ -404,7 +404,7 @@ class TimelineStep(Strict):
     at: Moment
     who: Optional[str] = None
     device: Optional[Annotated[str, Field(min_length=1)]] = None  # "" is no device: say so
-    source: Optional[str] = None
+    source: Optional[Annotated[str, Field(min_length=1)]] = None  # "" is no source (null is the default)
     track: Optional[Annotated[str, Field(min_length=1)]] = None  # an event needs a name
     identify: Optional[Union[bool, IdentifyCall]] = None
     merge: Optional[MergeCall] = None

@@ -265,6 +265,7 @@ def test_a_near_miss_key_is_answered_with_the_keys_allowed_where_it_stands(
             ("30d", "sweeps", "with `until:`"),
         ),
         ("timeline:\n  - {at: 0m, who: ana, device: '', track: e}", "timeline[0].device", ("at least 1 character",)),
+        ("timeline:\n  - {at: 0m, who: ana, source: '', track: e}", "timeline[0].source", ("at least 1 character",)),
         ("timeline:\n  - {at: 0m, who: ana, track: e, properties: {n: .nan}}", "timeline[0].properties.n", ("finite",)),
         (
             "timeline:\n  - {at: 0m, who: ana, track: e, properties: {n: 1.0e+999}}",

@@ -30,10 +30,17 @@ def test_durations_are_integers_with_units_concatenated(text: str, seconds: int)
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["-5m", "-0s", "5", "m5", "1.5h", "", "5 minutes", "1y"])
+@pytest.mark.parametrize(
+    "text", ["-5m", "-0s", "5", "m5", "1.5h", "", "5 minutes", "1y", "30m1h", "1h1h", "\u0663m", "\uff15m"]
+)
 def test_bad_or_negative_durations_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_units_out_of_order_or_repeated_are_told_how_to_write_them() -> None:
+    with pytest.raises(ValueError, match="units largest first, each once: write 1h30m"):
+        parse_duration("30m1h")
 
 
 @pytest.mark.parametrize("value", [0, 5, True, None, 1.5])

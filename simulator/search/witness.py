@@ -8,6 +8,7 @@ carries the search seed and the Hypothesis reproduction blob in comments.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -149,8 +150,9 @@ def crash_file(crash: Crash, options: FuzzOptions, out_dir: Path, index: int) ->
 
 def pinned_scenarios(workspace: Path) -> list[Path]:
     """Shipped scenario files (`scenarios/*.yaml` beside the workspace's project
-    or the current folder) whose workspace is `workspace`, and those that cannot
-    be read to tell (not UTF-8, broken YAML): loading them says what is wrong."""
+    or the current folder) whose workspace is `workspace`, those that cannot be
+    parsed (not UTF-8, broken YAML) included when a top-level `workspace:` line
+    names it: loading them says what is wrong."""
     target = workspace.resolve()
     folders = [Path.cwd() / "scenarios"] + [up / "scenarios" for up in list(workspace.resolve().parents)[:3]]
     seen: set[Path] = set()
@@ -165,13 +167,24 @@ def pinned_scenarios(workspace: Path) -> list[Path]:
             seen.add(real)
             try:
                 data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError, yaml.YAMLError):
-                found.append(path)  # unreadable: its load error is reported, as `segsim run` would
-                continue
+            except (OSError, ValueError, RecursionError, yaml.YAMLError):
+                data = {"workspace": _workspace_line(path)}  # its load error is reported, as `segsim run` would
             named = data.get("workspace") if isinstance(data, dict) else None
             if isinstance(named, str) and (path.parent / named).resolve() == target:
                 found.append(path)
     return found
+
+
+_WORKSPACE_LINE = re.compile(rb"^workspace:[ \t]*['\"]?([^'\"#\r\n]+?)['\"]?[ \t]*(?:#.*)?\r?$", re.MULTILINE)
+
+
+def _workspace_line(path: Path) -> str | None:
+    """The workspace a file that does not parse names on a top-level line, if any."""
+    try:
+        found = _WORKSPACE_LINE.search(path.read_bytes())
+    except OSError:
+        return None
+    return found.group(1).decode("utf-8", "replace").strip() if found else None
 
 
 def replay_pinned(options: FuzzOptions) -> list[Pinned]:

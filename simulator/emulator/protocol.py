@@ -103,9 +103,9 @@ class _NotJson(Exception):
 
 
 _DOUBLE_MAX = sys.float_info.max
-# A surrogate written as an escape (`\ud800`) or passed through from the bytes: a pair
-# makes one character, a lone one is no text (it cannot be stored or logged as UTF-8).
-_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+# A surrogate written as an escape (`\ud800`): a pair makes one character, a lone
+# one is no text (it cannot be stored or logged as UTF-8).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 # The JSON tokens the hooks see, and strings (skipped whole, so no text inside
 # one is taken for a token): a left-to-right scan meets them in the parser's order.
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?')
@@ -144,12 +144,14 @@ def _refused(token: str) -> bool:
     return False
 
 
-def load_json(body: bytes | str) -> Any:
+def load_json(body: bytes | str, whole_characters: bool = True) -> Any:
     """`json.loads`, refusing `NaN`, `Infinity`, `-Infinity` and numbers past a
     double's range (`1e999`, a 400-digit integer) with a JSONDecodeError that
     names the token and its line and column, as the parser does for other
     malformed JSON. Raises UnicodeDecodeError for bytes that are not text,
-    RecursionError or ValueError as `json.loads` does."""
+    RecursionError or ValueError as `json.loads` does, and ValueError for a
+    lone UTF-16 surrogate unless `whole_characters` is False (lint reads a
+    customer's export as it is: a browser cuts an emoji in half that way)."""
     text = body.decode(json.detect_encoding(body), "surrogatepass") if isinstance(body, bytes) else body
     try:
         value = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
@@ -157,14 +159,25 @@ def load_json(body: bytes | str) -> Any:
         # The text before the token parsed, so the scan is in step with the parser up to it.
         where = next((m.start() for m in _TOKENS.finditer(text) if _refused(m.group())), 0)
         raise json.JSONDecodeError(exc.why, text, where) from None
-    if _SURROGATE.search(text):
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(
-                "a string holds a lone UTF-16 surrogate (such as \\ud800 without its pair): no character"
-            ) from None
+    if whole_characters and _lone_surrogate(text, value):
+        raise ValueError("a string holds a lone UTF-16 surrogate (such as \\ud800 without its pair): no character")
     return value
+
+
+def _lone_surrogate(text: str, value: Any) -> bool:
+    """Does the parsed value hold a surrogate that is no character? Only looked for
+    when the text has one: raw (bytes passed through) or escaped (`\\ud800`)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True  # raw surrogates stay raw in the value
+    if "\\u" not in text or not _SURROGATE_ESCAPE.search(text):
+        return False
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def check_id(value: Any, what: str) -> str:

@@ -103,7 +103,8 @@ class LogLint:
         if not text:
             return
         try:
-            record = load_json(text)  # as the emulator reads a call: NaN, Infinity, 1e999 are not JSON
+            # as the emulator reads a call (NaN, Infinity, 1e999 are not JSON), half an emoji kept
+            record = load_json(text, whole_characters=False)
         except RecursionError:
             self.unparsed(number, "not valid JSON (nested too deeply)")
             return

@@ -259,10 +259,11 @@ def test_a_near_miss_key_is_answered_with_the_keys_allowed_where_it_stands(
             ("900d30m", "77,761,800 sweeps", "no `until`"),  # the arrival, then a held trigger's 30m
         ),
         (
-            "workspace:\n  rules: {segment_refresh: 1s}\n  journeys: {j: {trigger: {event: e}, steps: [{wait: 30d}]}}\n"
+            "workspace:\n  rules: {segment_refresh: 1s}\n"
+            "  journeys: {j: {trigger: {event: e}, steps: [{wait: 300d}]}}\n"
             "timeline:\n  - {at: 0m, who: ana, track: e}",
             "workspace.rules.segment_refresh",
-            ("30d", "sweeps", "with `until:`"),
+            ("300d", "sweeps (at most 10,000,000)", "with `until:`"),
         ),
         ("timeline:\n  - {at: 0m, who: ana, device: '', track: e}", "timeline[0].device", ("at least 1 character",)),
         ("timeline:\n  - {at: 0m, who: ana, source: '', track: e}", "timeline[0].source", ("at least 1 character",)),

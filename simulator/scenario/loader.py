@@ -402,7 +402,8 @@ def _latest_end(config: WorkspaceConfig, start: int, sends: list[Any], expectati
             model = source.latency
             worst = model.worst_case if model.worst_case is not None else 40 * model.a
         retry = send.retry_after if send.retry_after is not None else source.retry_after
-        last = max(last, send.at + worst + ((send.copies or 1) - 1) * retry, send.timestamp or start)
+        copies = (send.copies or 1) - 1 + (1 if source.duplicate_rate else 0)  # a duplicate comes a retry later
+        last = max(last, send.at + worst + copies * retry, send.timestamp or start)
     last = max([last, *(e.at for e in expectations if getattr(e, "at", None) is not None)])
     windows = [w for found in windows_by_event(config).values() for w, _key in found]
     longest_window = max([0, *windows, *config.ages])

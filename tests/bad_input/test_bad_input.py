@@ -254,6 +254,13 @@ def test_a_near_miss_key_is_answered_with_the_keys_allowed_where_it_stands(
         ("until: 1000w\nworkspace: {rules: {segment_refresh: 1s}}", "until", ("604,800,000 sweeps",)),
         # without `until`, the story lasts until its last arrival and its journeys' waits
         (
+            "workspace:\n  rules: {segment_refresh: 1s}\n"
+            "  sources: {b: {kind: server, duplicate_rate: 0.5, retry_after: 5d}}\n"
+            "timeline:\n  - {at: 0m, who: ana, source: b, track: e, latency: 200d}",
+            "workspace.rules.segment_refresh",
+            ("205d30m",),  # the arrival, its duplicate 5d later, a held trigger's 30m
+        ),
+        (
             "workspace: {rules: {segment_refresh: 1s}}\ntimeline:\n  - {at: 0m, who: ana, track: e, latency: 900d}",
             "workspace.rules.segment_refresh",
             ("900d30m", "77,761,800 sweeps", "no `until`"),  # the arrival, then a held trigger's 30m

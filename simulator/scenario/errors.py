@@ -12,6 +12,7 @@ suggestion.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -33,10 +34,18 @@ class Problem:
 
     def render(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        text = f"{where}: {self.path + ': ' if self.path else ''}{self.message}"
+        text = f"{where}: {self.path + ': ' if self.path else ''}{_shorten(self.message)}"
         if self.hint:
-            text += f" ({self.hint})"
+            text += f" ({_shorten(self.hint)})"
         return text
+
+
+# A quoted value longer than this is cut in messages: the line and key path say where it is.
+_LONG_QUOTED = re.compile(r"'([^'\n]{200,})'")
+
+
+def _shorten(text: str) -> str:
+    return _LONG_QUOTED.sub(lambda m: f"'{m.group(1)[:60]}...' ({len(m.group(1)):,} characters)", text)
 
 
 class InputError(SegsimError):

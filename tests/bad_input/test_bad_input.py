@@ -369,3 +369,14 @@ def test_the_union_member_tags_pydantic_writes_are_the_ones_read() -> None:
                 assert text_form_at(s.Workspace, loc).startswith("a duration"), loc
             if err["type"] == "extra_forbidden":
                 assert keys_allowed_at(s.Workspace, loc), loc
+
+
+def test_a_huge_value_is_cut_in_its_error(tmp_path: Path) -> None:
+    """A 20,000-character name made a 20 KB error line; the location says where it is."""
+    text = (
+        "timeline:\n  - {at: 0m, who: ana, track: e}\nexpect:\n  - {who: " + "x" * 20_000 + ", entered: 1, journey: j}"
+    )
+    problems = _refused(tmp_path, text)
+    rendered = [p.render() for p in problems]
+    assert any("unknown shopper 'xxxx" in r and "...' (20,000 characters)" in r for r in rendered), rendered
+    assert all(len(r) < 1000 for r in rendered), rendered

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from simulator.model.calls import Send
-from simulator.model.conditions import All, Any_, Cond, Not, Performed, walk
+from simulator.model.conditions import Cond, Performed, map_performed, walk
 from simulator.model.config import Branch, LatencyModel, SourceConfig, Step, WaitUntil, WorkspaceConfig, builtin_source
 from simulator.model.plan import Plan
 from simulator.model.values import fold_name, read_generously
@@ -50,16 +50,12 @@ def canonical_names(ws: WorkspaceConfig) -> dict[str, str]:
 
 def _canonical_cond(cond: Cond, names: dict[str, str]) -> Cond:
     """`cond` with every event name spelt as `names` spells its folded form."""
-    if isinstance(cond, Performed):
-        after = names.get(fold_name(cond.after), cond.after) if cond.after is not None else None
-        return replace(cond, event=names.get(fold_name(cond.event), cond.event), after=after)
-    if isinstance(cond, All):
-        return All(tuple(_canonical_cond(c, names) for c in cond.items))
-    if isinstance(cond, Any_):
-        return Any_(tuple(_canonical_cond(c, names) for c in cond.items))
-    if isinstance(cond, Not):
-        return Not(_canonical_cond(cond.item, names))
-    return cond
+
+    def spelt(p: Performed) -> Performed:
+        after = names.get(fold_name(p.after), p.after) if p.after is not None else None
+        return replace(p, event=names.get(fold_name(p.event), p.event), after=after)
+
+    return map_performed(cond, spelt)
 
 
 def _canonical_steps(steps: tuple[Step, ...], names: dict[str, str]) -> tuple[Step, ...]:

@@ -32,7 +32,7 @@ lag up to 72 hours), never per line.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import median
 
 __all__ = ["DROP_RATIO", "MAX_CHANCE", "MIN_HISTORY", "TRAILING_HOURS", "VolumeCounter", "VolumeDrop"]
@@ -155,9 +155,7 @@ class VolumeCounter:
             n = count(hour)
             if current is not None:
                 if n < DROP_RATIO * current.baseline and not lull_a_day_before(hour, n):
-                    current = VolumeDrop(
-                        event, current.hour, current.hours + 1, current.count + n, current.baseline, current.line
-                    )
+                    current = replace(current, hours=current.hours + 1, count=current.count + n)
                 else:
                     close()
             if current is None:

@@ -194,6 +194,19 @@ def walk(cond: Cond | None) -> Iterator[Cond]:
         yield from walk(cond.item)
 
 
+def map_performed(cond: Cond, change: Callable[[Performed], Performed]) -> Cond:
+    """`cond` with `change` applied to each of its `performed`/`not_performed` tests."""
+    if isinstance(cond, Performed):
+        return change(cond)
+    if isinstance(cond, All):
+        return All(tuple(map_performed(c, change) for c in cond.items))
+    if isinstance(cond, Any_):
+        return Any_(tuple(map_performed(c, change) for c in cond.items))
+    if isinstance(cond, Not):
+        return Not(map_performed(cond.item, change))
+    return cond
+
+
 def excluding(cond: Cond | None, negated: bool = False) -> Iterator[Performed]:
     """The event tests a matching event makes false: `not_performed` clauses,
     and `performed` ones under a `not` (`{not: {performed: order}}` excludes an

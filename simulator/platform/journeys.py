@@ -60,6 +60,9 @@ def entries(
     if not offer and not joined and not holds and not moved:
         return
     low = pf.now - pf.ws.max_age
+    # Inherited events (a Merge People call) never start a run; none older than max_age does.
+    offered = [e for e in offer if e.via != "merge" and low <= e.ts <= pf.now]
+    later = [e for e in moved or () if e.via != "merge" and low <= e.ts <= pf.now]
     for j in pf.ws.journeys:
         for hold in [h for h in holds if h.journey is j] if holds else ():
             if hold.alive and pf.now <= hold.expires and pf._filter_passes(j, p, hold.event.props):
@@ -68,14 +71,13 @@ def entries(
         if j.trigger_segment is not None and j.trigger_segment in joined:
             try_enter(pf, j, p, None)
         if j.trigger_event is not None:
-            for e in offer:  # one delivery's event: journey by journey
-                if e.via != "merge" and low <= e.ts <= pf.now and pf.matches_trigger(j, e):
+            for e in offered:  # one delivery's event: journey by journey
+                if pf.matches_trigger(j, e):
                     try_enter(pf, j, p, e)
-    for e in moved or ():
-        if e.via != "merge" and low <= e.ts <= pf.now:
-            for j in pf.ws.journeys:
-                if j.trigger_event is not None and pf.matches_trigger(j, e):
-                    try_enter(pf, j, p, e)
+    for e in later:
+        for j in pf.ws.journeys:
+            if j.trigger_event is not None and pf.matches_trigger(j, e):
+                try_enter(pf, j, p, e)
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from simulator.model.config import BUILTIN_SOURCES, WorkspaceConfig
+from simulator.model.config import BUILTIN_SOURCES, Branch, Step, Wait, WaitUntil, WorkspaceConfig
 from simulator.model.plan import Plan
 from simulator.model.time import format_duration, is_duration, parse_duration, parse_instant
 from simulator.scenario import schema as s
@@ -411,9 +411,8 @@ def _latest_end(config: WorkspaceConfig, start: int, sends: list[Any], expectati
     return last + longest_window + config.filter_retry + longest_run
 
 
-def _steps_span(steps: tuple[Any, ...]) -> int:
-    from simulator.model.config import Branch, Wait, WaitUntil
-
+def _steps_span(steps: tuple[Step, ...]) -> int:
+    """The longest a run of `steps` can wait: every wait, the longer branch."""
     total = 0
     for step in steps:
         if isinstance(step, Wait):

@@ -31,7 +31,8 @@ __all__ = [
     "Workspace",
 ]
 
-_DURATION_PATTERN = DURATION_PATTERN
+# A `Moment`: a duration after start, or an instant.
+_MOMENT_PATTERN = "^(" + DURATION_PATTERN.removeprefix("^").removesuffix("$") + r"|[0-9]{4}-[0-9]{2}-[0-9]{2}T.+)$"
 
 
 def _check_duration(value: str) -> str:
@@ -59,7 +60,7 @@ Duration = Annotated[
     str,
     AfterValidator(_check_duration),
     WithJsonSchema(
-        {"type": "string", "pattern": _DURATION_PATTERN, "description": "a duration: 30s, 15m, 2h, 1h30m, 3d, 1w"}
+        {"type": "string", "pattern": DURATION_PATTERN, "description": "a duration: 30s, 15m, 2h, 1h30m, 3d, 1w"}
     ),
 ]
 Moment = Annotated[
@@ -68,7 +69,7 @@ Moment = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^((?=[0-9])([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?|[0-9]{4}-[0-9]{2}-[0-9]{2}T.+)$",
+            "pattern": _MOMENT_PATTERN,
             "description": "a duration after start (40m) or an ISO-8601 instant",
         }
     ),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 
-from simulator.model.conditions import All, Any_, AttributeTest, Cond, InSegment, Not, Performed, walk
+from simulator.model.conditions import AttributeTest, Cond, InSegment, Performed, map_performed, walk
 from simulator.model.config import (
     JourneyDef,
     LatencyModel,
@@ -172,17 +172,10 @@ def plan_grid(
 
 
 def _rewindow(cond: Cond, window: int, event: str | None) -> Cond:
-    if isinstance(cond, Performed):
-        if cond.within is not None and (event is None or cond.event == event):
-            return replace(cond, within=window)
-        return cond
-    if isinstance(cond, All):
-        return All(tuple(_rewindow(c, window, event) for c in cond.items))
-    if isinstance(cond, Any_):
-        return Any_(tuple(_rewindow(c, window, event) for c in cond.items))
-    if isinstance(cond, Not):
-        return Not(_rewindow(cond.item, window, event))
-    return cond
+    return map_performed(
+        cond,
+        lambda p: replace(p, within=window) if p.within is not None and (event is None or p.event == event) else p,
+    )
 
 
 def _needed_segments(ws: WorkspaceConfig, roots: set[str]) -> set[str]:

@@ -47,13 +47,29 @@ class Credentials:
     write_key: str = "segsim-write-key"
 
 
-def _parts(request: Request) -> list[str]:
+def _parts(request: Request) -> tuple[list[str], str | None]:
+    """The path's decoded segments, and the first segment that is not UTF-8 once decoded (None: all are).
+
+    Such a segment is read with U+FFFD in place of its bad bytes so that the route is still found,
+    and the request is then refused: two different raw ids must never become one profile."""
     raw = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
     path = raw.split(b"?", 1)[0].decode("latin-1")
-    parts = [unquote(segment, encoding="utf-8", errors="replace") for segment in path.split("/")[1:]]
+    parts: list[str] = []
+    not_utf8: str | None = None
+    for segment in path.split("/")[1:]:
+        try:
+            parts.append(unquote(segment, encoding="utf-8", errors="strict"))
+        except UnicodeDecodeError:
+            parts.append(unquote(segment, encoding="utf-8", errors="replace"))
+            not_utf8 = not_utf8 or segment
     if parts and parts[-1] == "":
         parts.pop()
-    return parts
+    return parts, not_utf8
+
+
+def _not_utf8(segment: str) -> str:
+    shown = segment if len(segment) <= 80 else segment[:80] + "..."
+    return f"the path segment {shown!r} is not UTF-8 once percent-decoded: percent-encode the id's UTF-8 bytes"
 
 
 def _v1_route_exists(method: str, rest: list[str]) -> bool:
@@ -137,14 +153,31 @@ async def _body(request: Request, limit: int) -> bytes:
         chunks.append(chunk)
     body = b"".join(chunks)
     if request.headers.get("content-encoding", "").lower() == "gzip" and body:
+        body = _gunzip(body, limit)
+    return body
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """A gzip body inflated, every member of it (RFC 1952 allows several, one after another).
+
+    400 for a body that is not gzip or is cut short; 413 once the inflated bytes pass `limit`."""
+    inflated: list[bytes] = []
+    room = limit + 1
+    rest = body
+    while rest:
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
-            body = inflater.decompress(body, limit + 1)
+            part = inflater.decompress(rest, room)
         except zlib.error as exc:
             raise ApiError(400, f"the body is not valid gzip: {exc}") from None
-        if len(body) > limit or inflater.unconsumed_tail:
+        room -= len(part)
+        if room <= 0 or inflater.unconsumed_tail:
             raise ApiError(413, f"the inflated request is over the limit of {limit} bytes", "too_large")
-    return body
+        if not inflater.eof:
+            raise ApiError(400, "the body is not valid gzip: it ends before the end of its stream (cut short?)")
+        inflated.append(part)
+        rest = inflater.unused_data
+    return b"".join(inflated)
 
 
 def _json(body: bytes) -> Any:
@@ -191,9 +224,11 @@ def create_app(
 
     async def endpoint(request: Request) -> Response:
         method = request.method
-        parts = _parts(request)
+        parts, not_utf8 = _parts(request)
         path = request.url.path
         if parts[:1] == ["_segsim"]:
+            if not_utf8 is not None:
+                return JSONResponse({"code": "bad_path", "message": _not_utf8(not_utf8)}, status_code=400)
             return await inspection(request, method, parts, path)
         found = _api_of(method, parts)
         if found is None:
@@ -204,6 +239,8 @@ def create_app(
             response = _error(api, 401, f"unauthorized: send {what}", "unauthorized")
             response.headers["WWW-Authenticate"] = 'Basic realm="segsim"'
             return response
+        if not_utf8 is not None:
+            return _error(api, 400, _not_utf8(not_utf8), "bad_path")
         route = f"{method} {request.scope.get('raw_path', b'').decode('latin-1') or path}"
         invalid: list[dict[str, Any]] = []
         try:

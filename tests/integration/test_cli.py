@@ -325,6 +325,17 @@ def test_check_validates_scenarios_and_workspaces_without_running(tmp_path: Path
     assert out.count("ok") == 2
 
 
+@pytest.mark.parametrize("text", ["", "# the new cart scenario\n\n"])
+def test_check_of_an_empty_file_is_an_error_not_ok(tmp_path: Path, text: str) -> None:
+    """A file never saved (or only comments) is neither a scenario nor a workspace: `ok` would be a silent pass."""
+    empty = write(tmp_path, "new.yaml", text)
+    code, out = invoke("check", str(empty), str(WORKSPACE))
+    assert code == 2
+    assert f"ERROR  {empty}" in out and "the file is empty: there is nothing to check" in out
+    assert f"ok     {WORKSPACE}" in out
+    assert invoke("check", str(write(tmp_path, "braces.yaml", "{}\n")))[0] == 0  # an explicit empty workspace
+
+
 KINDS = ("scenario", "workspace")
 
 

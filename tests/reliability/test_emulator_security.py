@@ -161,6 +161,33 @@ def test_malformed_gzip_is_a_400(emulator: Emulator) -> None:
     assert response.status_code == 400 and "not valid gzip" in response.text
 
 
+def test_a_gzip_body_cut_short_is_a_400_and_several_members_are_all_read(emulator: Emulator) -> None:
+    """A cut body is refused, not read as far as it goes; a body of two gzip members (RFC 1952) is read whole."""
+    first = b'{"type": "track", "userId": "u1", "event": "viewed", "timestamp": "2026-03-02T08:00:00Z"}'
+    whole = gzip.compress(b'{"batch": [' + first + b", ") + gzip.compress(first.replace(b"u1", b"u2") + b"]}")
+    gz = {"content-encoding": "gzip"}
+    cut = emulator.request("POST", "/v1/batch", content=whole[:-4], auth=PIPELINES_AUTH, headers=gz)
+    assert cut.status_code == 400 and "ends before the end of its stream" in cut.text, cut.text
+    assert emulator.session.records == 0
+    read = emulator.request("POST", "/v1/batch", content=whole, auth=PIPELINES_AUTH, headers=gz)
+    assert read.status_code == 200, read.text
+    people = emulator.request("GET", "/_segsim/profiles").json()["profiles"]
+    assert sorted(p["id"] for p in people) == ["u1", "u2"], people
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/customers/%FF/events", "/api/v1/customers/a%C3/events", "/_segsim/profiles/%FE"]
+)
+def test_a_path_id_that_is_not_utf8_is_a_400(emulator: Emulator, path: str) -> None:
+    """Two different raw ids must not both become the same U+FFFD id."""
+    response = emulator.request("POST" if "api" in path else "GET", path, json={"name": "x"}, auth=TRACK_AUTH)
+    assert response.status_code == 400, response.text
+    assert "not UTF-8" in response.text
+    assert emulator.session.records == 0
+    good = emulator.request("POST", "/api/v1/customers/%C3%A9/events", json={"name": "x"}, auth=TRACK_AUTH)
+    assert good.status_code == 200, good.text
+
+
 @pytest.mark.parametrize(
     ("path", "auth", "body"),
     [

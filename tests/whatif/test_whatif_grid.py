@@ -41,6 +41,20 @@ def test_bad_latency_values_are_refused_with_the_syntax(text: str) -> None:
         parse_latency(text)
 
 
+@pytest.mark.parametrize(
+    ("windows", "latency", "message"),
+    [
+        ("1h,,2h", "backend=0s", "--window '1h,,2h': item 2 is empty"),
+        ("1h,2h,", "backend=0s", "--window '1h,2h,': item 3 is empty"),
+        ("1h", "backend=0s,,5m", "--latency 'backend=0s,,5m': item 2 is empty"),
+    ],
+)
+def test_an_empty_item_in_a_list_is_a_lost_value_and_refused(ws, windows: str, latency: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(GridError) as caught:
+        plan_grid(ws, "cart_abandoners", windows, (latency,))
+    assert message in str(caught.value)
+
+
 def test_cells_are_the_product_of_windows_and_latency_flags(ws) -> None:  # type: ignore[no-untyped-def]
     grid = plan_grid(ws, "cart_abandoners", "15m,1h", ("backend=0s,batch:30m", "app=0s,5m,1h"))
     assert len(grid.cells) == 2 * 2 * 3

@@ -73,8 +73,18 @@ def _conditions(c: s.Condition | None, path: Path) -> Iterator[tuple[s.Condition
         yield from _conditions(item, path + ("all", i))
     for i, item in enumerate(c.any or []):
         yield from _conditions(item, path + ("any", i))
-    if c.not_ is not None:
+    if isinstance(c.not_, list):
+        for i, item in enumerate(c.not_):
+            yield from _conditions(item, path + ("not", i))
+    elif c.not_ is not None:
         yield from _conditions(c.not_, path + ("not",))
+
+
+def _negated(c: s.Condition) -> list[s.Condition]:
+    """What a `not` negates: its condition, or each of its list (`not: [a, b]`, none of them)."""
+    if c.not_ is None:
+        return []
+    return c.not_ if isinstance(c.not_, list) else [c.not_]
 
 
 def _step_conditions(steps: list[s.JourneyStep], path: Path) -> Iterator[tuple[s.Condition, Path]]:
@@ -435,8 +445,7 @@ def _watched_events(j: s.Journey) -> list[str]:
         for c, _ in _conditions(j.filter, ()):
             if c.not_performed is not None:
                 names.append(c.not_performed)
-            if c.not_ is not None and c.not_.performed is not None:
-                names.append(c.not_.performed)
+            names += [n.performed for n in _negated(c) if n.performed is not None]
     return sorted(set(names))
 
 

@@ -135,5 +135,7 @@ def describe(r: dict[str, Any]) -> str:
         return f"{r['journey']} run {r['run']}: {r['step']}"
     if k == "violation":
         return f"VIOLATION {r['violation']} ({r['cause']}): {r.get('explanation', '')}"
+    if k == "segment_refresh":
+        return "segments re-evaluated (a rules.segment_refresh sweep)"
     rest = ", ".join(f"{key}={value}" for key, value in r.items() if key not in ("at", "offset", "kind"))
-    return f"{k.replace('_', ' ')}: {rest}"
+    return k.replace("_", " ") + (f": {rest}" if rest else "")

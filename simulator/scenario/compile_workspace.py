@@ -112,6 +112,8 @@ class _Compiler:
             return All(tuple(self.cond(x, path + ("all", i), in_journey) for i, x in enumerate(c.all)))
         if c.any is not None:
             return Any_(tuple(self.cond(x, path + ("any", i), in_journey) for i, x in enumerate(c.any)))
+        if isinstance(c.not_, list):  # `not: [a, b]`: none of them holds
+            return Not(Any_(tuple(self.cond(x, path + ("not", i), in_journey) for i, x in enumerate(c.not_))))
         if c.not_ is not None:
             return Not(self.cond(c.not_, path + ("not",), in_journey))
         if c.performed is not None or c.not_performed is not None:

@@ -133,7 +133,7 @@ class Condition(Strict):
 
     all: Optional[list[Condition]] = None
     any: Optional[list[Condition]] = None
-    not_: Optional[Condition] = Field(default=None, alias="not")
+    not_: Optional[Union[Condition, Annotated[list[Condition], Field(min_length=1)]]] = Field(default=None, alias="not")
     performed: Optional[str] = None
     not_performed: Optional[str] = None
     within: Optional[Duration] = None

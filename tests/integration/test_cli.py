@@ -267,6 +267,14 @@ def test_timeline_text_tells_the_story(tmp_path: Path) -> None:
         assert word in out
 
 
+def test_timeline_text_says_what_a_segment_refresh_sweep_is(tmp_path: Path) -> None:
+    story = LAPSING.replace("workspace:\n", "workspace:\n  rules: {segment_refresh: 1h}\n", 1)
+    code, out = invoke("timeline", str(write(tmp_path, "refresh.yaml", story)))
+    assert code == 0
+    lines = [line for line in out.splitlines() if "segment_refresh" in line]
+    assert lines and all(line.endswith("segments re-evaluated (a rules.segment_refresh sweep)") for line in lines)
+
+
 LAPSING = """
 scenario: lapses by time alone
 workspace:

@@ -101,6 +101,20 @@ def test_a_wait_shorter_than_the_goal_latency(folder: LintFolder) -> None:
     assert _lint(folder, change) == ["wait-shorter-than-latency"]
 
 
+def test_a_not_list_is_read_like_the_clauses_it_holds(folder: LintFolder) -> None:
+    """`not: [...]` (none of these): its events are references, and a filter's excluded order is watched."""
+
+    def change(ws: dict[str, Any]) -> None:
+        journey = ws["journeys"]["cart_recovery"]
+        journey.update(filter={"not": [{"performed": "order_completed"}]}, exit="stop_matching")
+        journey["steps"][0] = {"wait": "10m"}
+        ws["segments"]["cart_abandoners"]["rule"]["all"][1] = {"not": [{"performed": "order_complete"}]}
+
+    assert _lint(folder, change) == ["rule-unknown-event", "wait-shorter-than-latency"]
+    unknown = next(f for f in folder.lint().findings if f.rule == "rule-unknown-event")
+    assert unknown.path == "segments.cart_abandoners.rule.all[1].not[0].performed"
+
+
 def test_plan_names_not_in_snake_case(folder: LintFolder) -> None:
     def change(ws: dict[str, Any]) -> None:
         events = ws["tracking_plan"]["events"]

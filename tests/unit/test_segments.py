@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from simulator.checks.expectations import ScenarioResult
 from simulator.model.plan import Plan
 from simulator.model.time import parse_instant
 from simulator.pipeline import Outcome
@@ -223,3 +224,44 @@ timeline:
     assert changes(outcome, "reachable") == [("entered", 60)]
     assert changes(outcome, "known") == [("entered", 120)]  # the backend identify sends the id
     assert changes(outcome, "work_address") == [("entered", 120)]
+
+
+NONE_OF = """
+scenario: none of
+workspace:
+  segments:
+    unconverted:
+      rule:
+        all:
+          - performed: checkout_started
+          - not: [{performed: order_completed}, {attribute: vip, eq: true}]
+  journeys:
+    reminder:
+      trigger: {event: checkout_started}
+      filter: {not: [{performed: order_completed}]}
+      steps: [{wait: 1h}, {send: reminder_1}]
+shoppers: {ana: {id: c1}, ben: {id: c2}, cara: {id: c3}}
+timeline:
+  - {at: 0m, who: cara, identify: {attributes: {vip: true}}}
+  - {at: 1m, who: ana, track: checkout_started}
+  - {at: 1m, who: ben, track: checkout_started}
+  - {at: 1m, who: cara, track: checkout_started}
+  - {at: 2m, who: ben, track: order_completed, latency: 2h}
+expect:
+  - {at: 10m, segment: unconverted, members: [ana, ben]}
+  - {at: 3h, segment: unconverted, members: [ana]}
+  - {violation: ghost_abandon, who: ben, journey: reminder, cause: late_arrival}
+"""
+
+
+def test_not_with_a_list_holds_when_none_of_its_conditions_do(judge: Callable[..., ScenarioResult]) -> None:
+    """`not: [a, b]` (the list form `all` and `any` take) is "none of these", in rules, filters and the ground truth."""
+    result = judge(NONE_OF)
+    assert result.passed, [r.explanation for r in result.results if not r.passed]
+    ghosts = [v for v in result.violations if v.kind == "ghost_abandon"]
+    assert [(v.who, v.cause) for v in ghosts] == [("ben", "late_arrival")]  # the filter's excluded order, found
+
+
+def test_not_with_an_empty_list_is_refused(load: Callable[[str], Plan]) -> None:
+    with pytest.raises(InputError, match=r"segments\.unconverted\.rule\.all\[1\]\.not: .*at least 1 item"):
+        load(NONE_OF.replace("not: [{performed: order_completed}, {attribute: vip, eq: true}]", "not: []"))

@@ -2,16 +2,19 @@
 temporary file in its folder first, and only when every one of them is
 complete are they moved into place. An existing output is replaced whole, or
 not at all: if a move fails, the outputs already moved are put back. Folders
-are made when the files are written, not when they are checked."""
+are made when the files are written, not when they are checked. An output
+named through a link replaces the file the link names (the link stays); a
+device, pipe or socket, and an output that is one of the command's inputs,
+are refused."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OutputError", "check_writable_folder", "write_all", "write_text"]
+__all__ = ["OutputError", "check_not_an_input", "check_writable_folder", "write_all", "write_text"]
 
 
 class OutputError(Exception):
@@ -31,8 +34,33 @@ def check_writable_folder(folder: Path, names: tuple[str, ...] = ()) -> None:
         for name in names:
             if (folder / name).is_dir():
                 raise OutputError(f"{folder / name}: is a folder, where the output file goes")
+            _regular_target(folder / name)
     except OSError as exc:  # a name too long, a loop of links
         raise OutputError(f"{folder}: cannot write there ({exc.strerror or exc})") from None
+
+
+def check_not_an_input(output: Path, inputs: Iterable[Path]) -> None:
+    """Refuse an output that is one of the command's inputs (the same file by
+    any name, links included): writing it would destroy what was read."""
+    where = os.path.realpath(output)  # `new/../s.yaml` is s.yaml once `new/` is made
+    for source in inputs:
+        try:
+            same = where == os.path.realpath(source) or (
+                output.exists() and source.exists() and os.path.samefile(output, source)
+            )
+        except OSError:
+            same = False
+        if same:
+            raise OutputError(f"{output}: is also an input ({source}); write the output to another file")
+
+
+def _regular_target(target: Path) -> Path:
+    """Where an output goes: through a link to the file it names; a device, a
+    pipe or a socket is refused (an atomic replace would swap it for a file)."""
+    resolved = Path(os.path.realpath(target)) if target.is_symlink() else target
+    if resolved.exists() and not resolved.is_file() and not resolved.is_dir():
+        raise OutputError(f"{target}: is not a regular file (a device, pipe or socket); write the output to a file")
+    return resolved
 
 
 def _quietly_remove(path: Path) -> None:
@@ -46,7 +74,8 @@ def write_all(writers: dict[Path, Callable[[Path], Any]]) -> list[Path]:
     """Call each writer on a temporary path beside its target, then move them
     all into place. On a failure the targets are as they were, the
     temporaries are gone, and OutputError names the file and why."""
-    targets = list(writers)
+    named = list(writers)
+    targets = [_regular_target(target) for target in named]
     tag = f"{os.getpid()}"
     temporaries = [target.parent / f".segsim-{tag}-{i}.tmp" for i, target in enumerate(targets)]
     backups = [target.parent / f".segsim-{tag}-{i}.old" for i, target in enumerate(targets)]
@@ -54,13 +83,13 @@ def write_all(writers: dict[Path, Callable[[Path], Any]]) -> list[Path]:
     moved: list[int] = []  # targets replaced, whose previous file (if any) is in its backup
     made: list[Path] = []  # folders made for the targets, outermost first
     try:
-        for target, temporary in zip(targets, temporaries, strict=True):
+        for name, target, temporary in zip(named, targets, temporaries, strict=True):
             current = target
             if target.is_dir() or not target.name:
                 raise IsADirectoryError(21, "it is a folder")
             made += reversed([p for p in (target.parent, *target.parent.parents) if not p.exists()])
             target.parent.mkdir(parents=True, exist_ok=True)
-            writers[target](temporary)
+            writers[name](temporary)
         for i, (target, temporary, backup) in enumerate(zip(targets, temporaries, backups, strict=True)):
             current = target
             if target.exists():
@@ -89,7 +118,7 @@ def write_all(writers: dict[Path, Callable[[Path], Any]]) -> list[Path]:
     finally:
         for path in (*temporaries, *backups):
             _quietly_remove(path)
-    return targets
+    return named
 
 
 def write_text(path: Path, text: str) -> Path:

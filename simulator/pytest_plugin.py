@@ -174,7 +174,7 @@ def segsim_emulator(request: pytest.FixtureRequest) -> Any:
             workspace = request.config.rootpath / "fixtures/workspaces/dtc_store.yaml"
             if not Path(workspace).is_file():
                 empty = request.getfixturevalue("tmp_path") / "empty_workspace.yaml"
-                empty.write_text("# no segments or journeys: profiles and events only\n")
+                empty.write_text("# no segments or journeys: profiles and events only\n{}\n")
                 workspace = empty
     with running_emulator(workspace, **options) as handle:
         yield handle

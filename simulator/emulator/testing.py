@@ -33,7 +33,11 @@ from .app import Credentials, create_app, listening_socket
 from .clock import ClockKind, VirtualClock
 from .session import EmulatorSession
 
-__all__ = ["EmulatorHandle", "running_emulator"]
+__all__ = ["EmulatorHandle", "InspectionError", "running_emulator"]
+
+
+class InspectionError(LookupError):
+    """An inspection call the emulator refused (an unknown segment, profile, ...), with its own words."""
 
 
 def _real_clock() -> tuple[Callable[[], float], Callable[[float], None]]:
@@ -61,6 +65,7 @@ class EmulatorHandle:
     log_path: Path | None
     inspect: httpx.Client
     _clients: list[Any] = field(default_factory=list)
+    workspace: str = ""  # the file served, named in errors (an empty one when the project has none)
 
     @property
     def track_url(self) -> str:
@@ -97,7 +102,14 @@ class EmulatorHandle:
 
     # Shortcuts over the inspection API.
     def get(self, path: str, **params: Any) -> Any:
+        """An inspection call's JSON; InspectionError with the emulator's message when it is refused."""
         response = self.inspect.get(path, params=params)
+        if response.is_client_error:
+            try:
+                said = str(response.json().get("message") or response.text)
+            except ValueError:
+                said = response.text
+            raise InspectionError(f"GET /_segsim{path}: {response.status_code} {said} (serving {self.workspace})")
         response.raise_for_status()
         return response.json()
 
@@ -172,6 +184,7 @@ def running_emulator(
     inspector = httpx.Client(base_url=f"{base_url}/_segsim", timeout=10.0, verify=False if certfile else True)
     handle = EmulatorHandle(base_url, site_id, api_key, write_key, session, the_clock, None, inspector)
     handle.log_path = Path(log) if log is not None else None
+    handle.workspace = str(workspace_path)
     try:
         yield handle
     finally:

@@ -26,6 +26,7 @@ from simulator.lint.workspace_rules import WorkspaceLint
 from simulator.model.config import WorkspaceConfig
 from simulator.scenario import schema as s
 from simulator.scenario.errors import InputError, Problem
+from simulator.scenario.files import missing_path_problem
 from simulator.scenario.loader import is_scenario_file, load_plan, load_workspace, misspells_the_scenario_key
 from simulator.scenario.yamlfile import YamlDoc, load_yaml_file
 
@@ -75,17 +76,21 @@ def _expand(raw: Iterable[str], problems: list[Problem]) -> list[Path]:
             problems.append(
                 Problem(repr(text), 0, 0, "", "an empty path (an unset variable?): name a file or a folder")
             )
-        elif path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and (_a_story(p) or p.name.endswith(_LOG_SUFFIXES))
-            )
-            if not found:
-                problems.append(Problem(text, 0, 0, "", "no scenario files or logs in this folder"))
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            problems.append(Problem(text, 0, 0, "", "no such file or folder"))
+            continue
+        try:
+            if path.is_dir():
+                found = sorted(
+                    p for p in path.rglob("*") if p.is_file() and (_a_story(p) or p.name.endswith(_LOG_SUFFIXES))
+                )
+                if not found:
+                    problems.append(Problem(text, 0, 0, "", "no scenario files or logs in this folder"))
+                files.extend(found)
+            elif path.is_file():
+                files.append(path)
+            else:
+                problems.append(Problem(text, 0, 0, "", missing_path_problem(path)))
+        except OSError as exc:  # a name too long, a folder that cannot be listed: this path only
+            problems.append(Problem(text, 0, 0, "", f"cannot be read ({exc.strerror or exc})"))
     return files
 
 

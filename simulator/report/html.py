@@ -16,7 +16,6 @@ fetched. The page shows:
 from __future__ import annotations
 
 import base64
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from html import escape
@@ -93,9 +92,9 @@ def load_whatif(folder: Path) -> WhatifView:
         for figure in ("recall", "false_hold"):
             value = row.get(figure)
             if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+                isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1
             ):
-                raise ValueError(f"{path}: rows[{i}].{figure} is {value!r}, expected a number or null")
+                raise ValueError(f"{path}: rows[{i}].{figure} is {value!r}, expected a share from 0 to 1, or null")
     png = folder / "whatif.png"
     return WhatifView(
         dict(document.get("parameters") or {}), document["rows"], png.read_bytes() if png.is_file() else None

@@ -19,6 +19,14 @@ def _scenario_files(paths: tuple[str, ...]) -> tuple[list[Path], list[str]]:
     return files, [f"{raw}: {problem}" for raw, problem in problems]
 
 
+def _workspaces_named(files: list[Path]) -> list[Path]:
+    """The workspace files the scenarios name (`workspace: PATH`), read without validating them."""
+    from simulator.scenario.loader import top_level_keys
+
+    named = [(file, (top_level_keys(file) or {}).get("workspace")) for file in files]
+    return [file.parent / ref for file, ref in named if isinstance(ref, str) and ref]
+
+
 @click.command()
 @click.argument("scenarios", nargs=-1, required=True)
 @click.option("--out", default="report.html", show_default=True, type=GivenPath(dir_okay=False), help="The page.")
@@ -43,7 +51,7 @@ def report(scenarios: tuple[str, ...], out: str, whatif_dir: str | None, strict:
       segsim report scenarios/ --out report.html --whatif whatif-out
     """
     from simulator.checks.expectations import check_plan
-    from simulator.fileout import OutputError, check_writable_folder, write_text
+    from simulator.fileout import OutputError, check_not_an_input, check_writable_folder, write_text
     from simulator.report.html import WhatifView, load_whatif, render_report
     from simulator.scenario.errors import InputError
     from simulator.scenario.loader import load_plan
@@ -51,6 +59,7 @@ def report(scenarios: tuple[str, ...], out: str, whatif_dir: str | None, strict:
     files, problems = _scenario_files(scenarios)
     try:
         check_writable_folder(Path(out).parent, (Path(out).name,))
+        check_not_an_input(Path(out), [*files, *_workspaces_named(files)])
     except OutputError as exc:
         problems.append(f"--out {exc}")
     view: WhatifView | None = None

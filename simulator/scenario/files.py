@@ -8,11 +8,14 @@ from pathlib import Path
 
 from simulator.scenario.loader import looks_like_a_story
 
-__all__ = ["SKIPPED_FOLDERS", "collect_scenario_files"]
+__all__ = ["SKIPPED_FOLDERS", "collect_scenario_files", "missing_path_problem"]
 
 # Folders a search skips, as pytest's `norecursedirs` does by default (and
 # hidden ones: `.git`, `.venv`), so `segsim run DIR` and `pytest DIR` agree.
 SKIPPED_FOLDERS = ("build", "dist", "node_modules", "venv", "CVS", "_darcs", "{arch}")
+
+
+_WHAT_A_SCENARIO_IS = ".yaml/.yml with a top-level 'scenario:' key"
 
 
 def _walk(folder: Path) -> Iterable[Path]:
@@ -25,6 +28,15 @@ def _walk(folder: Path) -> Iterable[Path]:
             yield entry
 
 
+def missing_path_problem(path: Path) -> str:
+    """Why a path that is neither a file nor a folder is no input, in words."""
+    if path.is_symlink():
+        return "a link that leads nowhere (its target is missing, or links loop)"
+    if path.exists():
+        return "not a regular file or folder (a device, a pipe?)"
+    return "no such file or folder"
+
+
 def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], list[tuple[str, str]]]:
     """The files to run, in a stable order, and (path, problem) for each path
     that names nothing usable (a missing path, a folder with no scenario)."""
@@ -35,17 +47,19 @@ def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], list[tuple
         path = Path(raw)
         if not raw.strip():
             problems.append((repr(raw), "an empty path (an unset variable?): name a file or a folder"))
-        elif path.is_dir():
-            found = sorted(p for p in _walk(path) if looks_like_a_story(p))
-            if not found:
-                problems.append((raw, "no scenario files (.yaml/.yml with a top-level 'scenario:' key) in this folder"))
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        elif path.exists():
-            problems.append((raw, "not a regular file or folder (a device, a pipe?)"))
-        else:
-            problems.append((raw, "no such file or folder"))
+            continue
+        try:
+            if path.is_dir():
+                found = sorted(p for p in _walk(path) if looks_like_a_story(p))
+                if not found:
+                    problems.append((raw, f"no scenario files ({_WHAT_A_SCENARIO_IS}) in this folder"))
+                files.extend(found)
+            elif path.is_file():
+                files.append(path)
+            else:
+                problems.append((raw, missing_path_problem(path)))
+        except OSError as exc:  # a name too long, a folder that cannot be listed: this path only
+            problems.append((raw, f"cannot be read ({exc.strerror or exc})"))
     unique = []
     for file in files:  # a file named twice, or met again through a link, runs once
         real = file.resolve()

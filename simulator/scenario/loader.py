@@ -78,9 +78,25 @@ def _read_workspace_doc(path: Path) -> YamlDoc:
     return doc
 
 
+def _empty_workspace(doc: YamlDoc) -> InputError:
+    """A workspace file with nothing in it: a file never saved, not a workspace (an empty one is written `{}`)."""
+    return InputError(
+        [
+            doc.problem(
+                (),
+                "the workspace file is empty: nothing but blank lines or comments",
+                "a file never saved? A workspace has sources, segments, journeys, ...; "
+                "write {} for one with nothing in it",
+            )
+        ]
+    )
+
+
 def load_workspace(path: Path | str) -> tuple[WorkspaceConfig, s.Workspace]:
     doc = load_yaml_file(path)
-    data = doc.data if doc.data is not None else {}
+    if doc.data is None:
+        raise _empty_workspace(doc)
+    data = doc.data
     if not isinstance(data, dict):
         raise InputError(
             [doc.problem((), "a workspace file is a mapping of keys (sources, identity, segments, journeys, ...)")]
@@ -285,7 +301,9 @@ def _plan(doc: YamlDoc, path: Path, inline: bool = False) -> Plan:
                 hint = f"did you mean {near!r}? {hint}"
             raise InputError([doc.problem(("workspace",), f"{what}: {ws_path}", hint)])
         ws_doc = _read_workspace_doc(ws_path)
-        raw_ws = ws_doc.data if ws_doc.data is not None else {}
+        if ws_doc.data is None:
+            raise _empty_workspace(ws_doc)
+        raw_ws = ws_doc.data
         if not isinstance(raw_ws, dict):
             raise InputError([ws_doc.problem((), "a workspace file is a mapping of keys")])
     overrides = data.get("overrides") or {}

@@ -28,7 +28,11 @@ def _refuse(message: str) -> NoReturn:
 
 @click.command()
 @click.argument("workspace", type=GivenPath(dir_okay=False, path_type=Path))
-@click.option("--journey", default=None, help="Only violations of this journey.")
+@click.option(
+    "--journey",
+    default=None,
+    help="Only violations of this journey (and split identities, which name none, when --invariant asks for them).",
+)
 @click.option(
     "--invariant",
     "invariants",

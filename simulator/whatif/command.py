@@ -51,7 +51,15 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> int:
     return seconds
 
 
+def _once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str:
+    """A value given once: a second `--segment` would silently replace the first."""
+    if len(set(values)) > 1:
+        raise click.BadParameter(f"given {len(values)} times ({', '.join(values)}); sweep one at a time")
+    return values[0]
+
+
 OUTPUTS = ("whatif.csv", "whatif.json", "whatif.png")
+MAX_POPULATION = 1_000_000
 
 
 def write_outputs(rows: list[dict[str, Any]], parameters: dict[str, Any], out: Path) -> list[Path]:
@@ -99,9 +107,16 @@ def _print_table(rows: list[dict[str, Any]], journey: str | None) -> None:
 
 @click.command()
 @click.argument("workspace", type=GivenPath(dir_okay=False))
-@click.option("--segment", required=True, help="The segment whose window is swept.")
+@click.option("--segment", required=True, multiple=True, callback=_once, help="The segment whose window is swept.")
 @click.option("--journey", default=None, help="Also measure this journey's ghost abandons and missed entries.")
-@click.option("--window", "windows", required=True, help="Comma-separated windows, e.g. 15m,30m,1h,2h.")
+@click.option(
+    "--window",
+    "windows",
+    required=True,
+    multiple=True,
+    callback=lambda _ctx, _param, values: ",".join(values),
+    help="Comma-separated windows, e.g. 15m,30m,1h,2h. Repeatable.",
+)
 @click.option("--window-of", default=None, metavar="EVENT", help="Replace only the `within` counting this event.")
 @click.option(
     "--latency",
@@ -111,7 +126,13 @@ def _print_table(rows: list[dict[str, Any]], journey: str | None) -> None:
     metavar="SOURCE=V,V",
     help="A source's latency values: 0s, 5m, batch:30m, batch:30m+2m, uniform:1s-2m, exponential:5m. Repeatable.",
 )
-@click.option("--population", default=1000, show_default=True, type=click.IntRange(min=1), help="Shoppers.")
+@click.option(
+    "--population",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1, max=MAX_POPULATION),
+    help="Shoppers (at most 1,000,000: about 7 GB of generated calls).",
+)
 @click.option("--horizon", default="3d", show_default=True, callback=_duration, help="How long they shop.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same figures.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Processes.")

@@ -4,6 +4,7 @@ schema, --version."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import types
@@ -339,9 +340,53 @@ def test_check_of_an_empty_file_is_an_error_not_ok(tmp_path: Path, text: str) ->
     empty = write(tmp_path, "new.yaml", text)
     code, out = invoke("check", str(empty), str(WORKSPACE))
     assert code == 2
-    assert f"ERROR  {empty}" in out and "the file is empty: there is nothing to check" in out
+    assert f"ERROR  {empty}" in out and "the workspace file is empty" in out
     assert f"ok     {WORKSPACE}" in out
     assert invoke("check", str(write(tmp_path, "braces.yaml", "{}\n")))[0] == 0  # an explicit empty workspace
+
+
+def test_an_empty_workspace_file_is_refused_by_every_command_not_certified(tmp_path: Path) -> None:
+    """A fuzz search of an unsaved workspace reported 0 failures (exit 0); a scenario naming one ran."""
+    empty = write(tmp_path, "ws.yaml", "# TODO\n")
+    story = write(tmp_path, "s.yaml", "scenario: s\nworkspace: ws.yaml\nshoppers: {a: {id: c}}\ntimeline: []\n")
+    for args in (
+        ["run", str(story)],
+        ["fuzz", str(empty), "--seed", "1", "--out", str(tmp_path / "o")],
+        ["lint", str(empty)],
+    ):
+        code, out = invoke(*args)
+        assert code == 2, (args, out)
+        assert "the workspace file is empty" in out
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "check", "lint", "gate"])
+def test_one_unreadable_path_is_reported_and_the_others_still_run(tmp_path: Path, command: str) -> None:
+    """A name too long for the file system aborted the whole command; a link loop read as "no such file"."""
+    if not hasattr(os, "symlink"):
+        pytest.skip("no links here")
+    (tmp_path / "loop_a").symlink_to(tmp_path / "loop_b")
+    (tmp_path / "loop_b").symlink_to(tmp_path / "loop_a")
+    good = write(tmp_path, "good.yaml", FAILING)
+    paths = [str(tmp_path / ("x" * 300)), str(tmp_path / "loop_a"), str(good)]
+    args = [command, *paths] if command in ("run", "check") else [command, str(WORKSPACE), *paths]
+    code, out = invoke(*args)
+    assert code == 2, out
+    assert "cannot be read (File name too long)" in out
+    assert "a link that leads nowhere" in out
+    if command == "run":
+        assert "1 failed" in out  # the good file still ran (it fails on purpose)
+    if command == "check":
+        assert f"ok     {good}" in out
+
+
+def test_check_reads_a_scenario_by_its_content_whatever_its_name_as_run_does(tmp_path: Path) -> None:
+    """`replay --to-scenario skel.txt` says "check it with: segsim check skel.txt"; it was read as a workspace."""
+    skeleton = write(tmp_path, "skel.txt", FAILING)
+    assert invoke("run", str(skeleton))[0] == 1
+    code, out = invoke("check", str(skeleton))
+    assert code == 0, out
+    assert f"ok     {skeleton}" in out
 
 
 KINDS = ("scenario", "workspace")
@@ -459,6 +504,9 @@ def test_a_path_too_long_is_exit_2_with_one_line_not_a_traceback(command: list[s
     too_long = "a" * 300 + ".yaml"
     code, out = invoke(*command, too_long)
     assert code == 2, out
+    if command[0] in ("run", "check", "report"):  # listed with the other paths (see the test above)
+        assert f"{too_long}: cannot be read (File name too long)" in out, out
+        return
     assert too_long in out and out.strip().endswith("File name too long") and out.count("\n") == 1, out
 
 

@@ -208,6 +208,26 @@ def test_the_emulator_fixture_serves_the_configured_workspace_or_an_empty_one(
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
 
 
+def test_an_inspection_the_emulator_refuses_says_why_and_what_it_serves(pytester: pytest.Pytester) -> None:
+    """Outside a project with the fixture workspace, `members("cart_abandoners")` raised a bare HTTPStatusError 404."""
+    pytester.makeini("[pytest]\naddopts = -p no:benchmark\n")
+    test = (
+        "import pytest\n"
+        "from simulator.emulator.testing import InspectionError\n"
+        "def test_app(segsim_emulator):\n"
+        "    with pytest.raises(InspectionError) as caught:\n"
+        "        segsim_emulator.members('cart_abandoners')\n"
+        "    print(caught.value)\n"
+        "    assert isinstance(caught.value, LookupError)\n"
+    )
+    pytester.makepyfile(test_app=test)
+    result = pytester.runpytest_subprocess("-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*GET /_segsim/segments/cart_abandoners: 404 no segment 'cart_abandoners'*serving *empty_workspace.yaml)*"]
+    )
+
+
 def test_a_configured_workspace_that_is_missing_fails_clearly(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\naddopts = -p no:benchmark\nsegsim_workspace = nowhere.yaml\n")
     pytester.makepyfile(test_app="def test_app(segsim_emulator):\n    pass\n")

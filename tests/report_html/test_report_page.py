@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from simulator.cli import main
 
+WORKSPACE = Path(__file__).parents[2] / "fixtures" / "workspaces" / "dtc_store.yaml"
+
 
 class _Page(HTMLParser):
     """Every start tag with its attributes, and the text, in document order."""
@@ -117,6 +119,8 @@ def test_the_whatif_heatmap_is_embedded_when_given(suite: Path, tmp_path: Path) 
         (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "no-window")], "rows[0] has no 'window'"),
         (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "text-recall")], "rows[0].recall is 'abc'"),
         (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "nan-recall")], "rows[0].recall is nan"),
+        (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "huge-recall")], "rows[0].recall is 1e+308"),
+        (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "negative-hold")], "false_hold is -5, expected a"),
         (lambda p, t: [str(p / "clean.yaml"), "--whatif", str(t / "bad-parameters")], "expected an object"),
     ],
 )
@@ -128,6 +132,8 @@ def test_bad_inputs_exit_2_and_write_nothing(suite: Path, tmp_path: Path, make, 
         "no-window": {"parameters": {}, "rows": [{"recall": 1.0}]},
         "text-recall": {"parameters": {}, "rows": [{"window": "1h", "recall": "abc"}]},
         "nan-recall": {"parameters": {}, "rows": [{"window": "1h", "recall": float("nan")}]},
+        "huge-recall": {"parameters": {}, "rows": [{"window": "1h", "recall": 1e308}]},  # an OverflowError once
+        "negative-hold": {"parameters": {}, "rows": [{"window": "1h", "recall": 1, "false_hold": -5}]},
         "bad-parameters": {"parameters": 5, "rows": []},
     }
     for name, document in documents.items():
@@ -155,3 +161,17 @@ def test_the_page_goes_into_a_new_folder(suite: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report", str(suite / "clean.yaml"), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_text().startswith("<!doctype html>") or out.read_text().lower().startswith("<!doctype html>")
+
+
+def test_an_out_path_that_is_an_input_is_refused_and_left_alone(suite: Path, tmp_path: Path) -> None:
+    """`--out` naming the scenario or the workspace it uses would replace it with HTML."""
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text(Path(WORKSPACE).read_text())
+    scenario = tmp_path / "clean.yaml"
+    scenario.write_text((suite / "clean.yaml").read_text().replace(str(WORKSPACE), "ws.yaml"))
+    for out in (scenario, workspace, tmp_path / "sub" / ".." / "ws.yaml"):
+        before = scenario.read_text(), workspace.read_text()
+        result = CliRunner().invoke(main, ["report", str(scenario), "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert "is also an input" in result.output and "no report written" in result.output
+        assert (scenario.read_text(), workspace.read_text()) == before

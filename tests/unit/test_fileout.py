@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.fileout import OutputError, check_writable_folder, write_all
+from simulator.fileout import OutputError, check_not_an_input, check_writable_folder, write_all
 
 
 def _text(value: str):  # type: ignore[no-untyped-def]
@@ -96,3 +96,40 @@ def test_a_failed_write_removes_the_folders_it_made(tmp_path: Path) -> None:
 def test_checking_a_folder_with_a_name_too_long_is_an_output_error(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="cannot write there"):
         check_writable_folder(tmp_path / ("d" * 300) / "sub", ("out.csv",))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_pipe_or_device_is_refused_not_replaced_by_a_file(tmp_path: Path) -> None:
+    """An atomic replace would swap `/dev/null` (or a pipe a reader waits on) for a regular file."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(OutputError, match="is not a regular file"):
+        check_writable_folder(tmp_path, ("pipe",))
+    with pytest.raises(OutputError, match="is not a regular file"):
+        write_all({pipe: _text("x")})
+    assert not pipe.is_file() and pipe.exists()
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no links here")
+def test_an_output_named_by_a_link_replaces_the_file_the_link_names(tmp_path: Path) -> None:
+    (tmp_path / "real.html").write_text("old")
+    (tmp_path / "link.html").symlink_to("real.html")
+    assert write_all({tmp_path / "link.html": _text("new")}) == [tmp_path / "link.html"]
+    assert (tmp_path / "link.html").is_symlink()
+    assert (tmp_path / "real.html").read_text() == "new"
+    (tmp_path / "dangling.html").symlink_to("made.html")
+    write_all({tmp_path / "dangling.html": _text("made")})
+    assert (tmp_path / "dangling.html").is_symlink() and (tmp_path / "made.html").read_text() == "made"
+
+
+def test_an_output_that_is_an_input_is_refused_by_any_name(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("scenario: s\n")
+    check_not_an_input(tmp_path / "report.html", [scenario])  # a new file: fine
+    with pytest.raises(OutputError, match=r"is also an input"):  # `new/` would be made, then `..` is here
+        check_not_an_input(tmp_path / "new" / ".." / "s.yaml", [scenario])
+    if hasattr(os, "link"):
+        os.link(scenario, tmp_path / "hard.yaml")
+        with pytest.raises(OutputError, match=r"is also an input"):
+            check_not_an_input(tmp_path / "hard.yaml", [scenario])

@@ -127,6 +127,23 @@ def test_workers_give_the_same_figures(tmp_path: Path) -> None:
             ["--segment", "cart_abandoners", "--window", "1h", "--latency", "backend=0s", "--population", "0"],
             "--population",
         ),
+        (  # a population that would only end in a MemoryError
+            ["--segment", "cart_abandoners", "--window", "1h", "--latency", "backend=0s", "--population", "10" * 15],
+            "is not in the range 1<=x<=1000000",
+        ),
+        (  # a second --segment silently replaced the first
+            [
+                "--segment",
+                "cart_abandoners",
+                "--segment",
+                "recent_purchasers",
+                "--window",
+                "1h",
+                "--latency",
+                "backend=0s",
+            ],
+            "--segment': given 2 times (cart_abandoners, recent_purchasers)",
+        ),
     ],
 )
 def test_bad_options_exit_2_with_a_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
@@ -276,3 +293,10 @@ def test_a_journey_spelling_an_event_otherwise_leaves_the_segments_ideal_alone(t
         figures.append((row["ideal_members"], row["recall"], row["false_hold"]))
     assert figures[0] == figures[1]
     assert figures[0][0] > 0
+
+
+def test_window_is_repeatable_as_latency_is(tmp_path: Path) -> None:
+    """`--window 15m --window 1h` sweeps both (the second replaced the first)."""
+    args = ["--segment", "recent_purchasers", "--window", "15m", "--window", "1h,2h", "--latency", "backend=0s"]
+    document = _whatif(tmp_path, *args, "--population", "30", "--seed", "1")
+    assert sorted({row["window"] for row in document["rows"]}) == ["15m", "1h", "2h"]

@@ -88,6 +88,11 @@ class GateScenario:
         return self.result.plan.name
 
 
+def _quoted(scenarios: list[str]) -> str:
+    """Scenario names in evidence: quoted, since a name may hold commas of its own."""
+    return ", ".join(f'"{name}"' for name in scenarios)
+
+
 def _shown(findings: Sequence[Finding]) -> list[str]:
     lines = [f.render() for f in findings[:_SHOWN]]
     if len(findings) > _SHOWN:
@@ -208,7 +213,7 @@ def _identity(ws: LoadedWorkspace, runs: list[GateScenario]) -> GateItem:
             f"({', '.join(r.identity_changed)}): not counted"
         )
     if merged:
-        item.evidence.append("anonymous merge exercised by passing scenario(s): " + ", ".join(merged))
+        item.evidence.append("anonymous merge exercised by passing scenario(s): " + _quoted(merged))
     elif not ws.config.merge_anonymous:
         item.passed = False
         item.evidence.append("identity.merge_anonymous is false: no anonymous profile is ever merged")
@@ -314,7 +319,7 @@ def _segments(ws: LoadedWorkspace, runs: list[GateScenario]) -> GateItem:
                 (covered if run.evidence_for(segment) else others).setdefault(segment, []).append(run.name)
     for segment in ws.model.segments:
         if segment in covered:
-            item.evidence.append(f"{segment}: " + ", ".join(sorted(covered[segment])))
+            item.evidence.append(f"{segment}: " + _quoted(sorted(covered[segment])))
         elif segment in others:
             item.passed = False
             item.evidence.append(

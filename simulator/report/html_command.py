@@ -58,6 +58,8 @@ def report(scenarios: tuple[str, ...], out: str, whatif_dir: str | None, strict:
 
     files, problems = _scenario_files(scenarios)
     try:
+        if out == "-":
+            raise OutputError("-: the page is written to a file, not to standard output: name one (--out report.html)")
         check_writable_folder(Path(out).parent, (Path(out).name,))
         check_not_an_input(Path(out), [*files, *_workspaces_named(files)])
     except OutputError as exc:

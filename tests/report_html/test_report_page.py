@@ -175,3 +175,13 @@ def test_an_out_path_that_is_an_input_is_refused_and_left_alone(suite: Path, tmp
         assert result.exit_code == 2, result.output
         assert "is also an input" in result.output and "no report written" in result.output
         assert (scenario.read_text(), workspace.read_text()) == before
+
+
+def test_out_dash_is_refused_not_written_as_a_file_named_dash(
+    suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["report", str(suite / "clean.yaml"), "--out", "-"])
+    assert result.exit_code == 2, result.output
+    assert "not to standard output" in result.output
+    assert not (tmp_path / "-").exists()

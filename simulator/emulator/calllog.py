@@ -20,12 +20,19 @@ into the platform, a `resume` record is appended, and new calls follow. A
 last line cut short by a crash is left in place, ended with a newline and
 named by the `resume` record (`"torn_line": N`), so the file is never
 truncated and every reader knows to skip that line.
+
+A log has one writer: `CallLog` holds an exclusive advisory lock
+(`flock`) on the file until it is closed, so a second `segsim serve` on the
+same log is refused (`LogBusyError`) instead of interleaving its records.
+Readers (`segsim replay`, `segsim lint`) take no lock. Where `fcntl` does
+not exist (Windows), or the file system has no `flock`, there is no lock.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,13 +43,76 @@ from simulator.scenario.errors import SegsimError
 
 from .protocol import load_json
 
-__all__ = ["LOG_VERSION", "MAX_LINE_BYTES", "CallLog", "LogError", "SessionLog", "read_log", "session_header"]
+__all__ = [
+    "LOG_VERSION",
+    "MAX_LINE_BYTES",
+    "CallLog",
+    "LogBusyError",
+    "LogError",
+    "SessionLog",
+    "read_header",
+    "read_log",
+    "session_header",
+    "writer_pid",
+]
 
 LOG_VERSION = 1
 
 
 class LogError(SegsimError):
     """A call log that cannot be read: names the file and line."""
+
+
+class LogBusyError(LogError):
+    """Another process holds the log's write lock: another `segsim serve` appends to it."""
+
+    def __init__(self, path: Path, pid: int | None) -> None:
+        self.path = path
+        self.pid = pid
+        who = f" (pid {pid})" if pid is not None else ""
+        super().__init__(f"{path}: another segsim serve is writing this call log{who}")
+
+
+def writer_pid(path: Path | str) -> int | None:
+    """The process holding an exclusive `flock` on the file, when the system says
+    (Linux's /proc/locks); None when nobody does or it cannot be known."""
+    try:
+        status = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            table = fh.read()
+    except OSError:
+        return None
+    for row in table.splitlines():
+        fields = row.split()  # "1: FLOCK  ADVISORY  WRITE 1234 fe:00:2151605 0 EOF"; waiters have "->"
+        if len(fields) < 6 or fields[1] != "FLOCK" or fields[3] != "WRITE":
+            continue
+        try:
+            major, minor, inode = fields[5].split(":")
+            same = (int(major, 16), int(minor, 16), int(inode)) == (
+                os.major(status.st_dev),
+                os.minor(status.st_dev),
+                status.st_ino,
+            )
+            pid = int(fields[4])
+        except ValueError:
+            continue
+        if same and pid > 0:
+            return pid
+    return None
+
+
+def _lock_exclusively(fh: IO[str], path: Path) -> None:
+    """Hold the log's write lock for as long as `fh` is open (closing it lets go)."""
+    if sys.platform == "win32":
+        return  # no fcntl: one writer is then the user's to ensure
+    import fcntl
+
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise LogBusyError(path, writer_pid(path)) from None
+    except OSError:
+        return  # a file system without flock (some network mounts): no lock, as without fcntl
 
 
 class CallLog:
@@ -52,6 +122,11 @@ class CallLog:
         self.path = Path(path)
         self.fsync = fsync
         self._fh: IO[str] | None = self.path.open("a", encoding="utf-8")
+        try:  # before anything is written: a second writer is refused with the file as it was
+            _lock_exclusively(self._fh, self.path)
+        except BaseException:
+            self._fh.close()
+            raise
         self.written = 0
         if self._ends_mid_line():
             # A line cut short by a crash: end it, so the next record starts a line of its own.
@@ -172,6 +247,27 @@ def _check_record(file: Path, number: int, record: dict[str, Any]) -> None:
         raise LogError(f"{file}:{number}: record needs an integer 'at' (epoch seconds, 1970 to 9999)")
     if kind == "request" and not isinstance(record.get("ops"), list):
         raise LogError(f"{file}:{number}: a request record needs an 'ops' list")
+
+
+def read_header(path: Path | str) -> dict[str, Any] | None:
+    """The session header on a log's first non-blank line, or None when there is
+    none to read (no file, an empty one, or not a call log: `read_log` says why)."""
+    file = Path(path)
+    if not file.is_file():
+        return None
+    try:
+        with file.open("rb") as fh:
+            for number, line in _lines(fh):
+                if not line.strip():
+                    continue
+                record = _parse(file, number, line)
+                if not isinstance(record, dict) or not isinstance(record.get("kind"), str):
+                    return None
+                _check_header(file, number, record)
+                return record
+    except (LogError, OSError):
+        return None
+    return None
 
 
 def read_log(path: Path | str) -> SessionLog:

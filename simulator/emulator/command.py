@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -14,16 +16,39 @@ from simulator.cli_paths import GivenPath
 __all__ = ["replay", "serve"]
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
 
 
-def _loopback(host: str) -> bool:
-    """A name or address of this machine only (any of 127.0.0.0/8, ::1, localhost)."""
+def _host_problem(host: str, allow_remote: bool) -> str | None:
+    """What is wrong with `--host`: not an address at all, or (without
+    --allow-remote) not a loopback one (127.0.0.0/8, ::1, localhost)."""
     import ipaddress
 
+    if not host.strip():
+        return "--host is empty (an unset variable?): give a loopback address such as 127.0.0.1"
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
     except ValueError:
-        return host in _LOOPBACK_HOSTS
+        address = None
+    # Digits, dots and colons that are no IP address (999.1.1.1) are a typo; a name is never looked
+    # up (that could leave this machine) and never counts as loopback, except `localhost`.
+    if address is None and (
+        re.fullmatch(r"[0-9.:]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]*", host) or not _HOST_NAME.fullmatch(host)
+    ):
+        return f"--host {host!r} is not a valid address: give an IP address such as 127.0.0.1 or ::1"
+    if allow_remote or host in _LOOPBACK_HOSTS or (address is not None and address.is_loopback):
+        return None
+    if address is None:
+        return (
+            f"--host {host} is a host name, and only 127.0.0.1, ::1 or localhost are sure to keep the "
+            "emulator on this machine: use one of them, or add --allow-remote if you mean it"
+        )
+    return (
+        f"--host {host} is not a loopback address: it would expose the emulator beyond this machine; "
+        "use 127.0.0.1, ::1 or localhost, or add --allow-remote if you mean it"
+    )
 
 
 def _fail(message: str) -> NoReturn:
@@ -33,6 +58,62 @@ def _fail(message: str) -> NoReturn:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _log_problem(log: Path, clock: str) -> str | None:
+    """What forbids serving with `--log`, found before anything is opened or
+    written: a folder, a log another `serve` is writing, a log written on the
+    other clock (resuming it would be wrong, not just different), a folder
+    that cannot hold it."""
+    from simulator.emulator.calllog import read_header, writer_pid
+
+    if log.is_dir():
+        return f"--log {log}: a folder; name the call log file in it (such as {log / 'calls.jsonl'})"
+    pid = writer_pid(log)
+    if pid is not None:
+        return _busy(log, pid)
+    header = read_header(log)
+    written_with = header.get("clock") if header is not None else None
+    if written_with in ("wall", "manual") and written_with != clock:
+        return (
+            f"--log {log} was written with --clock {written_with}; "
+            f"resume it with --clock {written_with} (or pass another --log)"
+        )
+    folder = log.parent
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        return f"--log {log}: {blocking} is a file, not a folder; pass a --log in a folder"
+    existing = log if log.exists() else next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not os.access(existing, os.W_OK):
+        what = "the file" if existing == log else f"the folder {existing}"
+        return f"--log {log}: {what} is not writable; pass a --log you can write"
+    return None
+
+
+def _busy(log: Path | str, pid: int | None) -> str:
+    who = f" (pid {pid})" if pid is not None else ""
+    return f"--log {log}: another segsim serve is writing this log{who}; stop it or pass another --log"
+
+
+def _make_folders(log: Path) -> list[Path]:
+    """Make the log's missing folders (as `report` and `fuzz` make theirs); the
+    ones made, innermost first, so a start that fails can take them away."""
+    folder = log.parent
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        _remove_folders(missing)
+        raise
+    return missing
+
+
+def _remove_folders(made: list[Path]) -> None:
+    for folder in made:  # innermost first; one something else filled stays
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def _problems(exc: Any) -> NoReturn:
@@ -51,7 +132,11 @@ def _problems(exc: Any) -> NoReturn:
 @click.option("--api-key", default="segsim-key", show_default=True, help="Track API Basic auth password.")
 @click.option("--write-key", default="segsim-write-key", show_default=True, help="Data Pipelines API key.")
 @click.option(
-    "--log", "log_path", default=None, help="Append each accepted call to this JSON-lines file (resumes a log)."
+    "--log",
+    "log_path",
+    default=None,
+    type=GivenPath(),
+    help="Append each accepted call to this JSON-lines file (resumes a log).",
 )
 @click.option("--fsync", is_flag=True, help="fsync the call log after every line (flushing is always done).")
 @click.option("--clock", type=click.Choice(["wall", "manual"]), default="wall", show_default=True)
@@ -81,17 +166,18 @@ def serve(
         from simulator.emulator.app import Credentials, create_app, listening_socket
     except ImportError:
         _fail("segsim serve needs Starlette and uvicorn: pip install 'segsim[serve]'")
-    from simulator.emulator.calllog import LogError
+    from simulator.emulator.calllog import LogBusyError, LogError
     from simulator.emulator.clock import VirtualClock
     from simulator.emulator.session import EmulatorSession
-    from simulator.model.time import format_instant, parse_instant
+    from simulator.model.time import LATEST_IN_FILES, format_instant, parse_instant
     from simulator.scenario.errors import InputError
 
     for flag, value in (("--site-id", site_id), ("--api-key", api_key), ("--write-key", write_key)):
         if not value.strip():
             _fail(f"{flag} is empty: every client would then be let in; give a value (or leave the flag out)")
-    if not _loopback(host) and not allow_remote:
-        _fail(f"--host {host} would expose the emulator beyond this machine; add --allow-remote if you mean it")
+    host_problem = _host_problem(host, allow_remote)
+    if host_problem is not None:
+        _fail(host_problem)
     if (certfile is None) != (keyfile is None):
         _fail("--certfile and --keyfile go together")
     for name, file in (("--certfile", certfile), ("--keyfile", keyfile)):
@@ -109,24 +195,38 @@ def serve(
     first: int | None = None
     if start is not None:
         try:
-            first = parse_instant(start)
+            # No later than a scenario file's start may be: `replay --to-scenario` writes one.
+            first = parse_instant(start, LATEST_IN_FILES)
         except ValueError as exc:
             _fail(f"--start: {exc}")
+    if log_path is not None:
+        log_problem = _log_problem(Path(log_path), clock)
+        if log_problem is not None:
+            _fail(log_problem)
     the_clock = VirtualClock("manual" if clock == "manual" else "wall", first)
     try:  # before the call log is opened: a busy port leaves no session header behind
         sock = listening_socket(host, port)
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     try:
-        session = EmulatorSession.open(workspace, the_clock, log_path, fsync=fsync)
-    except InputError as exc:
-        sock.close()
-        _problems(exc)
-    except LogError as exc:
-        sock.close()
-        _fail(f"{exc}; the call log was left untouched (give a new file to start a new session)")
+        made = _make_folders(Path(log_path)) if log_path is not None else []
     except OSError as exc:
         sock.close()
+        where = Path(str(log_path)).parent
+        _fail(f"--log {log_path}: cannot make its folder {where} ({exc.strerror or exc}); pass a --log you can write")
+    try:
+        session = EmulatorSession.open(workspace, the_clock, log_path, fsync=fsync)
+    except (InputError, LogError, OSError) as exc:
+        sock.close()
+        _remove_folders(made)
+        if isinstance(exc, InputError):
+            _problems(exc)
+        if isinstance(exc, LogBusyError):  # another serve took the lock since the check above
+            _fail(_busy(log_path or exc.path, exc.pid))
+        if isinstance(exc, LogError):
+            _fail(f"{exc}; the call log was left untouched (give a new file to start a new session)")
+        if log_path is not None and exc.filename is not None and Path(exc.filename) == Path(log_path):
+            _fail(f"--log {log_path}: cannot open it ({exc.strerror or exc}); pass a --log you can write")
         _fail(str(exc))
     app = create_app(session, the_clock, Credentials(site_id, api_key, write_key))
     scheme = "https" if certfile else "http"
@@ -163,7 +263,7 @@ def serve(
 
 
 @click.command()
-@click.argument("log")
+@click.argument("log", type=GivenPath())
 @click.option(
     "--workspace",
     "-w",
@@ -189,6 +289,9 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
     ws_path = workspace or session_log.workspace
     if ws_path is None:
         _fail(f"{log} names no workspace: pass --workspace FILE")
+    if Path(ws_path).is_dir():
+        named = "--workspace" if workspace is not None else f"{log} names the workspace"
+        _fail(f"{named} {ws_path}: a folder, not a file; a workspace file is expected (pass --workspace FILE)")
     if not Path(ws_path).is_file():
         _fail(f"workspace file not found: {ws_path} (pass --workspace FILE)")
     try:

@@ -5,12 +5,17 @@ so a hang or a memory blow-up fails the test instead of the machine."""
 from __future__ import annotations
 
 import os
+import queue
 import resource
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 REPO = Path(__file__).parents[2]
@@ -61,3 +66,54 @@ def assert_refused(result: subprocess.CompletedProcess[str], file: Path | str, *
 @pytest.fixture
 def segsim() -> Segsim:
     return run_segsim
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    base_url: str
+    banner: list[str]
+
+
+@contextmanager
+def serving(*args: str | Path) -> Iterator[Served]:
+    """`segsim serve -w WORKSPACE --port 0 ARGS` until the block ends (killed if still alive then)."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONHASHSEED="0")
+    command = [sys.executable, "-m", "simulator.cli", "serve", "--workspace", str(WORKSPACE), "--port", "0"]
+    process = subprocess.Popen(
+        [*command, *map(str, args)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put("")
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    banner: list[str] = []
+    try:
+        while True:
+            line = lines.get(timeout=30)
+            banner.append(line)
+            if not line or "Track API" in line:
+                break
+        assert banner[-1], "serve exited before listening:\n" + "".join(banner)
+        base = banner[-1].split()[2].removesuffix("/api/v1")
+        # The whole banner is printed before the server accepts its first connection.
+        httpx.get(f"{base}/_segsim/now", timeout=30).raise_for_status()
+        while True:
+            try:
+                banner.append(lines.get(timeout=0.3))
+            except queue.Empty:
+                break
+        yield Served(process, base, banner)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+        reader.join(timeout=30)
+        assert process.stdout is not None
+        process.stdout.close()

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import socket
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,66 +24,16 @@ from simulator.emulator.calllog import read_log
 from simulator.emulator.replay import replay_log
 from simulator.scenario.loader import load_workspace
 
-from .conftest import REPO, WORKSPACE, run_segsim
+from .conftest import WORKSPACE, Served, run_segsim
+from .conftest import serving as serve_process
 
 START = "2026-03-02T09:00:00Z"
 AUTH = ("segsim-site", "segsim-key")
 
 
-@dataclass
-class Served:
-    process: subprocess.Popen[str]
-    base_url: str
-    banner: list[str]
-
-
-@contextmanager
-def serving(log: Path, *extra: str) -> Iterator[Served]:
-    """`segsim serve` on a free port with a manual clock; killed (if still alive) when the block ends."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONHASHSEED="0")
-    args = ["serve", "--workspace", str(WORKSPACE), "--port", "0", "--log", str(log), "--clock", "manual"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator.cli", *args, "--start", START, *extra],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.put(line)
-        lines.put("")
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    banner: list[str] = []
-    try:
-        while True:
-            line = lines.get(timeout=30)
-            banner.append(line)
-            if not line or "Track API" in line:
-                break
-        assert banner[-1], "serve exited before listening:\n" + "".join(banner)
-        base = banner[-1].split()[2].removesuffix("/api/v1")
-        # The whole banner is printed before the server accepts its first connection.
-        httpx.get(f"{base}/_segsim/now", timeout=30).raise_for_status()
-        while True:
-            try:
-                banner.append(lines.get(timeout=0.3))
-            except queue.Empty:
-                break
-        yield Served(process, base, banner)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
-        reader.join(timeout=30)
-        assert process.stdout is not None
-        process.stdout.close()
+def serving(log: Path, *extra: str) -> AbstractContextManager[Served]:
+    """`segsim serve` on a free port with a manual clock and `log`; killed (if still alive) when the block ends."""
+    return serve_process("--log", log, "--clock", "manual", "--start", START, *extra)
 
 
 @dataclass

@@ -1,0 +1,80 @@
+"""`segsim serve` and `segsim replay` say what is wrong with an option they refuse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from simulator.cli import main
+from simulator.emulator.testing import running_emulator
+
+WORKSPACE = Path(__file__).parents[3] / "fixtures/workspaces/dtc_store.yaml"
+
+
+def _serve(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["serve", "--workspace", str(WORKSPACE), "--port", "0", *args])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("host", ["999.1.1.1", "127.0.0.1.5", "no host", "-dash.example"])
+def test_a_host_that_is_no_address_is_called_invalid(host: str) -> None:
+    for extra in ([], ["--allow-remote"]):
+        code, output = _serve("--host", host, *extra)
+        assert code == 2
+        assert f"--host {host!r} is not a valid address" in output
+        assert "would expose" not in output
+
+
+def test_a_host_name_is_never_looked_up_and_needs_allow_remote() -> None:
+    """Only `localhost` counts as loopback; looking a name up could leave this machine (DNS)."""
+    code, output = _serve("--host", "nosuchhost.invalid")
+    assert code == 2
+    assert "--host nosuchhost.invalid is a host name" in output and "add --allow-remote" in output
+
+
+def test_an_empty_host_says_so() -> None:
+    code, output = _serve("--host", "")
+    assert code == 2
+    assert "--host is empty (an unset variable?)" in output
+    assert "  " not in output.replace("\n", " ").strip()
+
+
+@pytest.mark.parametrize(("host", "what"), [("10.0.0.1", "is not a loopback address"), ("::", "is not a loopback")])
+def test_a_non_loopback_address_still_needs_allow_remote(host: str, what: str) -> None:
+    code, output = _serve("--host", host)
+    assert code == 2
+    assert f"--host {host} {what}" in output and "add --allow-remote" in output
+
+
+@pytest.mark.parametrize("command", [["serve", "-w", str(WORKSPACE), "--log", ""], ["replay", ""]])
+def test_an_empty_log_path_is_called_an_unset_variable(command: list[str]) -> None:
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 2
+    assert "an empty path (an unset variable?)" in result.output
+    assert "`.`" not in result.output and ".: a folder" not in result.output
+
+
+def test_a_log_that_cannot_be_opened_is_named_with_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An immutable folder (chattr +i) refuses even root: EPERM when the log is opened.
+    log = tmp_path / "calls.jsonl"
+
+    def refuse(path: Path | str, **_: object) -> None:
+        raise PermissionError(1, "Operation not permitted", str(path))
+
+    monkeypatch.setattr("simulator.emulator.session.CallLog", refuse)
+    code, output = _serve("--log", str(log))
+    assert code == 2
+    assert f"--log {log}: cannot open it (Operation not permitted)" in output
+    assert "Errno" not in output
+
+
+def test_replay_with_a_workspace_folder_says_a_file_is_expected(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        emu.track_client().identify("cus_1")
+    result = CliRunner().invoke(main, ["replay", str(log), "-w", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"--workspace {tmp_path}: a folder, not a file; a workspace file is expected" in result.output
+    assert "not found" not in result.output

@@ -278,10 +278,18 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
     """Replay a call log written by `segsim serve --log`: the same trace, or a scenario skeleton."""
     from simulator.emulator.calllog import LogError, read_log
     from simulator.emulator.replay import replay_log, scenario_skeleton, workspace_reference, write_skeleton
+    from simulator.fileout import OutputError, check_not_an_input
     from simulator.model.time import format_offset
     from simulator.scenario.errors import InputError
     from simulator.scenario.loader import load_workspace
 
+    if scenario == "-":
+        _fail("--to-scenario -: the skeleton is written to a file, not to standard output: name one (skel.yaml)")
+    if scenario is not None:
+        try:  # before anything runs: the skeleton must not replace the log or the workspace it is made of
+            check_not_an_input(Path(scenario), [Path(log), *([Path(workspace)] if workspace else [])])
+        except OutputError as exc:
+            _fail(f"--to-scenario {exc}")
     try:
         session_log = read_log(log)
     except LogError as exc:
@@ -305,9 +313,8 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
     if scenario is not None:
         target = Path(scenario)
         document = scenario_skeleton(session, session_log, workspace_reference(Path(ws_path), target))
-        from simulator.fileout import OutputError
-
         try:
+            check_not_an_input(target, [Path(ws_path)])  # the workspace the log names
             write_skeleton(document, target)
         except OutputError as exc:
             _fail(str(exc))

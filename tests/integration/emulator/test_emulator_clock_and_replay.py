@@ -186,6 +186,26 @@ def test_replay_cli_and_scenario_skeleton_that_check_accepts(tmp_path: Path) -> 
     assert "wrote" in result.stderr
 
 
+def test_replay_never_writes_its_skeleton_over_the_log_or_the_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--to-scenario calls.jsonl` replaced the recorded session with YAML (exit 0)."""
+    monkeypatch.chdir(tmp_path)  # where a file named `-` would land
+    log = tmp_path / "calls.jsonl"
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text(WORKSPACE.read_text())
+    with running_emulator(workspace, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        _session_story(emu)
+    recorded = log.read_bytes()
+    runner = CliRunner()
+    for target, extra in ((log, []), (workspace, []), (workspace, ["--workspace", str(workspace)]), ("-", [])):
+        result = runner.invoke(main, ["replay", str(log), *extra, "--to-scenario", str(target)])
+        assert result.exit_code == 2, result.output
+        assert "is also an input" in result.output or "not to standard output" in result.output
+        assert log.read_bytes() == recorded and workspace.read_text() == WORKSPACE.read_text()
+    assert not (tmp_path / "-").exists()
+
+
 def test_replay_refuses_a_bad_log_with_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"kind": "request", "at": 1}\n')

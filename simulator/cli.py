@@ -133,7 +133,7 @@ def main() -> None:
 def run(paths: tuple[str, ...], strict: bool) -> None:
     """Run scenario files (or folders of them) and check their expectations."""
     from simulator.checks.expectations import check_plan
-    from simulator.report.text import explain_failure, render_violations, scenario_line
+    from simulator.report.text import failure_lines, render_violations, scenario_line
     from simulator.scenario.errors import InputError
     from simulator.scenario.loader import load_plan
 
@@ -160,13 +160,7 @@ def run(paths: tuple[str, ...], strict: bool) -> None:
             passed += 1
         else:
             failed += 1
-            block = [f"FAIL {plan.name} ({plan.file})"]
-            for result in res.failures:
-                block += explain_failure(res, result)
-            if strict and res.unexpected:
-                block.append("  violations not documented by a {violation: ...} expectation (--strict):")
-                block += render_violations(res, only_unexpected=True)
-            failures.append(block)
+            failures.append(failure_lines(res, violations=False))
     total = passed + failed + invalid
     click.echo("")
     click.echo(

@@ -41,13 +41,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
     if file_path.suffix in (".yaml", ".yml"):
-        from simulator.scenario.loader import is_scenario_file, misspells_the_scenario_key
+        from simulator.scenario.loader import looks_like_a_story
 
-        # A story whose `scenario` key is misspelt is collected too: it fails with
-        # "did you mean 'scenario'?" instead of passing unnoticed.
-        if is_scenario_file(file_path) or misspells_the_scenario_key(file_path):
+        # As `segsim run DIR` does, a story without its `scenario` key (misspelt, or missing
+        # beside shoppers, timeline, expect, ...) is collected too: it fails instead of passing unnoticed.
+        if looks_like_a_story(file_path):
             return ScenarioFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
     return None
+
+
+def _as_run_names_it(path: Path, config: pytest.Config) -> Path:
+    """The file as `segsim run` from the same folder names it (relative, when it is below that
+    folder), so a failure reads the same on every machine, in the terminal and in JUnit XML."""
+    try:
+        return path.relative_to(config.invocation_params.dir)
+    except ValueError:
+        return path
 
 
 class ScenarioFile(pytest.File):
@@ -56,7 +65,7 @@ class ScenarioFile(pytest.File):
         from simulator.scenario.loader import load_plan, scenario_name
 
         try:
-            plan = load_plan(self.path)
+            plan = load_plan(_as_run_names_it(self.path, self.config))
         except InputError as exc:
             name = scenario_name(self.path) or self.path.stem  # `-k` finds it by the name it was given
             yield InvalidScenarioItem.from_parent(self, name=name, error=exc)
@@ -160,21 +169,46 @@ def segsim_emulator(request: pytest.FixtureRequest) -> Any:
         @pytest.mark.parametrize("segsim_emulator", [{"workspace": "ws.yaml", "clock": "manual"}], indirect=True)
         def test_app(segsim_emulator): ...
     """
+    import inspect
+
     from simulator.emulator.testing import running_emulator
+    from simulator.scenario.errors import InputError, did_you_mean
 
     options = dict(getattr(request, "param", None) or {})
+    known = ["workspace", *(p for p in inspect.signature(running_emulator).parameters if p != "workspace_path")]
+    for key in options:
+        if key not in known:
+            hint = did_you_mean(str(key), known) or f"expected one of: {', '.join(known)}"
+            pytest.fail(f"segsim_emulator option {key!r} is not an option ({hint})", pytrace=False)
     workspace = options.pop("workspace", None)
+    if workspace is not None and not Path(workspace).is_absolute():
+        workspace = request.config.rootpath / workspace  # as `segsim_workspace`, whatever the working directory
+        if not workspace.is_file():
+            pytest.fail(f"segsim_emulator workspace {str(workspace)!r}: no such file", pytrace=False)
     if workspace is None:
         configured = str(request.config.getini("segsim_workspace") or "")
         if configured:
             workspace = request.config.rootpath / configured
             if not Path(workspace).is_file():
-                pytest.fail(f"segsim_workspace = {configured}: no such file under {request.config.rootpath}")
+                pytest.fail(
+                    f"segsim_workspace = {configured}: no such file under {request.config.rootpath}", pytrace=False
+                )
         else:
             workspace = request.config.rootpath / "fixtures/workspaces/dtc_store.yaml"
             if not Path(workspace).is_file():
                 empty = request.getfixturevalue("tmp_path") / "empty_workspace.yaml"
                 empty.write_text("# no segments or journeys: profiles and events only\n{}\n")
                 workspace = empty
-    with running_emulator(workspace, **options) as handle:
+    try:
+        emulator = running_emulator(workspace, **options)
+        handle = emulator.__enter__()
+    except (InputError, ValueError) as exc:  # the user's workspace or options: their words, no traceback
+        problem = str(exc)
+    else:
+        problem = ""
+    if problem:  # outside the handler: one message, no chained traceback
+        pytest.fail(f"segsim_emulator cannot start: {problem}", pytrace=False)
+    try:
         yield handle
+    finally:
+        emulator.__exit__(None, None, None)

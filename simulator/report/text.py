@@ -8,7 +8,15 @@ from simulator.checks.expectations import Result, ScenarioResult
 from simulator.model.time import parse_instant
 from simulator.report.story import describe, story_records
 
-__all__ = ["explain_failure", "record_shoppers", "render_violations", "scenario_line", "story_lines"]
+__all__ = [
+    "explain_failure",
+    "failure_lines",
+    "failure_text",
+    "record_shoppers",
+    "render_violations",
+    "scenario_line",
+    "story_lines",
+]
 
 _SLICE_KINDS = {
     "sent",
@@ -141,16 +149,23 @@ def explain_failure(res: ScenarioResult, result: Result) -> list[str]:
     return lines
 
 
-def failure_text(res: ScenarioResult) -> str:
-    """A failed scenario told as the pytest item tells it: each failed
-    expectation with the story that decided it, then the violations."""
-    lines = [f"scenario {res.plan.name} ({res.plan.file}) failed"]
+def failure_lines(res: ScenarioResult, violations: bool = True) -> list[str]:
+    """A failed scenario as `segsim run` and the pytest item both tell it: each
+    failed expectation with the story that decided it, then the violations
+    (`segsim run` lists those on the scenario's line already: `violations=False`),
+    or under --strict the undocumented ones."""
+    lines = [f"FAIL {res.plan.name} ({res.plan.file})"]
     for result in res.failures:
         lines += explain_failure(res, result)
     if res.strict and res.unexpected:
         lines.append("  violations not documented by a {violation: ...} expectation (--strict):")
         lines += render_violations(res, only_unexpected=True)
-    elif res.violations:
+    elif violations and res.violations:
         lines.append("  violations:")
         lines += render_violations(res)
-    return "\n".join(lines)
+    return lines
+
+
+def failure_text(res: ScenarioResult) -> str:
+    """`failure_lines` with the violations, as one text (the pytest item's failure)."""
+    return "\n".join(failure_lines(res))

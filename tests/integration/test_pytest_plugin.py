@@ -56,7 +56,7 @@ def test_a_failing_scenario_shows_the_explanation_not_a_traceback(stories: pytes
     result = stories.runpytest()
     result.assert_outcomes(passed=1, failed=1)
     out = result.stdout.str()
-    assert "scenario a failing story" in out
+    assert "FAIL a failing story (failing.yaml)" in out
     assert "['hi', 'hi']" in out
     assert "Traceback" not in out
     assert "def runtest" not in out and "raise ScenarioFailed" not in out
@@ -108,6 +108,38 @@ def test_a_misspelt_scenario_key_fails_instead_of_passing_unnoticed(pytester: py
     assert "did you mean 'scenario'" in result.stdout.str()
 
 
+def test_a_story_without_its_scenario_key_fails_as_segsim_run_refuses_it(pytester: pytest.Pytester) -> None:
+    """`segsim run DIR` refuses it (exit 2); pytest skipped it, so CI turned green without a word."""
+    pytester.makefile(".yaml", story=FAILING.replace("scenario: a failing story", "name: a failing story"))
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    assert "missing required key 'scenario'" in result.stdout.str()
+
+
+def test_a_failure_reads_as_segsim_run_tells_it(stories: pytest.Pytester) -> None:
+    """The same block, the file named as `segsim run` names it from the same folder (so JUnit XML is stable)."""
+    import os
+
+    from click.testing import CliRunner
+
+    from simulator.cli import main
+
+    report = stories.path / "report.xml"
+    result = stories.runpytest(f"--junitxml={report}")
+    here = os.getcwd()
+    try:
+        os.chdir(stories.path)
+        run = CliRunner().invoke(main, ["run", "failing.yaml"])
+    finally:
+        os.chdir(here)
+    block = run.output[run.output.index("FAIL a failing story (failing.yaml)") :].strip()
+    assert len(block.splitlines()) > 3
+    assert block in result.stdout.str()
+    failure = next(c for c in ET.parse(report).getroot().iter("testcase") if c.get("name") == "a failing story")
+    assert block in (failure.find("failure").text or "")  # type: ignore[union-attr]
+    assert str(stories.path) not in (failure.find("failure").text or "")  # type: ignore[union-attr]
+
+
 def test_an_invalid_scenario_is_named_after_its_scenario(pytester: pytest.Pytester) -> None:
     pytester.makefile(".yaml", broken="scenario: broken story\nshoppers: {ana: {id: cus_1}}\nexpect: [{who: bo}]\n")
     pytester.runpytest("-k", "story").assert_outcomes(failed=1)
@@ -156,7 +188,7 @@ def test_the_segsim_fixture_explains_a_failure_and_locates_an_invalid_scenario(p
     # an invalid inline scenario fails with its located problem, not a traceback through the loader
     assert "invalid scenario:" in output and "<inline scenario>:3:" in output
     assert "loader.py" not in output and "During handling" not in output
-    assert "scenario a failing story (<inline scenario>) failed" in output  # no made-up file name
+    assert "FAIL a failing story (<inline scenario>)" in output  # no made-up file name
 
 
 def test_segsim_strict_option(pytester: pytest.Pytester) -> None:
@@ -226,6 +258,32 @@ def test_an_inspection_the_emulator_refuses_says_why_and_what_it_serves(pytester
     result.stdout.fnmatch_lines(
         ["*GET /_segsim/segments/cart_abandoners: 404 no segment 'cart_abandoners'*serving *empty_workspace.yaml)*"]
     )
+
+
+def test_emulator_fixture_mistakes_fail_with_the_users_words_not_a_traceback(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", ws="segments: {x: {rul: {attribute: vip, eq: true}}}\n")
+    pytester.mkdir("tests")
+    pytester.makepyfile(
+        **{
+            "tests/test_emu": (
+                "import pytest\n"
+                "@pytest.mark.parametrize('segsim_emulator', [{'clokc': 'manual'}], indirect=True)\n"
+                "def test_option(segsim_emulator):\n    pass\n"
+                "@pytest.mark.parametrize('segsim_emulator', [{'workspace': 'ws.yaml'}], indirect=True)\n"
+                "def test_workspace(segsim_emulator):\n    pass\n"
+                "@pytest.mark.parametrize('segsim_emulator', [{'clock': 'manual', 'start': 'yesterday'}],"
+                " indirect=True)\n"
+                "def test_start(segsim_emulator):\n    pass\n"
+            )
+        }
+    )
+    result = pytester.runpytest_subprocess(str(pytester.path / "tests"), "--rootdir", str(pytester.path))
+    result.assert_outcomes(errors=3)
+    out = result.stdout.str()
+    assert "segsim_emulator option 'clokc' is not an option (did you mean 'clock'?)" in out
+    assert "ws.yaml:1:" in out and "did you mean 'rule'" in out  # read from the rootdir, not tests/
+    assert "segsim_emulator cannot start:" in out and "yesterday" in out
+    assert "Traceback" not in out and "simulator/" not in out
 
 
 def test_a_configured_workspace_that_is_missing_fails_clearly(pytester: pytest.Pytester) -> None:

@@ -177,6 +177,10 @@ def _gunzip(body: bytes, limit: int) -> bytes:
             raise ApiError(400, "the body is not valid gzip: it ends before the end of its stream (cut short?)")
         inflated.append(part)
         rest = inflater.unused_data
+        if not rest.strip(b"\0"):  # zero padding after the last member, as gzip tools write and read it
+            break
+        if rest[:2] != b"\x1f\x8b":
+            raise ApiError(400, f"the body is not valid gzip: {len(rest)} bytes after the end of its stream")
     return b"".join(inflated)
 
 

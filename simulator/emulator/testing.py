@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from simulator.model.time import parse_instant
+from simulator.model.time import LATEST_IN_FILES, parse_instant
 
 from .app import Credentials, create_app, listening_socket
 from .clock import ClockKind, VirtualClock
@@ -101,25 +101,26 @@ class EmulatorHandle:
         return Client(self.write_key, **settings)
 
     # Shortcuts over the inspection API.
-    def get(self, path: str, **params: Any) -> Any:
-        """An inspection call's JSON; InspectionError with the emulator's message when it is refused."""
-        response = self.inspect.get(path, params=params)
+    def _answer(self, response: httpx.Response) -> Any:
+        """The JSON of an inspection answer; InspectionError with the emulator's own words when refused."""
         if response.is_client_error:
             try:
                 said = str(response.json().get("message") or response.text)
             except ValueError:
                 said = response.text
-            raise InspectionError(f"GET /_segsim{path}: {response.status_code} {said} (serving {self.workspace})")
+            what = f"{response.request.method} {response.request.url.path}"
+            raise InspectionError(f"{what}: {response.status_code} {said} (serving {self.workspace})")
         response.raise_for_status()
         return response.json()
 
+    def get(self, path: str, **params: Any) -> Any:
+        return self._answer(self.inspect.get(path, params=params))
+
     def advance(self, by: str) -> str:
-        response = self.inspect.post("/advance", params={"by": by})
-        response.raise_for_status()
-        return str(response.json()["now"])
+        return str(self._answer(self.inspect.post("/advance", params={"by": by}))["now"])
 
     def reset(self) -> None:
-        self.inspect.post("/reset").raise_for_status()
+        self._answer(self.inspect.post("/reset"))
 
     def members(self, segment: str) -> list[dict[str, Any]]:
         return list(self.get(f"/segments/{segment}")["members"])
@@ -142,7 +143,8 @@ def running_emulator(
     """Serve the workspace on 127.0.0.1 at a free port until the block ends."""
     import uvicorn
 
-    first = parse_instant(start) if isinstance(start, str) else start
+    # No later than a scenario file's start may be: `replay --to-scenario` writes one.
+    first = parse_instant(start, LATEST_IN_FILES) if isinstance(start, str) else start
     the_clock = VirtualClock(clock, first)
     session = EmulatorSession.open(workspace_path, the_clock, log, fsync=fsync)
     app = create_app(session, the_clock, Credentials(site_id, api_key, write_key))

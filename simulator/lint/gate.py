@@ -19,6 +19,7 @@ overrides allowed) count as evidence for items 3 and 5.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -90,7 +91,7 @@ class GateScenario:
 
 def _quoted(scenarios: list[str]) -> str:
     """Scenario names in evidence: quoted, since a name may hold commas of its own."""
-    return ", ".join(f'"{name}"' for name in scenarios)
+    return ", ".join(json.dumps(name, ensure_ascii=False) for name in scenarios)
 
 
 def _shown(findings: Sequence[Finding]) -> list[str]:
@@ -324,7 +325,7 @@ def _segments(ws: LoadedWorkspace, runs: list[GateScenario]) -> GateItem:
             item.passed = False
             item.evidence.append(
                 f"{segment}: checked only by scenarios whose overrides change its rule or how rules read "
-                f"({', '.join(sorted(others[segment]))}): add one on the workspace's own rule"
+                f"({_quoted(sorted(others[segment]))}): add one on the workspace's own rule"
             )
         else:
             item.passed = False

@@ -26,9 +26,9 @@ from simulator.lint.workspace_rules import WorkspaceLint
 from simulator.model.config import WorkspaceConfig
 from simulator.scenario import schema as s
 from simulator.scenario.errors import InputError, Problem
-from simulator.scenario.files import missing_path_problem
+from simulator.scenario.files import collect_files
 from simulator.scenario.loader import is_scenario_file, load_plan, load_workspace, misspells_the_scenario_key
-from simulator.scenario.yamlfile import YamlDoc, load_yaml_file
+from simulator.scenario.yamlfile import YamlDoc, load_yaml_file, top_level_keys
 
 __all__ = ["LintRun", "LoadedWorkspace", "lint_paths", "read_workspace"]
 
@@ -69,28 +69,10 @@ def read_workspace(path: Path) -> LoadedWorkspace:
 
 
 def _expand(raw: Iterable[str], problems: list[Problem]) -> list[Path]:
-    files: list[Path] = []
-    for text in raw:
-        path = Path(text)
-        if not text.strip():
-            problems.append(
-                Problem(repr(text), 0, 0, "", "an empty path (an unset variable?): name a file or a folder")
-            )
-            continue
-        try:
-            if path.is_dir():
-                found = sorted(
-                    p for p in path.rglob("*") if p.is_file() and (_a_story(p) or p.name.endswith(_LOG_SUFFIXES))
-                )
-                if not found:
-                    problems.append(Problem(text, 0, 0, "", "no scenario files or logs in this folder"))
-                files.extend(found)
-            elif path.is_file():
-                files.append(path)
-            else:
-                problems.append(Problem(text, 0, 0, "", missing_path_problem(path)))
-        except OSError as exc:  # a name too long, a folder that cannot be listed: this path only
-            problems.append(Problem(text, 0, 0, "", f"cannot be read ({exc.strerror or exc})"))
+    files, found = collect_files(
+        raw, lambda p: _a_story(p) or p.name.endswith(_LOG_SUFFIXES), "no scenario files or logs in this folder"
+    )
+    problems.extend(Problem(path, 0, 0, "", message) for path, message in found)
     return files
 
 
@@ -115,8 +97,10 @@ def lint_paths(workspace: Path, files: Iterable[str], now: int) -> LintRun:
     found = WorkspaceLint(loaded.config, loaded.model, loaded.doc, plan, sink, names).run()
     scenario_workspaces = ScenarioWorkspaces(loaded.path, loaded.doc, found, plan.events)
     for path in _expand(files, run.problems):
-        if path.suffix in (".yaml", ".yml"):
-            if not _a_story(path):
+        # A scenario whatever its name (`replay --to-scenario skel.txt`), as `segsim run` reads it.
+        named = not path.name.endswith(_LOG_SUFFIXES) and "scenario" in (top_level_keys(path) or {})
+        if path.suffix in (".yaml", ".yml") or named:
+            if not named and not _a_story(path):
                 run.problems.append(
                     Problem(str(path), 0, 0, "", "not a scenario file (no top-level 'scenario:' key) and not a log")
                 )

@@ -61,7 +61,8 @@ def report(scenarios: tuple[str, ...], out: str, whatif_dir: str | None, strict:
         if out == "-":
             raise OutputError("-: the page is written to a file, not to standard output: name one (--out report.html)")
         check_writable_folder(Path(out).parent, (Path(out).name,))
-        check_not_an_input(Path(out), [*files, *_workspaces_named(files)])
+        sweep = [Path(whatif_dir) / name for name in ("whatif.json", "whatif.png")] if whatif_dir else []
+        check_not_an_input(Path(out), [*files, *_workspaces_named(files), *sweep])
     except OutputError as exc:
         problems.append(f"--out {exc}")
     view: WhatifView | None = None

@@ -3,12 +3,12 @@ searched for `.yaml`/`.yml` files with a top-level `scenario` key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from simulator.scenario.loader import looks_like_a_story
 
-__all__ = ["SKIPPED_FOLDERS", "collect_scenario_files", "missing_path_problem"]
+__all__ = ["SKIPPED_FOLDERS", "collect_files", "collect_scenario_files", "missing_path_problem"]
 
 # Folders a search skips, as pytest's `norecursedirs` does by default (and
 # hidden ones: `.git`, `.venv`), so `segsim run DIR` and `pytest DIR` agree.
@@ -17,13 +17,21 @@ SKIPPED_FOLDERS = ("build", "dist", "node_modules", "venv", "CVS", "_darcs", "{a
 
 _WHAT_A_SCENARIO_IS = ".yaml/.yml with a top-level 'scenario:' key"
 
+Problems = list[tuple[str, str]]  # (the path as given or found, what is wrong with it)
 
-def _walk(folder: Path) -> Iterable[Path]:
-    for entry in sorted(folder.iterdir()):
+
+def _walk(folder: Path, problems: Problems) -> Iterable[Path]:
+    """The files under `folder`, sorted; a subfolder that cannot be listed is a problem of its own."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        problems.append((str(folder), f"cannot be read ({exc.strerror or exc})"))
+        return
+    for entry in entries:
         if entry.is_dir():
             skipped = entry.name.startswith(".") or entry.name in SKIPPED_FOLDERS or entry.name.endswith(".egg")
             if not skipped and not entry.is_symlink():  # a linked folder could loop back
-                yield from _walk(entry)
+                yield from _walk(entry, problems)
         elif entry.is_file():
             yield entry
 
@@ -37,12 +45,12 @@ def missing_path_problem(path: Path) -> str:
     return "no such file or folder"
 
 
-def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """The files to run, in a stable order, and (path, problem) for each path
-    that names nothing usable (a missing path, a folder with no scenario)."""
+def collect_files(paths: Iterable[str], wanted: Callable[[Path], bool], none_here: str) -> tuple[list[Path], Problems]:
+    """The files the paths name: a file as it is, a folder searched for `wanted`
+    files (`none_here` when it has none); and a problem for each path, or
+    subfolder, that names nothing usable. One bad path never stops the others."""
     files: list[Path] = []
-    problems: list[tuple[str, str]] = []
-    seen: set[Path] = set()
+    problems: Problems = []
     for raw in paths:
         path = Path(raw)
         if not raw.strip():
@@ -50,16 +58,26 @@ def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], list[tuple
             continue
         try:
             if path.is_dir():
-                found = sorted(p for p in _walk(path) if looks_like_a_story(p))
+                found = sorted(p for p in _walk(path, problems) if wanted(p))
                 if not found:
-                    problems.append((raw, f"no scenario files ({_WHAT_A_SCENARIO_IS}) in this folder"))
+                    problems.append((raw, none_here))
                 files.extend(found)
             elif path.is_file():
                 files.append(path)
             else:
                 problems.append((raw, missing_path_problem(path)))
-        except OSError as exc:  # a name too long, a folder that cannot be listed: this path only
+        except OSError as exc:  # a name too long: this path only
             problems.append((raw, f"cannot be read ({exc.strerror or exc})"))
+    return files, problems
+
+
+def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], Problems]:
+    """The files to run, in a stable order, and (path, problem) for each path
+    that names nothing usable (a missing path, a folder with no scenario)."""
+    files, problems = collect_files(
+        paths, looks_like_a_story, f"no scenario files ({_WHAT_A_SCENARIO_IS}) in this folder"
+    )
+    seen: set[Path] = set()
     unique = []
     for file in files:  # a file named twice, or met again through a link, runs once
         real = file.resolve()

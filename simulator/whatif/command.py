@@ -54,8 +54,18 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> int:
 def _once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str:
     """A value given once: a second `--segment` would silently replace the first."""
     if len(set(values)) > 1:
-        raise click.BadParameter(f"given {len(values)} times ({', '.join(values)}); sweep one at a time")
+        raise click.BadParameter(f"given {len(values)} times ({', '.join(values)}); give it once")
     return values[0]
+
+
+def _windows(values: tuple[str, ...]) -> str:
+    """Repeated `--window` flags as one list, each flag's own value checked (its errors quote what was typed)."""
+    from simulator.whatif.grid import GridError, comma_items
+
+    try:
+        return ",".join(item for value in values for item in comma_items(f"--window {value!r}", value))
+    except GridError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--window ")) from None
 
 
 OUTPUTS = ("whatif.csv", "whatif.json", "whatif.png")
@@ -108,16 +118,27 @@ def _print_table(rows: list[dict[str, Any]], journey: str | None) -> None:
 @click.command()
 @click.argument("workspace", type=GivenPath(dir_okay=False))
 @click.option("--segment", required=True, multiple=True, callback=_once, help="The segment whose window is swept.")
-@click.option("--journey", default=None, help="Also measure this journey's ghost abandons and missed entries.")
+@click.option(
+    "--journey",
+    multiple=True,
+    callback=lambda ctx, param, values: _once(ctx, param, values) if values else None,
+    help="Also measure this journey's ghost abandons and missed entries.",
+)
 @click.option(
     "--window",
     "windows",
     required=True,
     multiple=True,
-    callback=lambda _ctx, _param, values: ",".join(values),
+    callback=lambda _ctx, _param, values: _windows(values),
     help="Comma-separated windows, e.g. 15m,30m,1h,2h. Repeatable.",
 )
-@click.option("--window-of", default=None, metavar="EVENT", help="Replace only the `within` counting this event.")
+@click.option(
+    "--window-of",
+    multiple=True,
+    callback=lambda ctx, param, values: _once(ctx, param, values) if values else None,
+    metavar="EVENT",
+    help="Replace only the `within` counting this event.",
+)
 @click.option(
     "--latency",
     "latencies",
@@ -218,6 +239,8 @@ def whatif(
             )
 
     try:
+        if out == "-":
+            raise OutputError("-: the sweep writes three files into a folder, not to standard output: name one")
         check_writable_folder(Path(out), OUTPUTS)  # before the sweep, not after it
     except OutputError as exc:
         click.echo(f"error: --out {exc}", err=True)

@@ -59,7 +59,7 @@ class Grid:
 _LATENCY_HINT = "use 0s, 5m (fixed), batch:30m, batch:30m+2m (every 30m, 2m delay), uniform:1s-2m or exponential:5m"
 
 
-def _items(option: str, text: str) -> list[str]:
+def comma_items(option: str, text: str) -> list[str]:
     """The comma-separated values of `text`, from the option written `option` (`--window '1h,,2h'`).
 
     An empty value (`1h,,2h`, `1h,`) is a value lost on the way, refused."""
@@ -71,7 +71,7 @@ def _items(option: str, text: str) -> list[str]:
 
 
 def parse_windows(text: str) -> tuple[int, ...]:
-    values = _items(f"--window {text!r}", text)
+    values = comma_items(f"--window {text!r}", text)
     if not values:
         raise GridError("--window: give at least one duration, e.g. --window 15m,30m,1h,2h")
     out = []
@@ -127,7 +127,9 @@ def _parse_latency_flag(flag: str) -> tuple[str, tuple[LatencyModel, ...]]:
     source, sep, values = flag.partition("=")
     if not sep or not source.strip() or not values.strip():
         raise GridError(f"--latency {flag!r}: expected SOURCE=VALUE[,VALUE...], e.g. --latency backend=0s,5m,batch:30m")
-    models = tuple(parse_latency(v) for v in _items(f"--latency {flag!r}", values))
+    models = tuple(parse_latency(v) for v in comma_items(f"--latency {flag!r}", values))
+    if not models:
+        raise GridError(f"--latency {flag!r}: give at least one value, e.g. --latency {source.strip()}=0s,batch:30m")
     return source.strip(), tuple(dict.fromkeys(models))
 
 

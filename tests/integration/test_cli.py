@@ -389,6 +389,37 @@ def test_check_reads_a_scenario_by_its_content_whatever_its_name_as_run_does(tmp
     assert f"ok     {skeleton}" in out
 
 
+@pytest.mark.parametrize("command", ["run", "lint"])
+def test_an_unreadable_subfolder_is_named_and_the_rest_of_its_folder_still_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """A `chmod 000` subfolder made `run suite/` refuse all of suite/; `lint` skipped it without a word."""
+    suite = tmp_path / "suite"
+    (suite / "locked").mkdir(parents=True)
+    write(suite, "good.yaml", FAILING)
+    write(suite / "locked", "hidden.yaml", FAILING)
+    listing = Path.iterdir
+
+    def iterdir(self: Path):  # type: ignore[no-untyped-def]
+        if self.name == "locked":
+            raise PermissionError(13, "Permission denied", str(self))
+        return listing(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    args = [command, str(suite)] if command == "run" else [command, str(WORKSPACE), str(suite)]
+    code, out = invoke(*args)
+    assert code == 2, out
+    assert f"{suite / 'locked'}: cannot be read (Permission denied)" in out
+    if command == "run":
+        assert "1 failed" in out  # good.yaml still ran
+
+
+def test_lint_reads_a_scenario_whatever_its_name_as_run_does(tmp_path: Path) -> None:
+    skeleton = write(tmp_path, "skel.txt", PASSING)
+    code, out = invoke("lint", str(WORKSPACE), str(skeleton))
+    assert "malformed-line" not in out and "not a scenario file" not in out, out
+
+
 KINDS = ("scenario", "workspace")
 
 

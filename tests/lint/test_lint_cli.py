@@ -201,7 +201,7 @@ def test_gate_does_not_count_a_scenario_that_overrides_what_it_certifies(folder:
     assert segments["passed"] is False
     assert segments["evidence"] == [
         "cart_abandoners: checked only by scenarios whose overrides change its rule or how rules read "
-        "(phone checkout, identified, order from the backend): add one on the workspace's own rule"
+        '("phone checkout, identified, order from the backend"): add one on the workspace\'s own rule'
     ]
 
 
@@ -228,7 +228,7 @@ def test_gate_does_not_count_a_segment_judged_under_other_rules(
     assert evidence == [
         "cart_abandoners: no passing scenario on this workspace checks it (add an expectation)",
         "carts: checked only by scenarios whose overrides change its rule or how rules read "
-        "(phone checkout, identified, order from the backend): add one on the workspace's own rule",
+        '("phone checkout, identified, order from the backend"): add one on the workspace\'s own rule',
     ]
 
 

@@ -175,6 +175,17 @@ def test_a_gzip_body_cut_short_is_a_400_and_several_members_are_all_read(emulato
     assert sorted(p["id"] for p in people) == ["u1", "u2"], people
 
 
+def test_zero_padding_after_a_gzip_body_is_read_as_gzip_tools_do_and_junk_is_named(emulator: Emulator) -> None:
+    call = b'{"type": "track", "userId": "u1", "event": "viewed"}'
+    gz = {"content-encoding": "gzip"}
+    padded = emulator.request(
+        "POST", "/v1/track", content=gzip.compress(call) + b"\0" * 8, auth=PIPELINES_AUTH, headers=gz
+    )
+    assert padded.status_code == 200, padded.text
+    junk = emulator.request("POST", "/v1/track", content=gzip.compress(call) + b"junk", auth=PIPELINES_AUTH, headers=gz)
+    assert junk.status_code == 400 and "4 bytes after the end of its stream" in junk.text, junk.text
+
+
 @pytest.mark.parametrize(
     "path", ["/api/v1/customers/%FF/events", "/api/v1/customers/a%C3/events", "/_segsim/profiles/%FE"]
 )

@@ -185,3 +185,15 @@ def test_out_dash_is_refused_not_written_as_a_file_named_dash(
     assert result.exit_code == 2, result.output
     assert "not to standard output" in result.output
     assert not (tmp_path / "-").exists()
+
+
+def test_out_over_the_sweep_it_shows_is_refused(suite: Path, tmp_path: Path) -> None:
+    sweep = tmp_path / "wo"
+    sweep.mkdir()
+    document = {"parameters": {"segment": "s"}, "rows": [{"window": "1h", "recall": 1, "false_hold": 0}]}
+    (sweep / "whatif.json").write_text(json.dumps(document))
+    before = (sweep / "whatif.json").read_text()
+    args = ["report", str(suite / "clean.yaml"), "--whatif", str(sweep), "--out", str(sweep / "whatif.json")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "is also an input" in result.output, result.output
+    assert (sweep / "whatif.json").read_text() == before

@@ -131,6 +131,15 @@ def test_workers_give_the_same_figures(tmp_path: Path) -> None:
             ["--segment", "cart_abandoners", "--window", "1h", "--latency", "backend=0s", "--population", "10" * 15],
             "is not in the range 1<=x<=1000000",
         ),
+        (  # a second --journey silently replaced the first
+            ["--segment", "cart_abandoners", "--journey", "cart_recovery", "--journey", "post_purchase"]
+            + ["--window", "1h", "--latency", "backend=0s"],
+            "--journey': given 2 times (cart_recovery, post_purchase)",
+        ),
+        (  # each --window judged as typed, not as the joined list
+            ["--segment", "cart_abandoners", "--window", "1h", "--window", ",2h", "--latency", "backend=0s"],
+            "',2h': item 1 is empty",
+        ),
         (  # a second --segment silently replaced the first
             [
                 "--segment",
@@ -300,3 +309,11 @@ def test_window_is_repeatable_as_latency_is(tmp_path: Path) -> None:
     args = ["--segment", "recent_purchasers", "--window", "15m", "--window", "1h,2h", "--latency", "backend=0s"]
     document = _whatif(tmp_path, *args, "--population", "30", "--seed", "1")
     assert sorted({row["window"] for row in document["rows"]}) == ["15m", "1h", "2h"]
+
+
+def test_out_dash_is_refused_not_made_a_folder_named_dash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["whatif", WORKSPACE, "--segment", "cart_abandoners", "--window", "1h", "--latency", "backend=0s"]
+    result = CliRunner().invoke(main, [*args, "--population", "5", "--out", "-"])
+    assert result.exit_code == 2 and "not to standard output" in result.output, result.output
+    assert not (tmp_path / "-").exists()

@@ -47,6 +47,7 @@ def test_bad_latency_values_are_refused_with_the_syntax(text: str) -> None:
         ("1h,,2h", "backend=0s", "--window '1h,,2h': item 2 is empty"),
         ("1h,2h,", "backend=0s", "--window '1h,2h,': item 3 is empty"),
         ("1h", "backend=0s,,5m", "--latency 'backend=0s,,5m': item 2 is empty"),
+        ("1h", "backend=,", "--latency 'backend=,': give at least one value"),  # a traceback from the heatmap once
     ],
 )
 def test_an_empty_item_in_a_list_is_a_lost_value_and_refused(ws, windows: str, latency: str, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -78,3 +78,35 @@ def test_replay_with_a_workspace_folder_says_a_file_is_expected(tmp_path: Path) 
     assert result.exit_code == 2
     assert f"--workspace {tmp_path}: a folder, not a file; a workspace file is expected" in result.output
     assert "not found" not in result.output
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no named pipes here")
+def test_a_log_that_is_a_pipe_or_dash_is_refused_before_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`open("a")` on a pipe blocked forever with the port bound; `--log -` wrote a file named `-`."""
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    code, output = _serve("--log", str(pipe))
+    assert code == 2 and "not a regular file" in output, output
+    code, output = _serve("--log", "-")
+    assert code == 2 and "not standard output" in output, output
+    assert not Path("-").exists()
+
+
+def test_running_emulator_refuses_a_start_a_scenario_cannot_hold() -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        with running_emulator(WORKSPACE, clock="manual", start="9500-01-01T00:00:00Z"):
+            pass
+
+
+def test_advance_and_reset_refusals_carry_the_emulators_words() -> None:
+    from simulator.emulator.testing import InspectionError
+
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        with pytest.raises(InspectionError, match=r"POST /_segsim/advance: 400 by: expected a duration"):
+            emu.advance("2 hours")
+        assert emu.advance("2h") == "2026-03-02T11:00:00Z"

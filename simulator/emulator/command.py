@@ -16,6 +16,9 @@ from simulator.cli_paths import GivenPath
 __all__ = ["replay", "serve"]
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Digits, dots and colons that `ipaddress` refused (999.1.1.1, 127.0.0.1.5): a mistyped address, not a name.
+_ADDRESS_LIKE = re.compile(r"[0-9.:]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]*")
+# A DNS host name (RFC 1123 labels): anything else is no address at all.
 _HOST_NAME = re.compile(
     r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
 )
@@ -32,11 +35,8 @@ def _host_problem(host: str, allow_remote: bool) -> str | None:
         address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
     except ValueError:
         address = None
-    # Digits, dots and colons that are no IP address (999.1.1.1) are a typo; a name is never looked
-    # up (that could leave this machine) and never counts as loopback, except `localhost`.
-    if address is None and (
-        re.fullmatch(r"[0-9.:]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]*", host) or not _HOST_NAME.fullmatch(host)
-    ):
+    # A name is never looked up (that could leave this machine) and never counts as loopback but `localhost`.
+    if address is None and (_ADDRESS_LIKE.fullmatch(host) or not _HOST_NAME.fullmatch(host)):
         return f"--host {host!r} is not a valid address: give an IP address such as 127.0.0.1 or ::1"
     if allow_remote or host in _LOOPBACK_HOSTS or (address is not None and address.is_loopback):
         return None

@@ -135,9 +135,8 @@ def segsim() -> Callable[..., Any]:
 
     def run(source: str | Path, *, base: str | Path | None = None, strict: bool = False) -> Any:
         try:
-            if isinstance(source, Path) or (
-                isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
-            ):
+            one_line = isinstance(source, str) and "\n" not in source
+            if isinstance(source, Path) or (one_line and (source.endswith((".yaml", ".yml")) or Path(source).exists())):
                 plan = load_plan(source)
             else:
                 plan = load_plan_text(str(source), "<inline scenario>", Path(base) if base else Path.cwd())

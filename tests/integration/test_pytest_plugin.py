@@ -145,6 +145,20 @@ def test_an_invalid_scenario_is_named_after_its_scenario(pytester: pytest.Pytest
     pytester.runpytest("-k", "story").assert_outcomes(failed=1)
 
 
+def test_the_segsim_fixture_reads_an_existing_path_as_a_path_whatever_its_name(pytester: pytest.Pytester) -> None:
+    """`segsim("scenarios")` was read as inline YAML: "a scenario file is a mapping"."""
+    pytester.mkdir("scenarios")
+    pytester.makefile(".txt", story=PASSING)
+    pytester.makepyfile(
+        test_paths="def test_folder(segsim):\n    segsim('scenarios')\n"
+        "def test_any_name(segsim):\n    assert segsim('story.txt').passed\n"
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    assert "is a folder" in result.stdout.str() or "a folder" in result.stdout.str()
+    assert "a scenario file is a mapping" not in result.stdout.str()
+
+
 def test_the_segsim_fixture_runs_in_given_tests(pytester: pytest.Pytester) -> None:
     code = (
         f"STORY = {PASSING!r}\n"

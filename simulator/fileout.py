@@ -122,5 +122,6 @@ def write_all(writers: dict[Path, Callable[[Path], Any]]) -> list[Path]:
 
 
 def write_text(path: Path, text: str) -> Path:
-    """One text file (UTF-8), whole or not at all."""
-    return write_all({path: lambda target: target.write_text(text, encoding="utf-8")})[0]
+    """One text file (UTF-8), whole or not at all. A file name that is not UTF-8 (its bytes kept as
+    lone surrogates) is written escaped (`caf\\udce9.yaml`): the page stays valid UTF-8."""
+    return write_all({path: lambda target: target.write_text(text, encoding="utf-8", errors="backslashreplace")})[0]

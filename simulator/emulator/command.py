@@ -179,6 +179,9 @@ def serve(
     for flag, value in (("--site-id", site_id), ("--api-key", api_key), ("--write-key", write_key)):
         if not value.strip():
             _fail(f"{flag} is empty: every client would then be let in; give a value (or leave the flag out)")
+    if Path(workspace).exists() and not Path(workspace).is_file():  # a pipe would block the start forever
+        what = "a folder" if Path(workspace).is_dir() else "not a regular file (a device or a pipe)"
+        _fail(f"--workspace {workspace}: {what}; a workspace file is expected")
     host_problem = _host_problem(host, allow_remote)
     if host_problem is not None:
         _fail(host_problem)

@@ -70,7 +70,10 @@ def read_workspace(path: Path) -> LoadedWorkspace:
 
 def _expand(raw: Iterable[str], problems: list[Problem]) -> list[Path]:
     files, found = collect_files(
-        raw, lambda p: _a_story(p) or p.name.endswith(_LOG_SUFFIXES), "no scenario files or logs in this folder"
+        raw,
+        lambda p: _a_story(p) or p.name.endswith(_LOG_SUFFIXES),
+        "no scenario files or logs in this folder",
+        (".yaml", ".yml", *_LOG_SUFFIXES),
     )
     problems.extend(Problem(path, 0, 0, "", message) for path, message in found)
     return files

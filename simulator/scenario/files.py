@@ -20,8 +20,9 @@ _WHAT_A_SCENARIO_IS = ".yaml/.yml with a top-level 'scenario:' key"
 Problems = list[tuple[str, str]]  # (the path as given or found, what is wrong with it)
 
 
-def _walk(folder: Path, problems: Problems) -> Iterable[Path]:
-    """The files under `folder`, sorted; a subfolder that cannot be listed is a problem of its own."""
+def _walk(folder: Path, problems: Problems, suffixes: tuple[str, ...]) -> Iterable[Path]:
+    """The files under `folder`, sorted; a subfolder that cannot be listed, and an entry named like
+    an input (`suffixes`) that is no file (a broken link, a pipe), are problems of their own."""
     try:
         entries = sorted(folder.iterdir())
     except OSError as exc:
@@ -31,9 +32,11 @@ def _walk(folder: Path, problems: Problems) -> Iterable[Path]:
         if entry.is_dir():
             skipped = entry.name.startswith(".") or entry.name in SKIPPED_FOLDERS or entry.name.endswith(".egg")
             if not skipped and not entry.is_symlink():  # a linked folder could loop back
-                yield from _walk(entry, problems)
+                yield from _walk(entry, problems, suffixes)
         elif entry.is_file():
             yield entry
+        elif entry.name.endswith(suffixes):
+            problems.append((str(entry), missing_path_problem(entry)))
 
 
 def missing_path_problem(path: Path) -> str:
@@ -45,7 +48,9 @@ def missing_path_problem(path: Path) -> str:
     return "no such file or folder"
 
 
-def collect_files(paths: Iterable[str], wanted: Callable[[Path], bool], none_here: str) -> tuple[list[Path], Problems]:
+def collect_files(
+    paths: Iterable[str], wanted: Callable[[Path], bool], none_here: str, suffixes: tuple[str, ...] = (".yaml", ".yml")
+) -> tuple[list[Path], Problems]:
     """The files the paths name: a file as it is, a folder searched for `wanted`
     files (`none_here` when it has none); and a problem for each path, or
     subfolder, that names nothing usable. One bad path never stops the others."""
@@ -58,7 +63,7 @@ def collect_files(paths: Iterable[str], wanted: Callable[[Path], bool], none_her
             continue
         try:
             if path.is_dir():
-                found = sorted(p for p in _walk(path, problems) if wanted(p))
+                found = sorted(p for p in _walk(path, problems, suffixes) if wanted(p))
                 if not found:
                     problems.append((raw, none_here))
                 files.extend(found)
@@ -68,20 +73,18 @@ def collect_files(paths: Iterable[str], wanted: Callable[[Path], bool], none_her
                 problems.append((raw, missing_path_problem(path)))
         except OSError as exc:  # a name too long: this path only
             problems.append((raw, f"cannot be read ({exc.strerror or exc})"))
-    return files, problems
-
-
-def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], Problems]:
-    """The files to run, in a stable order, and (path, problem) for each path
-    that names nothing usable (a missing path, a folder with no scenario)."""
-    files, problems = collect_files(
-        paths, looks_like_a_story, f"no scenario files ({_WHAT_A_SCENARIO_IS}) in this folder"
-    )
     seen: set[Path] = set()
     unique = []
-    for file in files:  # a file named twice, or met again through a link, runs once
+    for file in files:  # a file named twice, or met again through a link, is read once
         real = file.resolve()
         if real not in seen:
             seen.add(real)
             unique.append(file)
     return unique, problems
+
+
+def collect_scenario_files(paths: Iterable[str]) -> tuple[list[Path], Problems]:
+    """The files to run, in a stable order, and (path, problem) for each path
+    that names nothing usable (a missing path, a folder with no scenario)."""
+    none_here = f"no scenario files ({_WHAT_A_SCENARIO_IS}) in this folder"
+    return collect_files(paths, looks_like_a_story, none_here)

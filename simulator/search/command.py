@@ -3,6 +3,7 @@ write one replayable scenario per distinct failure, and say what happened."""
 
 from __future__ import annotations
 
+import os
 import random
 import shlex
 import sys
@@ -21,6 +22,22 @@ _CHOICES = sorted(INVARIANTS) + ["all"]
 _INVARIANT_OF = {kind: name for name, kind in INVARIANTS.items()}
 
 
+def _once(flag: str, values: tuple[str, ...]) -> str | None:
+    """A value given at most once: a second `--journey` silently replaced the first."""
+    if len(set(values)) > 1:
+        raise click.BadParameter(f"given {len(values)} times ({', '.join(values)}); give it once", param_hint=flag)
+    return values[0] if values else None
+
+
+def _echo(text: str = "") -> None:
+    """Print a line; once stdout is closed (`| head`), the rest goes nowhere and the search goes on,
+    so its witnesses are still written."""
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def _refuse(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
@@ -30,7 +47,8 @@ def _refuse(message: str) -> NoReturn:
 @click.argument("workspace", type=GivenPath(dir_okay=False, path_type=Path))
 @click.option(
     "--journey",
-    default=None,
+    multiple=True,
+    callback=lambda _ctx, _param, values: _once("--journey", values),
     help="Only violations of this journey (and split identities, which name none, when --invariant asks for them).",
 )
 @click.option(
@@ -78,6 +96,8 @@ def fuzz(
     from simulator.fileout import OutputError, check_writable_folder
 
     try:
+        if str(out) == "-":
+            raise OutputError("-: witnesses are files in a folder, not standard output: name one (--out fuzz-out)")
         check_writable_folder(out)  # before the search, not after it
     except OutputError as exc:
         _refuse(f"--out {exc}")
@@ -102,7 +122,7 @@ def fuzz(
         faults,
         None if seeded else Path(".segsim") / "hypothesis",
     )
-    echo = click.echo
+    echo = _echo
     what = ", ".join(names) if names else "all invariants"
     scope = f", journey {journey}" if journey else ""
     echo(f"segsim fuzz {workspace}: {what}{scope}, faults {'on' if faults else 'off'}")
@@ -123,16 +143,16 @@ def fuzz(
             echo(f"    {v.kind} in {v.journey or '-'} ({v.cause}): {v.explanation}")
 
     report = search(options, catalog)
+    try:  # before the summary: what was found is on disk whatever happens to stdout
+        witnesses, crash_paths = write_outputs(report, options, out)
+    except OutputError as exc:
+        _refuse(str(exc))
     count = len(report.findings)
     echo(
         f"ran {report.examples} examples in {report.rounds} round{'s' if report.rounds != 1 else ''} "
         f"(seed {seed}): {count} distinct failure{'s' if count != 1 else ''}"
         + (f", and {pinned_failures} undocumented violation(s) in shipped scenarios above" if pinned_failures else "")
     )
-    try:
-        witnesses, crash_paths = write_outputs(report, options, out)
-    except OutputError as exc:
-        _refuse(str(exc))
     for finding, written in zip(report.findings, witnesses, strict=True):
         v = finding.violation
         echo("")

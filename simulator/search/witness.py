@@ -19,7 +19,7 @@ import yaml
 
 from simulator.checks.expectations import check_plan, matches
 from simulator.checks.violations import Violation, find_violations
-from simulator.fileout import write_all
+from simulator.fileout import check_not_an_input, write_all
 from simulator.pipeline import simulate
 from simulator.scenario.errors import InputError
 from simulator.scenario.loader import is_scenario_file, load_plan
@@ -115,6 +115,8 @@ def write_outputs(report: FuzzReport, options: FuzzOptions, out_dir: Path) -> tu
         path, text = crash_file(crash, options, out_dir, index)
         texts[path] = text
         crashes.append(path)
+    for path in texts:  # a witness name linked to the workspace would replace it
+        check_not_an_input(path, [options.workspace])
     write_all({path: _writer(text) for path, text in texts.items()})
     return [replayed(path, count) for path, count in steps], crashes
 

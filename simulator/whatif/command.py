@@ -200,7 +200,7 @@ def whatif(
         grid = plan_grid(ws, segment, windows, latencies, journey=journey, window_of=window_of)
     except GridError as exc:
         raise click.UsageError(str(exc)) from None
-    from simulator.fileout import OutputError, check_writable_folder
+    from simulator.fileout import OutputError, check_not_an_input, check_writable_folder
     from simulator.whatif.population import channels_of
 
     channels = channels_of(ws)
@@ -242,6 +242,8 @@ def whatif(
         if out == "-":
             raise OutputError("-: the sweep writes three files into a folder, not to standard output: name one")
         check_writable_folder(Path(out), OUTPUTS)  # before the sweep, not after it
+        for name in OUTPUTS:
+            check_not_an_input(Path(out) / name, [Path(workspace)])
     except OutputError as exc:
         click.echo(f"error: --out {exc}", err=True)
         sys.exit(2)

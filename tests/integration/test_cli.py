@@ -420,6 +420,49 @@ def test_lint_reads_a_scenario_whatever_its_name_as_run_does(tmp_path: Path) -> 
     assert "malformed-line" not in out and "not a scenario file" not in out, out
 
 
+def test_a_broken_link_or_pipe_named_like_a_scenario_inside_a_folder_is_reported(tmp_path: Path) -> None:
+    """`run DIR` skipped them without a word (given by name they were reported)."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    write(suite, "good.yaml", FAILING)
+    (suite / "moved.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(suite / "pipe.yaml")
+    code, out = invoke("run", str(suite))
+    assert code == 2, out
+    assert f"{suite / 'moved.yaml'}: a link that leads nowhere" in out
+    assert "1 failed" in out
+
+
+def test_lint_reads_a_log_named_twice_once(tmp_path: Path) -> None:
+    """The same log through its folder and by name made every unique_by value a false repeat."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    line = (
+        '{"type": "track", "userId": "u1", "event": "order_completed", "timestamp": '
+        '"2026-03-02T09:00:00Z", "receivedAt": "2026-03-02T09:00:01Z", '
+        '"properties": {"order_id": "o_1", "value": 5, "items": []}, '
+        '"context": {"library": {"name": "analytics-node"}}}'
+    )
+    write(logs, "orders.jsonl", line + "\n")
+    code, out = invoke("lint", str(WORKSPACE), str(logs), str(logs / "orders.jsonl"))
+    assert "already sent" not in out and "(1 log line" in out, out
+
+
+def test_report_writes_a_page_for_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    """A `caf\\xe9.yaml` name (Latin-1 bytes) ended in a UnicodeEncodeError traceback."""
+    if sys.platform == "darwin":
+        pytest.skip("the file system refuses names that are not UTF-8")
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    name = os.fsdecode(b"caf\xe9.yaml")
+    write(folder, name, PASSING)
+    page = tmp_path / "r.html"
+    code, out = invoke("report", str(folder), "--out", str(page))
+    assert code == 0, out
+    page.read_bytes().decode("utf-8")  # valid UTF-8 throughout
+
+
 KINDS = ("scenario", "workspace")
 
 

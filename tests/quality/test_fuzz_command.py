@@ -217,3 +217,47 @@ def test_a_later_round_gets_the_whole_budget_so_a_frequent_failure_does_not_hide
     assert result.exit_code == 1, result.output
     assert "missed_entry in cart_recovery, cause identity_split" in result.output
     assert "ghost_abandon in cart_recovery, cause late_arrival" in result.output
+
+
+def test_a_witness_name_linked_to_the_workspace_is_refused_and_the_workspace_kept(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text((WORKSPACES / "late_batch.yaml").read_text())
+    out = tmp_path / "found"
+    out.mkdir()
+    (out / "ghost_abandon-cart_recovery-late_arrival.yaml").symlink_to(workspace)
+    args = ["fuzz", str(workspace), "--seed", "1", "--invariant", "no_ghost_abandons", "--max-examples", "100"]
+    result = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "is also an input" in result.output
+    assert workspace.read_text() == (WORKSPACES / "late_batch.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--journey", "cart_recovery", "--journey", "post_purchase"], "--journey: given 2 times"),
+        (["--out", "-"], "not standard output"),
+    ],
+)
+def test_repeated_journey_and_out_dash_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra, message
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["fuzz", str(WORKSPACES / "late_batch.yaml"), "--seed", "1", *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "-").exists()
+
+
+def test_a_closed_stdout_still_gets_the_witnesses_written(tmp_path: Path) -> None:
+    """`segsim fuzz ... | head -1` exited 1 with no witness on disk."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "found"
+    command = [sys.executable, "-m", "simulator.cli", "fuzz", str(WORKSPACES / "late_batch.yaml"), "--seed", "1"]
+    command += ["--invariant", "no_ghost_abandons", "--max-examples", "100", "--out", str(out)]
+    shell = " ".join(shlex.quote(part) for part in command) + " | head -1"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, timeout=300)
+    assert done.stdout.startswith("segsim fuzz"), done.stdout
+    assert (out / "ghost_abandon-cart_recovery-late_arrival.yaml").is_file(), done.stderr

@@ -317,3 +317,15 @@ def test_out_dash_is_refused_not_made_a_folder_named_dash(tmp_path: Path, monkey
     result = CliRunner().invoke(main, [*args, "--population", "5", "--out", "-"])
     assert result.exit_code == 2 and "not to standard output" in result.output, result.output
     assert not (tmp_path / "-").exists()
+
+
+def test_an_output_linked_to_the_workspace_is_refused_and_the_workspace_kept(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text(Path(WORKSPACE).read_text())
+    out = tmp_path / "wo"
+    out.mkdir()
+    (out / "whatif.csv").symlink_to(workspace)
+    args = ["whatif", str(workspace), "--segment", "cart_abandoners", "--window", "1h", "--latency", "backend=0s"]
+    result = CliRunner().invoke(main, [*args, "--population", "5", "--out", str(out)])
+    assert result.exit_code == 2 and "is also an input" in result.output, result.output
+    assert workspace.read_text() == Path(WORKSPACE).read_text()

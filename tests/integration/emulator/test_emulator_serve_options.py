@@ -110,3 +110,13 @@ def test_advance_and_reset_refusals_carry_the_emulators_words() -> None:
         with pytest.raises(InspectionError, match=r"POST /_segsim/advance: 400 by: expected a duration"):
             emu.advance("2 hours")
         assert emu.advance("2h") == "2026-03-02T11:00:00Z"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no named pipes here")
+def test_a_workspace_that_is_a_pipe_is_refused_not_waited_on(tmp_path: Path) -> None:
+    import os
+
+    pipe = tmp_path / "ws.yaml"
+    os.mkfifo(pipe)
+    result = CliRunner().invoke(main, ["serve", "--workspace", str(pipe), "--port", "0"])
+    assert result.exit_code == 2 and "not a regular file" in result.output, result.output

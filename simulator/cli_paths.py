@@ -8,7 +8,17 @@ from typing import Any
 
 import click
 
-__all__ = ["GivenPath"]
+__all__ = ["GivenPath", "shell_path"]
+
+
+def shell_path(path: object) -> str:
+    """A path as a command to paste back names it: quoted for the shell, and `./` before a
+    leading dash so that it is not read as an option (`segsim run ./-fz/x.yaml`)."""
+    import os
+    import shlex
+
+    text = str(path)
+    return shlex.quote(("." + os.sep + text) if text.startswith("-") else text)
 
 
 class GivenPath(click.Path):

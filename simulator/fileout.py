@@ -25,6 +25,8 @@ def check_writable_folder(folder: Path, names: tuple[str, ...] = ()) -> None:
     """Check, before any work is done and without creating anything, that
     `folder` can be made (or is there) and that `names` can be written in it."""
     try:
+        if folder.is_symlink() and not folder.exists():
+            raise OutputError(f"{folder}: a link to a folder that does not exist (or links that loop); make it first")
         blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
         if blocking is not None:
             raise OutputError(f"{folder}: {blocking} is a file, not a folder")
@@ -58,6 +60,8 @@ def _regular_target(target: Path) -> Path:
     """Where an output goes: through a link to the file it names; a device, a
     pipe or a socket is refused (an atomic replace would swap it for a file)."""
     resolved = Path(os.path.realpath(target)) if target.is_symlink() else target
+    if resolved.is_symlink():  # realpath stops where links loop
+        raise OutputError(f"{target}: links that loop back on themselves; write the output to a file")
     if resolved.exists() and not resolved.is_file() and not resolved.is_dir():
         raise OutputError(f"{target}: is not a regular file (a device, pipe or socket); write the output to a file")
     return resolved

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
-from simulator.cli_paths import GivenPath
+from simulator.cli_paths import GivenPath, shell_path
 
 __all__ = ["replay", "serve"]
 
@@ -329,7 +329,7 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
         click.echo(
             f"wrote {target}: {_count(len(document['shoppers']), 'shopper')}, "
             f"{_count(len(document['timeline']), 'step')} "
-            f"(check it with: segsim check {target})",
+            f"(check it with: segsim check {shell_path(target)})",
             err=as_json,
         )
         if not as_json:

@@ -171,7 +171,9 @@ def write_skeleton(document: dict[str, Any], path: Path) -> None:
 
 def workspace_reference(workspace: Path, scenario: Path) -> str:
     """The workspace path as the scenario file should name it (relative to the scenario's folder)."""
+    # Lexical, as the loader reads it (the scenario's folder as named, a link's own folder), and
+    # never a RuntimeError on a loop of links.
     try:
-        return os.path.relpath(workspace.resolve(), scenario.resolve().parent)
+        return os.path.relpath(os.path.abspath(workspace), os.path.dirname(os.path.abspath(scenario)))
     except ValueError:  # another drive
-        return str(workspace.resolve())
+        return os.path.abspath(workspace)

@@ -21,9 +21,14 @@ from simulator.scenario.errors import Problem
 __all__ = ["gate", "lint"]
 
 
-def _refuse(problems: Sequence[Problem]) -> NoReturn:
-    for problem in problems:
-        click.echo(f"ERROR {problem.render()}", err=True)
+def _refuse(problems: Sequence[Problem], printed_as_json: bool = False) -> NoReturn:
+    """Input errors on stderr and exit 2; not again when they went out as JSON on stdout and the
+    two streams are one file (`--format json > out.json 2>&1` must stay one JSON document)."""
+    from simulator.cli import _same_stream
+
+    if not (printed_as_json and _same_stream()):
+        for problem in problems:
+            click.echo(f"ERROR {problem.render()}", err=True)
     sys.exit(2)
 
 
@@ -60,7 +65,7 @@ def lint(workspace: str, files: tuple[str, ...], fmt: str) -> None:
     if run.problems:
         if fmt == "json":  # a CI job parsing stdout gets the problems, in the findings' shape
             click.echo(json.dumps([_as_finding(p) for p in run.problems], indent=1))
-        _refuse(run.problems)
+        _refuse(run.problems, printed_as_json=fmt == "json")
     if fmt == "json":
         click.echo(json.dumps([f.as_json() for f in run.findings], indent=1))
     else:
@@ -98,7 +103,7 @@ def gate(workspace: str, scenarios: tuple[str, ...], fmt: str) -> None:
         if fmt == "json":  # a CI job parsing stdout reads why, in the checklist's shape
             evidence = [f"ERROR {problem.render()}" for problem in problems]
             click.echo(json.dumps([{"item": "inputs readable", "passed": False, "evidence": evidence}], indent=1))
-        _refuse(problems)
+        _refuse(problems, printed_as_json=fmt == "json")
 
     problems: list[Problem] = []
     try:

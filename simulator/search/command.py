@@ -13,7 +13,7 @@ from typing import NoReturn
 import click
 
 from simulator.checks.violations import INVARIANTS
-from simulator.cli_paths import GivenPath
+from simulator.cli_paths import GivenPath, shell_path
 from simulator.scenario.errors import InputError, did_you_mean
 
 __all__ = ["fuzz"]
@@ -159,7 +159,7 @@ def fuzz(
         echo(f"{_INVARIANT_OF[v.kind]}: {v.kind} in {v.journey or 'any journey'}, cause {v.cause} (shopper {v.who})")
         echo(f"  {v.explanation}")
         echo(f"  witness: {written.path} ({written.steps} step{'s' if written.steps != 1 else ''})")
-        echo(f"  replay:  segsim run {written.path}")
+        echo(f"  replay:  segsim run {shell_path(written.path)}")
         if not written.replays:
             echo(f"  warning: the witness does not replay as found: {written.problem}")
     for crash, path in zip(report.crashes, crash_paths, strict=True):
@@ -168,7 +168,7 @@ def fuzz(
         echo("  " + "\n  ".join(crash.error.strip().splitlines()[-3:]))
     echo("")
     echo(
-        f"reproduce this search: segsim fuzz {shlex.quote(str(workspace))} --seed {seed} --max-examples {max_examples}"
+        f"reproduce this search: segsim fuzz {shell_path(workspace)} --seed {seed} --max-examples {max_examples}"
         + (" --faults" if faults else "")
         + (f" --journey {shlex.quote(journey)}" if journey else "")
         + "".join(f" --invariant {shlex.quote(n)}" for n in names)

@@ -215,4 +215,4 @@ def relative_workspace(workspace: Path, out_dir: Path) -> str:
     """The workspace's path as a scenario file in `out_dir` names it."""
     import os
 
-    return Path(os.path.relpath(workspace.resolve(), out_dir.resolve())).as_posix()
+    return Path(os.path.relpath(os.path.abspath(workspace), os.path.abspath(out_dir))).as_posix()

@@ -367,3 +367,18 @@ def test_gate_does_not_count_a_scenario_that_expects_nothing(folder: LintFolder)
     merge = items["identity strategy defined and an anonymous merge exercised by a passing scenario"]
     assert merge["passed"] is False
     assert any("expects nothing: not counted" in line for line in merge["evidence"])  # type: ignore[union-attr]
+
+
+def test_json_output_stays_one_document_when_stderr_goes_to_the_same_file(tmp_path: Path) -> None:
+    """`lint --format json > out.json 2>&1` appended the ERROR lines after the JSON."""
+    import subprocess
+    import sys
+
+    for command in ("lint", "gate"):
+        out = tmp_path / f"{command}.json"
+        args = [sys.executable, "-m", "simulator.cli", command, SHIPPED_WORKSPACE, str(tmp_path / "nowhere.yaml")]
+        with out.open("w") as both:
+            done = subprocess.run([*args, "--format", "json"], stdout=both, stderr=both, timeout=120)
+        assert done.returncode == 2
+        document = json.loads(out.read_text())
+        assert "nowhere.yaml" in json.dumps(document)

@@ -133,3 +133,23 @@ def test_an_output_that_is_an_input_is_refused_by_any_name(tmp_path: Path) -> No
         os.link(scenario, tmp_path / "hard.yaml")
         with pytest.raises(OutputError, match=r"is also an input"):
             check_not_an_input(tmp_path / "hard.yaml", [scenario])
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no links here")
+def test_links_that_loop_or_lead_nowhere_as_a_folder_are_refused_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "a.html").symlink_to(tmp_path / "b.html")
+    (tmp_path / "b.html").symlink_to(tmp_path / "a.html")
+    with pytest.raises(OutputError, match="links that loop"):
+        write_all({tmp_path / "a.html": _text("x")})
+    assert (tmp_path / "a.html").is_symlink()  # not replaced by a file
+    (tmp_path / "out").symlink_to(tmp_path / "missing" / "inner")
+    with pytest.raises(OutputError, match="a link to a folder that does not exist"):
+        check_writable_folder(tmp_path / "out", ("whatif.json",))
+
+
+def test_a_path_pasted_back_is_quoted_and_never_read_as_an_option() -> None:
+    from simulator.cli_paths import shell_path
+
+    assert shell_path("fuzz-out/a.yaml") == "fuzz-out/a.yaml"
+    assert shell_path("fz sp/a.yaml") == "'fz sp/a.yaml'"
+    assert shell_path("-fz/a.yaml") == f".{os.sep}-fz/a.yaml"

@@ -206,6 +206,25 @@ def test_replay_never_writes_its_skeleton_over_the_log_or_the_workspace(
     assert not (tmp_path / "-").exists()
 
 
+def test_a_skeleton_written_through_a_link_checks_by_that_name(tmp_path: Path) -> None:
+    """The workspace path was relative to the link's target, so `segsim check LINK` (as printed) failed."""
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        _session_story(emu)
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    (tmp_path / "ws").mkdir()
+    workspace = tmp_path / "ws" / "w.yaml"
+    workspace.write_text(WORKSPACE.read_text())
+    link = tmp_path / "skel.yaml"
+    link.symlink_to(tmp_path / "deep" / "er" / "new.yaml")
+    runner = CliRunner()
+    result = runner.invoke(main, ["replay", str(log), "--workspace", str(workspace), "--to-scenario", str(link)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and (tmp_path / "deep" / "er" / "new.yaml").is_file()
+    check = runner.invoke(main, ["check", str(link)])
+    assert check.exit_code == 0, check.output
+
+
 def test_replay_refuses_a_bad_log_with_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"kind": "request", "at": 1}\n')

@@ -62,6 +62,8 @@ def _windows(values: tuple[str, ...]) -> str:
     """Repeated `--window` flags as one list, each flag's own value checked (its errors quote what was typed)."""
     from simulator.whatif.grid import GridError, comma_items
 
+    if len(values) > 1 and not all(value.strip() for value in values):
+        raise click.BadParameter("one of the repeated values is empty (an unset variable?): write it or drop the flag")
     try:
         return ",".join(item for value in values for item in comma_items(f"--window {value!r}", value))
     except GridError as exc:

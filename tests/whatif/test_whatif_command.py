@@ -136,6 +136,10 @@ def test_workers_give_the_same_figures(tmp_path: Path) -> None:
             + ["--window", "1h", "--latency", "backend=0s"],
             "--journey': given 2 times (cart_recovery, post_purchase)",
         ),
+        (  # a repeated --window left empty was skipped
+            ["--segment", "cart_abandoners", "--window", "1h", "--window", "", "--latency", "backend=0s"],
+            "one of the repeated values is empty",
+        ),
         (  # each --window judged as typed, not as the joined list
             ["--segment", "cart_abandoners", "--window", "1h", "--window", ",2h", "--latency", "backend=0s"],
             "',2h': item 1 is empty",

@@ -194,6 +194,13 @@ def _no_scenario_key(doc: YamlDoc) -> Problem:
     for key in data:
         if isinstance(key, str) and did_you_mean(key, ["scenario"]).startswith("did you mean"):
             return doc.problem((key,), f"unknown key {key!r}", "did you mean 'scenario'?")
+    workspace_keys = sorted(k for k in data if k in _WORKSPACE_KEYS)
+    if workspace_keys and not any(k in data for k in _STORY_KEYS):
+        return doc.problem(
+            (),
+            f"this is a workspace file ({', '.join(workspace_keys)}), where a scenario file is expected",
+            "a scenario names it with workspace: PATH; check the workspace itself with segsim check",
+        )
     return doc.problem((), "missing required key 'scenario'", "a scenario file starts with scenario: NAME")
 
 
@@ -212,6 +219,8 @@ def _validate_workspace(data: dict[str, Any], locate: Any) -> tuple[WorkspaceCon
 # Top-level keys only a scenario file has: a file holding one without a
 # `scenario:` key is a scenario whose name key is missing or misspelt.
 _STORY_KEYS = ("shoppers", "timeline", "expect", "workspace", "overrides", "until")
+# A workspace's own keys (`description` is a scenario's too).
+_WORKSPACE_KEYS = tuple(f.alias or n for n, f in s.Workspace.model_fields.items() if n != "description")
 _SCENARIO_KEY = re.compile(r"""^(\{\s*)?["']?scenario["']?\s*:""")
 _STORY_KEY = re.compile(r"""^(\{\s*)?["']?(scenario|""" + "|".join(_STORY_KEYS) + r""")["']?\s*:""")
 

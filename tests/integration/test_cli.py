@@ -463,6 +463,14 @@ def test_report_writes_a_page_for_a_file_name_that_is_not_utf8(tmp_path: Path) -
     page.read_bytes().decode("utf-8")  # valid UTF-8 throughout
 
 
+def test_running_a_workspace_file_says_it_is_one(tmp_path: Path) -> None:
+    """It said "missing required key 'scenario'", as if a scenario had lost its name."""
+    code, out = invoke("run", str(WORKSPACE))
+    assert code == 2
+    assert "this is a workspace file (" in out and "where a scenario file is expected" in out
+    assert "missing required key" not in out
+
+
 KINDS = ("scenario", "workspace")
 
 

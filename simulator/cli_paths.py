@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-__all__ = ["GivenPath", "shell_path"]
+__all__ = ["GivenPath", "given_once", "shell_path"]
+
+
+def given_once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str | None:
+    """The callback of an option declared `multiple=True` that takes one value: a second,
+    different value would otherwise silently replace the first (None when not given)."""
+    if len(set(values)) > 1:
+        raise click.BadParameter(f"given {len(values)} times ({', '.join(values)}); give it once")
+    return values[0] if values else None
 
 
 def shell_path(path: object) -> str:

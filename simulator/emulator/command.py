@@ -83,14 +83,14 @@ def _log_problem(log: Path, clock: str) -> str | None:
             f"--log {log} was written with --clock {written_with}; "
             f"resume it with --clock {written_with} (or pass another --log)"
         )
-    folder = log.parent
-    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        return f"--log {log}: {blocking} is a file, not a folder; pass a --log in a folder"
-    existing = log if log.exists() else next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
-    if not os.access(existing, os.W_OK):
-        what = "the file" if existing == log else f"the folder {existing}"
-        return f"--log {log}: {what} is not writable; pass a --log you can write"
+    from simulator.fileout import OutputError, check_writable_folder
+
+    try:  # the folders as every output's: made later if missing, a file in their way refused
+        check_writable_folder(log.parent, (log.name,))
+    except OutputError as exc:
+        return f"--log {log}: {exc}; pass a --log you can write"
+    if log.exists() and not os.access(log, os.W_OK):  # a log is appended to, not replaced
+        return f"--log {log}: the file is not writable; pass a --log you can write"
     return None
 
 

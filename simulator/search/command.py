@@ -13,20 +13,13 @@ from typing import NoReturn
 import click
 
 from simulator.checks.violations import INVARIANTS
-from simulator.cli_paths import GivenPath, shell_path
+from simulator.cli_paths import GivenPath, given_once, shell_path
 from simulator.scenario.errors import InputError, did_you_mean
 
 __all__ = ["fuzz"]
 
 _CHOICES = sorted(INVARIANTS) + ["all"]
 _INVARIANT_OF = {kind: name for name, kind in INVARIANTS.items()}
-
-
-def _once(flag: str, values: tuple[str, ...]) -> str | None:
-    """A value given at most once: a second `--journey` silently replaced the first."""
-    if len(set(values)) > 1:
-        raise click.BadParameter(f"given {len(values)} times ({', '.join(values)}); give it once", param_hint=flag)
-    return values[0] if values else None
 
 
 def _echo(text: str = "") -> None:
@@ -48,7 +41,7 @@ def _refuse(message: str) -> NoReturn:
 @click.option(
     "--journey",
     multiple=True,
-    callback=lambda _ctx, _param, values: _once("--journey", values),
+    callback=given_once,
     help="Only violations of this journey (and split identities, which name none, when --invariant asks for them).",
 )
 @click.option(

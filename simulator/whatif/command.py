@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from simulator.cli_paths import GivenPath
+from simulator.cli_paths import GivenPath, given_once
 
 if TYPE_CHECKING:
     from simulator.model.config import WorkspaceConfig
@@ -49,13 +49,6 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> int:
     if seconds <= 0:
         raise click.BadParameter("the horizon must be longer than 0s, e.g. 3d")
     return seconds
-
-
-def _once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str:
-    """A value given once: a second `--segment` would silently replace the first."""
-    if len(set(values)) > 1:
-        raise click.BadParameter(f"given {len(values)} times ({', '.join(values)}); give it once")
-    return values[0]
 
 
 def _windows(values: tuple[str, ...]) -> str:
@@ -119,11 +112,11 @@ def _print_table(rows: list[dict[str, Any]], journey: str | None) -> None:
 
 @click.command()
 @click.argument("workspace", type=GivenPath(dir_okay=False))
-@click.option("--segment", required=True, multiple=True, callback=_once, help="The segment whose window is swept.")
+@click.option("--segment", required=True, multiple=True, callback=given_once, help="The segment whose window is swept.")
 @click.option(
     "--journey",
     multiple=True,
-    callback=lambda ctx, param, values: _once(ctx, param, values) if values else None,
+    callback=given_once,
     help="Also measure this journey's ghost abandons and missed entries.",
 )
 @click.option(
@@ -137,7 +130,7 @@ def _print_table(rows: list[dict[str, Any]], journey: str | None) -> None:
 @click.option(
     "--window-of",
     multiple=True,
-    callback=lambda ctx, param, values: _once(ctx, param, values) if values else None,
+    callback=given_once,
     metavar="EVENT",
     help="Replace only the `within` counting this event.",
 )

@@ -235,7 +235,7 @@ def test_a_witness_name_linked_to_the_workspace_is_refused_and_the_workspace_kep
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--journey", "cart_recovery", "--journey", "post_purchase"], "--journey: given 2 times"),
+        (["--journey", "cart_recovery", "--journey", "post_purchase"], "--journey': given 2 times"),
         (["--out", "-"], "not standard output"),
     ],
 )

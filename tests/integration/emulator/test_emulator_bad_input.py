@@ -234,8 +234,7 @@ def test_nan_infinity_and_numbers_past_a_double_are_malformed_json_on_every_api(
             cdp,
         ),
     ]
-    for method, url, body, auth in calls:
-        response = httpx.request(method, url, content=body, auth=auth, headers={"Content-Type": "application/json"})
+    for (_, url, body, _), response in _sent(calls):
         assert response.status_code == 400, (url, response.text)
         assert "malformed JSON" in response.text and token[:20] in response.text, response.text
         assert _position(body, value) in response.text, response.text
@@ -249,6 +248,15 @@ def test_nan_infinity_and_numbers_past_a_double_are_malformed_json_on_every_api(
     )
     assert fine.status_code == 200, fine.text
     assert emu.get("/trace")["trace"]
+
+
+Call = tuple[str, str, bytes, tuple[str, str]]  # method, URL, raw JSON body, Basic auth
+
+
+def _sent(calls: list[Call]) -> list[tuple[Call, httpx.Response]]:
+    """Each call sent as raw JSON, with its answer."""
+    headers = {"Content-Type": "application/json"}
+    return [(call, httpx.request(call[0], call[1], content=call[2], auth=call[3], headers=headers)) for call in calls]
 
 
 @pytest.mark.parametrize("escape", [b"\\ud800", b"\\uDFFF", b"\\ud83d x"])
@@ -268,8 +276,7 @@ def test_a_lone_surrogate_is_malformed_json_on_every_api(primed: Any, escape: by
             cdp,
         ),
     ]
-    for method, url, body, auth in calls:
-        response = httpx.request(method, url, content=body, auth=auth, headers={"Content-Type": "application/json"})
+    for (_, url, _, _), response in _sent(calls):
         assert response.status_code == 400, (url, response.text)
         assert "malformed JSON" in response.text and "lone UTF-16 surrogate" in response.text, response.text
     assert _state(emu) == before

@@ -76,15 +76,19 @@ class _LazyGroup(click.Group):
         name too long, a full disk, stdout gone), from any command and from
         `--help`/`--version`, which print before `invoke`. Exit 1 stays what it
         says: an expectation failed, a search found something."""
+        stdout = sys.stdout
+        sys.stdout = _OutlivesItsReader(stdout)  # type: ignore[assignment]
         try:
             return super().main(*args, **kwargs)
         except OSError as exc:
             if exc.errno == errno.EPIPE:
-                raise  # click's own: output piped to `head` is not an error
+                raise  # click's own (stderr gone): not an error of the command
             where = f"{exc.filename}: " if exc.filename else ""
             _quiet_stdout()
             click.echo(f"error: {where}{exc.strerror or exc}", err=True)
             sys.exit(2)
+        finally:
+            sys.stdout = stdout
 
     def invoke(self, ctx: click.Context) -> Any:
         """130 on Ctrl-C (click would say "Aborted!" with exit 1, a failure's code)."""
@@ -107,6 +111,32 @@ class _LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+class _OutlivesItsReader:
+    """stdout for every command: once its reader has gone (`segsim run scenarios/ | head -3`),
+    what is still written goes nowhere and the command runs to its end, so that its exit code
+    is still its verdict (click would exit 1 at the first line that found no reader, a
+    failure's code, and a search would stop before writing its witnesses)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            _quiet_stdout()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            _quiet_stdout()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _quiet_stdout() -> None:

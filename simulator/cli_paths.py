@@ -30,9 +30,28 @@ def shell_path(path: object) -> str:
 
 
 class GivenPath(click.Path):
-    """`click.Path` that refuses an empty or blank value (exit 2, what was expected)."""
+    """`click.Path` that refuses an empty or blank value (exit 2, what was expected).
+
+    `text=True` is for a path the command writes into a file (a witness's
+    `workspace:`, a call log's header): such files are UTF-8, so a name whose
+    bytes are not UTF-8 is refused before any work rather than failing after it."""
+
+    def __init__(self, *args: Any, text: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.text = text
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip():
             self.fail("an empty path (an unset variable?): name a file or a folder", param, ctx)
+        if self.text and isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                self.fail(
+                    f"'{shown}': the name is not UTF-8 text, and this command writes it into a UTF-8 file;"
+                    " rename the file (or link to it under a UTF-8 name)",
+                    param,
+                    ctx,
+                )
         return super().convert(value, param, ctx)

@@ -128,7 +128,12 @@ def _problems(exc: Any) -> NoReturn:
 
 @click.command()
 @click.option(
-    "--workspace", "-w", "workspace", required=True, type=GivenPath(), help="The workspace file (segments, journeys)."
+    "--workspace",
+    "-w",
+    "workspace",
+    required=True,
+    type=GivenPath(text=True),
+    help="The workspace file (segments, journeys).",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback, or --allow-remote).")
 @click.option("--port", "-p", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
@@ -175,13 +180,14 @@ def serve(
     from simulator.emulator.session import EmulatorSession
     from simulator.model.time import LATEST_IN_FILES, format_instant, parse_instant
     from simulator.scenario.errors import InputError
+    from simulator.scenario.files import workspace_file_problem
 
     for flag, value in (("--site-id", site_id), ("--api-key", api_key), ("--write-key", write_key)):
         if not value.strip():
             _fail(f"{flag} is empty: every client would then be let in; give a value (or leave the flag out)")
-    if Path(workspace).exists() and not Path(workspace).is_file():  # a pipe would block the start forever
-        what = "a folder" if Path(workspace).is_dir() else "not a regular file (a device or a pipe)"
-        _fail(f"--workspace {workspace}: {what}; a workspace file is expected")
+    problem = workspace_file_problem(Path(workspace))
+    if problem is not None:
+        _fail(f"--workspace {workspace}: {problem}")
     host_problem = _host_problem(host, allow_remote)
     if host_problem is not None:
         _fail(host_problem)
@@ -276,7 +282,7 @@ def serve(
     "-w",
     "workspace",
     default=None,
-    type=GivenPath(),
+    type=GivenPath(text=True),
     help="The workspace (default: the one the log names).",
 )
 @click.option("--to-scenario", "scenario", default=None, help="Write a scenario skeleton to this file.")

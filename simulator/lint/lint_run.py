@@ -26,7 +26,7 @@ from simulator.lint.workspace_rules import WorkspaceLint
 from simulator.model.config import WorkspaceConfig
 from simulator.scenario import schema as s
 from simulator.scenario.errors import InputError, Problem
-from simulator.scenario.files import collect_files
+from simulator.scenario.files import collect_files, workspace_file_problem
 from simulator.scenario.loader import is_scenario_file, load_plan, load_workspace, misspells_the_scenario_key
 from simulator.scenario.yamlfile import YamlDoc, load_yaml_file, top_level_keys
 
@@ -60,10 +60,9 @@ class LintRun:
 
 def read_workspace(path: Path) -> LoadedWorkspace:
     """Raises InputError when the workspace cannot be read or is invalid."""
-    if path.is_dir():
-        raise InputError([Problem(str(path), 0, 0, "", "a folder: name the workspace file")])
-    if not path.is_file():
-        raise InputError([Problem(str(path), 0, 0, "", "no such workspace file")])
+    problem = workspace_file_problem(path)
+    if problem is not None:
+        raise InputError([Problem(str(path), 0, 0, "", problem)])
     config, model = load_workspace(path)
     return LoadedWorkspace(path, config, model, load_yaml_file(path))
 

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from simulator.scenario.loader import looks_like_a_story
 
-__all__ = ["SKIPPED_FOLDERS", "collect_files", "collect_scenario_files", "missing_path_problem"]
+__all__ = [
+    "SKIPPED_FOLDERS",
+    "collect_files",
+    "collect_scenario_files",
+    "missing_path_problem",
+    "workspace_file_problem",
+]
 
 # Folders a search skips, as pytest's `norecursedirs` does by default (and
 # hidden ones: `.git`, `.venv`), so `segsim run DIR` and `pytest DIR` agree.
@@ -37,6 +43,20 @@ def _walk(folder: Path, problems: Problems, suffixes: tuple[str, ...]) -> Iterab
             yield entry
         elif entry.name.endswith(suffixes):
             problems.append((str(entry), missing_path_problem(entry)))
+
+
+def workspace_file_problem(path: Path) -> str | None:
+    """Why a path given as a workspace is no workspace file, in words (None when it is a file).
+    A pipe is not read: the command would wait on it forever."""
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return "a folder: name the workspace file"
+    if path.is_symlink():
+        return "a link that leads nowhere (its target is missing, or links loop)"
+    if path.exists():
+        return "not a regular file (a device, a pipe?): name the workspace file"
+    return "no such workspace file"
 
 
 def missing_path_problem(path: Path) -> str:

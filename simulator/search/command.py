@@ -3,7 +3,6 @@ write one replayable scenario per distinct failure, and say what happened."""
 
 from __future__ import annotations
 
-import os
 import random
 import shlex
 import sys
@@ -22,22 +21,13 @@ _CHOICES = sorted(INVARIANTS) + ["all"]
 _INVARIANT_OF = {kind: name for name, kind in INVARIANTS.items()}
 
 
-def _echo(text: str = "") -> None:
-    """Print a line; once stdout is closed (`| head`), the rest goes nowhere and the search goes on,
-    so its witnesses are still written."""
-    try:
-        click.echo(text)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
 def _refuse(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
 
 
 @click.command()
-@click.argument("workspace", type=GivenPath(dir_okay=False, path_type=Path))
+@click.argument("workspace", type=GivenPath(dir_okay=False, path_type=Path, text=True))
 @click.option(
     "--journey",
     multiple=True,
@@ -67,12 +57,14 @@ def fuzz(
 ) -> None:
     """Let Hypothesis generate shoppers and stories against WORKSPACE, check the
     invariants, and write each distinct failure, shrunk, as a scenario file."""
+    from simulator.scenario.files import workspace_file_problem
     from simulator.search.catalog import catalog_of
     from simulator.search.driver import FuzzOptions, search
     from simulator.search.witness import replay_pinned, write_outputs
 
-    if not workspace.is_file():
-        _refuse(f"{workspace}: no such workspace file")
+    unusable = workspace_file_problem(workspace)
+    if unusable is not None:
+        _refuse(f"{workspace}: {unusable}")
     names: list[str] = []
     for name in invariants:
         if name == "all":
@@ -115,25 +107,24 @@ def fuzz(
         faults,
         None if seeded else Path(".segsim") / "hypothesis",
     )
-    echo = _echo
     what = ", ".join(names) if names else "all invariants"
     scope = f", journey {journey}" if journey else ""
-    echo(f"segsim fuzz {workspace}: {what}{scope}, faults {'on' if faults else 'off'}")
+    click.echo(f"segsim fuzz {workspace}: {what}{scope}, faults {'on' if faults else 'off'}")
 
     pinned_failures = pinned_invalid = 0
     for pinned in replay_pinned(options):
         if pinned.error:
             pinned_invalid += 1
-            echo(f"  pinned {pinned.file}: invalid ({pinned.error.splitlines()[0]})")
+            click.echo(f"  pinned {pinned.file}: invalid ({pinned.error.splitlines()[0]})")
             continue
         documented = f", {len(pinned.documented)} documented by its expectations" if pinned.documented else ""
         if not pinned.violations:
-            echo(f"  pinned {pinned.file}: no undocumented violation{documented}")
+            click.echo(f"  pinned {pinned.file}: no undocumented violation{documented}")
             continue
         pinned_failures += len(pinned.violations)
-        echo(f"  pinned {pinned.file}: {len(pinned.violations)} undocumented violation(s){documented}")
+        click.echo(f"  pinned {pinned.file}: {len(pinned.violations)} undocumented violation(s){documented}")
         for v in pinned.violations:
-            echo(f"    {v.kind} in {v.journey or '-'} ({v.cause}): {v.explanation}")
+            click.echo(f"    {v.kind} in {v.journey or '-'} ({v.cause}): {v.explanation}")
 
     report = search(options, catalog)
     try:  # before the summary: what was found is on disk whatever happens to stdout
@@ -141,26 +132,27 @@ def fuzz(
     except OutputError as exc:
         _refuse(str(exc))
     count = len(report.findings)
-    echo(
+    click.echo(
         f"ran {report.examples} examples in {report.rounds} round{'s' if report.rounds != 1 else ''} "
         f"(seed {seed}): {count} distinct failure{'s' if count != 1 else ''}"
         + (f", and {pinned_failures} undocumented violation(s) in shipped scenarios above" if pinned_failures else "")
     )
     for finding, written in zip(report.findings, witnesses, strict=True):
         v = finding.violation
-        echo("")
-        echo(f"{_INVARIANT_OF[v.kind]}: {v.kind} in {v.journey or 'any journey'}, cause {v.cause} (shopper {v.who})")
-        echo(f"  {v.explanation}")
-        echo(f"  witness: {written.path} ({written.steps} step{'s' if written.steps != 1 else ''})")
-        echo(f"  replay:  segsim run {shell_path(written.path)}")
+        click.echo("")
+        where = v.journey or "any journey"
+        click.echo(f"{_INVARIANT_OF[v.kind]}: {v.kind} in {where}, cause {v.cause} (shopper {v.who})")
+        click.echo(f"  {v.explanation}")
+        click.echo(f"  witness: {written.path} ({written.steps} step{'s' if written.steps != 1 else ''})")
+        click.echo(f"  replay:  segsim run {shell_path(written.path)}")
         if not written.replays:
-            echo(f"  warning: the witness does not replay as found: {written.problem}")
+            click.echo(f"  warning: the witness does not replay as found: {written.problem}")
     for crash, path in zip(report.crashes, crash_paths, strict=True):
-        echo("")
-        echo(f"the simulator raised an error on a generated story: {path}")
-        echo("  " + "\n  ".join(crash.error.strip().splitlines()[-3:]))
-    echo("")
-    echo(
+        click.echo("")
+        click.echo(f"the simulator raised an error on a generated story: {path}")
+        click.echo("  " + "\n  ".join(crash.error.strip().splitlines()[-3:]))
+    click.echo("")
+    click.echo(
         f"reproduce this search: segsim fuzz {shell_path(workspace)} --seed {seed} --max-examples {max_examples}"
         + (" --faults" if faults else "")
         + (f" --journey {shlex.quote(journey)}" if journey else "")

@@ -12,15 +12,20 @@ finding is then shrunk again on its own, for its own key (`search.shrink`).
 from __future__ import annotations
 
 import re
+import signal
+import tempfile
+import threading
 import traceback
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from simulator.checks.violations import INVARIANTS, Violation, find_violations
@@ -36,6 +41,40 @@ Key = tuple[str, str, str]  # (violation kind, journey or "", cause)
 
 _MAX_ROUNDS = 3
 _SEEN_LIMIT = 20_000  # stories remembered with their verdicts, per search
+
+
+class _Interrupts:
+    """Ctrl-C during a search. Python drops an exception raised inside a garbage-collector
+    callback (Hypothesis installs one, to time collections), so a `KeyboardInterrupt` that
+    lands there was lost and the search ran on: the press is also remembered, and raised
+    again before the next example or shrink step."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+
+    def raise_if_pressed(self) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def _on_sigint(self, signum: int, frame: object) -> None:
+        self.pressed = True
+        raise KeyboardInterrupt
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        self.pressed = False
+        if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self._on_sigint)
+        try:
+            yield
+        finally:
+            if previous is not None:  # None: a handler that was not installed from Python
+                signal.signal(signal.SIGINT, previous)
+
+
+_INTERRUPTS = _Interrupts()
 
 
 def violation_key(v: Violation) -> Key:
@@ -173,6 +212,7 @@ def _property(
     kinds = options.kinds
 
     def check(story: dict[str, Any]) -> None:
+        _INTERRUPTS.raise_if_pressed()
         counter[0] += 1
         # Different draws often tell the same story (a byte no step reads, a
         # shrink that changes nothing): judge each story once per search.
@@ -247,6 +287,7 @@ def _shrink(finding: Finding, builder: PlanBuilder, seen: dict[str, list[Violati
     tried: dict[str, list[Violation] | None] = {}
 
     def judge(story: dict[str, Any]) -> list[Violation] | None:
+        _INTERRUPTS.raise_if_pressed()
         text = repr(story)
         if text in seen:
             return seen[text]
@@ -267,8 +308,20 @@ def _shrink(finding: Finding, builder: PlanBuilder, seen: dict[str, list[Violati
 
 
 def search(options: FuzzOptions, catalog: Catalog | None = None) -> FuzzReport:
-    """Run the search; `catalog_of(options.workspace)` raises `InputError` on a bad workspace."""
-    catalog = catalog or catalog_of(options.workspace)
+    """Run the search; `catalog_of(options.workspace)` raises `InputError` on a bad workspace.
+
+    Hypothesis caches what it reads in the source (`.hypothesis/constants`) under the working
+    folder; the search gives it a folder of its own, removed after, so that a search leaves
+    nothing behind but its witnesses (and `options.database`, when one is named)."""
+    with tempfile.TemporaryDirectory(prefix="segsim-fuzz-") as home, _INTERRUPTS.watching():
+        set_hypothesis_home_dir(home)
+        try:
+            return _search(options, catalog or catalog_of(options.workspace))
+        finally:
+            set_hypothesis_home_dir(None)
+
+
+def _search(options: FuzzOptions, catalog: Catalog) -> FuzzReport:
     builder = PlanBuilder(catalog)
     report = FuzzReport(options)
     excluded: set[Key] = set()

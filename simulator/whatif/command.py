@@ -179,12 +179,14 @@ def whatif(
     _require_extras()
     from simulator.model.time import DEFAULT_START, format_duration, parse_instant
     from simulator.scenario.errors import InputError
+    from simulator.scenario.files import workspace_file_problem
     from simulator.scenario.loader import load_workspace
     from simulator.whatif.grid import GridError, plan_grid
     from simulator.whatif.sweep import Sweep, run_sweep
 
-    if not Path(workspace).is_file():
-        raise click.BadParameter(f"no such file: {workspace}", param_hint="WORKSPACE")
+    unusable = workspace_file_problem(Path(workspace))
+    if unusable is not None:
+        raise click.BadParameter(f"{workspace}: {unusable}", param_hint="WORKSPACE")
     try:
         ws, _model = load_workspace(workspace)
     except InputError as exc:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import types
 from pathlib import Path
+from shlex import quote as shlex_quote
 
 import pytest
 from click.testing import CliRunner
@@ -707,3 +708,65 @@ def test_streams_without_a_file_identity_are_told_apart(monkeypatch: pytest.Monk
     assert cli._same_stream(lambda fd: types.SimpleNamespace(st_dev=0, st_ino=0)) is False
     assert cli._same_stream(lambda fd: types.SimpleNamespace(st_dev=5, st_ino=77)) is True
     assert cli._same_stream(lambda fd: types.SimpleNamespace(st_dev=5, st_ino=77 + fd)) is False
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["fuzz", "{workspace}", "--out", "{tmp}/out", "--max-examples", "1"],
+        ["serve", "-w", "{workspace}", "--log", "{tmp}/calls.jsonl"],
+        ["replay", "{tmp}/calls.jsonl", "-w", "{workspace}"],
+    ],
+)
+def test_a_workspace_name_that_is_not_utf8_is_refused_where_it_is_written_into_a_file(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # A witness's `workspace:` and a call log's header are UTF-8: such a name made
+    # `fuzz` crash after its search and `serve` crash leaving an empty log.
+    workspace = tmp_path / os.fsdecode(b"store\xff.yaml")
+    workspace.write_text(WORKSPACE.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "calls.jsonl").write_text("", encoding="utf-8")
+    args = [part.format(workspace=workspace, tmp=tmp_path) for part in command]
+    code, out = invoke(*args)
+    assert code == 2, out
+    assert "not UTF-8 text" in out and "Traceback" not in out
+    assert not (tmp_path / "out").exists()
+    assert (tmp_path / "calls.jsonl").read_text(encoding="utf-8") == ""
+
+
+@pytest.mark.parametrize(("story", "verdict"), [(PASSING, 0), (FAILING, 1)], ids=["passing", "failing"])
+def test_output_cut_short_by_its_reader_keeps_the_verdict_as_exit_code(
+    tmp_path: Path, story: str, verdict: int
+) -> None:
+    # `segsim run ... | head -1` under `set -o pipefail` exited 1 (a failure's code) once
+    # `head` had gone, whatever the scenarios said.
+    files = [write(tmp_path, f"{n:03}.yaml", story.replace("scenario: a", f"scenario: {n} a")) for n in range(1500)]
+    command = [sys.executable, "-m", "simulator.cli", "run", *map(str, files)]
+    shell = " ".join(map(shlex_quote, command)) + " | head -1"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, timeout=300)
+    assert done.stdout.count("\n") == 1, done.stdout
+    assert done.returncode == verdict, done.stderr
+    assert done.stderr == ""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["lint", "{pipe}"],
+        ["gate", "{pipe}", str(EXAMPLE)],
+        ["fuzz", "{pipe}", "--out", "{tmp}/out", "--max-examples", "1"],
+        ["whatif", "{pipe}", "--segment", "s", "--window", "1h", "--latency", "web=0s", "--out", "{tmp}/out"],
+        ["serve", "-w", "{pipe}"],
+    ],
+    ids=["lint", "gate", "fuzz", "whatif", "serve"],
+)
+def test_a_pipe_given_as_the_workspace_is_named_as_such_and_not_read(tmp_path: Path, command: list[str]) -> None:
+    # It was called "no such workspace file" (it exists); reading it would wait forever.
+    pipe = tmp_path / "workspace.yaml"
+    os.mkfifo(pipe)
+    code, out = invoke(*[part.format(pipe=pipe, tmp=tmp_path) for part in command])
+    assert code == 2, out
+    assert "not a regular file (a device, a pipe?)" in out
+    assert "no such" not in out
+    assert not (tmp_path / "out").exists()

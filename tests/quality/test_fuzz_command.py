@@ -261,3 +261,16 @@ def test_a_closed_stdout_still_gets_the_witnesses_written(tmp_path: Path) -> Non
     done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, timeout=300)
     assert done.stdout.startswith("segsim fuzz"), done.stdout
     assert (out / "ghost_abandon-cart_recovery-late_arrival.yaml").is_file(), done.stderr
+    assert done.returncode == 1, done.stderr  # it found something, whoever read the output
+
+
+def test_a_search_leaves_nothing_in_the_working_folder_but_its_witnesses(tmp_path: Path) -> None:
+    """Hypothesis cached what it read in the source under `.hypothesis/constants` in the working folder."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "simulator.cli", "fuzz", str(WORKSPACES / "late_batch.yaml"), "--seed", "1"]
+    command += ["--invariant", "no_ghost_abandons", "--max-examples", "20", "--out", "found"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["found"]

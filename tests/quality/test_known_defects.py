@@ -50,3 +50,27 @@ def test_clean_workspace_has_no_ghost_abandon() -> None:
     assert report.examples >= 200
     assert report.findings == []
     assert report.crashes == []
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped exception
+def test_ctrl_c_that_lands_in_a_garbage_collector_callback_still_stops_the_search() -> None:
+    # Python drops an exception raised inside a gc callback: a Ctrl-C that arrived while one
+    # ran (Hypothesis installs one) was lost, and `segsim fuzz` ran to its end.
+    import gc
+    import signal
+
+    pressed: list[str] = []
+
+    def press_ctrl_c_inside_a_callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and not pressed:
+            pressed.append(phase)
+            signal.raise_signal(signal.SIGINT)
+
+    gc.callbacks.append(press_ctrl_c_inside_a_callback)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            search(FuzzOptions(WORKSPACES / "clean.yaml", ("no_ghost_abandons",), seed=1, max_examples=300))
+    finally:
+        gc.callbacks.remove(press_ctrl_c_inside_a_callback)
+    assert pressed, "no garbage collection ran during the search"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -325,10 +325,11 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
         _fail(str(exc))
     if scenario is not None:
         target = Path(scenario)
-        document = scenario_skeleton(session, session_log, workspace_reference(Path(ws_path), target))
+        skeleton = scenario_skeleton(session, session_log, workspace_reference(Path(ws_path), target))
+        document = skeleton.document
         try:
             check_not_an_input(target, [Path(ws_path)])  # the workspace the log names
-            write_skeleton(document, target)
+            write_skeleton(skeleton, target)
         except OutputError as exc:
             _fail(str(exc))
         # With --json, stdout stays one JSON document and the note goes to stderr.

@@ -11,7 +11,9 @@ run delivers it when the emulator received it.
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from simulator.platform.state import email_key
 from .calllog import LogError, SessionLog
 from .session import EmulatorSession
 
-__all__ = ["replay_log", "scenario_skeleton", "workspace_reference", "write_skeleton"]
+__all__ = ["Skeleton", "replay_log", "scenario_skeleton", "workspace_reference", "write_skeleton"]
 
 
 def replay_log(log: SessionLog, workspace: WorkspaceConfig) -> EmulatorSession:
@@ -83,8 +85,15 @@ def _keys(send: Send) -> list[str]:
     return keys
 
 
-def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: str) -> dict[str, Any]:
-    """The scenario document (a mapping ready for YAML) for the calls the session delivered."""
+@dataclass(frozen=True)
+class Skeleton:
+    document: dict[str, Any]  # the scenario, a mapping ready for YAML
+    anonymous_ids: dict[str, str]  # device name -> the anonymous id its calls carried
+
+
+def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: str) -> Skeleton:
+    """The scenario for the calls the session delivered. A scenario derives each device's anonymous id
+    from the names, so the ids the calls carried are kept beside it, for the file's header."""
     shoppers = _Shoppers()
     for send in session.sends:
         keys = _keys(send)
@@ -147,7 +156,7 @@ def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: 
             step["identify"] = identify or True
         step["latency"] = "0s"
         timeline.append(step)
-    return {
+    document = {
         "scenario": f"replay of {log.path.name}",
         "description": (
             f"Calls received by the emulator from {format_instant(start)}, one step per call at its arrival "
@@ -159,14 +168,18 @@ def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: 
         "timeline": timeline,
         "expect": [],
     }
+    return Skeleton(document, {device: anonymous_id for anonymous_id, device in devices.items()})
 
 
-def write_skeleton(document: dict[str, Any], path: Path) -> None:
-    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
+def write_skeleton(skeleton: Skeleton, path: Path) -> None:
+    text = yaml.safe_dump(skeleton.document, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
     from simulator.fileout import write_text
 
-    header = "# Written by segsim replay --to-scenario: a starting point, edit freely.\n"
-    write_text(path, header + text)  # OutputError names the file
+    header = ["# Written by segsim replay --to-scenario: a starting point, edit freely."]
+    if skeleton.anonymous_ids:
+        header.append("# The anonymous ids the calls carried (a scenario derives its own from the names):")
+        header += [f"#   {device}: {json.dumps(anon)}" for device, anon in skeleton.anonymous_ids.items()]
+    write_text(path, "\n".join(header) + "\n" + text)  # OutputError names the file
 
 
 def workspace_reference(workspace: Path, scenario: Path) -> str:

@@ -177,6 +177,7 @@ def test_replay_cli_and_scenario_skeleton_that_check_accepts(tmp_path: Path) -> 
     text = scenario.read_text()
     assert "shopper_1: {id: cus_1, email: ana@example.com}" in text
     assert "device: device_1" in text and "latency: 0s" in text
+    assert '#   device_1: "a-1"\n' in text  # the anonymous id the calls carried, which the scenario cannot hold
     assert "message_sent" in live_kinds
     both = tmp_path / "both.yaml"
     result = runner.invoke(main, ["replay", str(log), "--to-scenario", str(both), "--json"])

@@ -24,6 +24,8 @@ __all__ = [
     "ideal_outcome",
     "instant_outcome",
     "ideal_workspace",
+    "renamed_outcome",
+    "retyped_outcome",
     "unskewed_outcome",
     "unrefreshed_outcome",
 ]
@@ -206,6 +208,20 @@ def instant_outcome(plan: Plan) -> Outcome:
 
 def unskewed_outcome(plan: Plan) -> Outcome:
     sends = [replace(s, timestamp=s.at) for s in plan.sends]
+    return simulate(replace(plan, sends=sends, expectations=[]), until=None)
+
+
+def renamed_outcome(plan: Plan) -> Outcome:
+    """Every event named as the rules spell it (and the rules spelt one way); all else as real."""
+    names = canonical_names(plan.workspace)
+    sends = [replace(s, name=names.get(fold_name(s.name), s.name)) if s.name else s for s in plan.sends]
+    workspace = canonical_rules(plan.workspace)
+    return simulate(replace(plan, sends=sends, expectations=[]), workspace=workspace, until=None)
+
+
+def retyped_outcome(plan: Plan) -> Outcome:
+    """Every event's numeric strings read as numbers; all else as real."""
+    sends = [replace(s, properties=read_generously(s.properties)) if s.properties else s for s in plan.sends]
     return simulate(replace(plan, sends=sends, expectations=[]), until=None)
 
 

@@ -16,6 +16,8 @@ from simulator.checks.ideal import (
     canonical_names,
     ideal_outcome,
     instant_outcome,
+    renamed_outcome,
+    retyped_outcome,
     unrefreshed_outcome,
     unskewed_outcome,
 )
@@ -86,6 +88,14 @@ class _Finder:
     @cached_property
     def unrefreshed(self) -> Outcome:
         return unrefreshed_outcome(self.plan)
+
+    @cached_property
+    def renamed(self) -> Outcome:
+        return renamed_outcome(self.plan)
+
+    @cached_property
+    def retyped(self) -> Outcome:
+        return retyped_outcome(self.plan)
 
     _entered: dict[int, set[tuple[str, int]]]
 
@@ -577,11 +587,22 @@ class _Finder:
         )
 
     def rule_for(self, j: JourneyDef, role: str, send: Send) -> Performed | None:
-        conds = [j.goal] if role == "goal" else [j.filter]
-        for node in (n for c in conds for n in walk(c)):
+        """The test of the goal or filter (or of a segment it reads) that waits for `send`."""
+        for node in self.nodes(j.goal if role == "goal" else j.filter):
             if isinstance(node, Performed) and fold_name(node.event) == fold_name(send.name or ""):
                 return node
         return None
+
+    def nodes(self, cond: Cond | None, seen: frozenset[str] = frozenset()) -> Iterable[Cond]:
+        """Every node of a condition and of the rules of the segments it reads, depth first."""
+        for node in walk(cond):
+            yield node
+            if isinstance(node, InSegment) and node.segment not in seen:
+                yield from self.nodes(self.segment_rules.get(node.segment), seen | {node.segment})
+
+    @cached_property
+    def segment_rules(self) -> dict[str, Cond]:
+        return {seg.name: seg.rule for seg in self.ws.segments}
 
     # ------------------------------------------------------------ missed entries
 
@@ -671,6 +692,10 @@ class _Finder:
         name = send.name or ""
         if j.trigger_event is not None and name != j.trigger_event:
             return "name_mismatch", f"it is named {name!r}, the trigger is {j.trigger_event!r}"
+        if self.entered_for(self.renamed, j.name, send.seq):  # the filter, or a segment it reads
+            return "name_mismatch", "with the shopper's events named as the rules spell them it would have entered" + (
+                self.drifted_names(send.shopper or "")
+            )
         if not tests_pass(j.trigger_where, send.properties, send.properties, self.ws.coerce):
             return "type_mismatch", "the trigger's where fails only because of a type"
         filt = [n for n in walk(j.filter) if isinstance(n, Performed)]
@@ -683,7 +708,21 @@ class _Finder:
                     != tests_pass(node.where, s.properties, None, self.ws.coerce)
                 ):
                     return "type_mismatch", "the filter's where differs only because of a type"
+        if self.entered_for(self.retyped, j.name, send.seq):  # the filter's `trigger:` tests, a segment it reads
+            return "type_mismatch", "with numeric strings read as numbers it would have entered"
         return "other", self.what_kept_it_out(j, send)
+
+    def drifted_names(self, who: str) -> str:
+        """The shopper's event names that the rules spell otherwise, as a parenthesis (or nothing)."""
+        names = canonical_names(self.ws)
+        drifted = sorted(
+            {
+                f"{s.name!r} is {names[fold_name(s.name or '')]!r}"
+                for s in self.shopper_tracks(who)
+                if names.get(fold_name(s.name or ""), s.name) != s.name
+            }
+        )
+        return f" ({', '.join(drifted[:3])})" if drifted else ""
 
     @cached_property
     def records_by_seq(self) -> dict[Any, list[dict[str, Any]]]:

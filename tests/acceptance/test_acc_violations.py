@@ -413,3 +413,81 @@ def test_ghost_abandon_with_an_in_segment_goal() -> None:
             workspace=WORKSPACE.replace("goal: {performed: order_completed}", "goal: {in_segment: buyers}"),
         )
     )
+
+
+# A drift read through a segment, a filter's own event or a filter's `trigger:` test was `other`.
+DRIFT = """
+scenario: drift
+workspace:
+  sources: {{backend: {{kind: server, latency: 0s}}}}
+  segments:
+    buyers: {{rule: {{performed: order_completed, where: {{value: {{gt: 100}}}}}}}}
+    carters: {{rule: {{performed: cart_added}}}}
+  journeys:
+    j: {{trigger: {{event: checkout_started}}, {rule}, steps: [{{wait: 1h}}, {{send: m1}}]}}
+shoppers: {{ben: {{id: cus_2}}}}
+timeline:
+  - {{at: 0m, who: ben, source: backend, identify: true}}
+{timeline}
+expect:
+  - {{violation: {kind}, who: ben, journey: j, cause: {cause}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "timeline", "kind", "cause"),
+    [
+        (
+            "goal: {in_segment: buyers}, exit: goal",
+            "  - {at: 1m, who: ben, source: backend, track: checkout_started}\n"
+            "  - {at: 10m, who: ben, source: backend, track: Order Completed, properties: {value: 150}}",
+            "ghost_abandon",
+            "name_mismatch",
+        ),
+        (
+            "goal: {in_segment: buyers}, exit: goal",
+            "  - {at: 1m, who: ben, source: backend, track: checkout_started}\n"
+            "  - {at: 10m, who: ben, source: backend, track: order_completed, properties: {value: '150'}}",
+            "ghost_abandon",
+            "type_mismatch",
+        ),
+        (
+            "filter: {performed: cart_added}",
+            "  - {at: 1m, who: ben, source: backend, track: Cart Added}\n"
+            "  - {at: 2m, who: ben, source: backend, track: checkout_started}",
+            "missed_entry",
+            "name_mismatch",
+        ),
+        (
+            "filter: {in_segment: carters}",
+            "  - {at: 1m, who: ben, source: backend, track: cart-added}\n"
+            "  - {at: 2m, who: ben, source: backend, track: checkout_started}",
+            "missed_entry",
+            "name_mismatch",
+        ),
+        (
+            "filter: {in_segment: buyers}",
+            "  - {at: 1m, who: ben, source: backend, track: order_completed, properties: {value: '150'}}\n"
+            "  - {at: 2m, who: ben, source: backend, track: checkout_started}",
+            "missed_entry",
+            "type_mismatch",
+        ),
+        (
+            "filter: {trigger: {value: {gte: 100}}}",
+            "  - {at: 1m, who: ben, source: backend, track: checkout_started, properties: {value: '150'}}",
+            "missed_entry",
+            "type_mismatch",
+        ),
+    ],
+    ids=[
+        "goal-segment-name",
+        "goal-segment-type",
+        "filter-name",
+        "filter-segment-name",
+        "filter-segment-type",
+        "filter-trigger-test-type",
+    ],
+)
+def test_a_drift_read_through_a_segment_or_a_filter_is_named(rule: str, timeline: str, kind: str, cause: str) -> None:
+    result = passes(DRIFT.format(rule=rule, timeline=timeline, kind=kind, cause=cause))
+    assert [(v.kind, v.cause) for v in result.violations] == [(kind, cause)]

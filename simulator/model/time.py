@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 __all__ = [
     "DEFAULT_START",
     "LATEST_IN_FILES",
+    "clock_reading_hint",
     "format_duration",
     "format_instant",
     "format_offset",
@@ -39,6 +40,16 @@ def is_duration(text: object) -> bool:
     return isinstance(text, str) and bool(_DURATION.match(text.strip()))
 
 
+def clock_reading_hint(value: str) -> str:
+    """`1:30` is a clock reading, not a duration: how to write the one it most likely means."""
+    match = re.fullmatch(r"([0-9]+):([0-5][0-9])(?::([0-5][0-9]))?", value.strip())
+    if match is None:
+        return ""
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    written = "".join(f"{n}{u}" for n, u in ((hours, "h"), (minutes, "m"), (seconds, "s")) if n) or "0s"
+    return f" (hours and minutes are written {written})"
+
+
 def parse_duration(text: object) -> int:
     """`1h30m` -> 5400. Raises ValueError with a readable reason."""
     if isinstance(text, bool) or not isinstance(text, str):
@@ -53,6 +64,7 @@ def parse_duration(text: object) -> int:
         hint = ""
         if re.fullmatch(r"(?:[0-9]+[wdhms])+", value):
             hint = " (units largest first, each once: write 1h30m, not 30m1h or 1h1h)"
+        hint = hint or clock_reading_hint(value)
         raise ValueError(f"expected a duration such as 30s, 15m, 2h, 1h30m, 3d or 1w, got {text!r}{hint}")
     seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(value))
     if seconds > MAX_SECONDS:

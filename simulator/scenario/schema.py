@@ -18,7 +18,14 @@ from pydantic import (
     model_validator,
 )
 
-from simulator.model.time import DURATION_PATTERN, LATEST_IN_FILES, is_duration, parse_duration, parse_instant
+from simulator.model.time import (
+    DURATION_PATTERN,
+    LATEST_IN_FILES,
+    clock_reading_hint,
+    is_duration,
+    parse_duration,
+    parse_instant,
+)
 from simulator.model.verdicts import Cause, InvariantName, ViolationKind
 
 __all__ = [
@@ -51,7 +58,7 @@ def _check_moment(value: str) -> str:
             raise  # an instant, but not one segsim takes: say why
         raise ValueError(
             f"expected a duration after start (such as 40m or 1h30m) or an "
-            f"ISO-8601 instant with an offset, got {value!r}"
+            f"ISO-8601 instant with an offset, got {value!r}{clock_reading_hint(value)}"
         ) from None
     return value
 

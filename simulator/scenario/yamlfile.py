@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,12 @@ MAX_NODES = 500_000
 MAX_DEPTH = 100
 
 _STANDARD = "tag:yaml.org,2002:"
+# Plain scalars are read as YAML 1.2's core schema reads them, not as YAML 1.1 (PyYAML's)
+# does: `country: NO`, `answer: yes`, `newsletter: on` are text, not booleans; `12:30` is
+# text, not 750 (base 60); `02134` is text, not 1116 (octal); `1e3` is a number.
+_BOOLEANS_1_2 = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_NUMBER_1_2 = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+")  # what 1.1 leaves as text
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
 _ALLOWED_TAGS = {_STANDARD + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 
 
@@ -111,6 +118,13 @@ class _Builder:
     def scalar(self, node: yaml.ScalarNode, path: tuple[object, ...]) -> Any:
         tag = node.tag
         text = node.value
+        if not node.style:  # plain (libyaml says "", PyYAML None): resolved as YAML 1.1, read as 1.2
+            if tag == _STANDARD + "bool":
+                return _BOOLEANS_1_2.get(text, text)
+            if tag in (_STANDARD + "int", _STANDARD + "float") and (":" in text or _LEADING_ZERO.fullmatch(text)):
+                return text
+            if tag == _STANDARD + "str" and _NUMBER_1_2.fullmatch(text):
+                tag = _STANDARD + "float"
         if tag == _STANDARD + "null":
             return None
         if tag == _STANDARD + "bool":

@@ -1,0 +1,77 @@
+"""Plain YAML scalars are read as YAML 1.2's core schema reads them: YAML 1.1's
+booleans (`yes`, `NO`, `on`), base-60 numbers (`12:30`) and octal numbers
+(`02134`) silently changed property values, so `where: {country: "NO"}` never
+matched an event written `country: NO`."""
+
+from __future__ import annotations
+
+import pytest
+from acceptance_support import passes
+
+from simulator.scenario.errors import InputError
+from simulator.scenario.loader import load_plan_text
+from simulator.scenario.yamlfile import load_yaml_text
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("yes", "yes"),
+        ("NO", "NO"),
+        ("on", "on"),
+        ("Off", "Off"),
+        ("y", "y"),
+        ("12:30", "12:30"),
+        ("190:20:30.15", "190:20:30.15"),
+        ("02134", "02134"),
+        ("'yes'", "yes"),
+        ("true", True),
+        ("False", False),
+        ("TRUE", True),
+        ("1e3", 1000.0),
+        ("-1.5E-3", -0.0015),
+        ("'1e3'", "1e3"),
+        ("0", 0),
+        ("120", 120),
+        ("0.5", 0.5),
+        ("0x1F", 31),
+        ("~", None),
+    ],
+)
+def test_a_plain_scalar_is_read_as_yaml_1_2_reads_it(written: str, read: object) -> None:
+    value = load_yaml_text(f"key: {written}\nlist: [{written}]\nflow: {{k: {written}}}\n", "f.yaml").data
+    assert value == {"key": read, "list": [read], "flow": {"k": read}}
+    assert type(value["key"]) is type(read)
+
+
+STEP = "{at: 0s, who: ana, track: order_completed, properties: {country: NO, slot: 12:30, zip: 02134}}"
+STORY = """
+scenario: the Norway problem
+workspace:
+  segments:
+    norwegians: {rule: {performed: order_completed, where: {country: "NO", slot: "12:30", zip: "02134"}}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - STEP
+expect:
+  - {who: ana, in_segment: norwegians, at: 1m}
+""".replace("STEP", STEP)
+
+
+def test_unquoted_text_in_a_story_matches_the_same_text_quoted() -> None:
+    passes(STORY)
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ("{at: 1:30, who: ana, track: go}", "(hours and minutes are written 1h30m)"),
+        ("{at: 1m, who: ana, track: go, latency: 0:45}", "(hours and minutes are written 45m)"),
+        ("{at: 1m, who: ana, track: go, drop: yes}", "valid boolean, got 'yes'"),
+    ],
+)
+def test_a_yaml_1_1_reading_in_a_field_is_an_error_that_says_what_to_write(step: str, message: str) -> None:
+    text = STORY.replace(STEP, step)
+    with pytest.raises(InputError) as caught:
+        load_plan_text(text, "story.yaml")
+    assert message in str(caught.value)

@@ -12,6 +12,8 @@ memory of dicts, and less work per record.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -215,17 +217,23 @@ STEP = Kind("step", "journey", "run", "who", "step", "cio_id", expand=_step, sto
 MESSAGE_SENT = Kind("message_sent", "journey", "message", "run", "cio_id", "who", expand=_message_sent, stored=1)
 
 
+_NEEDS_QUOTES = re.compile(r'[.\[\]"]')
+
+
 def flat_record(record: dict[str, Any]) -> dict[str, Any]:
     """One level of keys (SPEC 11's flat records): a mapping's values take
     dotted keys, `properties.value`, `attributes.vip`, as a rule's paths do,
     and a list holding mappings numbered ones, `properties.items[0].category`.
-    A list of plain values stays one value; an empty mapping is null."""
+    A key that holds a dot or a bracket itself is quoted, `properties["a.b"]`,
+    so that it never overwrites the nested `a: {b: ...}`. A list of plain
+    values stays one value; an empty mapping is null."""
     out: dict[str, Any] = {}
 
     def put(prefix: str, value: Any) -> None:
         if isinstance(value, dict):
             for key, inner in value.items():
-                put(f"{prefix}.{key}", inner)
+                key = str(key)
+                put(f"{prefix}[{json.dumps(key)}]" if _NEEDS_QUOTES.search(key) else f"{prefix}.{key}", inner)
             if not value:
                 out[prefix] = None
         elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):

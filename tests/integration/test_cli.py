@@ -770,3 +770,11 @@ def test_a_pipe_given_as_the_workspace_is_named_as_such_and_not_read(tmp_path: P
     assert "not a regular file (a device, a pipe?)" in out
     assert "no such" not in out
     assert not (tmp_path / "out").exists()
+
+
+def test_timeline_json_quotes_a_key_that_holds_a_dot_rather_than_overwrite_the_nested_one(tmp_path: Path) -> None:
+    story = PASSING.replace("track: go}", 'track: go, properties: {"a.b": 1, a: {b: 2}, "x[0]": 3}}')
+    code, out = invoke("timeline", "--json", str(write(tmp_path, "dots.yaml", story)))
+    assert code == 0, out
+    sent = next(r for r in json.loads(out) if r["kind"] == "sent")
+    assert (sent['properties["a.b"]'], sent["properties.a.b"], sent['properties["x[0]"]']) == (1, 2, 3)

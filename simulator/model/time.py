@@ -84,9 +84,11 @@ def parse_instant(text: object, latest: int = _LATEST) -> int:
             value = value[:-1] + "+00:00"
         try:
             moment = datetime.fromisoformat(value)
-        except ValueError:
+        except ValueError as exc:
+            # A date of the right shape that is no date (month 13, February 30) says which part is wrong.
+            wrong = "" if str(exc).startswith("Invalid isoformat") else f": {exc}"
             raise ValueError(
-                f"expected an ISO-8601 instant with an offset such as 2026-03-02T09:00:00Z, got {text!r}"
+                f"expected an ISO-8601 instant with an offset such as 2026-03-02T09:00:00Z, got {text!r}{wrong}"
             ) from None
     else:
         raise ValueError(f"expected an ISO-8601 instant, got {text!r}")

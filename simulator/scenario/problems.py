@@ -60,6 +60,12 @@ def _closest_members(errors: list[Any], data: Any) -> list[Any]:
 
 
 _QUOTED = re.compile(r"'([^']*)'")
+_BOUNDS = {
+    "greater_than_equal": ("ge", "of at least"),
+    "greater_than": ("gt", "above"),
+    "less_than_equal": ("le", "of at most"),
+    "less_than": ("lt", "below"),
+}
 
 
 def _explain(err: Any, missing_beside: list[str], root: type[BaseModel]) -> tuple[str, str]:
@@ -110,6 +116,9 @@ def _explain(err: Any, missing_beside: list[str], root: type[BaseModel]) -> tupl
     if kind == "model_type":
         keys = keys_allowed_at(root, (*loc, ""))
         return f"expected a mapping, got {got!r}", ("with keys among: " + ", ".join(keys)) if keys else ""
+    if kind in _BOUNDS:
+        bound, words = _BOUNDS[kind]
+        return f"expected a value {words} {(err.get('ctx') or {}).get(bound)}, got {got!r}", ""
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return f"{msg.lower()}, got {got!r}", ""
     return msg, ""

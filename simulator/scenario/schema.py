@@ -7,6 +7,7 @@ compiles them into plain data.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (
@@ -47,14 +48,22 @@ def _check_duration(value: str) -> str:
     return value
 
 
+_LOOKS_LIKE_A_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _check_moment(value: str) -> str:
     if is_duration(value):
         parse_duration(value)
         return value
+    if value.startswith("-") and is_duration(value[1:]):
+        raise ValueError(
+            f"an offset from start cannot be negative, got {value!r}: give an instant (such as "
+            "2026-03-02T09:00:00Z) before start, or set `start:` earlier"
+        )
     try:
         parse_instant(value, LATEST_IN_FILES)
     except ValueError as exc:
-        if "out of range" in str(exc) or "no offset" in str(exc):
+        if "out of range" in str(exc) or "no offset" in str(exc) or _LOOKS_LIKE_A_DATE.match(value):
             raise  # an instant, but not one segsim takes: say why
         raise ValueError(
             f"expected a duration after start (such as 40m or 1h30m) or an "

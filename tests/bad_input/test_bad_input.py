@@ -78,6 +78,10 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "misspelt_override_name.yaml": (7, "overrides.journeys.helo", ("no journey 'helo'", "did you mean 'hello'")),
     "misspelt_override_source.yaml": (4, "overrides.sources.backnd", ("no step sends through it", "'backend'")),
     "indented_too_deep.yaml": (5, "timeline", ("invalid YAML", "quote the value or fix the indent")),
+    "copies_zero.yaml": (5, "timeline[0].copies", ("expected a value of at least 1", "got 0")),
+    "month_thirteen.yaml": (5, "timeline[0].at", ("'2026-13-01T00:00:00Z'", "month must be in 1..12")),
+    "negative_offset.yaml": (5, "timeline[0].at", ("cannot be negative", "an instant", "`start:` earlier")),
+    "clock_reading_offset.yaml": (5, "timeline[0].at", ("'1:30'", "written 1h30m")),
 }
 # Files whose one mistake must give exactly one problem.
 ONE_PROBLEM = ("reversed_uniform_latency.yaml", "negative_exponential_latency.yaml", "misspelt_frequency.yaml")

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from simulator.model.calls import Send
 from simulator.model.config import WorkspaceConfig
 from simulator.model.time import format_duration, format_instant
 from simulator.platform.state import email_key
+from simulator.scenario.yamlfile import dump_yaml
 
 from .calllog import LogError, SessionLog
 from .session import EmulatorSession
@@ -172,7 +171,7 @@ def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: 
 
 
 def write_skeleton(skeleton: Skeleton, path: Path) -> None:
-    text = yaml.safe_dump(skeleton.document, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
+    text = dump_yaml(skeleton.document, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
     from simulator.fileout import write_text
 
     header = ["# Written by segsim replay --to-scenario: a starting point, edit freely."]

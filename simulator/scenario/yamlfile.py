@@ -19,7 +19,7 @@ import yaml
 
 from simulator.scenario.errors import InputError, Problem, format_path
 
-__all__ = ["MAX_BYTES", "YamlDoc", "load_yaml_file", "load_yaml_text", "top_level_keys"]
+__all__ = ["MAX_BYTES", "YamlDoc", "dump_yaml", "load_yaml_file", "load_yaml_text", "top_level_keys"]
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_NODES = 500_000
@@ -55,6 +55,20 @@ class YamlDoc:
 
 class _Loader(yaml.SafeLoader):
     """A private loader class: PyYAML's global loaders are never patched."""
+
+
+class _Dumper(yaml.SafeDumper):
+    """Quotes every text the reader above would not read back as text: PyYAML's
+    dumper quotes `yes` and `12:30` (YAML 1.1 reads them otherwise), and this one
+    also `1e3` (YAML 1.2 reads it as a number)."""
+
+
+_Dumper.add_implicit_resolver(_STANDARD + "float", _NUMBER_1_2, list("-+0123456789."))
+
+
+def dump_yaml(value: Any, **options: Any) -> str:
+    """`yaml.safe_dump`, written so that segsim's reader gives `value` back."""
+    return yaml.dump(value, Dumper=_Dumper, **options)
 
 
 # libyaml composes (with marks) far faster than the pure-Python parser.

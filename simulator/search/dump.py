@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
+from simulator.scenario.errors import InputError
+from simulator.scenario.yamlfile import dump_yaml, load_yaml_text
 
 __all__ = ["Witness", "dump_witness", "load_witness"]
 
@@ -42,7 +43,7 @@ class Witness:
 
 
 def _flow(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1_000_000, allow_unicode=True)
+    text = dump_yaml(value, default_flow_style=True, sort_keys=False, width=1_000_000, allow_unicode=True)
     text = text.strip()
     if text.endswith("\n..."):
         text = text[: -len("\n...")].strip()
@@ -87,7 +88,10 @@ def load_witness(text: str) -> Witness:
         key, sep, rest = line[1:].strip().partition(":")
         if sep:
             header[key.strip()] = rest.strip()
-    data = yaml.safe_load(text)
+    try:
+        data = load_yaml_text(text, "<witness>").data  # as `segsim run` reads it
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
     if not isinstance(data, dict):
         raise ValueError("a witness file is a scenario mapping")
     return Witness(data, header)

@@ -336,9 +336,14 @@ class WorkspaceLint:
                 sources[name] = builtin
         return [src for _, src in sorted(sources.items()) if kind is None or src.kind == kind]
 
-    def slowest(self, event: str) -> tuple[int, str, str] | None:
+    def slowest(self, event: str, sender_stamped: bool = False) -> tuple[int, str, str] | None:
+        """The slowest source that may send `event` (with `sender_stamped`: only those whose calls carry
+        their own timestamp; a `timestamps: none` source's events are stamped on arrival, so its latency
+        never closes a window on them)."""
         found: tuple[int, str, str] | None = None
         for src in self.sources_for(event):
+            if sender_stamped and src.timestamps == "none":
+                continue
             worst, how = worst_latency(src.latency)
             if found is None or worst > found[0]:
                 found = (worst, src.name, how)
@@ -348,7 +353,7 @@ class WorkspaceLint:
         for use in event_uses(self.model):
             if use.within is None:
                 continue
-            slowest = self.slowest(use.event)
+            slowest = self.slowest(use.event, sender_stamped=True)
             if slowest is None or slowest[0] < use.within:
                 continue
             worst, source, how = slowest

@@ -94,11 +94,11 @@ def parse_latency(value: str) -> LatencyModel:
         if not rest:
             return LatencyModel("fixed", parse_duration(text))
         if kind == "batch":
-            every, _, delay = rest.partition("+")
+            every, plus, delay = rest.partition("+")
             seconds = parse_duration(every)
             if seconds == 0:
                 raise ValueError("a batch interval must be longer than 0s")
-            return LatencyModel("batch", seconds, 0, parse_duration(delay) if delay else 0)
+            return LatencyModel("batch", seconds, 0, parse_duration(delay) if plus else 0)
         if kind == "uniform":
             low, _, high = rest.partition("-")
             a, b = parse_duration(low), parse_duration(high)

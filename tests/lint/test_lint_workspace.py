@@ -86,6 +86,15 @@ def test_a_window_wider_than_the_latency_is_fine(folder: LintFolder) -> None:
     assert _lint(folder, change) == []
 
 
+def test_a_source_stamped_on_arrival_never_closes_a_window_on_its_events(folder: LintFolder) -> None:
+    # `timestamps: none`: the platform stamps the event when it arrives, so it always counts.
+    def change(ws: dict[str, Any]) -> None:
+        ws["segments"]["recent_buyers"] = {"rule": {"performed": "order_completed", "within": "15m"}}
+        ws["sources"]["backend"]["timestamps"] = "none"
+
+    assert _lint(folder, change) == []
+
+
 def test_an_exponential_latency_is_read_at_its_99th_percentile(folder: LintFolder) -> None:
     def change(ws: dict[str, Any]) -> None:
         ws["sources"]["web"]["latency"] = {"exponential": "30m"}

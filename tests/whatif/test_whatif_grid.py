@@ -35,7 +35,9 @@ def test_latency_values_parse_and_print_back(text: str, model: LatencyModel) -> 
     assert describe_latency(model) == text
 
 
-@pytest.mark.parametrize("text", ["fast", "batch:0s", "uniform:2m-1s", "poisson:5m", "-5m"])
+@pytest.mark.parametrize(
+    "text", ["fast", "batch:0s", "uniform:2m-1s", "poisson:5m", "-5m", "batch:30m+", "uniform:1s-", "exponential:"]
+)
 def test_bad_latency_values_are_refused_with_the_syntax(text: str) -> None:
     with pytest.raises(GridError, match="batch:30m"):
         parse_latency(text)

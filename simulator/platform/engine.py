@@ -117,6 +117,7 @@ class Platform:
         self.compiled = self.rules.compiled
         self.depends = self.rules.depends
         self._affected = self.rules.affected
+        self._added = self.rules.added
         # Segment name -> cio numbers of its members now, kept as memberships change:
         # a snapshot is a read, not an evaluation of every profile.
         self.members_of: dict[str, set[int]] = {seg.name: set() for seg in workspace.segments}
@@ -388,7 +389,7 @@ class Platform:
             self.seen_keys.add(key)
         self.events.append(e)
         aged = self._add_event(p, e)
-        names = frozenset((name, AGE)) if aged else frozenset((name,))
+        names = self._added(name)[aged]
         self.trace.put((EVENT_ADDED, self.now, e, p.num, via))
         if ts > self.now:
             self.push(ts, HELD, e.proc, 0, e)
@@ -717,7 +718,13 @@ class Platform:
                 )
                 return
             joined: list[str] = []
-            changes = None if sweep or self.exhaustive or names is None else names | self._due_now(p)
+            changes = names
+            if sweep or self.exhaustive:
+                changes = None
+            elif names is not None and self.now >= p.next_due:
+                due = self._due_now(p)
+                if due:
+                    changes = names | due
             if sweep or not self.ws.segment_refresh:
                 joined, _ = self._recompute(p, changes)
             journeys.goals_and_waits(self, p, changes)
@@ -802,7 +809,7 @@ class Platform:
             return
         p = self.live(e.holder)
         self.trace.put((EVENT_RELEASED, self.now, p.num, e.name, e.seq))
-        self.changed(p, offer=[e], names=frozenset((e.name,)))
+        self.changed(p, offer=[e], names=self._added(e.name)[False])
 
     def _sweep(self) -> None:
         self.trace.add(self.now, "segment_refresh")

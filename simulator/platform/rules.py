@@ -158,6 +158,7 @@ class Rules:
         self.segment_deps = {seg.name: deps for seg, deps, _leaves in seg_deps}
         self._affected: dict[frozenset[str] | None, list[tuple[str, Compiled, bool]]] = {}
         self._deps: dict[int, tuple[Cond | None, frozenset[str]]] = {}  # id(condition) -> (it, dependencies)
+        self._added: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # event name -> `added(name)`
 
     def compiled(self, cond: Cond) -> Compiled:
         """`cond` compiled for this workspace's rules (once per condition)."""
@@ -178,6 +179,14 @@ class Rules:
                 if names is None or not names.isdisjoint(deps)
             ]
             self._affected[names] = found
+        return found
+
+    def added(self, name: str) -> tuple[frozenset[str], frozenset[str]]:
+        """What adding an event named `name` changes: its name; and its name and AGE,
+        when the event made the profile older. One set per name, made once."""
+        found = self._added.get(name)
+        if found is None:
+            self._added[name] = found = (frozenset((name,)), frozenset((name, AGE)))
         return found
 
     def depends(self, cond: Cond | None, names: frozenset[str]) -> bool:

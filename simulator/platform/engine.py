@@ -184,14 +184,21 @@ class Platform:
             # whichever sorts first by (instant, phase, seq, copy).
             incoming = self._incoming  # `schedule` may replace it from a probe
             d = incoming[self._next] if self._next < len(incoming) else None
-            if d is not None and (not queue or (d.arrival, DELIVERY, d.send.seq, d.copy) < queue[0]):
-                if until is not None and d.arrival > until:
-                    break
-                self._next += 1
-                self._mandatory -= 1
-                self.now = d.arrival
-                self._deliver(d)
-                continue
+            if d is not None:
+                arrival = d.arrival
+                top = queue[0] if queue else None
+                if (
+                    top is None
+                    or arrival < top[0]
+                    or (arrival == top[0] and (arrival, DELIVERY, d.send.seq, d.copy) < top)
+                ):
+                    if until is not None and arrival > until:
+                        break
+                    self._next += 1
+                    self._mandatory -= 1
+                    self.now = arrival
+                    self._deliver(d)
+                    continue
             if not queue:
                 break
             at = queue[0][0]
@@ -356,7 +363,8 @@ class Platform:
             self._identify(d)
         else:
             self._merge_call(d)
-        journeys.run_pending(self)
+        if self._pending:
+            journeys.run_pending(self)
 
     def _track(self, d: Delivery) -> None:
         send = d.send
@@ -727,11 +735,14 @@ class Platform:
                     changes = names | due
             if sweep or not self.ws.segment_refresh:
                 joined, _ = self._recompute(p, changes)
-            journeys.goals_and_waits(self, p, changes)
+            if self.open_runs.get(p.num):
+                journeys.goals_and_waits(self, p, changes)
             journeys.entries(self, p, offer or [], joined, changes, moved)
-            journeys.run_pending(self)
+            if self._pending:
+                journeys.run_pending(self)
         finally:
-            self._pending = outer + self._pending
+            if outer:
+                self._pending = outer + self._pending
             self._depth -= 1
 
     def _due_now(self, p: Profile) -> frozenset[str]:

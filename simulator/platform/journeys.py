@@ -62,8 +62,14 @@ def entries(
     low = pf.now - pf.ws.max_age
     # Inherited events (a Merge People call) never start a run; none older than max_age does.
     offered = [e for e in offer if e.via != "merge" and low <= e.ts <= pf.now]
-    later = [e for e in moved or () if e.via != "merge" and low <= e.ts <= pf.now]
-    for j in pf.ws.journeys:
+    later = [e for e in moved if e.via != "merge" and low <= e.ts <= pf.now] if moved else []
+    triggered_by = pf.rules.triggered_by
+    if holds or joined or len(offered) > 1:
+        candidates = pf.ws.journeys
+    else:
+        # Only the journeys this event can trigger: no other has anything to do.
+        candidates = triggered_by(offered[0].name) if offered else ()
+    for j in candidates:
         for hold in [h for h in holds if h.journey is j] if holds else ():
             if hold.alive and pf.now <= hold.expires and pf._filter_passes(j, p, hold.event.props):
                 hold.alive = False
@@ -75,8 +81,8 @@ def entries(
                 if pf.matches_trigger(j, e):
                     try_enter(pf, j, p, e)
     for e in later:
-        for j in pf.ws.journeys:
-            if j.trigger_event is not None and pf.matches_trigger(j, e):
+        for j in triggered_by(e.name):
+            if pf.matches_trigger(j, e):
                 try_enter(pf, j, p, e)
 
 

@@ -25,7 +25,7 @@ from simulator.model.conditions import (
     compile_condition,
     walk,
 )
-from simulator.model.config import SegmentDef, WorkspaceConfig
+from simulator.model.config import JourneyDef, SegmentDef, WorkspaceConfig
 
 __all__ = [
     "AGE",
@@ -159,6 +159,7 @@ class Rules:
         self._affected: dict[frozenset[str] | None, list[tuple[str, Compiled, bool]]] = {}
         self._deps: dict[int, tuple[Cond | None, frozenset[str]]] = {}  # id(condition) -> (it, dependencies)
         self._added: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # event name -> `added(name)`
+        self._triggered: dict[str, tuple[JourneyDef, ...]] = {}  # event name -> `triggered_by(name)`
 
     def compiled(self, cond: Cond) -> Compiled:
         """`cond` compiled for this workspace's rules (once per condition)."""
@@ -187,6 +188,13 @@ class Rules:
         found = self._added.get(name)
         if found is None:
             self._added[name] = found = (frozenset((name,)), frozenset((name, AGE)))
+        return found
+
+    def triggered_by(self, name: str) -> tuple[JourneyDef, ...]:
+        """The journeys an event named `name` can trigger, in the workspace's order."""
+        found = self._triggered.get(name)
+        if found is None:
+            self._triggered[name] = found = tuple(j for j in self.ws.journeys if j.trigger_event == name)
         return found
 
     def depends(self, cond: Cond | None, names: frozenset[str]) -> bool:

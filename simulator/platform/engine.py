@@ -109,7 +109,7 @@ class Platform:
         self.ended = False
         self.rules = rules_of(workspace)
         self._windows = self.rules.windows
-        self._due_offsets = self.rules.due_offsets
+        self._due_after = self.rules.due_after
         self._existence = self.rules.existence
         # (cio number, existence window key) -> the instant of its pending check: one
         # check per profile and such window, moved on to the latest event as it fires.
@@ -762,22 +762,27 @@ class Platform:
             return _NOTHING_DUE
         found: set[str] = set()
         upcoming = NEVER
-        offsets = self._due_offsets
+        due_after = self._due_after
         for e in p.events:
             ts = e.ts
-            keys = offsets.get(e.name)
-            if keys is None:
+            known = due_after.get(e.name)
+            if known is None:
                 if ts == now:
                     found.add(e.name)
                 elif now < ts < upcoming:
                     upcoming = ts
                 continue
+            last, keys = known
+            if now - ts > last:
+                continue  # every window it was in has closed
             due = keys.get(now - ts)
             if due is not None:
                 found.update(due)
-            for age in keys:
-                if now < ts + age < upcoming:
-                    upcoming = ts + age
+            for age in keys:  # ascending: the first one ahead is its next
+                if now < ts + age:
+                    if ts + age < upcoming:
+                        upcoming = ts + age
+                    break
         for a in self.ws.ages:
             if p.age_start + a == now:
                 found.add(AGE)

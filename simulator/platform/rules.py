@@ -144,14 +144,20 @@ class Rules:
         self.windows = windows_by_event(ws)
         self.existence = existence_windows(ws)
         self.existence_index = {key: i for i, key in enumerate(sorted(self.existence))}
-        # Event name -> {age of such an event: what it changes at that age}: its
-        # name when it is stamped (age 0), a window's key when it leaves it.
+        # Event name -> {age of such an event: what it changes at that age}, ages
+        # ascending: its name when it is stamped (age 0), a window's key when it
+        # leaves it.
         self.due_offsets: dict[str, dict[int, tuple[str, ...]]] = {}
         for name, windows in self.windows.items():
             offsets: dict[int, list[str]] = {0: [name]}
             for w, key in windows:
                 offsets.setdefault(w, []).append(key)
-            self.due_offsets[name] = {age: tuple(keys) for age, keys in offsets.items()}
+            self.due_offsets[name] = {age: tuple(keys) for age, keys in sorted(offsets.items())}
+        # Event name -> (the last of those ages, its offsets): an event older than
+        # that changes nothing any more.
+        self.due_after: dict[str, tuple[int, dict[int, tuple[str, ...]]]] = {
+            name: (max(offsets), offsets) for name, offsets in self.due_offsets.items()
+        }
         self._compiled: dict[int, tuple[Cond, Compiled]] = {}  # id(condition) -> (it, compiled)
         seg_deps = segment_dependencies(ws)
         self.segments = [(seg.name, deps, leaves, self.compiled(seg.rule)) for seg, deps, leaves in seg_deps]

@@ -342,6 +342,28 @@ def _compile_performed(cond: Performed, coerce: bool, needs_age: bool) -> Compil
                 break
         return n
 
+    if after is None and not where and (cond.negative or not cond.counts):
+        # Only whether one such event is in the window (after the floor): the
+        # most common test, and the one evaluated most often.
+        def exists(h: Holder, now: int, t: Mapping[str, Any] | None, floor: tuple[int, int] | None) -> bool:
+            events = h.by_name.get(name)
+            if not events:
+                return False
+            start = now - within if within is not None else None
+            for e in events:
+                ts = e.ts
+                if ts > now or (start is not None and ts <= start):
+                    continue
+                if floor is not None and (ts, e.proc) <= floor:
+                    continue
+                return True
+            return False
+
+        if not cond.negative:
+            return exists
+        if within is not None and needs_age:
+            return lambda h, now, t, f: not exists(h, now, t, f) and now - h.age_start >= within
+        return lambda h, now, t, f: not exists(h, now, t, f)
     if cond.negative:
         if within is not None and needs_age:
             return lambda h, now, t, f: count(h, now, t, f, 1) == 0 and now - h.age_start >= within

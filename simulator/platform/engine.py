@@ -111,6 +111,7 @@ class Platform:
         self._windows = self.rules.windows
         self._due_after = self.rules.due_after
         self._existence = self.rules.existence
+        self._existence_index = self.rules.existence_index
         # (cio number, existence window key) -> the instant of its pending check: one
         # check per profile and such window, moved on to the latest event as it fires.
         self._chains: dict[int, int] = {}  # keyed by `_chain`
@@ -284,43 +285,55 @@ class Platform:
         else:
             e.moves += (self.now, p.num)
         p.events.append(e)
-        p.by_name.setdefault(e.name, []).append(e)
-        if p.earliest_ts is None or e.ts < p.earliest_ts:
-            p.earliest_ts = e.ts
-            if e.ts < p.age_start:
-                p.age_start = e.ts
+        named = p.by_name.get(e.name)
+        if named is None:
+            p.by_name[e.name] = [e]
+        else:
+            named.append(e)
+        ts = e.ts
+        if p.earliest_ts is None or ts < p.earliest_ts:
+            p.earliest_ts = ts
+            if ts < p.age_start:
+                p.age_start = ts
                 aged = True
                 self._age_checks(p)
         now = self.now
-        for w, key in self._windows.get(e.name, ()):
-            if key in self._existence and not self.exhaustive:
-                self._chain_at(e.ts + w, p, key)
-            else:
-                self._time_check_at(e.ts + w, p, key)
-            if now <= e.ts + w < p.next_due:
-                p.next_due = e.ts + w
-        if e.ts > now:
-            self._time_check_at(e.ts, p, e.name)
-            if e.ts < p.next_due:
-                p.next_due = e.ts
+        windows = self._windows.get(e.name)
+        if windows is not None:
+            chains = not self.exhaustive
+            existence = self._existence
+            for w, key in windows:
+                closing = ts + w
+                if chains and key in existence:
+                    self._chain_at(closing, p, key)
+                else:
+                    self._time_check_at(closing, p, key)
+                if now <= closing < p.next_due:
+                    p.next_due = closing
+        if ts > now:
+            self._time_check_at(ts, p, e.name)
+            if ts < p.next_due:
+                p.next_due = ts
         return aged
 
     def _chain(self, num: int, key: str) -> int:
         """One number for (cio number, existence window key)."""
-        index = self.rules.existence_index
+        index = self._existence_index
         return num * len(index) + index[key]
 
     def _chain_at(self, at: int, p: Profile, key: str) -> None:
         """A check when an event leaves existence window `key` at `at`, unless one
         is pending for the profile by then: it will look for the latest event."""
-        if at <= self.now:
+        now = self.now
+        if at <= now:
             return
-        chain = self._chain(p.num, key)
+        index = self._existence_index
+        chain = p.num * len(index) + index[key]
         pending = self._chains.get(chain)
-        if pending is not None and self.now < pending <= at:
+        if pending is not None and now < pending <= at:
             return
         self._chains[chain] = at
-        self._time_check_at(at, p, key)
+        heapq.heappush(self._queue, (at, TIME, p.num, key))  # as `_time_check_at`
 
     def _age_checks(self, p: Profile) -> None:
         for a in self.ws.ages:

@@ -8,15 +8,19 @@ source never changes another's draws.
 from __future__ import annotations
 
 import math
+import operator
 import random
 from collections.abc import Iterable
 
 from simulator.model.calls import Delivery, Send
-from simulator.model.config import LatencyModel, WorkspaceConfig
+from simulator.model.config import LatencyModel, SourceConfig, WorkspaceConfig
 
 __all__ = ["LATEST_ARRIVAL", "batch_arrival", "deliver", "draw_latency"]
 
 LATEST_ARRIVAL = 253402300799  # 9999-12-31T23:59:59Z: the clock must stay printable
+
+_SEND_ORDER = operator.attrgetter("seq")
+_ARRIVAL_ORDER = operator.attrgetter("arrival", "send.seq", "copy")  # `Delivery.key`
 
 
 def batch_arrival(sent: int, start: int, every: int, offset: int, delay: int) -> int:
@@ -45,13 +49,18 @@ def deliver(
 ) -> tuple[list[Delivery], list[Send]]:
     """All deliveries sorted by (arrival, send order, copy), and the dropped sends."""
     generators: dict[str, random.Random] = {}
+    sources: dict[str, tuple[SourceConfig, random.Random]] = {}  # a send's source name -> it, its generator
     deliveries: list[Delivery] = []
     dropped: list[Send] = []
-    for send in sorted(sends, key=lambda s: s.seq):
-        source = workspace.source(send.source)
-        rng = generators.get(source.name)
-        if rng is None:
-            rng = generators[source.name] = random.Random(f"segsim:{seed}:{source.name}")
+    for send in sorted(sends, key=_SEND_ORDER):
+        found = sources.get(send.source)
+        if found is None:
+            source = workspace.source(send.source)
+            rng = generators.get(source.name)
+            if rng is None:
+                rng = generators[source.name] = random.Random(f"segsim:{seed}:{source.name}")
+            found = sources[send.source] = (source, rng)
+        source, rng = found
         # Every send consumes the same draws, whatever its overrides, so that a
         # step's override never shifts the draws of the steps after it.
         drop_draw = rng.random()
@@ -67,12 +76,13 @@ def deliver(
         if copies is None:
             copies = 2 if dup_draw < source.duplicate_rate else 1
         retry = send.retry_after if send.retry_after is not None else source.retry_after
-        arrivals = [send.at + latency + (copy - 1) * retry for copy in range(1, copies + 1)]
-        if arrivals[0] > LATEST_ARRIVAL:
+        first = send.at + latency
+        if first > LATEST_ARRIVAL:
             dropped.append(send)  # it would arrive after the year 9999: never
             continue
-        for copy, arrival in enumerate(arrivals, start=1):
+        for copy in range(1, copies + 1):
+            arrival = first + (copy - 1) * retry
             if arrival <= LATEST_ARRIVAL:
                 deliveries.append(Delivery(arrival, send, copy))
-    deliveries.sort(key=lambda d: d.key)
+    deliveries.sort(key=_ARRIVAL_ORDER)
     return deliveries, dropped

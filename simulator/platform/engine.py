@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -64,6 +65,7 @@ __all__ = ["Platform"]
 
 _MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
 _NOTHING_DUE: frozenset[str] = frozenset()
+_ARRIVAL_ORDER = operator.attrgetter("arrival", "send.seq", "copy")  # a delivery's (arrival, seq, copy)
 
 
 class Platform:
@@ -140,7 +142,7 @@ class Platform:
         waiting = self._incoming[self._next :]
         waiting.extend(deliveries)
         self._mandatory += len(waiting) - (len(self._incoming) - self._next)
-        waiting.sort(key=lambda d: (d.arrival, d.send.seq, d.copy))
+        waiting.sort(key=_ARRIVAL_ORDER)
         self._incoming, self._next = waiting, 0
 
     def probe(self, at: int, index: int, callback: Callable[[int], None]) -> None:
@@ -750,7 +752,8 @@ class Platform:
                 joined, _ = self._recompute(p, changes)
             if self.open_runs.get(p.num):
                 journeys.goals_and_waits(self, p, changes)
-            journeys.entries(self, p, offer or [], joined, changes, moved)
+            if offer or joined or moved or self.holds_on.get(p.num):
+                journeys.entries(self, p, offer or [], joined, changes, moved)
             if self._pending:
                 journeys.run_pending(self)
         finally:

@@ -65,6 +65,8 @@ __all__ = ["Platform"]
 
 _MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
 _NOTHING_DUE: frozenset[str] = frozenset()
+# A pending time check's key: its instant times this, plus the cio number (below it).
+_CHECK_SPAN = 1 << 40
 _ARRIVAL_ORDER = operator.attrgetter("arrival", "send.seq", "copy")  # a delivery's (arrival, seq, copy)
 
 
@@ -100,7 +102,12 @@ class Platform:
         self._processed: dict[int, list[Event]] = {}  # send seq -> its accepted events, up to:
         self._processed_upto = 0
         self.ignored: dict[int, int] = {}  # send seq -> copies ignored as duplicates
-        self._queue: list[tuple[Any, ...]] = []
+        self._queue: list[tuple[Any, ...]] = []  # (instant, phase, k1, k2, tie-breaker, payload); no TIME
+        # Pending time checks, beside the queue: one key per (instant, cio number),
+        # `_check_key`, in a heap of plain numbers, and what each is for (one
+        # name, or a set of them when several fall due together).
+        self._checks: list[int] = []
+        self._checks_for: dict[int, str | set[str]] = {}
         self._incoming: list[Delivery] = []  # scheduled deliveries in arrival order, beside the heap
         self._next = 0  # the next of them to process
         self._counter = itertools.count()
@@ -182,15 +189,18 @@ class Platform:
 
     def _process(self, until: int | None) -> None:
         queue = self._queue
+        checks = self._checks
         while True:
-            # The next thing due: the heap's top or the next scheduled delivery,
-            # whichever sorts first by (instant, phase, seq, copy).
+            # The next thing due: the next scheduled delivery, the queue's top or the
+            # next time check, whichever sorts first by (instant, phase, seq, copy);
+            # a time check sorts as (instant, TIME, cio number).
+            top = queue[0] if queue else None
+            check_at = checks[0] // _CHECK_SPAN if checks else None
             incoming = self._incoming  # `schedule` may replace it from a probe
             d = incoming[self._next] if self._next < len(incoming) else None
             if d is not None:
                 arrival = d.arrival
-                top = queue[0] if queue else None
-                if (
+                if (check_at is None or arrival <= check_at) and (
                     top is None
                     or arrival < top[0]
                     or (arrival == top[0] and (arrival, DELIVERY, d.send.seq, d.copy) < top)
@@ -202,28 +212,34 @@ class Platform:
                     self.now = arrival
                     self._deliver(d)
                     continue
-            if not queue:
+            check_first = check_at is not None and (
+                top is None or check_at < top[0] or (check_at == top[0] and TIME < top[1])
+            )
+            if check_first:
+                at = check_at
+            elif top is None:
                 break
-            at = queue[0][0]
+            else:
+                at = top[0]
             if until is not None:
                 if at > until:
                     break
             elif self._mandatory == 0 and at > self.now:
                 break  # what is left is optional and later than the last instant
+            self.now = at
+            if check_first:
+                key = heapq.heappop(checks)
+                what = self._checks_for.pop(key)
+                self._time_check(key % _CHECK_SPAN, {what} if type(what) is str else what)
+                continue
             item = heapq.heappop(queue)
             at, phase, k1, payload = item[0], item[1], item[2], item[-1]
             if phase in _MANDATORY:
                 self._mandatory -= 1
-            self.now = at
             if phase == DELIVERY:
                 self._deliver(payload)
             elif phase == HELD:
                 self._release(payload)
-            elif phase == TIME:
-                what = {payload}
-                while queue and queue[0][0] == at and queue[0][1] == TIME and queue[0][2] == k1:
-                    what.add(heapq.heappop(queue)[3])  # one check per profile and instant
-                self._time_check(k1, what)
             elif phase == TIMER:
                 journeys.timer_due(self, payload[0], payload[1])
             elif phase == HOLD_END:
@@ -335,7 +351,7 @@ class Platform:
         if pending is not None and now < pending <= at:
             return
         self._chains[chain] = at
-        heapq.heappush(self._queue, (at, TIME, p.num, key))  # as `_time_check_at`
+        self._time_check_at(at, p, key)
 
     def _age_checks(self, p: Profile) -> None:
         for a in self.ws.ages:
@@ -346,9 +362,17 @@ class Platform:
     def _time_check_at(self, at: int, p: Profile, what: str) -> None:
         if at <= self.now:
             return
-        # Entries for one profile and instant come off the heap together (they
-        # differ only in `what`) and make one check; no tie-breaker is needed.
-        heapq.heappush(self._queue, (at, TIME, p.num, what))
+        # Checks for one profile and instant are one check (they differ only in `what`).
+        key = at * _CHECK_SPAN + p.num
+        pending = self._checks_for.get(key)
+        if pending is None:
+            self._checks_for[key] = what
+            heapq.heappush(self._checks, key)
+        elif type(pending) is str:
+            if pending != what:
+                self._checks_for[key] = {pending, what}
+        else:
+            pending.add(what)
 
     def _owner(self, p: Profile) -> str | None:
         for key in (p.id, p.email, *p.anonymous_ids):

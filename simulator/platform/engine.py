@@ -710,12 +710,12 @@ class Platform:
                 return False
         return True
 
-    def _recompute(self, p: Profile, names: frozenset[str] | None = None) -> tuple[list[str], list[str]]:
-        """Re-evaluate the segments the change can affect (all when `names` is None)."""
-        joined: list[str] = []
-        left: list[str] = []
+    def _recompute(self, p: Profile, names: frozenset[str] | None = None) -> tuple[str, ...]:
+        """Re-evaluate the segments the change can affect (all when `names` is None);
+        the segments it joined."""
+        joined: tuple[str, ...] = ()
         if p.deleted_at is not None:
-            return joined, left
+            return joined
         if not p.evaluated:  # a new profile: every segment gets a first look
             names = None
             p.evaluated = True
@@ -728,14 +728,13 @@ class Platform:
             if now_in and not was_in:
                 p.segments = {*p.segments, name}
                 self.members_of[name].add(p.num)
-                joined.append(name)
+                joined += (name,)
                 self.trace.put((SEGMENT_ENTERED, now, name, p.num, self._owner(p)))
             elif was_in and not now_in:
                 p.segments = p.segments - {name} or NO_SEGMENTS
                 self.members_of[name].discard(p.num)
-                left.append(name)
                 self.trace.put((SEGMENT_LEFT, now, name, p.num, self._owner(p)))
-        return joined, left
+        return joined
 
     def changed(
         self,
@@ -754,7 +753,10 @@ class Platform:
         # The runs this change starts or resumes take their steps now; runs an
         # outer change queued (another run of the same delivery, waiting for
         # the run whose `update` caused this change) keep their turn after it.
-        outer, self._pending = self._pending, []
+        outer = self._pending
+        nested = bool(outer)
+        if nested:
+            self._pending = []
         try:
             if self._depth > 50:
                 self.trace.add(
@@ -764,7 +766,7 @@ class Platform:
                     note="updates kept changing this profile; stopped re-evaluating",
                 )
                 return
-            joined: list[str] = []
+            joined: tuple[str, ...] = ()
             changes = names
             if sweep or self.exhaustive:
                 changes = None
@@ -773,7 +775,7 @@ class Platform:
                 if due:
                     changes = names | due
             if sweep or not self.ws.segment_refresh:
-                joined, _ = self._recompute(p, changes)
+                joined = self._recompute(p, changes)
             if self.open_runs.get(p.num):
                 journeys.goals_and_waits(self, p, changes)
             if offer or joined or moved or self.holds_on.get(p.num):
@@ -781,7 +783,7 @@ class Platform:
             if self._pending:
                 journeys.run_pending(self)
         finally:
-            if outer:
+            if nested:
                 self._pending = outer + self._pending
             self._depth -= 1
 
@@ -838,8 +840,12 @@ class Platform:
             self.changed(p)
             return
         now = self.now
-        for key in [key for key in what if key in self._existence]:
-            event, within = self._existence[key]
+        existence = self._existence
+        for key in list(what):
+            place = existence.get(key)
+            if place is None:
+                continue
+            event, within = place
             chain = self._chain(num, key)
             if self._chains.get(chain) == now:
                 del self._chains[chain]

@@ -8,6 +8,7 @@ trace, and asks the platform to evaluate conditions.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from simulator.model.config import Branch, JourneyDef, SendStep, Update, Wait, WaitUntil
@@ -41,7 +42,7 @@ def entries(
     pf: Platform,
     p: Profile,
     offer: list[Event],
-    joined: list[str],
+    joined: Sequence[str],
     names: frozenset[str] | None = None,
     moved: list[Event] | None = None,
 ) -> None:
@@ -59,10 +60,14 @@ def entries(
         holds = [h for h in holds if h.alive and (names is None or pf.depends(h.journey.filter, names))]
     if not offer and not joined and not holds and not moved:
         return
-    low = pf.now - pf.ws.max_age
+    now = pf.now
+    low = now - pf.ws.max_age
     # Inherited events (a Merge People call) never start a run; none older than max_age does.
-    offered = [e for e in offer if e.via != "merge" and low <= e.ts <= pf.now]
-    later = [e for e in moved if e.via != "merge" and low <= e.ts <= pf.now] if moved else []
+    offered: list[Event] = []
+    for e in offer:
+        if e.via != "merge" and low <= e.ts <= now:
+            offered.append(e)
+    later = [e for e in moved if e.via != "merge" and low <= e.ts <= now] if moved else []
     triggered_by = pf.rules.triggered_by
     if holds or joined or len(offered) > 1:
         candidates = pf.ws.journeys

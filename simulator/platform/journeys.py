@@ -102,15 +102,21 @@ def _wait_label(seconds: int) -> str:
 
 
 def frequency_ok(pf: Platform, j: JourneyDef, p: Profile) -> bool:
-    if j.frequency == "every_time":
+    frequency = j.frequency
+    if frequency == "every_time":
         return True
-    runs = [r for r in p.history if r.journey.name == j.name]
-    if j.frequency == "once":
-        return not runs
-    if j.frequency == "once_at_a_time":
-        return not any(r.open for r in runs)
-    low = pf.now - j.frequency_window
-    return not any(low < r.entered_at <= pf.now for r in runs)
+    name, now = j.name, pf.now
+    for r in p.history:
+        if r.journey.name != name:
+            continue
+        if frequency == "once":
+            return False
+        if frequency == "once_at_a_time":
+            if r.open:
+                return False
+        elif now - j.frequency_window < r.entered_at <= now:
+            return False
+    return True
 
 
 def try_enter(pf: Platform, j: JourneyDef, p: Profile, e: Event | None, from_hold: bool = False) -> Run | None:

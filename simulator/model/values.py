@@ -218,6 +218,8 @@ def tests_pass(
     """Every test holds. Several operators on one `items[]` path are one test:
     one element must pass them all (`items[].price: {gte: 5, lte: 10}` is an
     item priced 5 to 10, not one over 5 and another under 10)."""
+    if not tests:
+        return True
     if len(tests) < 2 or not any("[]" in t.path for t in tests):
         return all(test_value(t, data, trigger, coerce) for t in tests)
     by_path: dict[str, list[ValueTest]] = {}

@@ -8,6 +8,7 @@ trace, and asks the platform to evaluate conditions.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["end", "entries", "goals_and_waits", "run_pending", "timer_due", "try_enter"]
 
 _NO_EVENT_YET = 2**62
+_RUN_ORDER = operator.attrgetter("num")
 
 
 # ------------------------------------------------------------------ entry
@@ -210,7 +212,8 @@ def goals_and_waits(pf: Platform, p: Profile, names: frozenset[str] | None = Non
 
 def run_pending(pf: Platform) -> None:
     while pf._pending:
-        pf._pending.sort(key=lambda r: r.num)
+        if len(pf._pending) > 1:
+            pf._pending.sort(key=_RUN_ORDER)
         r = pf._pending.pop(0)
         advance(pf, r)
 

@@ -65,8 +65,9 @@ __all__ = ["Platform"]
 
 _MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
 _NOTHING_DUE: frozenset[str] = frozenset()
-# A pending time check's key: its instant times this, plus the cio number (below it).
-_CHECK_SPAN = 1 << 40
+# A pending time check's key: its instant shifted left by this, or its cio number.
+_CHECK_SHIFT = 40
+_CHECK_NUM = (1 << _CHECK_SHIFT) - 1
 _ARRIVAL_ORDER = operator.attrgetter("arrival", "send.seq", "copy")  # a delivery's (arrival, seq, copy)
 
 
@@ -104,8 +105,9 @@ class Platform:
         self.ignored: dict[int, int] = {}  # send seq -> copies ignored as duplicates
         self._queue: list[tuple[Any, ...]] = []  # (instant, phase, k1, k2, tie-breaker, payload); no TIME
         # Pending time checks, beside the queue: one key per (instant, cio number),
-        # `_check_key`, in a heap of plain numbers, and what each is for (one
-        # name, or a set of them when several fall due together).
+        # `instant << _CHECK_SHIFT | cio number`, in a heap of plain numbers,
+        # and what each is for (one name, or a set of them when several fall
+        # due together).
         self._checks: list[int] = []
         self._checks_for: dict[int, str | set[str]] = {}
         self._incoming: list[Delivery] = []  # scheduled deliveries in arrival order, beside the heap
@@ -195,7 +197,7 @@ class Platform:
             # next time check, whichever sorts first by (instant, phase, seq, copy);
             # a time check sorts as (instant, TIME, cio number).
             top = queue[0] if queue else None
-            check_at = checks[0] // _CHECK_SPAN if checks else None
+            check_at = checks[0] >> _CHECK_SHIFT if checks else None
             incoming = self._incoming  # `schedule` may replace it from a probe
             d = incoming[self._next] if self._next < len(incoming) else None
             if d is not None:
@@ -212,15 +214,12 @@ class Platform:
                     self.now = arrival
                     self._deliver(d)
                     continue
-            check_first = check_at is not None and (
-                top is None or check_at < top[0] or (check_at == top[0] and TIME < top[1])
-            )
-            if check_first:
-                at = check_at
-            elif top is None:
-                break
+            if check_at is not None and (top is None or check_at < top[0] or (check_at == top[0] and TIME < top[1])):
+                at, check_first = check_at, True
+            elif top is not None:
+                at, check_first = top[0], False
             else:
-                at = top[0]
+                break
             if until is not None:
                 if at > until:
                     break
@@ -230,7 +229,7 @@ class Platform:
             if check_first:
                 key = heapq.heappop(checks)
                 what = self._checks_for.pop(key)
-                self._time_check(key % _CHECK_SPAN, {what} if type(what) is str else what)
+                self._time_check(key & _CHECK_NUM, {what} if isinstance(what, str) else what)
                 continue
             item = heapq.heappop(queue)
             at, phase, k1, payload = item[0], item[1], item[2], item[-1]
@@ -363,16 +362,15 @@ class Platform:
         if at <= self.now:
             return
         # Checks for one profile and instant are one check (they differ only in `what`).
-        key = at * _CHECK_SPAN + p.num
+        key = at << _CHECK_SHIFT | p.num
         pending = self._checks_for.get(key)
         if pending is None:
             self._checks_for[key] = what
             heapq.heappush(self._checks, key)
-        elif type(pending) is str:
-            if pending != what:
-                self._checks_for[key] = {pending, what}
-        else:
+        elif isinstance(pending, set):
             pending.add(what)
+        elif pending != what:
+            self._checks_for[key] = {pending, what}
 
     def _owner(self, p: Profile) -> str | None:
         for key in (p.id, p.email, *p.anonymous_ids):

@@ -65,9 +65,12 @@ __all__ = ["Platform"]
 
 _MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
 _NOTHING_DUE: frozenset[str] = frozenset()
-# A pending time check's key: its instant shifted left by this, or its cio number.
-_CHECK_SHIFT = 40
-_CHECK_NUM = (1 << _CHECK_SHIFT) - 1
+# A pending time check is one number: its instant, then its cio number and what it
+# is for (a name's code) in this many bits each.
+_NUM_BITS = 40
+_WHAT_BITS = 32
+_NUM_MASK = (1 << _NUM_BITS) - 1
+_WHAT_MASK = (1 << _WHAT_BITS) - 1
 _ARRIVAL_ORDER = operator.attrgetter("arrival", "send.seq", "copy")  # a delivery's (arrival, seq, copy)
 
 
@@ -104,12 +107,12 @@ class Platform:
         self._processed_upto = 0
         self.ignored: dict[int, int] = {}  # send seq -> copies ignored as duplicates
         self._queue: list[tuple[Any, ...]] = []  # (instant, phase, k1, k2, tie-breaker, payload); no TIME
-        # Pending time checks, beside the queue: one key per (instant, cio number),
-        # `instant << _CHECK_SHIFT | cio number`, in a heap of plain numbers,
-        # and what each is for (one name, or a set of them when several fall
-        # due together).
+        # Pending time checks, beside the queue, in a heap of plain numbers:
+        # `(instant << _NUM_BITS | cio number) << _WHAT_BITS | code of what`,
+        # the codes indexing `_check_names` (event names, window keys, AGE).
         self._checks: list[int] = []
-        self._checks_for: dict[int, str | set[str]] = {}
+        self._check_names: list[str] = []
+        self._check_codes: dict[str, int] = {}
         self._incoming: list[Delivery] = []  # scheduled deliveries in arrival order, beside the heap
         self._next = 0  # the next of them to process
         self._counter = itertools.count()
@@ -197,7 +200,7 @@ class Platform:
             # next time check, whichever sorts first by (instant, phase, seq, copy);
             # a time check sorts as (instant, TIME, cio number).
             top = queue[0] if queue else None
-            check_at = checks[0] >> _CHECK_SHIFT if checks else None
+            check_at = checks[0] >> (_NUM_BITS + _WHAT_BITS) if checks else None
             incoming = self._incoming  # `schedule` may replace it from a probe
             d = incoming[self._next] if self._next < len(incoming) else None
             if d is not None:
@@ -227,9 +230,13 @@ class Platform:
                 break  # what is left is optional and later than the last instant
             self.now = at
             if check_first:
+                names = self._check_names
                 key = heapq.heappop(checks)
-                what = self._checks_for.pop(key)
-                self._time_check(key & _CHECK_NUM, {what} if isinstance(what, str) else what)
+                due = key >> _WHAT_BITS  # instant and cio number
+                what = {names[key & _WHAT_MASK]}
+                while checks and checks[0] >> _WHAT_BITS == due:
+                    what.add(names[heapq.heappop(checks) & _WHAT_MASK])  # one check per profile and instant
+                self._time_check(due & _NUM_MASK, what)
                 continue
             item = heapq.heappop(queue)
             at, phase, k1, payload = item[0], item[1], item[2], item[-1]
@@ -361,16 +368,11 @@ class Platform:
     def _time_check_at(self, at: int, p: Profile, what: str) -> None:
         if at <= self.now:
             return
-        # Checks for one profile and instant are one check (they differ only in `what`).
-        key = at << _CHECK_SHIFT | p.num
-        pending = self._checks_for.get(key)
-        if pending is None:
-            self._checks_for[key] = what
-            heapq.heappush(self._checks, key)
-        elif isinstance(pending, set):
-            pending.add(what)
-        elif pending != what:
-            self._checks_for[key] = {pending, what}
+        code = self._check_codes.get(what)
+        if code is None:
+            code = self._check_codes[what] = len(self._check_names)
+            self._check_names.append(what)
+        heapq.heappush(self._checks, (at << _NUM_BITS | p.num) << _WHAT_BITS | code)
 
     def _owner(self, p: Profile) -> str | None:
         for key in (p.id, p.email, *p.anonymous_ids):

@@ -100,6 +100,17 @@ def test_the_journey_figures_count_ghost_abandons_by_cause(tmp_path: Path) -> No
     assert late["cause_late_arrival"] > 0
 
 
+def test_a_segment_triggered_journey_says_why_its_rates_are_empty(tmp_path: Path) -> None:
+    # Empty rates beside non-zero cause counts, with no word about it, read as a broken sweep.
+    journey = "reactivation"
+    args = ["--segment", "lapsed_buyers", "--journey", journey, "--window", "30d", "--latency", "backend=0s"]
+    result = CliRunner().invoke(main, ["whatif", WORKSPACE, *args, "--population", "30", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert f"note: --journey {journey} is segment-triggered" in result.stderr
+    row = json.loads((tmp_path / "whatif.json").read_text())["rows"][0]
+    assert row["trigger_events"] == 0 and row["ghost_abandon_rate"] is None
+
+
 def test_workers_give_the_same_figures(tmp_path: Path) -> None:
     args = ["--segment", "recent_purchasers", "--window", "20m", "--latency", "backend=batch:30m,uniform:1s-1h"]
     args += ["--population", "1100", "--seed", "7"]

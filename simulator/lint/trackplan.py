@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.model.time import parse_instant
-from simulator.model.values import fold_name
+from simulator.model.values import fold_name, read_generously
 
 __all__ = [
     "PlannedEvent",
@@ -153,6 +153,8 @@ def value_has_type(value: Any, expected: str) -> bool:
 def type_hint(value: Any, expected: str) -> str:
     """How to fix a wrong type, e.g. `send 120, not "120"`."""
     if expected in ("number", "integer") and isinstance(value, str):
+        if isinstance(read_generously(value), str):  # "NaN", "abc": no number to send instead
+            return f"send {a_type(expected)}, not the string {value!r}"
         return f"send the number itself ({value.strip()}), not the string {value!r}"
     if expected == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
         return f'send it as a string ("{value}")'

@@ -85,6 +85,13 @@ def test_a_value_sent_as_a_string(folder: LintFolder) -> None:
     assert "send the number itself (120)" in found[0].message
 
 
+def test_a_string_that_is_no_number_is_not_offered_as_one(folder: LintFolder) -> None:
+    # "send the number itself (NaN)" named a value no JSON can carry.
+    found = folder.lint(folder.scenario([step(CHECKOUT, properties={"checkout_id": "ck_1", "value": "NaN"})])).findings
+    assert rules(found) == ["datatype-mismatch"]
+    assert "send a number, not the string 'NaN'" in found[0].message
+
+
 def test_an_additional_property_is_a_warning(folder: LintFolder) -> None:
     props = {"checkout_id": "ck_1", "value": 120, "coupon": "X"}
     found = folder.lint(folder.scenario([step(CHECKOUT, properties=props)])).findings

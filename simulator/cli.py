@@ -77,7 +77,8 @@ class _LazyGroup(click.Group):
         `--help`/`--version`, which print before `invoke`. Exit 1 stays what it
         says: an expectation failed, a search found something."""
         stdout = sys.stdout
-        sys.stdout = _OutlivesItsReader(stdout)  # type: ignore[assignment]
+        if stdout is not None:  # None: started with stdout closed (`>&-`), which click already handles
+            sys.stdout = _OutlivesItsReader(stdout)  # type: ignore[assignment]
         try:
             return super().main(*args, **kwargs)
         except OSError as exc:
@@ -124,7 +125,8 @@ class _OutlivesItsReader:
 
     def write(self, text: str) -> int:
         try:
-            return int(self._stream.write(text))
+            self._stream.write(text)
+            return len(text)
         except BrokenPipeError:
             _quiet_stdout()
             return len(text)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-__all__ = ["GivenPath", "given_once", "shell_path"]
+__all__ = ["GivenPath", "given_once", "not_utf8_problem", "shell_path"]
 
 
 def given_once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str | None:
@@ -29,6 +29,20 @@ def shell_path(path: object) -> str:
     return shlex.quote(("." + os.sep + text) if text.startswith("-") else text)
 
 
+def not_utf8_problem(name: str) -> str | None:
+    """Why a path cannot be written into a UTF-8 file (a witness's `workspace:`, a call log's
+    header): its bytes are not UTF-8 text. None when they are."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return (
+            f"'{shown}': the name is not UTF-8 text, and this command writes it into a UTF-8 file;"
+            " rename the file (or link to it under a UTF-8 name)"
+        )
+    return None
+
+
 class GivenPath(click.Path):
     """`click.Path` that refuses an empty or blank value (exit 2, what was expected).
 
@@ -44,14 +58,7 @@ class GivenPath(click.Path):
         if isinstance(value, str) and not value.strip():
             self.fail("an empty path (an unset variable?): name a file or a folder", param, ctx)
         if self.text and isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-                self.fail(
-                    f"'{shown}': the name is not UTF-8 text, and this command writes it into a UTF-8 file;"
-                    " rename the file (or link to it under a UTF-8 name)",
-                    param,
-                    ctx,
-                )
+            problem = not_utf8_problem(value)
+            if problem is not None:
+                self.fail(problem, param, ctx)
         return super().convert(value, param, ctx)

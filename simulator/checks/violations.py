@@ -393,7 +393,7 @@ class _Finder:
             return "identity_split", (
                 f"it was on cio_{loc}, not on the run's profile cio_{run_at}, when the message went out"
             )
-        target = self.rule_for(j, role, send)
+        target = self.rule_for(j, role, send, r.trigger_props)
         read_exactly = target is None or (
             send.name == target.event and tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce)
         )
@@ -586,19 +586,32 @@ class _Finder:
             "yet the goal was false there when the message was sent"
         )
 
-    def rule_for(self, j: JourneyDef, role: str, send: Send) -> Performed | None:
-        """The test of the goal or filter (or of a segment it reads) that waits for `send`."""
-        for node in self.nodes(j.goal if role == "goal" else j.filter):
-            if isinstance(node, Performed) and fold_name(node.event) == fold_name(send.name or ""):
-                return node
-        return None
+    def rule_for(self, j: JourneyDef, role: str, send: Send, trigger: dict[str, Any] | None = None) -> Performed | None:
+        """The test of the goal or filter (or of a segment it reads) that waits for `send`: the
+        condition's own tests before its segments', and of those, first one `send` meets when read
+        generously (else the first by name)."""
+        named = [
+            node
+            for node in self.nodes(j.goal if role == "goal" else j.filter)
+            if isinstance(node, Performed) and fold_name(node.event) == fold_name(send.name or "")
+        ]
+        met = [node for node in named if self.generous_match(node, send, trigger)]
+        return next(iter(met or named), None)
 
-    def nodes(self, cond: Cond | None, seen: frozenset[str] = frozenset()) -> Iterable[Cond]:
-        """Every node of a condition and of the rules of the segments it reads, depth first."""
-        for node in walk(cond):
-            yield node
-            if isinstance(node, InSegment) and node.segment not in seen:
-                yield from self.nodes(self.segment_rules.get(node.segment), seen | {node.segment})
+    def nodes(self, cond: Cond | None) -> list[Cond]:
+        """Every node of a condition, then of the rules of the segments it reads (level by level)."""
+        found: list[Cond] = []
+        level: list[Cond | None] = [cond]
+        seen: set[str] = set()
+        while level:
+            segments: list[Cond | None] = []
+            for node in (n for c in level for n in walk(c)):
+                found.append(node)
+                if isinstance(node, InSegment) and node.segment not in seen:
+                    seen.add(node.segment)
+                    segments.append(self.segment_rules.get(node.segment))
+            level = segments
+        return found
 
     @cached_property
     def segment_rules(self) -> dict[str, Cond]:

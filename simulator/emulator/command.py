@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
-from simulator.cli_paths import GivenPath, shell_path
+from simulator.cli_paths import GivenPath, not_utf8_problem, shell_path
 
 __all__ = ["replay", "serve"]
 
@@ -132,7 +132,7 @@ def _problems(exc: Any) -> NoReturn:
     "-w",
     "workspace",
     required=True,
-    type=GivenPath(text=True),
+    type=GivenPath(),
     help="The workspace file (segments, journeys).",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback, or --allow-remote).")
@@ -188,6 +188,8 @@ def serve(
     problem = workspace_file_problem(Path(workspace))
     if problem is not None:
         _fail(f"--workspace {workspace}: {problem}")
+    if log_path is not None and not_utf8_problem(workspace):  # the call log's header names it
+        _fail(f"--workspace {not_utf8_problem(workspace)}")
     host_problem = _host_problem(host, allow_remote)
     if host_problem is not None:
         _fail(host_problem)
@@ -282,7 +284,7 @@ def serve(
     "-w",
     "workspace",
     default=None,
-    type=GivenPath(text=True),
+    type=GivenPath(),
     help="The workspace (default: the one the log names).",
 )
 @click.option("--to-scenario", "scenario", default=None, help="Write a scenario skeleton to this file.")
@@ -294,6 +296,7 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
     from simulator.fileout import OutputError, check_not_an_input
     from simulator.model.time import format_offset
     from simulator.scenario.errors import InputError
+    from simulator.scenario.files import workspace_file_problem
     from simulator.scenario.loader import load_workspace
 
     if scenario == "-":
@@ -310,11 +313,10 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
     ws_path = workspace or session_log.workspace
     if ws_path is None:
         _fail(f"{log} names no workspace: pass --workspace FILE")
-    if Path(ws_path).is_dir():
+    unusable = workspace_file_problem(Path(ws_path))
+    if unusable is not None:
         named = "--workspace" if workspace is not None else f"{log} names the workspace"
-        _fail(f"{named} {ws_path}: a folder, not a file; a workspace file is expected (pass --workspace FILE)")
-    if not Path(ws_path).is_file():
-        _fail(f"workspace file not found: {ws_path} (pass --workspace FILE)")
+        _fail(f"{named} {ws_path}: {unusable} (pass --workspace FILE)")
     try:
         config, _ = load_workspace(ws_path)
     except InputError as exc:
@@ -324,6 +326,8 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
     except LogError as exc:
         _fail(str(exc))
     if scenario is not None:
+        if not_utf8_problem(ws_path):  # the skeleton's `workspace:` names it
+            _fail(f"--to-scenario: the workspace {not_utf8_problem(ws_path)}")
         target = Path(scenario)
         skeleton = scenario_skeleton(session, session_log, workspace_reference(Path(ws_path), target))
         document = skeleton.document

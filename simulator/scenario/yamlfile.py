@@ -32,6 +32,7 @@ _STANDARD = "tag:yaml.org,2002:"
 _BOOLEANS_1_2 = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _NUMBER_1_2 = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+")  # what 1.1 leaves as text
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
+_OCTAL_1_2 = re.compile(r"[-+]?0o[0-7]+")
 _ALLOWED_TAGS = {_STANDARD + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 
 
@@ -60,10 +61,11 @@ class _Loader(yaml.SafeLoader):
 class _Dumper(yaml.SafeDumper):
     """Quotes every text the reader above would not read back as text: PyYAML's
     dumper quotes `yes` and `12:30` (YAML 1.1 reads them otherwise), and this one
-    also `1e3` (YAML 1.2 reads it as a number)."""
+    also `1e3` and `0o17` (YAML 1.2 reads them as numbers)."""
 
 
 _Dumper.add_implicit_resolver(_STANDARD + "float", _NUMBER_1_2, list("-+0123456789."))
+_Dumper.add_implicit_resolver(_STANDARD + "int", _OCTAL_1_2, list("-+0"))
 
 
 def dump_yaml(value: Any, **options: Any) -> str:
@@ -114,8 +116,7 @@ class _Builder:
                 key = self.scalar(key_node, path)
                 if key is None:
                     key = "null"
-                if isinstance(key, bool):
-                    # `on:`/`yes:` as keys read as booleans in YAML 1.1; keep the text
+                if isinstance(key, (bool, int, float)):  # a key is a name: `TRUE:`, `1e3:`, `0x1F:` as written
                     key = key_node.value
                 key = str(key)
                 if key in result:
@@ -139,6 +140,8 @@ class _Builder:
                 return text
             if tag == _STANDARD + "str" and _NUMBER_1_2.fullmatch(text):
                 tag = _STANDARD + "float"
+            if tag == _STANDARD + "str" and _OCTAL_1_2.fullmatch(text):
+                return int(text.replace("0o", "", 1), 8)
         if tag == _STANDARD + "null":
             return None
         if tag == _STANDARD + "bool":

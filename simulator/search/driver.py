@@ -63,15 +63,19 @@ class _Interrupts:
     @contextmanager
     def watching(self) -> Iterator[None]:
         self.pressed = False
-        if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+        # Only Python's own Ctrl-C handler is replaced: not an ignored SIGINT (a background job
+        # of a shell), not a caller's handler, and not outside the main thread (no signals there).
+        if (
+            threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
             yield
             return
-        previous = signal.signal(signal.SIGINT, self._on_sigint)
+        signal.signal(signal.SIGINT, self._on_sigint)
         try:
             yield
         finally:
-            if previous is not None:  # None: a handler that was not installed from Python
-                signal.signal(signal.SIGINT, previous)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 _INTERRUPTS = _Interrupts()
@@ -313,12 +317,14 @@ def search(options: FuzzOptions, catalog: Catalog | None = None) -> FuzzReport:
     Hypothesis caches what it reads in the source (`.hypothesis/constants`) under the working
     folder; the search gives it a folder of its own, removed after, so that a search leaves
     nothing behind but its witnesses (and `options.database`, when one is named)."""
+    # The home a caller set (a conftest), else None: Hypothesis's own default.
+    previous = getattr(hypothesis.configuration, "__hypothesis_home_directory", None)
     with tempfile.TemporaryDirectory(prefix="segsim-fuzz-") as home, _INTERRUPTS.watching():
         set_hypothesis_home_dir(home)
         try:
             return _search(options, catalog or catalog_of(options.workspace))
         finally:
-            set_hypothesis_home_dir(None)
+            set_hypothesis_home_dir(previous)
 
 
 def _search(options: FuzzOptions, catalog: Catalog) -> FuzzReport:

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from simulator.checks.expectations import check_plan, matches
 from simulator.checks.violations import Violation, find_violations
 from simulator.fileout import check_not_an_input, write_all
 from simulator.pipeline import simulate
 from simulator.scenario.errors import InputError
 from simulator.scenario.loader import is_scenario_file, load_plan
+from simulator.scenario.yamlfile import load_yaml_file
 from simulator.search.driver import Crash, Finding, FuzzOptions, FuzzReport, Pinned
 from simulator.search.dump import Witness, dump_witness
 from simulator.search.plans import relative_workspace
@@ -168,8 +167,8 @@ def pinned_scenarios(workspace: Path) -> list[Path]:
                 continue
             seen.add(real)
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError, RecursionError, yaml.YAMLError):
+                data = load_yaml_file(path).data  # as `segsim run` reads it
+            except InputError:
                 data = {"workspace": _workspace_line(path)}  # its load error is reported, as `segsim run` would
             named = data.get("workspace") if isinstance(data, dict) else None
             if isinstance(named, str) and (path.parent / named).resolve() == target:

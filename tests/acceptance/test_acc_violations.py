@@ -491,3 +491,20 @@ expect:
 def test_a_drift_read_through_a_segment_or_a_filter_is_named(rule: str, timeline: str, kind: str, cause: str) -> None:
     result = passes(DRIFT.format(rule=rule, timeline=timeline, kind=kind, cause=cause))
     assert [(v.kind, v.cause) for v in result.violations] == [(kind, cause)]
+
+
+@pytest.mark.parametrize(
+    ("extra", "exit_setting", "cause"),
+    [(", timestamp: 1m", "goal", "clock_skew"), ("", "stop_matching", "exit_setting")],
+)
+def test_a_goal_reading_an_event_directly_and_through_a_segment_is_judged_by_the_test_it_meets(
+    extra: str, exit_setting: str, cause: str
+) -> None:
+    # The segment's `where` (value > 500) was taken for the test waiting for a 100 order: type_mismatch.
+    rule = f"goal: {{any: [{{in_segment: buyers}}, {{performed: order_completed}}]}}, exit: {exit_setting}"
+    timeline = (
+        "  - {at: 5m, who: ben, source: backend, track: checkout_started}\n"
+        f"  - {{at: 10m, who: ben, source: backend, track: order_completed, properties: {{value: 100}}{extra}}}"
+    )
+    result = passes(DRIFT.format(rule=rule, timeline=timeline, kind="ghost_abandon", cause=cause))
+    assert [(v.kind, v.cause) for v in result.violations] == [("ghost_abandon", cause)]

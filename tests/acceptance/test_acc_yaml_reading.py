@@ -37,6 +37,7 @@ from simulator.scenario.yamlfile import dump_yaml, load_yaml_text
         ("120", 120),
         ("0.5", 0.5),
         ("0x1F", 31),
+        ("0o17", 15),
         ("~", None),
     ],
 )
@@ -44,6 +45,11 @@ def test_a_plain_scalar_is_read_as_yaml_1_2_reads_it(written: str, read: object)
     value = load_yaml_text(f"key: {written}\nlist: [{written}]\nflow: {{k: {written}}}\n", "f.yaml").data
     assert value == {"key": read, "list": [read], "flow": {"k": read}}
     assert type(value["key"]) is type(read)
+
+
+@pytest.mark.parametrize("written", ["1e3", "TRUE", "yes", "0o17", "12:30"])
+def test_a_key_is_read_as_written(written: str) -> None:
+    assert load_yaml_text(f"{written}: x\n", "f.yaml").data == {written.strip("'"): "x"}
 
 
 STEP = "{at: 0s, who: ana, track: order_completed, properties: {country: NO, slot: 12:30, zip: 02134}}"
@@ -88,7 +94,9 @@ _VALUES = st.recursive(
     | st.integers(-(10**30), 10**30)
     | st.floats(allow_nan=False, allow_infinity=False)
     | _TEXT
-    | st.sampled_from(["1e3", "-2E+5", ".5e1", "yes", "NO", "on", "12:30", "02134", "0x1F", "1_000", "~", "null"]),
+    | st.sampled_from(
+        ["1e3", "-2E+5", ".5e1", "0o17", "yes", "NO", "on", "12:30", "02134", "0x1F", "1_000", "~", "null"]
+    ),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
     max_leaves=20,
 )

@@ -715,7 +715,7 @@ def test_streams_without_a_file_identity_are_told_apart(monkeypatch: pytest.Monk
     [
         ["fuzz", "{workspace}", "--out", "{tmp}/out", "--max-examples", "1"],
         ["serve", "-w", "{workspace}", "--log", "{tmp}/calls.jsonl"],
-        ["replay", "{tmp}/calls.jsonl", "-w", "{workspace}"],
+        ["replay", "{tmp}/calls.jsonl", "-w", "{workspace}", "--to-scenario", "{tmp}/out"],
     ],
 )
 def test_a_workspace_name_that_is_not_utf8_is_refused_where_it_is_written_into_a_file(
@@ -725,13 +725,46 @@ def test_a_workspace_name_that_is_not_utf8_is_refused_where_it_is_written_into_a
     # `fuzz` crash after its search and `serve` crash leaving an empty log.
     workspace = tmp_path / os.fsdecode(b"store\xff.yaml")
     workspace.write_text(WORKSPACE.read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "calls.jsonl").write_text("", encoding="utf-8")
+    log = _call_log(tmp_path / "calls.jsonl")
+    recorded = log.read_text(encoding="utf-8")
     args = [part.format(workspace=workspace, tmp=tmp_path) for part in command]
     code, out = invoke(*args)
     assert code == 2, out
     assert "not UTF-8 text" in out and "Traceback" not in out
     assert not (tmp_path / "out").exists()
-    assert (tmp_path / "calls.jsonl").read_text(encoding="utf-8") == ""
+    assert log.read_text(encoding="utf-8") == recorded
+
+
+def test_a_workspace_name_that_is_not_utf8_is_fine_where_nothing_writes_it(tmp_path: Path) -> None:
+    # `replay LOG -w NAME` without --to-scenario writes no file: the name needs no UTF-8.
+    workspace = tmp_path / os.fsdecode(b"store\xff.yaml")
+    workspace.write_text(WORKSPACE.read_text(encoding="utf-8"), encoding="utf-8")
+    code, out = invoke("replay", str(_call_log(tmp_path / "calls.jsonl")), "-w", str(workspace), "--json")
+    assert code == 0, out
+    assert json.loads(out) == []
+
+
+def _call_log(path: Path) -> Path:
+    """A call log with its session header and no call."""
+    from simulator.emulator.calllog import session_header
+
+    path.write_text(json.dumps(session_header(str(WORKSPACE), 1772442000, "manual")) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("story", "verdict"), [(PASSING, 0), (FAILING, 1)], ids=["passing", "failing"])
+def test_a_closed_stdout_keeps_the_verdict_as_exit_code(tmp_path: Path, story: str, verdict: int) -> None:
+    # `segsim run ... >&-`: Python starts with no sys.stdout at all.
+    command = [sys.executable, "-m", "simulator.cli", "run", str(write(tmp_path, "s.yaml", story))]
+    done = subprocess.run(
+        command,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert done.returncode == verdict, done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize(("story", "verdict"), [(PASSING, 0), (FAILING, 1)], ids=["passing", "failing"])

@@ -74,3 +74,43 @@ def test_ctrl_c_that_lands_in_a_garbage_collector_callback_still_stops_the_searc
         gc.callbacks.remove(press_ctrl_c_inside_a_callback)
     assert pressed, "no garbage collection ran during the search"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # when it is not ignored
+def test_an_ignored_ctrl_c_stays_ignored_and_the_search_runs_to_its_end() -> None:
+    # A shell's background job ignores SIGINT; the search took it back and stopped on it.
+    import gc
+    import signal
+
+    pressed: list[str] = []
+
+    def press_ctrl_c(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and not pressed:
+            pressed.append(phase)
+            signal.raise_signal(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.callbacks.append(press_ctrl_c)
+    try:
+        options = FuzzOptions(WORKSPACES / "late_batch.yaml", ("no_ghost_abandons",), seed=1, max_examples=100)
+        try:
+            report = search(options)
+        except KeyboardInterrupt:
+            pytest.fail("the search stopped on a Ctrl-C its caller ignores")
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        gc.callbacks.remove(press_ctrl_c)
+        signal.signal(signal.SIGINT, previous)
+    assert pressed, "no garbage collection ran during the search"
+    assert report.findings
+
+
+def test_a_search_gives_back_the_hypothesis_home_its_caller_set(tmp_path: Path) -> None:
+    import hypothesis.configuration
+
+    hypothesis.configuration.set_hypothesis_home_dir(tmp_path)
+    try:
+        search(FuzzOptions(WORKSPACES / "clean.yaml", ("no_ghost_abandons",), seed=1, max_examples=5))
+        assert hypothesis.configuration.storage_directory("x").path == tmp_path / "x"
+    finally:
+        hypothesis.configuration.set_hypothesis_home_dir(None)

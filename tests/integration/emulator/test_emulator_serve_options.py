@@ -76,7 +76,7 @@ def test_replay_with_a_workspace_folder_says_a_file_is_expected(tmp_path: Path) 
         emu.track_client().identify("cus_1")
     result = CliRunner().invoke(main, ["replay", str(log), "-w", str(tmp_path)])
     assert result.exit_code == 2
-    assert f"--workspace {tmp_path}: a folder, not a file; a workspace file is expected" in result.output
+    assert f"--workspace {tmp_path}: a folder: name the workspace file" in result.output
     assert "not found" not in result.output
 
 

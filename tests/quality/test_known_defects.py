@@ -4,6 +4,10 @@ a clean workspace yields no ghost abandon."""
 
 from __future__ import annotations
 
+import gc
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,56 +56,47 @@ def test_clean_workspace_has_no_ghost_abandon() -> None:
     assert report.crashes == []
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped exception
-def test_ctrl_c_that_lands_in_a_garbage_collector_callback_still_stops_the_search() -> None:
-    # Python drops an exception raised inside a gc callback: a Ctrl-C that arrived while one
-    # ran (Hypothesis installs one) was lost, and `segsim fuzz` ran to its end.
-    import gc
-    import signal
-
+@contextmanager
+def ctrl_c_inside_a_gc_callback() -> Iterator[list[str]]:
+    """Press Ctrl-C once, inside the first garbage collection (Python drops an exception raised
+    there); the list it yields says whether it was pressed."""
     pressed: list[str] = []
 
-    def press_ctrl_c_inside_a_callback(phase: str, info: dict[str, int]) -> None:
+    def press(phase: str, info: dict[str, int]) -> None:
         if phase == "start" and not pressed:
             pressed.append(phase)
             signal.raise_signal(signal.SIGINT)
 
-    gc.callbacks.append(press_ctrl_c_inside_a_callback)
+    gc.callbacks.append(press)
     try:
-        with pytest.raises(KeyboardInterrupt):
-            search(FuzzOptions(WORKSPACES / "clean.yaml", ("no_ghost_abandons",), seed=1, max_examples=300))
+        yield pressed
     finally:
-        gc.callbacks.remove(press_ctrl_c_inside_a_callback)
+        gc.callbacks.remove(press)
     assert pressed, "no garbage collection ran during the search"
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped exception
+def test_ctrl_c_that_lands_in_a_garbage_collector_callback_still_stops_the_search() -> None:
+    # A Ctrl-C that arrived while Hypothesis's gc callback ran was lost, and `segsim fuzz` ran to its end.
+    with ctrl_c_inside_a_gc_callback(), pytest.raises(KeyboardInterrupt):
+        search(FuzzOptions(WORKSPACES / "clean.yaml", ("no_ghost_abandons",), seed=1, max_examples=300))
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # when it is not ignored
 def test_an_ignored_ctrl_c_stays_ignored_and_the_search_runs_to_its_end() -> None:
     # A shell's background job ignores SIGINT; the search took it back and stopped on it.
-    import gc
-    import signal
-
-    pressed: list[str] = []
-
-    def press_ctrl_c(phase: str, info: dict[str, int]) -> None:
-        if phase == "start" and not pressed:
-            pressed.append(phase)
-            signal.raise_signal(signal.SIGINT)
-
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    gc.callbacks.append(press_ctrl_c)
     try:
-        options = FuzzOptions(WORKSPACES / "late_batch.yaml", ("no_ghost_abandons",), seed=1, max_examples=100)
-        try:
-            report = search(options)
-        except KeyboardInterrupt:
-            pytest.fail("the search stopped on a Ctrl-C its caller ignores")
+        with ctrl_c_inside_a_gc_callback():
+            options = FuzzOptions(WORKSPACES / "late_batch.yaml", ("no_ghost_abandons",), seed=1, max_examples=100)
+            try:
+                report = search(options)
+            except KeyboardInterrupt:
+                pytest.fail("the search stopped on a Ctrl-C its caller ignores")
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
-        gc.callbacks.remove(press_ctrl_c)
         signal.signal(signal.SIGINT, previous)
-    assert pressed, "no garbage collection ran during the search"
     assert report.findings
 
 

@@ -182,6 +182,7 @@ class WorkspaceLint:
             self.rule_references()
         self.windows()
         self.waits()
+        self.boolean_words()
         return self.found
 
     # ---------------------------------------------------------------- the plan itself
@@ -324,6 +325,42 @@ class WorkspaceLint:
         )
         return False
 
+    # ---------------------------------------------------------------- YAML 1.1 habits
+
+    def boolean_words(self) -> None:
+        """`attribute: vip, eq: yes`: YAML 1.1 read `yes` as true; segsim reads YAML 1.2, where
+        it is the text 'yes', so a file written in the old habit compares a boolean with text.
+        (A `where` on a property planned as a boolean is `rule-type-mismatch` already.)"""
+        for cond, path in all_conditions(self.model):
+            tests: list[tuple[Any, Path]] = []
+            if cond.attribute is not None:
+                tests += [(getattr(cond, op), path + (op,)) for op in ("eq", "ne")]
+                tests += [(value, path + ("in", i)) for i, value in enumerate(cond.in_ or [])]
+            event = cond.performed or cond.not_performed
+            for prop, test in (cond.where or {}).items():
+                planned = self.plan.events.get(event or "")
+                spec = planned.properties.get(_head(prop)) if planned is not None else None
+                if spec is not None and spec.type == "boolean":
+                    continue
+                if not isinstance(test, dict):
+                    tests.append((test, path + ("where", prop)))
+                    continue
+                for op in ("eq", "ne"):
+                    tests.append((test.get(op), path + ("where", prop, op)))
+                in_list = test.get("in")
+                if isinstance(in_list, list):
+                    tests += [(value, path + ("where", prop, "in", i)) for i, value in enumerate(in_list)]
+            for value, at in tests:
+                if isinstance(value, str) and value.lower() in _BOOLEAN_WORDS:
+                    meant = "true" if _BOOLEAN_WORDS[value.lower()] else "false"
+                    self.add(
+                        "yaml-boolean-word",
+                        WARNING,
+                        at,
+                        f"{value!r} is text here: segsim reads YAML 1.2, where only true and false are "
+                        f"booleans (YAML 1.1 read {value} as {meant}); write {meant} if a boolean is meant",
+                    )
+
     # ---------------------------------------------------------------- latency
 
     def sources_for(self, event: str) -> list[SourceConfig]:
@@ -390,6 +427,10 @@ class WorkspaceLint:
                     f"message (a ghost abandon); wait longer than {format_duration(worst)} first",
                     (("sources", source, "latency"), ("sources", source), ("tracking_plan", "events", event)),
                 )
+
+
+# The words YAML 1.1 read as booleans, and which one.
+_BOOLEAN_WORDS = {"yes": True, "y": True, "on": True, "no": False, "n": False, "off": False}
 
 
 def _is_number(value: Any) -> bool:

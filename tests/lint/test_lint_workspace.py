@@ -86,6 +86,21 @@ def test_a_window_wider_than_the_latency_is_fine(folder: LintFolder) -> None:
     assert _lint(folder, change) == []
 
 
+def test_a_yaml_1_1_boolean_word_in_a_rule_is_a_warning(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["segments"]["vips"] = {"rule": {"attribute": "vip", "eq": "yes"}}
+        ws["segments"]["quiet"] = {"rule": {"performed": "order_completed", "where": {"gift": {"in": ["No"]}}}}
+
+    folder.write_workspace(workspace(change=change))
+    found = [f for f in folder.lint().findings if f.rule == "yaml-boolean-word"]
+    assert [(f.severity, f.path) for f in found] == [
+        ("warning", "segments.vips.rule.eq"),
+        ("warning", "segments.quiet.rule.where.gift.in[0]"),
+    ]
+    assert "write true if a boolean is meant" in found[0].message
+    assert "write false if a boolean is meant" in found[1].message
+
+
 def test_a_source_stamped_on_arrival_never_closes_a_window_on_its_events(folder: LintFolder) -> None:
     # `timestamps: none`: the platform stamps the event when it arrives, so it always counts.
     def change(ws: dict[str, Any]) -> None:

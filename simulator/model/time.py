@@ -86,7 +86,13 @@ def parse_instant(text: object, latest: int = _LATEST) -> int:
             moment = datetime.fromisoformat(value)
         except ValueError as exc:
             # A date of the right shape that is no date (month 13, February 30) says which part is wrong.
-            wrong = "" if str(exc).startswith("Invalid isoformat") else f": {exc}"
+            reason = str(exc)
+            if reason.startswith("Invalid isoformat"):
+                wrong = ""
+            elif "timedelta" in reason:
+                wrong = ": an offset from UTC must be under 24 hours"
+            else:
+                wrong = f": {reason}"
             raise ValueError(
                 f"expected an ISO-8601 instant with an offset such as 2026-03-02T09:00:00Z, got {text!r}{wrong}"
             ) from None

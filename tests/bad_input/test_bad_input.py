@@ -80,6 +80,7 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "indented_too_deep.yaml": (5, "timeline", ("invalid YAML", "quote the value or fix the indent")),
     "copies_zero.yaml": (5, "timeline[0].copies", ("expected a value of at least 1", "got 0")),
     "month_thirteen.yaml": (5, "timeline[0].at", ("'2026-13-01T00:00:00Z'", "month must be in 1..12")),
+    "offset_over_a_day.yaml": (5, "timeline[0].at", ("offset from UTC must be under 24 hours",)),
     "negative_offset.yaml": (5, "timeline[0].at", ("cannot be negative", "an instant", "`start:` earlier")),
     "clock_reading_offset.yaml": (5, "timeline[0].at", ("'1:30'", "written 1h30m")),
 }

@@ -805,26 +805,29 @@ class Platform:
         found: set[str] = set()
         upcoming = NEVER
         due_after = self._due_after
-        for e in p.events:
-            ts = e.ts
-            known = due_after.get(e.name)
+        for name, events in p.by_name.items():
+            known = due_after.get(name)
             if known is None:
-                if ts == now:
-                    found.add(e.name)
-                elif now < ts < upcoming:
-                    upcoming = ts
+                for e in events:
+                    ts = e.ts
+                    if ts == now:
+                        found.add(name)
+                    elif now < ts < upcoming:
+                        upcoming = ts
                 continue
             last, keys = known
-            if now - ts > last:
-                continue  # every window it was in has closed
-            due = keys.get(now - ts)
-            if due is not None:
-                found.update(due)
-            for age in keys:  # ascending: the first one ahead is its next
-                if now < ts + age:
-                    if ts + age < upcoming:
-                        upcoming = ts + age
-                    break
+            for e in events:
+                age = now - e.ts
+                if age > last:
+                    continue  # every window it was in has closed
+                due = keys.get(age)
+                if due is not None:
+                    found.update(due)
+                for ahead in keys:  # ascending: the first one ahead is its next
+                    if age < ahead:
+                        if now - age + ahead < upcoming:
+                            upcoming = now - age + ahead
+                        break
         for a in self.ws.ages:
             if p.age_start + a == now:
                 found.add(AGE)

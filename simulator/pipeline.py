@@ -72,10 +72,11 @@ def _simulate(
     ws = workspace or plan.workspace
     the_sends = plan.sends if sends is None else sends
     dropped: list[Send] = []
+    drawn = deliveries is None
     if deliveries is None:
         deliveries, dropped = deliver(the_sends, ws, plan.start, plan.seed)
     platform = Platform(ws, plan.start, plan.owners, exhaustive=exhaustive)
-    platform.schedule(deliveries, dropped)
+    platform.schedule(deliveries, dropped, in_arrival_order=drawn)
     results: dict[int, Any] = {}
     ats = [e.at for e in plan.expectations if e.at is not None]
     if ats and until is None and plan.until is None:

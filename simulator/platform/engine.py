@@ -148,13 +148,19 @@ class Platform:
         if phase in _MANDATORY:
             self._mandatory += 1
 
-    def schedule(self, deliveries: Iterable[Delivery], dropped: Iterable[Send] = ()) -> None:
+    def schedule(
+        self, deliveries: Iterable[Delivery], dropped: Iterable[Send] = (), *, in_arrival_order: bool = False
+    ) -> None:
+        """Deliveries to process, and the sends dropped on the way. `in_arrival_order`:
+        they come sorted by (arrival, send order, copy) already, as `deliver` returns them."""
         for send in dropped:
             self.trace.add(send.at, "dropped", **self._send_fields(send))
+        already = len(self._incoming) - self._next
         waiting = self._incoming[self._next :]
         waiting.extend(deliveries)
-        self._mandatory += len(waiting) - (len(self._incoming) - self._next)
-        waiting.sort(key=_ARRIVAL_ORDER)
+        self._mandatory += len(waiting) - already
+        if already or not in_arrival_order:
+            waiting.sort(key=_ARRIVAL_ORDER)
         self._incoming, self._next = waiting, 0
 
     def probe(self, at: int, index: int, callback: Callable[[int], None]) -> None:

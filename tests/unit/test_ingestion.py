@@ -297,3 +297,18 @@ def test_uniform_latency_gives_every_whole_second_an_equal_share() -> None:
     drawn = Counter(draw_latency(LatencyModel("uniform", 1, 3), 0, 0, rng) for _ in range(3000))
     assert sorted(drawn) == [1, 2, 3]
     assert all(900 <= n <= 1100 for n in drawn.values()), drawn  # rounding gave 25% / 50% / 25%
+
+
+def test_deliveries_given_in_any_order_are_processed_in_arrival_order(load: Callable[[str], Plan]) -> None:
+    plan = load(
+        scenario(
+            "    web: {kind: client, latency: {uniform: [0s, 30m]}}",
+            "\n".join(f"  - {{at: {i}m, who: ana, device: phone, track: e{i}}}" for i in range(1, 9)),
+        )
+    )
+    drawn = simulate(plan)
+    shuffled = list(reversed(drawn.deliveries))
+    again = simulate(plan, deliveries=shuffled)
+    assert [r for r in again.platform.trace.records if r["kind"] == "arrived"] == [
+        r for r in drawn.platform.trace.records if r["kind"] == "arrived"
+    ]

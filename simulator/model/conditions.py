@@ -362,11 +362,12 @@ def _compile_performed(cond: Performed, coerce: bool, needs_age: bool) -> Compil
         if not cond.negative:
             return exists
         if within is not None and needs_age:
-            return lambda h, now, t, f: not exists(h, now, t, f) and now - h.age_start >= within
+            # The age first: a profile younger than the window has no scan to make.
+            return lambda h, now, t, f: now - h.age_start >= within and not exists(h, now, t, f)
         return lambda h, now, t, f: not exists(h, now, t, f)
     if cond.negative:
         if within is not None and needs_age:
-            return lambda h, now, t, f: count(h, now, t, f, 1) == 0 and now - h.age_start >= within
+            return lambda h, now, t, f: now - h.age_start >= within and count(h, now, t, f, 1) == 0
         return lambda h, now, t, f: count(h, now, t, f, 1) == 0
     if not cond.counts:
         return lambda h, now, t, f: count(h, now, t, f, 1) == 1

@@ -97,6 +97,9 @@ class Platform:
         self.merged_anon: dict[str, tuple[int, int]] = {}
         self.seen_ids: set[str] = set()
         self.seen_keys: set[str] = set()  # event name, NUL, canonical idempotency value
+        self._keyed_by: dict[str, list[str]] = {}  # event name -> its idempotency properties, in order
+        for event_name, prop in workspace.idempotency_keys:
+            self._keyed_by.setdefault(event_name, []).append(prop)
         self.events: list[Event] = []
         self.runs: list[Run] = []
         self.messages: list[Message] = []
@@ -422,11 +425,10 @@ class Platform:
             return
         key: str | None = None
         shown: Any = None
-        for event_name, prop in self.ws.idempotency_keys:
-            if event_name == name:
-                values = lookup(send.properties, prop)
-                if values and values[0] is not None:  # a null value is no value: nothing to remember
-                    key, shown = f"{event_name}\x00{canonical_key(values[0])}", values[0]
+        for prop in self._keyed_by.get(name, ()):
+            values = lookup(send.properties, prop)
+            if values and values[0] is not None:  # a null value is no value: nothing to remember
+                key, shown = f"{name}\x00{canonical_key(values[0])}", values[0]
         if key is not None and key in self.seen_keys:
             self.ignored[send.seq] = self.ignored.get(send.seq, 0) + 1
             self.trace.add(
@@ -918,4 +920,6 @@ class Platform:
         return self.compiled(cond)(p, self.now, trigger, floor)
 
     def matches_trigger(self, j: JourneyDef, e: Event) -> bool:
-        return j.trigger_event == e.name and tests_pass(j.trigger_where, e.props, e.props, self.ws.coerce)
+        if j.trigger_event != e.name:
+            return False
+        return not j.trigger_where or tests_pass(j.trigger_where, e.props, e.props, self.ws.coerce)

@@ -21,6 +21,7 @@ LATEST_ARRIVAL = 253402300799  # 9999-12-31T23:59:59Z: the clock must stay print
 
 _SEND_ORDER = operator.attrgetter("seq")
 _ARRIVAL_ORDER = operator.attrgetter("arrival", "send.seq", "copy")  # `Delivery.key`
+_ARRIVAL = operator.attrgetter("arrival")
 
 
 def batch_arrival(sent: int, start: int, every: int, offset: int, delay: int) -> int:
@@ -52,7 +53,12 @@ def deliver(
     sources: dict[str, tuple[SourceConfig, random.Random]] = {}  # a send's source name -> it, its generator
     deliveries: list[Delivery] = []
     dropped: list[Send] = []
+    last_seq: int | None = None
+    distinct = True  # no two sends share a seq: the deliveries are made in (seq, copy) order
     for send in sorted(sends, key=_SEND_ORDER):
+        if send.seq == last_seq:
+            distinct = False
+        last_seq = send.seq
         found = sources.get(send.source)
         if found is None:
             source = workspace.source(send.source)
@@ -84,5 +90,6 @@ def deliver(
             arrival = first + (copy - 1) * retry
             if arrival <= LATEST_ARRIVAL:
                 deliveries.append(Delivery(arrival, send, copy))
-    deliveries.sort(key=_ARRIVAL_ORDER)
+    # Made in (seq, copy) order, they need only a stable sort by arrival.
+    deliveries.sort(key=_ARRIVAL if distinct else _ARRIVAL_ORDER)
     return deliveries, dropped

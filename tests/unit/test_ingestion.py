@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from simulator.ingestion.delivery import deliver
+from simulator.model.calls import Send
 from simulator.model.plan import Plan
 from simulator.model.time import parse_instant
 from simulator.pipeline import Outcome, simulate
@@ -312,3 +314,11 @@ def test_deliveries_given_in_any_order_are_processed_in_arrival_order(load: Call
     assert [r for r in again.platform.trace.records if r["kind"] == "arrived"] == [
         r for r in drawn.platform.trace.records if r["kind"] == "arrived"
     ]
+
+
+def test_deliveries_of_sends_sharing_a_seq_are_ordered_by_arrival_seq_and_copy(load: Callable[[str], Plan]) -> None:
+    plan = load(scenario("    web: {kind: client, latency: 0s}", "  - {at: 1m, who: ana, device: phone, track: a}"))
+    first = Send(seq=1, at=START, call="track", source="web", name="a", latency=10, copies=2, retry_after=10)
+    second = Send(seq=1, at=START, call="track", source="web", name="b", latency=20)
+    deliveries, _dropped = deliver([first, second], plan.workspace, START, 0)
+    assert [(d.send.name, d.arrival - START, d.copy) for d in deliveries] == [("a", 10, 1), ("b", 20, 1), ("a", 20, 2)]

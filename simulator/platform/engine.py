@@ -135,6 +135,7 @@ class Platform:
         self.compiled = self.rules.compiled
         self.depends = self.rules.depends
         self._affected = self.rules.affected
+        self._affected_by = self.rules.affected_by
         self._added = self.rules.added
         # Segment name -> cio numbers of its members now, kept as memberships change:
         # a snapshot is a read, not an evaluation of every profile.
@@ -704,7 +705,10 @@ class Platform:
             return False
         if not self.ws.segment_refresh:
             segments = p.segments
-            for name, _rule, only_leave in self._affected(names):
+            affected = self._affected_by.get(names)
+            if affected is None:
+                affected = self._affected(names)
+            for name, _rule, only_leave in affected:
                 if not only_leave or name in segments:
                     return False
         for r in self.open_runs.get(p.num, ()):
@@ -728,7 +732,10 @@ class Platform:
             names = None
             p.evaluated = True
         now = self.now
-        for name, rule, only_leave in self._affected(names):
+        affected = self._affected_by.get(names)
+        if affected is None:
+            affected = self._affected(names)
+        for name, rule, only_leave in affected:
             was_in = name in p.segments
             if only_leave and not was_in:
                 continue

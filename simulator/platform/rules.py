@@ -162,7 +162,8 @@ class Rules:
         seg_deps = segment_dependencies(ws)
         self.segments = [(seg.name, deps, leaves, self.compiled(seg.rule)) for seg, deps, leaves in seg_deps]
         self.segment_deps = {seg.name: deps for seg, deps, _leaves in seg_deps}
-        self._affected: dict[frozenset[str] | None, list[tuple[str, Compiled, bool]]] = {}
+        # Names -> `affected(names)`, for the names asked about so far.
+        self.affected_by: dict[frozenset[str] | None, list[tuple[str, Compiled, bool]]] = {}
         self._deps: dict[int, tuple[Cond | None, frozenset[str]]] = {}  # id(condition) -> (it, dependencies)
         self._added: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # event name -> `added(name)`
         self._triggered: dict[str, tuple[JourneyDef, ...]] = {}  # event name -> `triggered_by(name)`
@@ -178,14 +179,14 @@ class Rules:
     def affected(self, names: frozenset[str] | None) -> list[tuple[str, Compiled, bool]]:
         """The segments a change of `names` can affect (all for None), in evaluation
         order, each with whether that change can only make a member leave."""
-        found = self._affected.get(names)
+        found = self.affected_by.get(names)
         if found is None:
             found = [
                 (name, rule, names is not None and (names & deps) <= leaves)
                 for name, deps, leaves, rule in self.segments
                 if names is None or not names.isdisjoint(deps)
             ]
-            self._affected[names] = found
+            self.affected_by[names] = found
         return found
 
     def added(self, name: str) -> tuple[frozenset[str], frozenset[str]]:

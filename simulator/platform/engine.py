@@ -137,6 +137,7 @@ class Platform:
         self._affected = self.rules.affected
         self._affected_by = self.rules.affected_by
         self._added = self.rules.added
+        self._added_by = self.rules.added_by
         # Segment name -> cio numbers of its members now, kept as memberships change:
         # a snapshot is a read, not an evaluation of every profile.
         self.members_of: dict[str, set[int]] = {seg.name: set() for seg in workspace.segments}
@@ -445,7 +446,10 @@ class Platform:
             self.seen_keys.add(key)
         self.events.append(e)
         aged = self._add_event(p, e)
-        names = self._added(name)[aged]
+        added = self._added_by.get(name)
+        if added is None:
+            added = self._added(name)
+        names = added[aged]
         self.trace.put((EVENT_ADDED, self.now, e, p.num, via))
         if ts > self.now:
             self.push(ts, HELD, e.proc, 0, e)

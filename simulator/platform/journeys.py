@@ -73,9 +73,13 @@ def entries(
     triggered_by = pf.rules.triggered_by
     if holds or joined or len(offered) > 1:
         candidates = pf.ws.journeys
-    else:
+    elif offered:
         # Only the journeys this event can trigger: no other has anything to do.
-        candidates = triggered_by(offered[0].name) if offered else ()
+        name = offered[0].name
+        found = pf.rules.triggering.get(name)
+        candidates = found if found is not None else triggered_by(name)
+    else:
+        candidates = ()
     for j in candidates:
         for hold in [h for h in holds if h.journey is j] if holds else ():
             if hold.alive and pf.now <= hold.expires and pf._filter_passes(j, p, hold.event.props):

@@ -165,8 +165,8 @@ class Rules:
         # Names -> `affected(names)`, for the names asked about so far.
         self.affected_by: dict[frozenset[str] | None, list[tuple[str, Compiled, bool]]] = {}
         self._deps: dict[int, tuple[Cond | None, frozenset[str]]] = {}  # id(condition) -> (it, dependencies)
-        self._added: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # event name -> `added(name)`
-        self._triggered: dict[str, tuple[JourneyDef, ...]] = {}  # event name -> `triggered_by(name)`
+        self.added_by: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # event name -> `added(name)`, once asked
+        self.triggering: dict[str, tuple[JourneyDef, ...]] = {}  # event name -> `triggered_by(name)`, once asked
 
     def compiled(self, cond: Cond) -> Compiled:
         """`cond` compiled for this workspace's rules (once per condition)."""
@@ -192,16 +192,16 @@ class Rules:
     def added(self, name: str) -> tuple[frozenset[str], frozenset[str]]:
         """What adding an event named `name` changes: its name; and its name and AGE,
         when the event made the profile older. One set per name, made once."""
-        found = self._added.get(name)
+        found = self.added_by.get(name)
         if found is None:
-            self._added[name] = found = (frozenset((name,)), frozenset((name, AGE)))
+            self.added_by[name] = found = (frozenset((name,)), frozenset((name, AGE)))
         return found
 
     def triggered_by(self, name: str) -> tuple[JourneyDef, ...]:
         """The journeys an event named `name` can trigger, in the workspace's order."""
-        found = self._triggered.get(name)
+        found = self.triggering.get(name)
         if found is None:
-            self._triggered[name] = found = tuple(j for j in self.ws.journeys if j.trigger_event == name)
+            self.triggering[name] = found = tuple(j for j in self.ws.journeys if j.trigger_event == name)
         return found
 
     def depends(self, cond: Cond | None, names: frozenset[str]) -> bool:

@@ -857,7 +857,9 @@ class Platform:
 
     def _time_check(self, num: int, what: set[str]) -> None:
         """What changes for profile `num` now: event names, window keys, AGE."""
-        p = self.live(num)
+        p = self.profiles[num]
+        if p.merged_into is not None:
+            p = self.live(num)
         if self.exhaustive:
             self.changed(p)
             return

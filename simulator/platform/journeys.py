@@ -260,7 +260,9 @@ def advance(pf: Platform, r: Run) -> None:
             continue
         step = frame.steps[frame.index]
         frame.index += 1
-        p = pf.live(r.profile)
+        p = pf.profiles[r.profile]
+        if p.merged_into is not None:
+            p = pf.live(r.profile)
         if isinstance(step, Wait):
             pf.trace.put((STEP, pf.now, r, _wait_label(step.seconds), p.num))
             wait(pf, r, step.seconds, "wait", step)

@@ -28,7 +28,9 @@ MAX_DEPTH = 100
 _STANDARD = "tag:yaml.org,2002:"
 # Plain scalars are read as YAML 1.2's core schema reads them, not as YAML 1.1 (PyYAML's)
 # does: `country: NO`, `answer: yes`, `newsletter: on` are text, not booleans; `12:30` is
-# text, not 750 (base 60); `02134` is text, not 1116 (octal); `1e3` is a number.
+# text, not 750 (base 60); `1e3` and `0o17` are numbers. Two readings stay off the letter
+# of 1.2 so that a value never silently changes type: `02134` is text (a zip code keeps its
+# zero), and `1_000` and `0b101` stay the numbers YAML 1.1 read.
 _BOOLEANS_1_2 = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _NUMBER_1_2 = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+")  # what 1.1 leaves as text
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
@@ -141,6 +143,8 @@ class _Builder:
             if tag == _STANDARD + "str" and _NUMBER_1_2.fullmatch(text):
                 tag = _STANDARD + "float"
             if tag == _STANDARD + "str" and _OCTAL_1_2.fullmatch(text):
+                if len(text) > 40:
+                    raise self.fail(node, path, f"the number {text[:20]}... is far too large ({len(text)} digits)")
                 return int(text.replace("0o", "", 1), 8)
         if tag == _STANDARD + "null":
             return None

@@ -47,6 +47,12 @@ def test_a_plain_scalar_is_read_as_yaml_1_2_reads_it(written: str, read: object)
     assert type(value["key"]) is type(read)
 
 
+@pytest.mark.parametrize("written", ["0o" + "7" * 60, "1" * 60 + "e3"])
+def test_a_far_too_large_number_is_refused_whatever_its_notation(written: str) -> None:
+    with pytest.raises(InputError, match="far too large"):
+        load_yaml_text(f"key: {written}\n", "f.yaml")
+
+
 @pytest.mark.parametrize("written", ["1e3", "TRUE", "yes", "0o17", "12:30"])
 def test_a_key_is_read_as_written(written: str) -> None:
     assert load_yaml_text(f"{written}: x\n", "f.yaml").data == {written.strip("'"): "x"}

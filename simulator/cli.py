@@ -126,10 +126,9 @@ class _OutlivesItsReader:
     def write(self, text: str) -> int:
         try:
             self._stream.write(text)
-            return len(text)
         except BrokenPipeError:
             _quiet_stdout()
-            return len(text)
+        return len(text)
 
     def flush(self) -> None:
         try:

@@ -252,18 +252,15 @@ class _Finder:
         view.floor = floor
         return view
 
-    def event_names(self, cond: Cond | None, waited_for: bool = False, seen: frozenset[str] = frozenset()) -> set[str]:
+    def event_names(self, cond: Cond | None, waited_for: bool = False) -> set[str]:
         """Folded names of the events a condition reads (with `waited_for`: only
         those it waits for, `performed` ones), through its segments."""
-        rules = {seg.name: seg.rule for seg in self.ws.segments}
         names: set[str] = set()
-        for node in walk(cond):
+        for node in self.nodes(cond):
             if isinstance(node, Performed) and not (waited_for and node.negative):
                 names.add(fold_name(node.event))
                 if node.after is not None and not waited_for:
                     names.add(fold_name(node.after))
-            elif isinstance(node, InSegment) and node.segment not in seen:
-                names |= self.event_names(rules.get(node.segment), waited_for, seen | {node.segment})
         return names
 
     @staticmethod

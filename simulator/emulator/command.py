@@ -188,8 +188,8 @@ def serve(
     problem = workspace_file_problem(Path(workspace))
     if problem is not None:
         _fail(f"--workspace {workspace}: {problem}")
-    if log_path is not None and not_utf8_problem(workspace):  # the call log's header names it
-        _fail(f"--workspace {not_utf8_problem(workspace)}")
+    if log_path is not None and (not_text := not_utf8_problem(workspace)):  # the call log's header names it
+        _fail(f"--workspace {not_text}")
     host_problem = _host_problem(host, allow_remote)
     if host_problem is not None:
         _fail(host_problem)
@@ -326,8 +326,8 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
     except LogError as exc:
         _fail(str(exc))
     if scenario is not None:
-        if not_utf8_problem(ws_path):  # the skeleton's `workspace:` names it
-            _fail(f"--to-scenario: the workspace {not_utf8_problem(ws_path)}")
+        if not_text := not_utf8_problem(ws_path):  # the skeleton's `workspace:` names it
+            _fail(f"--to-scenario: the workspace {not_text}")
         target = Path(scenario)
         skeleton = scenario_skeleton(session, session_log, workspace_reference(Path(ws_path), target))
         document = skeleton.document

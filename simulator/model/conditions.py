@@ -342,10 +342,10 @@ def _compile_performed(cond: Performed, coerce: bool, needs_age: bool) -> Compil
                 break
         return n
 
-    if after is None and not where and (cond.negative or not cond.counts):
+    if after is None and not where:
         # Only whether one such event is in the window (after the floor): the
         # most common test, and the one evaluated most often.
-        def exists(h: Holder, now: int, t: Mapping[str, Any] | None, floor: tuple[int, int] | None) -> bool:
+        def found(h: Holder, now: int, t: Mapping[str, Any] | None, floor: tuple[int, int] | None) -> bool:
             events = h.by_name.get(name)
             if not events:
                 return False
@@ -359,18 +359,18 @@ def _compile_performed(cond: Performed, coerce: bool, needs_age: bool) -> Compil
                 return True
             return False
 
-        if not cond.negative:
-            return exists
-        if within is not None and needs_age:
-            # The age first: a profile younger than the window has no scan to make.
-            return lambda h, now, t, f: now - h.age_start >= within and not exists(h, now, t, f)
-        return lambda h, now, t, f: not exists(h, now, t, f)
+    else:
+
+        def found(h: Holder, now: int, t: Mapping[str, Any] | None, floor: tuple[int, int] | None) -> bool:
+            return count(h, now, t, floor, 1) == 1
+
     if cond.negative:
         if within is not None and needs_age:
-            return lambda h, now, t, f: now - h.age_start >= within and count(h, now, t, f, 1) == 0
-        return lambda h, now, t, f: count(h, now, t, f, 1) == 0
+            # The age first: a profile younger than the window has no scan to make.
+            return lambda h, now, t, f: now - h.age_start >= within and not found(h, now, t, f)
+        return lambda h, now, t, f: not found(h, now, t, f)
     if not cond.counts:
-        return lambda h, now, t, f: count(h, now, t, f, 1) == 1
+        return found
     tests = tuple((_COUNT_OPS[c.op], c.value) for c in cond.counts)
     return lambda h, now, t, f: _counts_ok(count(h, now, t, f, 0), tests)
 

@@ -211,8 +211,7 @@ def whatif(
                 err=True,
             )
 
-    triggered_by_segment = [j.name for j in ws.journeys if j.name == journey and j.trigger_segment is not None]
-    if triggered_by_segment:
+    if any(j.name == journey and j.trigger_segment is not None for j in ws.journeys):
         click.echo(
             f"note: --journey {journey} is segment-triggered: the rates are per real trigger event and it has none, "
             "so ghost_abandon_rate and missed_entry_rate stay empty; the ghost abandons are still counted by cause",

@@ -80,8 +80,9 @@ _Composer: type = getattr(yaml, "CSafeLoader", _Loader)
 
 
 class _Builder:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, text: str = "") -> None:
         self.file = file
+        self.text = text
         self.marks: dict[tuple[object, ...], tuple[int, int]] = {}
         self.count = 0
         self.resolver = _Loader("")
@@ -135,7 +136,7 @@ class _Builder:
     def scalar(self, node: yaml.ScalarNode, path: tuple[object, ...]) -> Any:
         tag = node.tag
         text = node.value
-        if not node.style:  # plain (libyaml says "", PyYAML None): resolved as YAML 1.1, read as 1.2
+        if not node.style and not self._tagged(node):  # plain: resolved as YAML 1.1, read as 1.2
             if tag == _STANDARD + "bool":
                 return _BOOLEANS_1_2.get(text, text)
             if tag in (_STANDARD + "int", _STANDARD + "float") and (":" in text or _LEADING_ZERO.fullmatch(text)):
@@ -164,6 +165,12 @@ class _Builder:
                 raise self.fail(node, path, f"{text!r} is not a finite number: JSON, and so the real APIs, have none")
             return number
         return str(text)
+
+    def _tagged(self, node: yaml.ScalarNode) -> bool:
+        """Was the plain scalar given a tag (`!!str 1e3`)? The composed node does not
+        say, but its source does: a tag is written before the value."""
+        written = self.text[node.start_mark.index : node.end_mark.index]
+        return any(part.startswith("!") for part in written.split()[:-1])
 
 
 def _top_level_key(text: str, line: int) -> str:
@@ -259,7 +266,7 @@ def load_yaml_text(text: str, file: str) -> YamlDoc:
         raise InputError([Problem(file, 0, 0, "", f"invalid YAML: {exc}")]) from None
     if node is None:
         return YamlDoc(file, None, {})
-    builder = _Builder(file)
+    builder = _Builder(file, text)
     try:
         data = builder.build(node, (), 0)
     except RecursionError:

@@ -39,12 +39,20 @@ from simulator.scenario.yamlfile import dump_yaml, load_yaml_text
         ("0x1F", 31),
         ("0o17", 15),
         ("~", None),
+        ("!!str 1e3", "1e3"),
+        ("!!str 0o17", "0o17"),
+        ("!!float 1e3", 1000.0),
     ],
 )
 def test_a_plain_scalar_is_read_as_yaml_1_2_reads_it(written: str, read: object) -> None:
     value = load_yaml_text(f"key: {written}\nlist: [{written}]\nflow: {{k: {written}}}\n", "f.yaml").data
     assert value == {"key": read, "list": [read], "flow": {"k": read}}
     assert type(value["key"]) is type(read)
+
+
+def test_a_tag_beside_an_anchor_still_says_how_the_value_is_read() -> None:
+    text = "a: &one !!str 1e3\nb: !!str &two 0o17\nc: *one\n"
+    assert load_yaml_text(text, "f.yaml").data == {"a": "1e3", "b": "0o17", "c": "1e3"}
 
 
 @pytest.mark.parametrize("written", ["0o" + "7" * 60, "1" * 60 + "e3"])

@@ -30,6 +30,7 @@ from typing import Any
 from simulator.model.calls import Delivery, Send
 from simulator.model.config import WorkspaceConfig
 from simulator.model.time import format_instant, on_our_clock
+from simulator.platform import identity
 from simulator.platform.engine import Platform
 from simulator.platform.state import Profile, email_key
 
@@ -378,7 +379,7 @@ class EmulatorSession:
 
     def _delete_profile(self, at: int, p: Profile, how: str) -> None:
         self.platform.now = max(self.platform.now, at)
-        self.platform.delete(p, how)
+        identity.delete(self.platform, p, how)
         self.devices.pop(p.num, None)
 
     def _unsuppress(self, at: int, op: dict[str, Any]) -> None:

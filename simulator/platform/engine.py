@@ -1,4 +1,5 @@
-"""The platform: profiles, identity, segments and journeys on a virtual clock.
+"""The platform: profiles, segments and journeys on a virtual clock (identity is
+in `identity.py`, journeys in `journeys.py`).
 
 Deliveries are processed in arrival order, each completely before the next
 (SPEC section 4). At one instant the phases run in this order: deliveries,
@@ -25,8 +26,8 @@ from simulator.model.calls import Delivery, Send
 from simulator.model.conditions import Cond
 from simulator.model.config import JourneyDef, WorkspaceConfig
 from simulator.model.values import canonical_key, lookup, tests_pass
-from simulator.platform import journeys
-from simulator.platform.rules import AGE, CHANGED_ATTRIBUTES, rules_of
+from simulator.platform import identity, journeys
+from simulator.platform.rules import AGE, rules_of
 from simulator.platform.state import (
     DELIVERY,
     HELD,
@@ -45,7 +46,6 @@ from simulator.platform.state import (
     email_key,
 )
 from simulator.platform.trace import (
-    ANONYMOUS_ID_RECORDED,
     ARRIVED,
     ATTRIBUTES_UPDATED,
     EVENT_ADDED,
@@ -53,10 +53,8 @@ from simulator.platform.trace import (
     EVENT_RELEASED,
     JOURNEY_OPEN,
     PROFILE_CREATED,
-    PROFILE_MERGED,
     SEGMENT_ENTERED,
     SEGMENT_LEFT,
-    SEGMENT_LEFT_BECAUSE,
     Trace,
 )
 
@@ -410,9 +408,9 @@ class Platform:
         if send.call == "track":
             self._track(d)
         elif send.call == "identify":
-            self._identify(d)
+            identity.identify(self, d)
         else:
-            self._merge_call(d)
+            identity.merge_call(self, d)
         if self._pending:
             journeys.run_pending(self)
 
@@ -437,7 +435,7 @@ class Platform:
                 self.now, "duplicate_ignored", reason="idempotency_key", key=shown, **self._send_fields(send)
             )
             return
-        p, via = self._track_profile(send)
+        p, via = identity.track_profile(self, send)
         ts = send.timestamp if send.timestamp is not None else self.now
         e = Event(name, send.properties, ts, next(self._proc), d, via, p.num)
         if send.event_id is not None:
@@ -457,241 +455,6 @@ class Platform:
             self.changed(p, names=names)
         else:
             self.changed(p, offer=[e], names=names)
-
-    def _track_profile(self, send: Send) -> tuple[Profile, str]:
-        if send.user_id is not None or send.email is not None:
-            p = self.by_id.get(send.user_id) if send.user_id is not None else None
-            if p is None and send.email is not None:
-                p = self.by_email.get(email_key(send.email))
-            if p is None:
-                p = self._create(id=send.user_id, email=send.email)
-            return p, "direct"
-        anon = send.anonymous_id or ""
-        merged = self.merged_anon.get(anon)
-        if merged is not None:
-            target, at = merged
-            if self.ws.merge_anonymous and self.now <= at + self.ws.anonymous_grace:
-                return self.live(target), "grace"
-            orphan = self.orphans.get(anon)
-            if orphan is None or orphan.deleted_at is not None:  # merged away: a new one holds it
-                orphan = self._create(anon=anon, orphan=True)
-            return orphan, "orphan"
-        p = self.by_anon.get(anon)
-        if p is None or p.deleted_at is not None:
-            p = self._create(anon=anon)
-        return p, "direct"
-
-    def _identify(self, d: Delivery) -> None:
-        send = d.send
-        uid, email = send.user_id, send.email
-        p_id = self.by_id.get(uid) if uid is not None else None
-        p_em = self.by_email.get(email_key(email)) if email is not None else None
-        target: Profile | None
-        if p_id is not None and p_em is not None and p_id is not p_em:
-            if self.ws.auto_merge:
-                primary, secondary = sorted((p_id, p_em), key=lambda p: p.num)
-                # One delivery, one profile update: the merge, the attributes and the
-                # anonymous id's events are all in before anything is evaluated.
-                self.merge(primary, secondary, "auto_merge", settle=False)
-                target = primary
-            else:
-                target = p_id
-                self.trace.add(
-                    self.now,
-                    "identity_conflict",
-                    id=uid,
-                    email=email,
-                    cio_id=p_id.cio_id,
-                    other=p_em.cio_id,
-                    who=send.shopper,
-                )
-        elif p_id is not None:
-            target = p_id
-            if email is not None and (p_id.email is None or email_key(p_id.email) != email_key(email)):
-                if p_id.email is not None and self.by_email.get(email_key(p_id.email)) is p_id:
-                    del self.by_email[email_key(p_id.email)]
-                    self._replaced(p_id, "email", p_id.email, email, send.shopper)
-                p_id.email = email
-                self.by_email[email_key(email)] = p_id
-        elif p_em is not None:
-            target = p_em
-            if uid is not None:
-                if p_em.id is not None and self.by_id.get(p_em.id) is p_em:
-                    del self.by_id[p_em.id]
-                    self._replaced(p_em, "id", p_em.id, uid, send.shopper)
-                p_em.id = uid
-                self.by_id[uid] = p_em
-        elif uid is not None or email is not None:
-            target = self._create(id=uid, email=email)
-        elif send.anonymous_id is not None:
-            # No known identifier: the traits land on the anonymous profile, as in
-            # Customer.io, and nothing is merged.
-            anon_profile, _via = self._track_profile(send)
-            if send.attributes:
-                anon_profile.attributes.update(send.attributes)
-                self.trace.add(
-                    self.now,
-                    "attributes_updated",
-                    cio_id=anon_profile.cio_id,
-                    attributes=dict(send.attributes),
-                    who=send.shopper,
-                )
-            self.changed(anon_profile, names=CHANGED_ATTRIBUTES)
-            return
-        else:
-            return
-        if send.attributes:
-            target.attributes.update(send.attributes)
-            self.trace.put((ATTRIBUTES_UPDATED, self.now, target.num, dict(send.attributes), send.shopper))
-        moved: list[Event] = []
-        if send.anonymous_id is not None and self.ws.merge_anonymous:
-            moved = self._merge_anonymous(target, send.anonymous_id, send.shopper)
-        self.changed(target, moved=moved)
-
-    def _replaced(self, p: Profile, key: str, old: str, new: str, who: str | None) -> None:
-        """An identify gave a profile another id (its email matched) or email (its
-        id matched): the old one no longer finds it. Told, since it splits whoever
-        the old one was."""
-        self.trace.add(self.now, "identifier_replaced", cio_id=p.cio_id, identifier=key, old=old, new=new, who=who)
-
-    def _merge_anonymous(self, target: Profile, anon: str, who: str | None) -> list[Event]:
-        if anon in self.merged_anon or anon in self.orphans:
-            return []
-        self.merged_anon[anon] = (target.num, self.now)
-        anon_profile = self.by_anon.get(anon)
-        if anon not in target.anonymous_ids:
-            target.anonymous_ids.append(anon)
-        self.by_anon[anon] = target
-        if (
-            anon_profile is None
-            or anon_profile is target
-            or anon_profile.deleted_at is not None
-            or anon_profile.identified  # the id's profile was merged into a known one: not anonymous
-        ):
-            self.trace.put((ANONYMOUS_ID_RECORDED, self.now, target.num, anon, who))
-            return []
-        horizon = self.now - self.ws.anonymous_retention
-        moved = sorted((e for e in anon_profile.events if e.ts >= horizon), key=lambda e: (e.ts, e.seq, e.copy))
-        for e in anon_profile.events:
-            if e.ts < horizon:
-                e.lost, e.lost_at = "anonymous_retention", self.now
-        for e in moved:
-            if e.via != "merge":  # one a Merge People call brought in stays inherited
-                e.via = "anonymous_merge"
-            self._add_event(target, e)
-        self._delete(anon_profile, target, "anonymous_merge", len(moved))
-        low = self.now - self.ws.max_age
-        return [e for e in moved if low <= e.ts <= self.now]
-
-    def _delete(self, gone: Profile, into: Profile, how: str, moved: int) -> None:
-        gone.deleted_at = self.now
-        gone.merged_into = into.num
-        for seg in sorted(gone.segments):
-            self.trace.put((SEGMENT_LEFT_BECAUSE, self.now, seg, gone.num, self._owner(gone), "profile_merged"))
-        self._clear_segments(gone)
-        self.trace.put((PROFILE_MERGED, self.now, how, into.num, gone.num, moved, self._owner(into)))
-
-    def _merge_call(self, d: Delivery) -> None:
-        send = d.send
-        primary = self._find(send.primary)
-        secondary = self._find(send.secondary)
-        if primary is None or secondary is None or primary is secondary:
-            reason = "same profile" if primary is not None and primary is secondary else "profile missing"
-            self.trace.add(self.now, "merge_ignored", reason=reason, **self._send_fields(send))
-            return
-        self.merge(primary, secondary, "merge_people")
-
-    def _find(self, ref: tuple[str, str] | None) -> Profile | None:
-        if ref is None:
-            return None
-        kind, value = ref
-        if kind == "id":
-            return self.by_id.get(value)
-        if kind == "email":
-            return self.by_email.get(email_key(value))
-        if value.startswith("cio_") and value[4:].isdigit():
-            p = self.profiles.get(int(value[4:]))
-            return p if p is not None and p.deleted_at is None else None
-        return None
-
-    def merge(self, primary: Profile, secondary: Profile, how: str, settle: bool = True) -> None:
-        """The Merge People operation (also what auto_merge performs). `settle`:
-        evaluate the primary at once; an identify that merges does so at its end."""
-        if primary.id is None and secondary.id is not None:
-            primary.id = secondary.id
-        if secondary.id is not None and self.by_id.get(secondary.id) is secondary:
-            if primary.id == secondary.id:
-                self.by_id[secondary.id] = primary
-            else:
-                del self.by_id[secondary.id]
-        if primary.email is None and secondary.email is not None:
-            primary.email = secondary.email
-        if secondary.email is not None and self.by_email.get(email_key(secondary.email)) is secondary:
-            if primary.email is not None and email_key(primary.email) == email_key(secondary.email):
-                self.by_email[email_key(secondary.email)] = primary
-            else:
-                del self.by_email[email_key(secondary.email)]
-        for anon in secondary.anonymous_ids:
-            if anon not in primary.anonymous_ids:
-                primary.anonymous_ids.append(anon)
-            if self.by_anon.get(anon) is secondary:
-                self.by_anon[anon] = primary
-        for key, value in secondary.attributes.items():
-            primary.attributes.setdefault(key, value)
-        horizon = self.now - self.ws.merge_event_window
-        moved = [e for e in secondary.events if e.ts >= horizon]
-        for e in secondary.events:
-            if e.ts < horizon:
-                e.lost, e.lost_at = "merge_event_window", self.now
-        for e in sorted(moved, key=lambda e: (e.ts, e.proc)):
-            e.via = "merge"
-            self._add_event(primary, e)
-        self._delete(secondary, primary, how, len(moved))
-        primary.history.extend(secondary.history)
-        for hold in self.holds_on.pop(secondary.num, []):
-            hold.profile = primary.num
-            self.holds_on.setdefault(primary.num, []).append(hold)
-        moving = self.open_runs.pop(secondary.num, [])
-        here = self.open_runs.setdefault(primary.num, [])
-        open_here = {r.journey.name for r in here}
-        for r in moving:
-            if r.journey.name in open_here:
-                self.open_runs[secondary.num] = [r]
-                journeys.end(self, r, "merged")
-            else:
-                r.profile = primary.num
-                r.profiles.append((self.now, primary.num))
-                here.append(r)
-                self.trace.add(
-                    self.now, "run_moved", journey=r.journey.name, run=r.num, cio_id=primary.cio_id, who=r.shopper
-                )
-        here.sort(key=lambda r: r.num)
-        self.open_runs.pop(secondary.num, None)
-        if settle:
-            self.changed(primary)
-
-    def delete(self, p: Profile, how: str = "deleted") -> None:
-        """Delete a person (Track API DELETE, suppress): identifiers freed, segments
-        left, open runs ended `deleted`, holds dropped."""
-        if p.deleted_at is not None:
-            return
-        p.deleted_at = self.now
-        if p.id is not None and self.by_id.get(p.id) is p:
-            del self.by_id[p.id]
-        if p.email is not None and self.by_email.get(email_key(p.email)) is p:
-            del self.by_email[email_key(p.email)]
-        for anon in p.anonymous_ids:
-            for index in (self.by_anon, self.orphans):
-                if index.get(anon) is p:
-                    del index[anon]
-        for seg in sorted(p.segments):
-            self.trace.add(self.now, "segment_left", segment=seg, cio_id=p.cio_id, reason="profile_deleted")
-        self._clear_segments(p)
-        for r in list(self.open_runs.get(p.num, [])):
-            journeys.end(self, r, "deleted")
-        for hold in self.holds_on.pop(p.num, []):
-            hold.alive = False
-        self.trace.add(self.now, "profile_deleted", cio_id=p.cio_id, how=how)
 
     # ------------------------------------------------------------------ change
 

@@ -184,9 +184,13 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     return b"".join(inflated)
 
 
-def _json(body: bytes) -> Any:
+def _json(body: bytes, empty: bool = True) -> Any:
+    """The body's JSON value; None for an empty body where `empty` allows one (a
+    Track v1 call such as DELETE has none), malformed JSON otherwise."""
     if not body.strip():
-        return None
+        if empty:
+            return None
+        raise ApiError(400, "malformed JSON: the body is empty (expected a JSON object)", "malformed_json")
     too_deep = f"malformed JSON: nested deeper than {JSON_DEPTH} levels"
     try:
         value = load_json(body)  # NaN, Infinity and 1e999 are malformed too
@@ -248,7 +252,7 @@ def create_app(
         route = f"{method} {request.scope.get('raw_path', b'').decode('latin-1') or path}"
         invalid: list[dict[str, Any]] = []
         try:
-            body = _json(await _body(request, limit))
+            body = _json(await _body(request, limit), empty=api == "track_v1")
             if api == "track_v1":
                 ops = track_v1_ops(method, parts[2:], body)
             elif api == "track_v2":

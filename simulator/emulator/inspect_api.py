@@ -1,7 +1,7 @@
 """The inspection API under `/_segsim/`: what the platform holds, as JSON.
 
     GET  /_segsim/profiles                 {"profiles": [summary, ...]}
-    GET  /_segsim/profiles/{cio_id}        summary, with "events" the event list
+    GET  /_segsim/profiles/{cio_id}        summary, with "events" the event list, and "devices"
     GET  /_segsim/segments/{name}[?at=T]   {"segment", "at", "members": [summary without events]}
     GET  /_segsim/runs                     {"runs": [{"journey", "cio_id", "entered_at", "ended_at", "reason", "sent"}]}
     GET  /_segsim/messages                 {"messages": [{"journey", "message", "cio_id", "at"}]}
@@ -11,7 +11,7 @@
     POST /_segsim/reset                    {"now": INSTANT, "reset": true}
 
 A profile summary is `{"cio_id", "id", "email", "anonymous_ids",
-"attributes", "events": N, "devices": [...]}`. Every read first moves the
+"attributes", "events": N}`. Every read first moves the
 platform to the clock's now, so due journey timers have fired.
 """
 
@@ -43,11 +43,11 @@ INSPECT_ROUTES = (
 )
 
 
-def _summary(session: EmulatorSession, p: Profile, events: bool = True) -> dict[str, Any]:
+def _summary(p: Profile, events: bool = True) -> dict[str, Any]:
+    """Exactly the keys SPEC 16 lists: clients compare summaries whole."""
     out = p.summary()
     if not events:
         del out["events"]
-    out["devices"] = session.devices_of(p)
     return out
 
 
@@ -104,7 +104,7 @@ def _segment(session: EmulatorSession, name: str, query: dict[str, str]) -> dict
     return {
         "segment": name,
         "at": format_instant(at),
-        "members": [_summary(session, p, events=False) for p in sorted(members, key=lambda p: p.num)],
+        "members": [_summary(p, events=False) for p in sorted(members, key=lambda p: p.num)],
     }
 
 
@@ -155,16 +155,17 @@ def inspect(session: EmulatorSession, method: str, parts: list[str], query: dict
         session.sync(now)
         pf = session.platform
         if parts == ["profiles"]:
-            return {"profiles": [_summary(session, p) for p in sorted(pf.live_profiles(), key=lambda p: p.num)]}
+            return {"profiles": [_summary(p) for p in sorted(pf.live_profiles(), key=lambda p: p.num)]}
         if len(parts) == 2 and parts[0] == "profiles":
             cio = parts[1]
             known = cio.startswith("cio_") and cio[4:].isdigit() and len(cio) <= 24
             p = pf.profiles.get(int(cio[4:])) if known else None
             if p is None:
                 raise ApiError(404, f"no profile {cio!r} (profiles are named cio_1, cio_2, ...)", "not_found")
-            out = _summary(session, p)
+            out = _summary(p)
             # "adds the event list" (SPEC 16): `events` becomes the list (its length is the summary's count)
             out["events"] = _event_list(p)
+            out["devices"] = session.devices_of(p)
             if p.deleted_at is not None:
                 out["deleted_at"] = format_instant(p.deleted_at)
                 out["merged_into"] = f"cio_{p.merged_into}" if p.merged_into is not None else None

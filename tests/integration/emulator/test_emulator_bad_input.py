@@ -71,6 +71,25 @@ def test_malformed_json_gets_400_with_the_parse_error(primed: Any) -> None:
     assert _state(emu) == before
 
 
+@pytest.mark.parametrize("body", [b"", b"  \n"])
+def test_an_empty_body_is_malformed_json_where_a_call_needs_one(primed: Any, body: bytes) -> None:
+    emu = primed
+    before = _state(emu)
+    for api in ("track", "identify", "batch"):
+        cdp = httpx.post(f"{emu.pipelines_url}/{api}", content=body, auth=(emu.write_key, ""))
+        assert cdp.status_code == 400, api
+        assert cdp.json() == {
+            "code": "malformed_json",
+            "message": "malformed JSON: the body is empty (expected a JSON object)",
+        }
+    v2 = httpx.post(f"{emu.track_url.replace('/v1', '/v2')}/entity", content=body, auth=(emu.site_id, emu.api_key))
+    assert v2.status_code == 400 and "the body is empty" in json.dumps(v2.json())
+    assert _state(emu) == before
+    # Track v1 calls that carry nothing need no body: a DELETE, an identify with no attributes
+    assert httpx.put(f"{emu.track_url}/customers/cus_9", content=body, auth=(emu.site_id, emu.api_key)).json() == {}
+    assert [p["id"] for p in emu.get("/profiles")["profiles"]] == ["cus_1", "cus_9"]
+
+
 def test_invalid_track_calls_get_400(primed: Any) -> None:
     emu = primed
     before = _state(emu)

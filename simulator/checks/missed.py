@@ -1,0 +1,199 @@
+"""Missed entries (SPEC section 9): a shopper the ideal platform entered into a
+journey that the real one did not, and why.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from simulator.checks.evidence import Violation, single_performed
+from simulator.checks.ideal import canonical_names
+from simulator.checks.identity_evidence import IdentityEvidence
+from simulator.model.calls import Send
+from simulator.model.conditions import AttributeTest, Performed, holds, walk
+from simulator.model.config import JourneyDef
+from simulator.model.values import fold_name, read_generously, tests_pass
+
+__all__ = ["MissedEntries"]
+
+
+class MissedEntries(IdentityEvidence):
+    """Missed entries and their causes, on the identity evidence."""
+
+    def missed(self) -> list[Violation]:
+        out: list[Violation] = []
+        ideal, back = self.ideal
+        journeys = {jd.name: jd for jd in self.ws.journeys}  # as written (the ideal's spell names one way)
+        for r in ideal.platform.runs:
+            j = journeys.get(r.journey.name, r.journey)
+            if j.trigger_event is None or r.trigger is None:
+                continue
+            seq = back.get(r.trigger.seq)
+            if seq is None:
+                continue
+            if self.entered_for(self.o, j.name, seq):
+                continue
+            send = self.sends[seq]
+            who = send.shopper or ""
+            if self.excused(j, send, who):
+                continue
+            cause, why = self.missed_cause(j, send)
+            text = f"{self.describe_arrival(send)}; no run of {j.name} entered for it: {why}"
+            out.append(Violation("missed_entry", who, cause, send.at, j.name, None, seq, text, decided=r.entered_at))
+        return out
+
+    def excused(self, j: JourneyDef, send: Send, who: str) -> bool:
+        if j.goal is None:
+            return False
+        key = (send.at, send.seq)
+        limit = send.at + self.ws.entry_grace
+        later = [s for s in self.shopper_tracks(who) if (s.at, s.seq) > key and s.at <= limit]
+        goal = j.goal
+        if single_performed(goal):
+            return any(self.generous_match(goal, s, send.properties) for s in later)
+        return holds(goal, self.ideal_view(who, limit, send.properties, key))
+
+    def missed_cause(self, j: JourneyDef, send: Send) -> tuple[str, str]:
+        events = self.p.processed.get(send.seq, [])
+        if not events:
+            if send.seq in self.dropped:
+                return "dropped", "it never arrived"
+            if send.seq in self.p.ignored:
+                return "other", "the platform ignored it as a duplicate"
+            return "late_arrival", "it had not arrived when the simulation ended"
+        first = min(events, key=lambda e: e.arrival)
+        if first.lost is not None:
+            return "merge_lost", f"a merge left it behind ({first.lost})"
+        holder = self.p.live(first.holder)
+        if not holder.identified:
+            what = "an orphaned anonymous profile" if holder.orphan else "an anonymous profile"
+            return "identity_split", f"it stayed on {what} (cio_{holder.num})"
+        waiting = self.anonymous_when_identified(send.shopper or "", first)
+        if waiting is not None:
+            return "identity_split", waiting
+        home = self.identified_home(send.shopper or "", first.arrival, send.device)
+        landed = self.live_at(first.history[0][1], first.arrival)
+        if home is not None and landed != self.live_at(home, first.arrival):
+            return "identity_split", (f"it landed on cio_{landed}, not on cio_{home}, where the shopper had identified")
+        others = self.identified_elsewhere(send.shopper or "", first.arrival, landed, send.device)
+        if others and self.p.matches_trigger(j, first):
+            # Two identified profiles (say a backend keyed by id, another by email)
+            # and no device's own: the trigger was right, its profile not the whole shopper.
+            shown = ", ".join(f"cio_{n}" for n in others)
+            return "identity_split", f"it landed on cio_{landed}; the shopper was also identified on {shown}"
+        if first.arrival - first.ts > self.ws.max_age:
+            return "too_old", "it arrived more than triggers.max_age after its timestamp"
+        if self.entered_for(self.instant, j.name, send.seq):
+            why = "delivered at its send instant it would have entered"
+            if first.arrival == send.at:  # the trigger was on time: another call of the shopper's was not
+                culprits = [
+                    (s, "was dropped" if s.seq in self.dropped else "arrived late")
+                    for s in self.shopper_tracks(send.shopper or "")
+                    if s.seq in self.dropped or (self.first_arrival.get(s.seq, s.at) > s.at and s.at <= first.arrival)
+                ]
+                culprits.sort(key=lambda pair: pair[1] != "was dropped")  # dropped first, each kind in send order
+                if culprits:
+                    shown = ", ".join(f"{s.name} sent at {self.t(s.at)} {what}" for s, what in culprits[:3])
+                    why = (
+                        "it arrived on time, but with every call delivered at its send instant it would have "
+                        f"entered ({shown})"
+                    )
+            return "late_arrival", why
+        if first.ts != send.at and self.entered_for(self.unskewed, j.name, send.seq):
+            return "clock_skew", f"it was stamped {self.t(first.ts)}, not its send instant"
+        if self.ws.segment_refresh and self.entered_for(self.unrefreshed, j.name, send.seq):
+            return "refresh_lag", "without segment_refresh it would have entered"
+        name = send.name or ""
+        if j.trigger_event is not None and name != j.trigger_event:
+            return "name_mismatch", f"it is named {name!r}, the trigger is {j.trigger_event!r}"
+        if self.entered_for(self.renamed, j.name, send.seq):  # the filter, or a segment it reads
+            return "name_mismatch", "with the shopper's events named as the rules spell them it would have entered" + (
+                self.drifted_names(send.shopper or "")
+            )
+        if not tests_pass(j.trigger_where, send.properties, send.properties, self.ws.coerce):
+            return "type_mismatch", "the trigger's where fails only because of a type"
+        filt = [n for n in walk(j.filter) if isinstance(n, Performed)]
+        for node in filt:
+            for s in self.shopper_tracks(send.shopper or ""):
+                if (
+                    fold_name(s.name or "") == fold_name(node.event)
+                    and node.where
+                    and tests_pass(node.where, read_generously(s.properties), None, True)
+                    != tests_pass(node.where, s.properties, None, self.ws.coerce)
+                ):
+                    return "type_mismatch", "the filter's where differs only because of a type"
+        if self.entered_for(self.retyped, j.name, send.seq):  # the filter's `trigger:` tests, a segment it reads
+            return "type_mismatch", "with numeric strings read as numbers it would have entered"
+        return "other", self.what_kept_it_out(j, send)
+
+    def drifted_names(self, who: str) -> str:
+        """The shopper's event names that the rules spell otherwise, as a parenthesis (or nothing)."""
+        names = canonical_names(self.ws)
+        drifted = sorted(
+            {
+                f"{s.name!r} is {names[fold_name(s.name or '')]!r}"
+                for s in self.shopper_tracks(who)
+                if names.get(fold_name(s.name or ""), s.name) != s.name
+            }
+        )
+        return f" ({', '.join(drifted[:3])})" if drifted else ""
+
+    @cached_property
+    def records_by_seq(self) -> dict[Any, list[dict[str, Any]]]:
+        """The platform's trace records about each send, by send seq (read once)."""
+        out: dict[Any, list[dict[str, Any]]] = {}
+        for rec in self.p.trace.records:
+            if "seq" in rec:
+                out.setdefault(rec["seq"], []).append(rec)
+        return out
+
+    def skewed_tracks(self, who: str) -> list[str]:
+        """The shopper's events the platform holds stamped other than at their send instant."""
+        return [
+            f"{s.name} sent at {self.t(s.at)} was stamped {self.t(e.ts)}"
+            for s in self.shopper_tracks(who)
+            for e in self.p.processed.get(s.seq, [])[:1]
+            if e.ts != s.at
+        ]
+
+    def what_kept_it_out(self, j: JourneyDef, send: Send) -> str:
+        """What differed, for a missed entry of no named cause: what the
+        platform did with the trigger, and what in the shopper's data it read
+        differently from the ideal run."""
+        said: list[str] = []
+        for rec in self.records_by_seq.get(send.seq, []):
+            if rec.get("journey") != j.name:
+                continue
+            if rec["kind"] == "entry_refused":
+                said.append(f"at {self.t(rec['at'])} {rec['reason']} refused it on {rec['cio_id']}")
+            elif rec["kind"] == "entry_filtered":
+                said.append(f"at {self.t(rec['at'])} the filter was false on {rec['cio_id']}")
+            elif rec["kind"] == "entry_held":
+                said.append(f"at {self.t(rec['at'])} the filter was false on {rec['cio_id']}, so the entry was held")
+            elif rec["kind"] == "entry_expired":
+                said.append(f"at {self.t(rec['at'])} the held entry expired, the filter still false")
+        skewed = self.skewed_tracks(send.shopper or "")
+        if skewed and self.entered_for(self.unskewed, j.name, send.seq):
+            # The trigger, whose cause this is, was stamped right (SPEC 9 names
+            # the deciding event's causes); an event the filter reads was not.
+            said.append(
+                "with the shopper's events stamped at their send instants it would have entered ("
+                + "; ".join(skewed)
+                + ")"
+            )
+        read = {t.path.split(".")[0] for n in walk(j.filter) if isinstance(n, AttributeTest) for t in n.tests}
+        strings = sorted(
+            f"{k}={v!r}"
+            for s in self.shopper_identifies(send.shopper or "")
+            for k, v in s.attributes.items()
+            if k in read and read_generously(v) != v
+        )
+        if strings:
+            said.append(f"the platform reads attribute {', '.join(strings)} exactly: a string, not a number")
+        if not said:
+            tried = any(rec.get("journey") == j.name for rec in self.records_by_seq.get(send.seq, []))
+            if not tried:
+                return "it was never offered to the journey: no entry, refusal or hold is recorded for it"
+            return "the journey's filter or frequency kept it out"
+        return "; ".join(said)

@@ -131,7 +131,7 @@ def run_gate(ws: LoadedWorkspace, scenarios: Sequence[tuple[Path, YamlDoc]]) -> 
         _names(ws, findings),
         _properties(findings, runs),
         _identity(ws, runs),
-        _purchases(ws),
+        _purchases(ws, findings),
         _segments(ws, runs),
         _journeys(ws),
         _passing(runs),
@@ -246,7 +246,17 @@ def purchase_events(events: dict[str, Any]) -> list[str]:
     return sorted(found)
 
 
-def _purchases(ws: LoadedWorkspace) -> GateItem:
+def _id_property(raw: dict[str, Any]) -> str:
+    """The planned property to deduplicate a purchase event by: its `unique_by`, else
+    an id property named for the order (or any id property), else `order_id`."""
+    if raw.get("unique_by"):
+        return str(raw["unique_by"])
+    ids = [p for p in raw.get("properties") or {} if re.search(r"(^|_)id$", p.lower())]
+    named = [p for p in ids if set(re.split(r"[^a-z0-9]+", p.lower())) & (_PURCHASE_WORDS | {"transaction"})]
+    return next(iter(named + ids), "order_id")
+
+
+def _purchases(ws: LoadedWorkspace, findings: list[Finding]) -> GateItem:
     item = GateItem("purchase events server-side and idempotent", True)
     events = ws.config.tracking_plan.get("events", {})
     names = purchase_events(events)
@@ -282,7 +292,7 @@ def _purchases(ws: LoadedWorkspace) -> GateItem:
             item.evidence.append(f"{name}: idempotent by event ids (every server source sends event_ids)")
         else:
             item.passed = False
-            hint = raw.get("unique_by") or "order_id"
+            hint = _id_property(raw)
             silent = [
                 src.name + (" (built-in)" if src.name not in ws.config.sources else "")
                 for src in server
@@ -296,6 +306,12 @@ def _purchases(ws: LoadedWorkspace) -> GateItem:
                 else "server source(s) " + ", ".join(silent) + " send no event ids"
             )
             item.evidence.append(f"{name}: no dedupe key, and {why}: add dedupe.idempotency_keys: {{{name}: {hint}}}")
+    # a scenario sending one from a client says the tracking is not server-side, whatever the plan says
+    from_clients = [f for f in findings if f.rule == "server-event-from-client" and f.message.split(" ", 1)[0] in names]
+    if from_clients:
+        item.passed = False
+        item.evidence.append("sent from a client in a scenario:")
+        item.evidence += _shown(from_clients)
     return item
 
 

@@ -501,6 +501,44 @@ def test_gate_fails_each_item_with_its_evidence(tmp_path: Path) -> None:
     assert code == 1
 
 
+def _item(output: str, name: str) -> list[str]:
+    """The lines of one gate item: its PASS/FAIL line and its evidence."""
+    lines = output.splitlines()
+    first = next(i for i, line in enumerate(lines) if name in line)
+    rest = [line for line in lines[first + 1 :]]
+    end = next((i for i, line in enumerate(rest) if line.startswith(("PASS", "FAIL"))), len(rest))
+    return [lines[first], *rest[:end]]
+
+
+def test_a_scenario_sending_a_purchase_from_a_client_fails_the_purchase_item(tmp_path: Path) -> None:
+    write_workspace(tmp_path, workspace())
+    (tmp_path / "story.yaml").write_text(
+        PASSING.replace("- {at: 10m, who: ana, track:", "- {at: 10m, who: ana, device: phone, track:")
+    )
+    code, output = gate(tmp_path / "ws.yaml", tmp_path / "story.yaml")
+    item = _item(output, "purchase events server-side and idempotent")
+    assert item[0].startswith("FAIL"), output
+    assert any("sent from a client in a scenario" in line for line in item), item
+    assert any("story.yaml:7" in line and "server-event-from-client" in line for line in item), item
+    assert code == 1
+
+
+def test_the_dedupe_key_the_gate_suggests_is_a_planned_property(tmp_path: Path) -> None:
+    body = workspace()
+    del body["dedupe"]
+    body["tracking_plan"]["events"]["purchase"] = {
+        "description": "a purchase",
+        "source": "server",
+        "properties": {"sku_id": {"type": "string"}, "transaction_id": {"type": "string"}},
+    }
+    write_workspace(tmp_path, body)
+    (tmp_path / "story.yaml").write_text(PASSING)
+    _code, output = gate(tmp_path / "ws.yaml", tmp_path / "story.yaml")
+    item = "\n".join(_item(output, "purchase events server-side and idempotent"))
+    assert "add dedupe.idempotency_keys: {purchase: transaction_id}" in item, item
+    assert "add dedupe.idempotency_keys: {order_completed: order_id}" in item, item
+
+
 def test_an_event_that_stops_while_the_log_goes_on_is_a_drop(tmp_path: Path) -> None:
     ws = write_workspace(tmp_path, workspace())
     records = _hourly([50] * 10, event="checkout_started") + _hourly([50] * 7, event="added_to_cart")

@@ -85,6 +85,7 @@ class _Builder:
         self.text = text
         self.marks: dict[tuple[object, ...], tuple[int, int]] = {}
         self.count = 0
+        self.chars = 0  # of every scalar built, an alias's as often as it is used
         self.resolver = _Loader("")
 
     def fail(self, node: yaml.Node, path: tuple[object, ...], message: str) -> InputError:
@@ -131,6 +132,14 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
+        self.chars += len(node.value)
+        if self.chars > MAX_BYTES:
+            raise self.fail(
+                node,
+                path,
+                f"the document's aliases expand it past {MAX_BYTES // 1048576} MB of text "
+                "(an alias bomb, or one long value repeated: write it once)",
+            )
         return self.scalar(node, path)
 
     def scalar(self, node: yaml.ScalarNode, path: tuple[object, ...]) -> Any:

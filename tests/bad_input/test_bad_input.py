@@ -186,6 +186,26 @@ def test_a_huge_file_is_refused_quickly(tmp_path: Path) -> None:
     assert "larger than" in result.output and "Traceback" not in result.output
 
 
+def test_one_long_value_repeated_by_aliases_is_refused_at_its_use(tmp_path: Path) -> None:
+    # 100 KB written once, used 300 times: 30 MB of text in a 102 KB file (the output
+    # of `run` and `timeline --json` would repeat it as often)
+    text = (
+        "scenario: amplified\n"
+        f"description: &long {'x' * 100_000}\n"
+        "shoppers: {ana: {id: cus_1}}\n"
+        "timeline:\n"
+        f"  - {{at: 0s, who: ana, track: viewed, properties: {{junk: [{', '.join(['*long'] * 300)}]}}}}\n"
+    )
+    (tmp_path / "amplified.yaml").write_text(text)
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "amplified.yaml")])
+    assert result.exit_code == 2
+    assert "aliases expand it past 20 MB" in result.output and "Traceback" not in result.output
+    assert "timeline[0].properties.junk[" in result.output
+    # the same value used a few times is fine
+    (tmp_path / "fine.yaml").write_text(text.replace(", ".join(["*long"] * 300), "*long, *long"))
+    assert CliRunner().invoke(main, ["check", str(tmp_path / "fine.yaml")]).exit_code == 0
+
+
 def test_a_missing_path_is_an_input_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2

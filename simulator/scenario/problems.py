@@ -116,6 +116,12 @@ def _explain(err: Any, missing_beside: list[str], root: type[BaseModel]) -> tupl
     if kind == "model_type":
         keys = keys_allowed_at(root, (*loc, ""))
         return f"expected a mapping, got {got!r}", ("with keys among: " + ", ".join(keys)) if keys else ""
+    if kind in ("too_short", "too_long"):
+        ctx = err.get("ctx") or {}
+        bound = f"at least {ctx.get('min_length')}" if kind == "too_short" else f"at most {ctx.get('max_length')}"
+        return f"expected {bound} items, got {ctx.get('actual_length')}: {got!r}", ""
+    if tuple(loc) in (("workspace", "str"), ("workspace", "Workspace")) and kind in ("string_type", "model_type"):
+        return f"expected a workspace file's path or an inline workspace mapping, got {got!r}", ""
     if kind in _BOUNDS:
         bound, words = _BOUNDS[kind]
         return f"expected a value {words} {(err.get('ctx') or {}).get(bound)}, got {got!r}", ""

@@ -318,6 +318,13 @@ def test_a_near_miss_key_is_answered_with_the_keys_allowed_where_it_stands(
         ),
         ("workspace: {journeys: {j: {trigger: ev, steps: []}}}", "workspace.journeys.j.trigger", ("event, segment",)),
         ("timeline:\n  - 5", "timeline[0]", ("expected a mapping", "at, copies")),
+        # in segsim's words, not the validation library's
+        (
+            "expect:\n  - {who: ana, profiles: 1, within: [2d]}",
+            "expect[0].within",
+            ("expected at least 2 items, got 1",),
+        ),
+        ("workspace: 42", "workspace", ("expected a workspace file's path or an inline workspace mapping, got 42",)),
     ],
 )
 def test_a_wrong_value_says_what_was_expected(tmp_path: Path, text: str, path: str, words: tuple[str, ...]) -> None:

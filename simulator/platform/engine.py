@@ -464,10 +464,13 @@ class Platform:
         p.segments = NO_SEGMENTS
 
     def _idle(self, p: Profile, names: frozenset[str]) -> bool:
-        """Would a change of `names` leave `p` as it is? True when no segment it
-        can move would move, and no goal, `wait_until` condition or held entry's
-        filter of the profile depends on it: each of those was false when last
-        evaluated and nothing it reads has changed since."""
+        """Would a change of `names` by time leave `p` as it is? True when no
+        segment it can move would move (each evaluated now, in order, unless it
+        can only lose members and `p` is not one), and no goal, `wait_until`
+        condition or held entry's filter of the profile depends on it: each of
+        those was false when last evaluated and nothing it reads has changed
+        since. Most age checks end here (an age a negative window needs, on a
+        profile that has not done what the rest of the rule asks)."""
         if not p.evaluated:
             return False
         if not self.ws.segment_refresh:
@@ -475,8 +478,12 @@ class Platform:
             affected = self._affected_by.get(names)
             if affected is None:
                 affected = self._affected(names)
-            for name, _rule, only_leave in affected:
-                if not only_leave or name in segments:
+            now = self.now
+            for name, rule, only_leave in affected:
+                if name in segments:
+                    if not rule(p, now, None, None):
+                        return False
+                elif not only_leave and rule(p, now, None, None):
                     return False
         for r in self.open_runs.get(p.num, ()):
             j = r.journey

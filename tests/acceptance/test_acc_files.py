@@ -344,6 +344,36 @@ def test_workspace_path_is_relative_to_the_scenario_file(tmp_path: object) -> No
     assert check_plan(load_plan(root / "sc" / "one.yaml")).passed
 
 
+def test_overrides_do_not_hide_a_mistake_in_the_workspace_file(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from simulator.scenario.loader import load_plan
+
+    root = Path(str(tmp_path))
+    (root / "store.yaml").write_text(
+        "sources: {backend: {kind: server, latency: {batch: {every: -30m}}}}\nsegments:\n  s: {rule: {performed: x}}\n"
+    )
+    story = (
+        "scenario: masks\nworkspace: store.yaml\nshoppers: {ana: {id: cus_1}}\n"
+        "timeline:\n  - {at: 0m, who: ana, track: x}\n"
+    )
+    (root / "masks.yaml").write_text(story + "overrides: {sources: {backend: {latency: 5m}}}\n")
+    with pytest.raises(InputError) as info:
+        load_plan(root / "masks.yaml")
+    (problem,) = info.value.problems
+    assert (Path(problem.file).name, problem.line, problem.path) == (
+        "store.yaml",
+        1,
+        "sources.backend.latency.batch.every",
+    )
+    assert "cannot be negative" in problem.message
+    # mended, the same scenario loads, its override applied
+    (root / "store.yaml").write_text(
+        "sources: {backend: {kind: server, latency: 30m}}\nsegments:\n  s: {rule: {performed: x}}\n"
+    )
+    assert load_plan(root / "masks.yaml").workspace.source("backend").latency.a == 300
+
+
 # ---------------------------------------------------------------- section 3
 
 

@@ -8,6 +8,7 @@ compiles them into plain data.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (
@@ -523,9 +524,18 @@ _EXPECTATION_KEYS = {
 }
 
 
+_BIDI_CONTROLS = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _named(value: str) -> str:
     if not value.strip():
         raise ValueError("a scenario needs a name: it is how runs, reports and pytest ids name it")
+    hidden = [c for c in value if unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS]
+    if hidden:
+        raise ValueError(
+            f"a scenario name is one line of printable text (it is printed in terminals, reports and "
+            f"pytest ids), and this one holds {ascii(hidden[0])[1:-1]}"
+        )
     return value
 
 

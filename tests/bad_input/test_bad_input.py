@@ -371,6 +371,23 @@ def test_a_blank_scenario_name_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "shown"),
+    [('"cart\\x01"', "\\x01"), ('"a\\nb"', "\\n"), ('"\\u202eevil"', "\\u202e"), ('"x\\e[31m"', "\\x1b")],
+)
+def test_a_scenario_name_with_control_characters_is_refused(tmp_path: Path, name: str, shown: str) -> None:
+    with pytest.raises(InputError) as info:
+        load_plan_text(f"scenario: {name}\n", "odd.yaml", tmp_path)
+    (problem,) = info.value.problems
+    assert problem.path == "scenario" and problem.message.endswith(f"this one holds {shown}"), problem.render()
+    # letters of any script, emoji and their joiners are names
+    load_plan_text(
+        'scenario: "caf\u00e9 \u043a\u043e\u0440\u0437\u0438\u043d\u0430 \U0001f468\u200d\U0001f469"\n',
+        "ok.yaml",
+        tmp_path,
+    )
+
+
+@pytest.mark.parametrize(
     ("text", "said", "not_said"),
     [
         ("workspace: {sources: {web: {kind: clinet}}}", "did you mean 'client'?", "a mapping"),

@@ -14,13 +14,19 @@ from typing import Any
 
 import pytest
 
-__all__ = ["ScenarioFile", "ScenarioItem", "pytest_collect_file", "segsim"]
+__all__ = ["InvalidScenario", "ScenarioFile", "ScenarioItem", "pytest_collect_file", "segsim"]
 
 
 class ScenarioFailed(Exception):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.text = text
+
+
+class InvalidScenario(Exception):
+    """The `segsim` fixture was given a scenario that does not load: its located
+    problems. An exception, not `pytest.fail`, so that a Hypothesis test shrinks
+    it and prints the falsifying example that wrote the scenario."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -145,7 +151,8 @@ def segsim() -> Callable[..., Any]:
         else:
             problems = ""
         if problems:  # outside the handler: one message, no chained traceback
-            pytest.fail(f"invalid scenario:\n{problems}", pytrace=False)
+            __tracebackhide__ = True  # the traceback ends at the test's own call
+            raise InvalidScenario(f"invalid scenario:\n{problems}")
         result = check_plan(plan, strict=strict)
         if not result.passed:
             result.explanation = failure_text(result)

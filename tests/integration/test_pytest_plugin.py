@@ -205,6 +205,28 @@ def test_the_segsim_fixture_explains_a_failure_and_locates_an_invalid_scenario(p
     assert "FAIL a failing story (<inline scenario>)" in output  # no made-up file name
 
 
+def test_an_invalid_scenario_written_by_a_hypothesis_test_shows_its_falsifying_example(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_given=(
+            "from hypothesis import given, settings, strategies as st\n\n\n"
+            "@settings(max_examples=30, database=None)\n"
+            "@given(st.integers(0, 10))\n"
+            "def test_story(segsim, n):\n"
+            "    who = 'ana' if n < 7 else 'nobody'\n"
+            "    story = 'scenario: s\\nshoppers: {ana: {id: cus_1}}\\ntimeline:\\n'\n"
+            "    segsim(story + f'  - {{at: 0s, who: {who}, track: go}}\\n')\n"
+        )
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "invalid scenario:" in output and "unknown shopper 'nobody'" in output
+    assert "Falsifying example: test_story(" in output
+    assert "n = 7" in output  # shrunk to the first value that writes the bad scenario
+
+
 def test_segsim_strict_option(pytester: pytest.Pytester) -> None:
     pytester.makefile(
         ".yaml",

@@ -65,9 +65,11 @@ def entries(
     now = pf.now
     low = now - pf.ws.max_age
     # Inherited events (a Merge People call) never start a run; none older than max_age does.
+    # One the merge moved while it was held for its timestamp was never seen before it: it
+    # is offered when it reaches its stamp, as a held trigger moves and enters on the primary.
     offered: list[Event] = []
     for e in offer:
-        if e.via != "merge" and low <= e.ts <= now:
+        if (e.via != "merge" or e.moves[-2] < e.ts) and low <= e.ts <= now:
             offered.append(e)
     later = [e for e in moved if e.via != "merge" and low <= e.ts <= now] if moved else []
     triggered_by = pf.rules.triggered_by

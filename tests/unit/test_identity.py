@@ -447,6 +447,33 @@ MERGE_BASE = """
 """
 
 
+HELD_AT_THE_MERGE = """
+scenario: s
+workspace:
+  sources: {mail: {kind: server, identify_by: email}}
+  identity: {auto_merge: false}
+  journeys:
+    cart: {trigger: {event: checkout_started}, steps: [{send: reminder}]}
+shoppers: {ana: {id: cus_1, email: ana@example.com}}
+timeline:
+  - {at: 0s, who: ana, track: signed_in}
+  - {at: 1m, who: ana, source: mail, track: checkout_started, timestamp: STAMP}
+  - {at: 10m, merge: {primary: {id: cus_1}, secondary: {email: ana@example.com}}}
+until: 1h
+"""
+
+
+def test_an_event_held_for_its_stamp_when_merged_in_is_offered_at_its_stamp(play: Callable[..., Outcome]) -> None:
+    # never seen before the merge: not an inherited event (README "Decisions")
+    outcome = play(HELD_AT_THE_MERGE.replace("STAMP", "20m"))
+    (run,) = outcome.platform.runs
+    assert (run.journey.name, run.profile, run.entered_at - outcome.plan.start) == ("cart", 1, 1200)
+    assert [m.message for m in outcome.platform.messages] == ["reminder"]
+    # one already seen on the secondary is inherited: it starts nothing on the primary
+    seen = play(HELD_AT_THE_MERGE.replace("STAMP", "1m"))
+    assert [(r.journey.name, r.profile) for r in seen.platform.runs] == [("cart", 2)]
+
+
 def test_merge_step_gains_identifiers_attributes_and_recent_events(play: Callable[..., Outcome]) -> None:
     outcome = play(
         MERGE_BASE + "          - {at: 1d2h, merge: {primary: {id: cus_1}, secondary: {email: ana@example.com}}}\n"

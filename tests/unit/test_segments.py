@@ -202,6 +202,41 @@ def test_a_window_closing_is_noticed_for_each_of_several_events(play: Callable[.
     assert changes(outcome, "quiet") == [("entered", 2 * 3600), ("left", 130 * 60), ("entered", 290 * 60)]
 
 
+ONE_SEGMENT = """
+scenario: s
+workspace:
+  segments:
+    s: {rule: RULE}
+shoppers: {ana: {id: cus_1}}
+timeline:
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "steps", "expected"),
+    [
+        # a new anchor leaves the earlier event before it: the member leaves
+        (
+            "{performed: order_completed, after: checkout_started}",
+            ["checkout_started", "order_completed", "checkout_started"],
+            [("entered", 60), ("left", 120)],
+        ),
+        # one more event past an at-most count: the member leaves
+        ("{performed: viewed, count: {lte: 2}}", ["viewed", "viewed", "viewed"], [("entered", 0), ("left", 120)]),
+        ("{not: {performed: viewed, count: {gte: 2}}}", ["viewed", "viewed"], [("entered", 0), ("left", 60)]),
+        # one more event can only add: members stay, nothing is recorded again
+        ("{performed: viewed, count: {gte: 2}}", ["viewed", "viewed", "viewed"], [("entered", 60)]),
+    ],
+)
+def test_an_arriving_event_moves_a_member_out_when_its_rule_can_turn_false(
+    play: Callable[..., Outcome], rule: str, steps: list[str], expected: list[tuple[str, int]]
+) -> None:
+    story = ONE_SEGMENT.replace("RULE", rule) + "".join(
+        f"  - {{at: {i}m, who: ana, track: {name}}}\n" for i, name in enumerate(steps)
+    )
+    assert changes(play(story), "s") == expected
+
+
 def test_id_and_email_read_as_attributes(play: Callable[..., Outcome]) -> None:
     """`{attribute: email, exists: true}`, a Customer.io staple: the anonymous
     phone profile has no email; once identified by email it has one. An

@@ -317,6 +317,22 @@ def test_an_orphan_is_never_merged_even_by_a_later_identify(play: Callable[..., 
     assert kinds(outcome, "profile_merged") == []
 
 
+def test_a_second_identify_opens_no_new_grace_window(play: Callable[..., Outcome]) -> None:
+    outcome = play(
+        f"""
+        scenario: s
+        {SHOPPER}
+        timeline:
+          - {{at: 9m, who: ana, device: phone, track: late_anonymous, latency: 24m}}
+          - {{at: 10m, who: ana, device: phone, identify: true}}
+          - {{at: 30m, who: ana, device: phone, identify: true}}
+        """
+    )
+    # it arrives at 33m: within 5m of the second identify, long past the first's grace
+    orphans = [p for p in outcome.platform.live_profiles() if p.orphan]
+    assert [names(p) for p in orphans] == [["late_anonymous"]]
+
+
 def test_two_names_deriving_one_id_still_get_ids_of_their_own(load: Callable[[str], Plan]) -> None:
     """(ana, x-phone) and (ana-x, phone) both derive `anon-ana-x-phone`; ana's
     phone after a reset and her device `phone-2` both derive `anon-ana-phone-2`;

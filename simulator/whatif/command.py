@@ -18,6 +18,7 @@ from simulator.cli_paths import GivenPath, given_once
 
 if TYPE_CHECKING:
     from simulator.model.config import WorkspaceConfig
+    from simulator.whatif.grid import Grid
 
 __all__ = ["whatif", "write_outputs"]
 
@@ -242,6 +243,10 @@ def whatif(
                 err=True,
             )
 
+    sweep = Sweep(ws, grid, population, horizon, seed, parse_instant(DEFAULT_START))
+    for warning in _negative_windows_out_of_reach(ws, grid, sweep.end - sweep.start):
+        click.echo(f"warning: {warning}", err=True)
+
     try:
         if out == "-":
             raise OutputError("-: the sweep writes three files into a folder, not to standard output: name one")
@@ -251,7 +256,6 @@ def whatif(
     except OutputError as exc:
         click.echo(f"error: --out {exc}", err=True)
         sys.exit(2)
-    sweep = Sweep(ws, grid, population, horizon, seed, parse_instant(DEFAULT_START))
     if sys.stderr.isatty():
         from rich.console import Console
         from rich.progress import Progress
@@ -280,6 +284,32 @@ def whatif(
         sys.exit(2)
     _print_table(rows, journey)
     click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def _negative_windows_out_of_reach(ws: WorkspaceConfig, grid: Grid, span: int) -> list[str]:
+    """The swept segment's `not_performed ... within` clauses, left as written, that
+    no synthetic profile is old enough to meet (`rules.negative_window_needs_age`):
+    each is false for every shopper, so no profile joins through it, in the ideal
+    and the real alike. (A swept window always fits: the replay runs past it.)"""
+    from simulator.model.conditions import Performed, walk
+    from simulator.model.time import format_duration
+
+    if not ws.negative_window_needs_age:
+        return []
+    rule = next(s.rule for s in ws.segments if s.name == grid.segment)
+    return [
+        f"segment {grid.segment}'s `not_performed: {node.event}` (within: {format_duration(node.within)}) needs "
+        f"profiles at least that old (rules.negative_window_needs_age), but the sweep's shoppers are at most "
+        f"{format_duration(span)} old when it ends: it is never true, so no profile joins through it "
+        f"(raise --horizon)"
+        for node in walk(rule)
+        if isinstance(node, Performed)
+        and node.negative
+        and node.within is not None
+        and grid.window_of is not None
+        and node.event != grid.window_of
+        and node.within > span
+    ]
 
 
 def _events_never_sent(ws: WorkspaceConfig, segment: str, journey: str | None) -> tuple[list[str], list[str]] | None:

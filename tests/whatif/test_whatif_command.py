@@ -287,6 +287,23 @@ def test_a_drifted_name_is_warned_about_as_drift_not_as_unsent(tmp_path: Path) -
     assert "never send" not in result.output
 
 
+def test_a_negative_window_no_shopper_is_old_enough_for_is_warned_about(tmp_path: Path) -> None:
+    # viewed_not_bought: `not_performed: order_completed, within: 7d`, and the profiles' age counts
+    base = ["whatif", WORKSPACE, "--segment", "viewed_not_bought", "--latency", "backend=0s", "--population", "20"]
+    kept = [*base, "--window-of", "product_viewed", "--window", "1d"]
+    result = CliRunner().invoke(main, [*kept, "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert "`not_performed: order_completed` (within: 7d) needs profiles at least that old" in result.output
+    assert "at most 4d1h old when it ends" in result.output  # 3d of shopping, the 1d window, the 30m retry
+    # swept, the window is the sweep's: the replay runs past the widest
+    swept = [*base, "--window-of", "order_completed", "--window", "1d,30d"]
+    result = CliRunner().invoke(main, [*swept, "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0 and "needs profiles" not in result.output
+    older = [*kept[:-1], "1d", "--horizon", "7d"]
+    result = CliRunner().invoke(main, [*older, "--out", str(tmp_path / "c")])
+    assert "needs profiles" not in result.output
+
+
 def test_a_segment_name_with_dollar_signs_is_drawn_as_text(tmp_path: Path) -> None:
     workspace = tmp_path / "ws.yaml"
     workspace.write_text("segments:\n  'cart$\\foo$': {rule: {performed: checkout_started, within: 2h}}\n")

@@ -143,7 +143,7 @@ class CallLog:
     def write(self, record: dict[str, Any]) -> None:
         if self._fh is None:
             raise ValueError(f"the call log {self.path} is closed")
-        self._fh.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False, sort_keys=True) + "\n")
+        self._fh.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
         self._fh.flush()
         if self.fsync:
             os.fsync(self._fh.fileno())

@@ -126,6 +126,16 @@ def test_log_replay_gives_the_same_trace(tmp_path: Path) -> None:
     assert {"call_dropped", "profile_deleted", "device_added", "message_sent", "profile_merged"} <= kinds
 
 
+def test_a_replayed_trace_keeps_the_order_the_client_wrote_its_keys_in(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        emu.track_client().identify("cus_1", zz=1, aa=2, nested={"b": 1, "a": 2})
+        live = json.dumps(list(emu.session.platform.trace.records), ensure_ascii=False)
+    replayed = replay_log(read_log(log), load_workspace(WORKSPACE)[0])
+    assert json.dumps(replayed.platform.trace.records, ensure_ascii=False) == live  # as text, not only as data
+    assert '"zz": 1, "aa": 2, "nested": {"b": 1, "a": 2}' in live
+
+
 def test_identifier_changes_suppressions_and_update_only_replay_the_same(tmp_path: Path) -> None:
     log = tmp_path / "calls.jsonl"
     with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:

@@ -172,8 +172,17 @@ def pinned_scenarios(workspace: Path) -> list[Path]:
                 data = {"workspace": _workspace_line(path)}  # its load error is reported, as `segsim run` would
             named = data.get("workspace") if isinstance(data, dict) else None
             if isinstance(named, str) and (path.parent / named).resolve() == target:
-                found.append(path)
+                found.append(_from_here(path))
     return found
+
+
+def _from_here(path: Path) -> Path:
+    """`path` relative to the working folder when it is inside it: what the output
+    shows does not depend on where the project lives."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 _WORKSPACE_LINE = re.compile(rb"^workspace:[ \t]*['\"]?([^'\"#\r\n]+?)['\"]?[ \t]*(?:#.*)?\r?$", re.MULTILINE)

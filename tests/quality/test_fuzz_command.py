@@ -102,6 +102,20 @@ def test_shipped_scenarios_fail_the_search_only_with_undocumented_violations(
     assert "0 distinct failures" in result.output
 
 
+def test_shipped_scenarios_are_named_from_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the search prints does not depend on where the project lives."""
+    from simulator.search.witness import pinned_scenarios
+
+    (tmp_path / "workspace.yaml").write_text((WORKSPACES / "clean.yaml").read_text())
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "dropped.yaml").write_text(SHIPPED.replace("EXPECT", ""))
+    monkeypatch.chdir(tmp_path)
+    assert pinned_scenarios(Path("workspace.yaml")) == [Path("scenarios/dropped.yaml")]
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the project is not under the working folder: where it is, in full
+    assert pinned_scenarios(tmp_path / "workspace.yaml") == [(tmp_path / "scenarios" / "dropped.yaml").resolve()]
+
+
 @pytest.mark.parametrize(
     ("broken", "code"),
     [

@@ -10,11 +10,12 @@ are refused."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OutputError", "check_not_an_input", "check_writable_folder", "write_all", "write_text"]
+__all__ = ["OutputError", "check_not_an_input", "check_writable_folder", "special_file_kind", "write_all", "write_text"]
 
 
 class OutputError(Exception):
@@ -56,6 +57,23 @@ def check_not_an_input(output: Path, inputs: Iterable[Path]) -> None:
             raise OutputError(f"{output}: is also an input ({source}); write the output to another file")
 
 
+def special_file_kind(path: Path) -> str:
+    """What a path that exists but is neither a regular file nor a folder is."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "a special file"
+    for test, kind in (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
 def _regular_target(target: Path) -> Path:
     """Where an output goes: through a link to the file it names; a device, a
     pipe or a socket is refused (an atomic replace would swap it for a file)."""
@@ -63,7 +81,9 @@ def _regular_target(target: Path) -> Path:
     if resolved.is_symlink():  # realpath stops where links loop
         raise OutputError(f"{target}: links that loop back on themselves; write the output to a file")
     if resolved.exists() and not resolved.is_file() and not resolved.is_dir():
-        raise OutputError(f"{target}: is not a regular file (a device, pipe or socket); write the output to a file")
+        raise OutputError(
+            f"{target}: is not a regular file ({special_file_kind(resolved)}); write the output to a file"
+        )
     return resolved
 
 

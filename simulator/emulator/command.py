@@ -66,13 +66,14 @@ def _log_problem(log: Path, clock: str) -> str | None:
     other clock (resuming it would be wrong, not just different), a folder
     that cannot hold it."""
     from simulator.emulator.calllog import read_header, writer_pid
+    from simulator.fileout import special_file_kind
 
     if str(log) == "-":
         return "--log -: the call log is a file, not standard output: name one (--log calls.jsonl)"
     if log.is_dir():
         return f"--log {log}: a folder; name the call log file in it (such as {log / 'calls.jsonl'})"
     if log.exists() and not log.is_file():
-        return f"--log {log}: not a regular file (a device or a pipe); name a file (--log calls.jsonl)"
+        return f"--log {log}: not a regular file ({special_file_kind(log)}); name a file (--log calls.jsonl)"
     pid = writer_pid(log)
     if pid is not None:
         return _busy(log, pid)

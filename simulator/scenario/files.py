@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from simulator.fileout import special_file_kind
 from simulator.scenario.loader import looks_like_a_story
 
 __all__ = [
@@ -55,7 +56,7 @@ def workspace_file_problem(path: Path) -> str | None:
     if path.is_symlink():
         return "a link that leads nowhere (its target is missing, or links loop)"
     if path.exists():
-        return "not a regular file (a device, a pipe?): name the workspace file"
+        return f"not a regular file ({special_file_kind(path)}): name the workspace file"
     return "no such workspace file"
 
 
@@ -64,7 +65,7 @@ def missing_path_problem(path: Path) -> str:
     if path.is_symlink():
         return "a link that leads nowhere (its target is missing, or links loop)"
     if path.exists():
-        return "not a regular file or folder (a device, a pipe?)"
+        return f"not a regular file or folder ({special_file_kind(path)})"
     return "no such file or folder"
 
 

@@ -800,7 +800,7 @@ def test_a_pipe_given_as_the_workspace_is_named_as_such_and_not_read(tmp_path: P
     os.mkfifo(pipe)
     code, out = invoke(*[part.format(pipe=pipe, tmp=tmp_path) for part in command])
     assert code == 2, out
-    assert "not a regular file (a device, a pipe?)" in out
+    assert "not a regular file (a named pipe)" in out
     assert "no such" not in out
     assert not (tmp_path / "out").exists()
 

@@ -103,10 +103,12 @@ def test_a_pipe_or_device_is_refused_not_replaced_by_a_file(tmp_path: Path) -> N
     """An atomic replace would swap `/dev/null` (or a pipe a reader waits on) for a regular file."""
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
-    with pytest.raises(OutputError, match="is not a regular file"):
+    with pytest.raises(OutputError, match=r"is not a regular file \(a named pipe\)"):
         check_writable_folder(tmp_path, ("pipe",))
-    with pytest.raises(OutputError, match="is not a regular file"):
+    with pytest.raises(OutputError, match=r"is not a regular file \(a named pipe\)"):
         write_all({pipe: _text("x")})
+    with pytest.raises(OutputError, match=r"is not a regular file \(a character device\)"):
+        check_writable_folder(Path("/dev"), ("null",))
     assert not pipe.is_file() and pipe.exists()
     assert _leftovers(tmp_path) == []
 

@@ -91,7 +91,7 @@ def test_a_log_that_is_a_pipe_or_dash_is_refused_before_serving(
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
     code, output = _serve("--log", str(pipe))
-    assert code == 2 and "not a regular file" in output, output
+    assert code == 2 and "not a regular file (a named pipe)" in output, output
     code, output = _serve("--log", "-")
     assert code == 2 and "not standard output" in output, output
     assert not Path("-").exists()

@@ -307,7 +307,12 @@ def _purchases(ws: LoadedWorkspace, findings: list[Finding]) -> GateItem:
             )
             item.evidence.append(f"{name}: no dedupe key, and {why}: add dedupe.idempotency_keys: {{{name}: {hint}}}")
     # a scenario sending one from a client says the tracking is not server-side, whatever the plan says
-    from_clients = [f for f in findings if f.rule == "server-event-from-client" and f.message.split(" ", 1)[0] in names]
+    from_clients = [
+        f
+        for f in findings
+        if f.rule == "server-event-from-client"
+        and any(f.message.startswith(f"{name} is planned as server-only") for name in names)
+    ]
     if from_clients:
         item.passed = False
         item.evidence.append("sent from a client in a scenario:")

@@ -293,7 +293,7 @@ class Platform:
 
     # ------------------------------------------------------------------ profiles
 
-    def _create(
+    def create_profile(
         self, *, id: str | None = None, email: str | None = None, anon: str | None = None, orphan: bool = False
     ) -> Profile:
         p = Profile(num=len(self.profiles) + 1, created=self.now, id=id, email=email, orphan=orphan)
@@ -309,7 +309,7 @@ class Platform:
         self._age_checks(p)
         return p
 
-    def _add_event(self, p: Profile, e: Event) -> bool:
+    def add_event(self, p: Profile, e: Event) -> bool:
         """Add an event; True when it made the profile older (an earlier timestamp)."""
         aged = False
         e.holder = p.num
@@ -383,7 +383,7 @@ class Platform:
             self._check_names.append(what)
         heapq.heappush(self._checks, (at << _NUM_BITS | p.num) << _WHAT_BITS | code)
 
-    def _owner(self, p: Profile) -> str | None:
+    def owner(self, p: Profile) -> str | None:
         for key in (p.id, p.email, *p.anonymous_ids):
             if key is not None and key in self.owners:
                 return self.owners[key]
@@ -443,7 +443,7 @@ class Platform:
         if key is not None:
             self.seen_keys.add(key)
         self.events.append(e)
-        aged = self._add_event(p, e)
+        aged = self.add_event(p, e)
         added = self._added_by.get(name)
         if added is None:
             added = self._added(name)
@@ -458,7 +458,7 @@ class Platform:
 
     # ------------------------------------------------------------------ change
 
-    def _clear_segments(self, p: Profile) -> None:
+    def clear_segments(self, p: Profile) -> None:
         for seg in p.segments:
             self.members_of[seg].discard(p.num)
         p.segments = NO_SEGMENTS
@@ -518,11 +518,11 @@ class Platform:
                 p.segments = {*p.segments, name}
                 self.members_of[name].add(p.num)
                 joined += (name,)
-                self.trace.put((SEGMENT_ENTERED, now, name, p.num, self._owner(p)))
+                self.trace.put((SEGMENT_ENTERED, now, name, p.num, self.owner(p)))
             elif was_in and not now_in:
                 p.segments = p.segments - {name} or NO_SEGMENTS
                 self.members_of[name].discard(p.num)
-                self.trace.put((SEGMENT_LEFT, now, name, p.num, self._owner(p)))
+                self.trace.put((SEGMENT_LEFT, now, name, p.num, self.owner(p)))
         return joined
 
     def changed(

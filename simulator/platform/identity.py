@@ -32,7 +32,7 @@ def track_profile(pf: Platform, send: Send) -> tuple[Profile, str]:
         if p is None and send.email is not None:
             p = pf.by_email.get(email_key(send.email))
         if p is None:
-            p = pf._create(id=send.user_id, email=send.email)
+            p = pf.create_profile(id=send.user_id, email=send.email)
         return p, "direct"
     anon = send.anonymous_id or ""
     merged = pf.merged_anon.get(anon)
@@ -42,11 +42,11 @@ def track_profile(pf: Platform, send: Send) -> tuple[Profile, str]:
             return pf.live(target), "grace"
         orphan = pf.orphans.get(anon)
         if orphan is None or orphan.deleted_at is not None:  # merged away: a new one holds it
-            orphan = pf._create(anon=anon, orphan=True)
+            orphan = pf.create_profile(anon=anon, orphan=True)
         return orphan, "orphan"
     p = pf.by_anon.get(anon)
     if p is None or p.deleted_at is not None:
-        p = pf._create(anon=anon)
+        p = pf.create_profile(anon=anon)
     return p, "direct"
 
 
@@ -91,7 +91,7 @@ def identify(pf: Platform, d: Delivery) -> None:
             p_em.id = uid
             pf.by_id[uid] = p_em
     elif uid is not None or email is not None:
-        target = pf._create(id=uid, email=email)
+        target = pf.create_profile(id=uid, email=email)
     elif send.anonymous_id is not None:
         # No known identifier: the traits land on the anonymous profile, as in
         # Customer.io, and nothing is merged.
@@ -149,7 +149,7 @@ def merge_anonymous(pf: Platform, target: Profile, anon: str, who: str | None) -
     for e in moved:
         if e.via != "merge":  # one a Merge People call brought in stays inherited
             e.via = "anonymous_merge"
-        pf._add_event(target, e)
+        pf.add_event(target, e)
     _merged_away(pf, anon_profile, target, "anonymous_merge", len(moved))
     low = pf.now - pf.ws.max_age
     return [e for e in moved if low <= e.ts <= pf.now]
@@ -159,9 +159,9 @@ def _merged_away(pf: Platform, gone: Profile, into: Profile, how: str, moved: in
     gone.deleted_at = pf.now
     gone.merged_into = into.num
     for seg in sorted(gone.segments):
-        pf.trace.put((SEGMENT_LEFT_BECAUSE, pf.now, seg, gone.num, pf._owner(gone), "profile_merged"))
-    pf._clear_segments(gone)
-    pf.trace.put((PROFILE_MERGED, pf.now, how, into.num, gone.num, moved, pf._owner(into)))
+        pf.trace.put((SEGMENT_LEFT_BECAUSE, pf.now, seg, gone.num, pf.owner(gone), "profile_merged"))
+    pf.clear_segments(gone)
+    pf.trace.put((PROFILE_MERGED, pf.now, how, into.num, gone.num, moved, pf.owner(into)))
 
 
 def merge_call(pf: Platform, d: Delivery) -> None:
@@ -220,7 +220,7 @@ def merge(pf: Platform, primary: Profile, secondary: Profile, how: str, settle: 
             e.lost, e.lost_at = "merge_event_window", pf.now
     for e in sorted(moved, key=lambda e: (e.ts, e.proc)):
         e.via = "merge"
-        pf._add_event(primary, e)
+        pf.add_event(primary, e)
     _merged_away(pf, secondary, primary, how, len(moved))
     primary.history.extend(secondary.history)
     for hold in pf.holds_on.pop(secondary.num, []):
@@ -260,7 +260,7 @@ def delete(pf: Platform, p: Profile, how: str = "deleted") -> None:
                 del index[anon]
     for seg in sorted(p.segments):
         pf.trace.add(pf.now, "segment_left", segment=seg, cio_id=p.cio_id, reason="profile_deleted")
-    pf._clear_segments(p)
+    pf.clear_segments(p)
     for r in list(pf.open_runs.get(p.num, [])):
         journeys.end(pf, r, "deleted")
     for hold in pf.holds_on.pop(p.num, []):

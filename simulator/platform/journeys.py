@@ -65,11 +65,12 @@ def entries(
     now = pf.now
     low = now - pf.ws.max_age
     # Inherited events (a Merge People call) never start a run; none older than max_age does.
-    # One the merge moved while it was held for its timestamp was never seen before it: it
-    # is offered when it reaches its stamp, as a held trigger moves and enters on the primary.
+    # One the merge moved while it was held for its timestamp (at its stamp too: deliveries
+    # come before held events at an instant) was never seen before it: it is offered when it
+    # reaches its stamp, as a held trigger moves and enters on the primary.
     offered: list[Event] = []
     for e in offer:
-        if (e.via != "merge" or e.moves[-2] < e.ts) and low <= e.ts <= now:
+        if (e.via != "merge" or e.moves[-2] <= e.ts) and low <= e.ts <= now:
             offered.append(e)
     later = [e for e in moved if e.via != "merge" and low <= e.ts <= now] if moved else []
     triggered_by = pf.rules.triggered_by
@@ -130,7 +131,7 @@ def frequency_ok(pf: Platform, j: JourneyDef, p: Profile) -> bool:
 def try_enter(pf: Platform, j: JourneyDef, p: Profile, e: Event | None, from_hold: bool = False) -> Run | None:
     if not p.identified:
         return None
-    who = e.shopper if e is not None else pf._owner(p)
+    who = e.shopper if e is not None else pf.owner(p)
     seq = e.seq if e is not None else None
     if not frequency_ok(pf, j, p):
         pf.trace.put((ENTRY_REFUSED, pf.now, j.name, p.num, who, seq, _refusal(j.frequency)))

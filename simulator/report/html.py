@@ -236,7 +236,7 @@ def _swimlane(res: ScenarioResult, who: str, axis: _Axis, start: int) -> tuple[s
             + "</rect>"
         )
     rows.append(("calls (sent \u2192 arrived)", calls))
-    mine = [p for p in platform.profiles.values() if platform._owner(p) == who]
+    mine = [p for p in platform.profiles.values() if platform.owner(p) == who]
     for p in sorted(mine, key=lambda p: p.num):
         end = p.deleted_at if p.deleted_at is not None else outcome.end
         keys = ", ".join(k for k in (p.id, p.email, *p.anonymous_ids) if k)

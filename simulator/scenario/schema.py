@@ -524,13 +524,15 @@ _EXPECTATION_KEYS = {
 }
 
 
-_BIDI_CONTROLS = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Joiners shape emoji and scripts (a family emoji, Persian): kept. Every other format
+# character (bidi controls, zero-width spaces, soft hyphens) hides or reorders text.
+_JOINERS = {"\u200c", "\u200d"}
 
 
 def _named(value: str) -> str:
     if not value.strip():
         raise ValueError("a scenario needs a name: it is how runs, reports and pytest ids name it")
-    hidden = [c for c in value if unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS]
+    hidden = [c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in _JOINERS]
     if hidden:
         raise ValueError(
             f"a scenario name is one line of printable text (it is printed in terminals, reports and "

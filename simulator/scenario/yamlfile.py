@@ -117,6 +117,7 @@ class _Builder:
                     raise self.fail(key_node, path, "a mapping key must be a plain scalar")
                 if key_node.tag == _STANDARD + "merge":
                     raise self.fail(key_node, path, "YAML merge keys (<<) are not supported")
+                self.count_text(key_node, path)
                 key = self.scalar(key_node, path)
                 if key is None:
                     key = "null"
@@ -132,6 +133,11 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
+        self.count_text(node, path)
+        return self.scalar(node, path)
+
+    def count_text(self, node: yaml.ScalarNode, path: tuple[object, ...]) -> None:
+        """Every scalar built, a key or a value, an alias's as often as it is used."""
         self.chars += len(node.value)
         if self.chars > MAX_BYTES:
             raise self.fail(
@@ -140,7 +146,6 @@ class _Builder:
                 f"the document's aliases expand it past {MAX_BYTES // 1048576} MB of text "
                 "(an alias bomb, or one long value repeated: write it once)",
             )
-        return self.scalar(node, path)
 
     def scalar(self, node: yaml.ScalarNode, path: tuple[object, ...]) -> Any:
         tag = node.tag
@@ -177,9 +182,18 @@ class _Builder:
 
     def _tagged(self, node: yaml.ScalarNode) -> bool:
         """Was the plain scalar given a tag (`!!str 1e3`)? The composed node does not
-        say, but its source does: a tag is written before the value."""
+        say, but its source does: its properties (an anchor `&a`, a tag `!!str`)
+        come before the value, comments aside."""
         written = self.text[node.start_mark.index : node.end_mark.index]
-        return any(part.startswith("!") for part in written.split()[:-1])
+        for line in written.splitlines():
+            for word in line.split():
+                if word.startswith("#"):
+                    break  # a comment, to the end of its line
+                if word.startswith("!"):
+                    return True
+                if not word.startswith("&"):
+                    return False  # the value itself
+        return False
 
 
 def _top_level_key(text: str, line: int) -> str:

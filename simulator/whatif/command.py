@@ -287,28 +287,35 @@ def whatif(
 
 
 def _negative_windows_out_of_reach(ws: WorkspaceConfig, grid: Grid, span: int) -> list[str]:
-    """The swept segment's `not_performed ... within` clauses, left as written, that
-    no synthetic profile is old enough to meet (`rules.negative_window_needs_age`):
-    each is false for every shopper, so no profile joins through it, in the ideal
-    and the real alike. (A swept window always fits: the replay runs past it.)"""
-    from simulator.model.conditions import Performed, walk
+    """The swept segment's `not_performed ... within` clauses, left as written and
+    asked for as they are (under no `not`), that no synthetic profile is old enough
+    to meet (`rules.negative_window_needs_age`): each is false for every shopper,
+    so no profile joins through it, in the ideal and the real alike. (A swept
+    window always fits: the replay runs past it.)"""
+    from simulator.model.conditions import All, Any_, Cond, Not, Performed
     from simulator.model.time import format_duration
 
-    if not ws.negative_window_needs_age:
+    if not ws.negative_window_needs_age or grid.window_of is None:
         return []
-    rule = next(s.rule for s in ws.segments if s.name == grid.segment)
+    found: list[Performed] = []
+
+    def visit(node: Cond, positive: bool) -> None:
+        if isinstance(node, Not):
+            visit(node.item, not positive)
+        elif isinstance(node, (All, Any_)):
+            for item in node.items:
+                visit(item, positive)
+        elif isinstance(node, Performed) and positive and node.negative and node.within is not None:
+            if node.event != grid.window_of and node.within > span:
+                found.append(node)
+
+    visit(next(s.rule for s in ws.segments if s.name == grid.segment), True)
     return [
-        f"segment {grid.segment}'s `not_performed: {node.event}` (within: {format_duration(node.within)}) needs "
-        f"profiles at least that old (rules.negative_window_needs_age), but the sweep's shoppers are at most "
-        f"{format_duration(span)} old when it ends: it is never true, so no profile joins through it "
+        f"segment {grid.segment}'s `not_performed: {node.event}` (within: {format_duration(node.within or 0)}) "
+        f"needs profiles at least that old (rules.negative_window_needs_age), but the sweep's shoppers are at "
+        f"most {format_duration(span)} old when it ends: it is never true, so no profile joins through it "
         f"(raise --horizon)"
-        for node in walk(rule)
-        if isinstance(node, Performed)
-        and node.negative
-        and node.within is not None
-        and grid.window_of is not None
-        and node.event != grid.window_of
-        and node.within > span
+        for node in found
     ]
 
 

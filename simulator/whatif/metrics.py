@@ -48,7 +48,7 @@ def memberships(platform: Platform, segment: str, end: int) -> dict[str, Interva
         per_profile.setdefault(cio, []).append((since, max(since, end)))
     by_shopper: dict[str, Intervals] = {}
     for cio, spans in per_profile.items():
-        who = platform._owner(platform.profiles[int(cio[4:])])
+        who = platform.owner(platform.profiles[int(cio[4:])])
         if who is not None:
             by_shopper.setdefault(who, []).extend(spans)
     return {who: _union(spans) for who, spans in by_shopper.items()}

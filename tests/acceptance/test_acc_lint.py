@@ -523,6 +523,19 @@ def test_a_scenario_sending_a_purchase_from_a_client_fails_the_purchase_item(tmp
     assert code == 1
 
 
+def test_a_purchase_event_named_with_spaces_sent_from_a_client_fails_the_purchase_item(tmp_path: Path) -> None:
+    body = workspace(dedupe={"idempotency_keys": {"Order Completed": "order_id"}})
+    body["tracking_plan"]["events"]["Order Completed"] = body["tracking_plan"]["events"].pop("order_completed")
+    write_workspace(tmp_path, body)
+    story = PASSING.replace(
+        "- {at: 10m, who: ana, track: order_completed", "- {at: 10m, who: ana, device: phone, track: Order Completed"
+    )
+    (tmp_path / "story.yaml").write_text(story)
+    _code, output = gate(tmp_path / "ws.yaml", tmp_path / "story.yaml")
+    item = _item(output, "purchase events server-side and idempotent")
+    assert item[0].startswith("FAIL") and any("server-event-from-client" in line for line in item), output
+
+
 def test_the_dedupe_key_the_gate_suggests_is_a_planned_property(tmp_path: Path) -> None:
     body = workspace()
     del body["dedupe"]

@@ -53,6 +53,9 @@ def test_a_plain_scalar_is_read_as_yaml_1_2_reads_it(written: str, read: object)
 def test_a_tag_beside_an_anchor_still_says_how_the_value_is_read() -> None:
     text = "a: &one !!str 1e3\nb: !!str &two 0o17\nc: *one\n"
     assert load_yaml_text(text, "f.yaml").data == {"a": "1e3", "b": "0o17", "c": "1e3"}
+    # a `!` in a comment between an anchor and its value is no tag
+    text = "a: &x # see !note\n  yes\nb: &y # !!\n  012\nc: *y\nd: !!str # a tag, then a comment\n  1e3\n"
+    assert load_yaml_text(text, "f.yaml").data == {"a": "yes", "b": "012", "c": "012", "d": "1e3"}
 
 
 @pytest.mark.parametrize("written", ["0o" + "7" * 60, "1" * 60 + "e3"])

@@ -201,6 +201,16 @@ def test_one_long_value_repeated_by_aliases_is_refused_at_its_use(tmp_path: Path
     assert result.exit_code == 2
     assert "aliases expand it past 20 MB" in result.output and "Traceback" not in result.output
     assert "timeline[0].properties.junk[" in result.output
+    # a long value used as a key counts the same
+    keyed = text.replace(f"junk: [{', '.join(['*long'] * 300)}]", ", ".join(f"*long : {i}" for i in range(1)))
+    keyed = keyed.replace(
+        "timeline:\n",
+        "timeline:\n"
+        + "".join(f"  - {{at: {i}s, who: ana, track: viewed, properties: {{*long : 1}}}}\n" for i in range(300)),
+    )
+    (tmp_path / "keyed.yaml").write_text(keyed)
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "keyed.yaml")])
+    assert result.exit_code == 2 and "aliases expand it past 20 MB" in result.output, result.output
     # the same value used a few times is fine
     (tmp_path / "fine.yaml").write_text(text.replace(", ".join(["*long"] * 300), "*long, *long"))
     assert CliRunner().invoke(main, ["check", str(tmp_path / "fine.yaml")]).exit_code == 0
@@ -372,7 +382,15 @@ def test_a_blank_scenario_name_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "shown"),
-    [('"cart\\x01"', "\\x01"), ('"a\\nb"', "\\n"), ('"\\u202eevil"', "\\u202e"), ('"x\\e[31m"', "\\x1b")],
+    [
+        ('"cart\\x01"', "\\x01"),
+        ('"a\\nb"', "\\n"),
+        ('"\\u202eevil"', "\\u202e"),
+        ('"x\\e[31m"', "\\x1b"),
+        ('"a\\u2028b"', "\\u2028"),
+        ('"zero\\u200bwidth"', "\\u200b"),
+        ('"\\u061cmark"', "\\u061c"),
+    ],
 )
 def test_a_scenario_name_with_control_characters_is_refused(tmp_path: Path, name: str, shown: str) -> None:
     with pytest.raises(InputError) as info:

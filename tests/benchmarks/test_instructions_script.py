@@ -37,7 +37,7 @@ def run_script(
         fake = bin_dir / "valgrind"
         fake.write_text(FAKE_VALGRIND.format(python=sys.executable, fail=fail))
         fake.chmod(0o755)
-    env = os.environ | {"PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}"}
+    env = os.environ | {"PATH": str(bin_dir)}  # the script and the fake run Python by its full path
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args],
         cwd=ROOT,

@@ -299,6 +299,19 @@ def test_a_negative_window_no_shopper_is_old_enough_for_is_warned_about(tmp_path
     swept = [*base, "--window-of", "order_completed", "--window", "1d,30d"]
     result = CliRunner().invoke(main, [*swept, "--out", str(tmp_path / "b")])
     assert result.exit_code == 0 and "needs profiles" not in result.output
+    # under a `not` it is asked to be false: always so, nothing to warn about
+    negated = tmp_path / "negated.yaml"
+    negated.write_text(
+        Path(WORKSPACE)
+        .read_text()
+        .replace(
+            "        - not_performed: order_completed\n          within: 7d",
+            "        - not: {not_performed: order_completed, within: 7d}",
+        )
+    )
+    assert "not: {not_performed: order_completed, within: 7d}" in negated.read_text()
+    result = CliRunner().invoke(main, [*kept[:1], str(negated), *kept[2:], "--out", str(tmp_path / "d")])
+    assert result.exit_code == 0 and "needs profiles" not in result.output, result.output
     older = [*kept[:-1], "1d", "--horizon", "7d"]
     result = CliRunner().invoke(main, [*older, "--out", str(tmp_path / "c")])
     assert "needs profiles" not in result.output

@@ -27,6 +27,8 @@ __all__ = ["delete", "identify", "merge", "merge_anonymous", "merge_call", "trac
 
 
 def track_profile(pf: Platform, send: Send) -> tuple[Profile, str]:
+    """The profile a track lands on, and how (`direct`, `grace` or `orphan`): the
+    identifier's profile (created if none), else the anonymous id's."""
     if send.user_id is not None or send.email is not None:
         p = pf.by_id.get(send.user_id) if send.user_id is not None else None
         if p is None and send.email is not None:
@@ -51,6 +53,9 @@ def track_profile(pf: Platform, send: Send) -> tuple[Profile, str]:
 
 
 def identify(pf: Platform, d: Delivery) -> None:
+    """An identify: resolved as the Track API does (the id's profile, else the
+    email's, else a new one; two of them merged or a conflict recorded), its
+    attributes set, its anonymous id merged; then the profile changed once."""
     send = d.send
     uid, email = send.user_id, send.email
     p_id = pf.by_id.get(uid) if uid is not None else None
@@ -126,6 +131,8 @@ def _replaced(pf: Platform, p: Profile, key: str, old: str, new: str, who: str |
 
 
 def merge_anonymous(pf: Platform, target: Profile, anon: str, who: str | None) -> list[Event]:
+    """Move the anonymous id's events (within `anonymous_retention`) to `target` and
+    delete their profile; the moved events a trigger may still take (`max_age`)."""
     if anon in pf.merged_anon or anon in pf.orphans:
         return []
     pf.merged_anon[anon] = (target.num, pf.now)
@@ -165,6 +172,7 @@ def _merged_away(pf: Platform, gone: Profile, into: Profile, how: str, moved: in
 
 
 def merge_call(pf: Platform, d: Delivery) -> None:
+    """A Merge People call: both profiles found, else nothing happens (traced)."""
     send = d.send
     primary = _find(pf, send.primary)
     secondary = _find(pf, send.secondary)

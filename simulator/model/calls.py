@@ -37,7 +37,9 @@ class Send:
     logs_out: tuple[str, str] | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and a
+# replay makes one of these per delivery (2 % of it). Nothing changes one once made.
+@dataclass(slots=True, unsafe_hash=True)
 class Delivery:
     arrival: int
     send: Send

@@ -322,3 +322,14 @@ def test_deliveries_of_sends_sharing_a_seq_are_ordered_by_arrival_seq_and_copy(l
     second = Send(seq=1, at=START, call="track", source="web", name="b", latency=20)
     deliveries, _dropped = deliver([first, second], plan.workspace, START, 0)
     assert [(d.send.name, d.arrival - START, d.copy) for d in deliveries] == [("a", 10, 1), ("b", 20, 1), ("a", 20, 2)]
+
+
+def test_deliveries_compare_by_value() -> None:
+    """A delivery is a plain slotted object (not frozen, for speed), still equal by
+    its arrival, send and copy, as replays compared run to run need."""
+    from simulator.model.calls import Delivery
+
+    send = Send(seq=1, at=START, call="track", source="web", name="a")
+    one, same, other = Delivery(START, send, 1), Delivery(START, send, 1), Delivery(START, send, 2)
+    assert one == same and one != other
+    assert not hasattr(one, "__dict__")  # slotted: no dict per delivery

@@ -98,6 +98,9 @@ def whole_search_of_the_fixture(seed: int = 4, examples: int = 50) -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " ")).parse_args()
     examples_per_second()
     examples_per_second(kinds=("ghost_abandon",))
     time_to_find_late_batch_ghost()

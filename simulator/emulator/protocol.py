@@ -276,13 +276,14 @@ def unix_timestamp(value: Any, what: str = "timestamp") -> int | None:
 
 
 def iso_timestamp(value: Any, what: str = "timestamp") -> int | None:
-    """Data Pipelines timestamps: ISO-8601 with an offset (milliseconds allowed)."""
+    """Data Pipelines timestamps: ISO-8601 (milliseconds allowed); without an offset,
+    UTC, as the Pipelines (Segment-style) APIs read every timestamp."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise ApiError(400, f"{what} must be an ISO-8601 string such as 2026-01-01T09:00:00.000Z")
     try:
-        return check_instant(parse_instant(value), what)
+        return check_instant(parse_instant(value, naive_utc=True), what)
     except (ValueError, OverflowError) as exc:
         raise ApiError(400, f"{what}: {exc}") from None
 

@@ -91,7 +91,8 @@ def _fast_utc(text: str) -> int | None:
 
 
 def read_instant(value: Any) -> int:
-    """ISO-8601 with an offset, or unix seconds (milliseconds when the number is that large)."""
+    """ISO-8601 (without an offset: UTC, as the APIs read it), or unix seconds
+    (milliseconds when the number is that large)."""
     if isinstance(value, str):
         fast = _fast_utc(value)
         if fast is not None:
@@ -104,7 +105,7 @@ def read_instant(value: Any) -> int:
         number = float(value)
     else:
         try:
-            return _in_range(parse_instant(value))
+            return _in_range(parse_instant(value, naive_utc=True))
         except OverflowError:
             raise ValueError(f"{str(value)[:40]!r} is out of range: expected an instant from 1970 to 9999") from None
     if not math.isfinite(number):

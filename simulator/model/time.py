@@ -72,10 +72,11 @@ def parse_duration(text: object) -> int:
     return seconds
 
 
-def parse_instant(text: object, latest: int = _LATEST) -> int:
+def parse_instant(text: object, latest: int = _LATEST, naive_utc: bool = False) -> int:
     """ISO-8601 with an offset -> epoch seconds (UTC), between 1970 and `latest`
     (scenario files use `LATEST_IN_FILES`, so that an instant plus any duration
-    stays printable)."""
+    stays printable). `naive_utc`: one without an offset is UTC, as the Data
+    Pipelines (Segment-style) APIs read their timestamps; files must say."""
     if isinstance(text, datetime):
         moment = text
     elif isinstance(text, str):
@@ -99,7 +100,9 @@ def parse_instant(text: object, latest: int = _LATEST) -> int:
     else:
         raise ValueError(f"expected an ISO-8601 instant, got {text!r}")
     if moment.tzinfo is None:
-        raise ValueError(f"the instant {text!s} has no offset: add Z (UTC) or +HH:MM")
+        if not naive_utc:
+            raise ValueError(f"the instant {text!s} has no offset: add Z (UTC) or +HH:MM")
+        moment = moment.replace(tzinfo=UTC)
     seconds = int(moment.timestamp())
     if not 0 <= seconds <= latest:
         raise ValueError(

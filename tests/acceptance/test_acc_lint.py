@@ -395,6 +395,20 @@ def test_timestamps_against_arrival_and_the_wall_clock(tmp_path: Path) -> None:
     assert code == 1
 
 
+def test_a_timestamp_without_an_offset_is_read_as_utc(tmp_path: Path) -> None:
+    ws = write_workspace(tmp_path, workspace())
+    good = {"checkout_id": "ck", "value": 1}
+    naive = (ARRIVAL - timedelta(minutes=5)).replace(tzinfo=None).isoformat()  # as `utcnow().isoformat()` writes
+    later = (ARRIVAL + timedelta(hours=1)).replace(tzinfo=None).isoformat()
+    records = [
+        pipelines_track("checkout_started", good, 1, timestamp=naive),
+        pipelines_track("checkout_started", good, 2, timestamp=later),
+    ]
+    _code, findings = lint(ws, write_lines(tmp_path / "export.jsonl", records))
+    in_log = [(f["line"], f["rule"]) for f in findings if Path(f["file"]).name == "export.jsonl"]
+    assert in_log == [(2, "timestamp-in-future")], findings  # read, as UTC: one hour after its arrival
+
+
 def _hourly(counts: list[int], event: str = "added_to_cart") -> list[dict[str, Any]]:
     first = datetime(2026, 3, 2, tzinfo=UTC)
     records: list[dict[str, Any]] = []

@@ -113,6 +113,24 @@ def test_a_fast_device_clock_is_corrected_for_a_queued_event(segsim_emulator: An
     assert [e["timestamp"] for e in emu.get(f"/profiles/{cio}")["events"]] == ["2026-03-02T08:00:00Z"]
 
 
+def test_a_timestamp_without_an_offset_is_utc(segsim_emulator: Any) -> None:
+    # `datetime.utcnow().isoformat()`, as a hand-written client sends it: the Pipelines APIs read UTC
+    emu = segsim_emulator
+    call = {"userId": "cus_7", "event": "product_viewed", "properties": {"product_id": "p"}}
+    for stamp in ("2026-03-02T08:30:00", "2026-03-02T08:31:00.250000"):
+        answer = httpx.post(
+            f"{emu.pipelines_url}/track",
+            json={**call, "timestamp": stamp},
+            auth=(emu.write_key, ""),
+            headers={"X-Strict-Mode": "1"},
+        )
+        assert answer.status_code == 200, answer.text
+    cio = emu.get("/profiles")["profiles"][0]["cio_id"]
+    stamps = [e["timestamp"] for e in emu.get(f"/profiles/{cio}")["events"]]
+    assert stamps == ["2026-03-02T08:30:00Z", "2026-03-02T08:31:00Z"]
+    assert not [r for r in emu.get("/trace")["trace"] if r["kind"] == "call_dropped"]
+
+
 def test_manual_clock_keeps_a_virtual_timestamp_and_stamps_a_default_one_at_arrival(segsim_emulator: Any) -> None:
     # The client stamps sentAt (and a default timestamp) with the machine's clock, months from the virtual one.
     emu = segsim_emulator

@@ -293,6 +293,14 @@ class Evidence:
         first = min(events, key=lambda e: e.arrival)
         return f"{self.describe_send(s)} arrived at {self.t(first.arrival)} on cio_{first.history[0][1]}"
 
+    def unprocessed_cause(self, send: Send) -> tuple[str, str]:
+        """The cause, and why, for a send no event was ever processed from."""
+        if send.seq in self.dropped:
+            return "dropped", "it never arrived"
+        if send.seq in self.p.ignored:
+            return "other", "the platform ignored it as a duplicate of an earlier event"
+        return "late_arrival", "it had not arrived when the simulation ended"
+
     def rule_for(self, j: JourneyDef, role: str, send: Send, trigger: dict[str, Any] | None = None) -> Performed | None:
         """The test of the goal or filter (or of a segment it reads) that waits for `send`: the
         condition's own tests before its segments', and of those, first one `send` meets when read

@@ -57,11 +57,7 @@ class MissedEntries(IdentityEvidence):
     def missed_cause(self, j: JourneyDef, send: Send) -> tuple[str, str]:
         events = self.p.processed.get(send.seq, [])
         if not events:
-            if send.seq in self.dropped:
-                return "dropped", "it never arrived"
-            if send.seq in self.p.ignored:
-                return "other", "the platform ignored it as a duplicate"
-            return "late_arrival", "it had not arrived when the simulation ended"
+            return self.unprocessed_cause(send)
         first = min(events, key=lambda e: e.arrival)
         if first.lost is not None:
             return "merge_lost", f"a merge left it behind ({first.lost})"

@@ -106,11 +106,7 @@ class _Finder(MissedEntries):
         after = m.after if m is not None else None
         events = self.p.processed.get(send.seq, [])
         if not events:
-            if send.seq in self.dropped:
-                return "dropped", "it never arrived"
-            if send.seq in self.p.ignored:
-                return "other", "the platform ignored it as a duplicate of an earlier event"
-            return "late_arrival", "it had not arrived when the simulation ended"
+            return self.unprocessed_cause(send)
         first = min(events, key=lambda e: (e.arrival, e.proc))
         run_at = self.run_profile_at(r, at)
         if first.arrival > at or (first.arrival == at and after is not None and first.proc > after):

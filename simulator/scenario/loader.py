@@ -78,18 +78,16 @@ def _read_workspace_doc(path: Path) -> YamlDoc:
     return doc
 
 
-_SOUND_ALONE: set[tuple[str, int, int]] = set()  # workspace files found valid on their own
+_SOUND_ALONE: set[int] = set()  # ids of the cached workspace docs found valid on their own (kept alive there)
 
 
-def _check_alone(path: Path, doc: YamlDoc) -> None:
+def _check_alone(doc: YamlDoc) -> None:
     """A workspace file must be valid on its own, whatever a scenario's overrides
     replace: it is the team's workspace (what `lint`, `gate` and `serve` take),
     and a scenario that happens to override its mistake must not hide it."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    if key not in _SOUND_ALONE:
+    if id(doc) not in _SOUND_ALONE:
         _validate_workspace(doc.data, lambda p, m, h="": doc.problem(p, m, h))
-        _SOUND_ALONE.add(key)
+        _SOUND_ALONE.add(id(doc))
 
 
 def _empty_workspace(doc: YamlDoc) -> InputError:
@@ -344,7 +342,7 @@ def _plan(doc: YamlDoc, path: Path, inline: bool = False) -> Plan:
         if misses:
             raise InputError(misses)
     if overrides and ws_doc is not None:
-        _check_alone(path.parent / str(model.workspace), ws_doc)
+        _check_alone(ws_doc)
     config, ws_model = _validate_workspace(merged, locate)
 
     start = parse_instant(model.start)

@@ -150,14 +150,15 @@ class _Builder:
     def scalar(self, node: yaml.ScalarNode, path: tuple[object, ...]) -> Any:
         tag = node.tag
         text = node.value
-        if not node.style and not self._tagged(node):  # plain: resolved as YAML 1.1, read as 1.2
-            if tag == _STANDARD + "bool":
+        if not node.style:  # plain: resolved as YAML 1.1, read as 1.2 (unless a tag was written)
+            if tag == _STANDARD + "bool" and not self._tagged(node):
                 return _BOOLEANS_1_2.get(text, text)
-            if tag in (_STANDARD + "int", _STANDARD + "float") and (":" in text or _LEADING_ZERO.fullmatch(text)):
+            numeric = tag in (_STANDARD + "int", _STANDARD + "float")
+            if numeric and (":" in text or _LEADING_ZERO.fullmatch(text)) and not self._tagged(node):
                 return text
-            if tag == _STANDARD + "str" and _NUMBER_1_2.fullmatch(text):
+            if tag == _STANDARD + "str" and _NUMBER_1_2.fullmatch(text) and not self._tagged(node):
                 tag = _STANDARD + "float"
-            if tag == _STANDARD + "str" and _OCTAL_1_2.fullmatch(text):
+            if tag == _STANDARD + "str" and _OCTAL_1_2.fullmatch(text) and not self._tagged(node):
                 if len(text) > 40:
                     raise self.fail(node, path, f"the number {text[:20]}... is far too large ({len(text)} digits)")
                 return int(text.replace("0o", "", 1), 8)

@@ -24,6 +24,7 @@ __all__ = ["MAX_BYTES", "YamlDoc", "dump_yaml", "load_yaml_file", "load_yaml_tex
 MAX_BYTES = 20 * 1024 * 1024
 MAX_NODES = 500_000
 MAX_DEPTH = 100
+COMPOSE_DEPTH = 1000  # the C composer recurses once per level: refused before composing
 
 _STANDARD = "tag:yaml.org,2002:"
 # Plain scalars are read as YAML 1.2's core schema reads them, not as YAML 1.1 (PyYAML's)
@@ -228,44 +229,68 @@ def _syntax_hint(reason: str, text: str, mark: Any) -> str:
 
 
 _NODE_EVENTS = (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.AliasEvent)
+_OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
-def _past_max_nodes(text: str) -> Any:
-    """Where the document passes MAX_NODES nodes, counted from the parser's events
-    before any node is built: a dense file just under the size cap would
-    otherwise take gigabytes to compose before the builder's count refuses it."""
+def _past_limits(text: str) -> tuple[Any, str] | None:
+    """Where the document passes MAX_NODES nodes or COMPOSE_DEPTH levels, and which,
+    from the parser's events before any node is built. A dense file just under
+    the size cap would otherwise take gigabytes to compose before the
+    builder's count refuses it; and libyaml's composer recurses in C, once per
+    level, with no limit of its own in some PyYAML releases (6.0.3): a deep
+    enough file would crash the process instead of getting a message."""
     parser = _Composer(text)
-    count = 0
+    count = depth = 0
+    first_deep = None
     try:
         while parser.check_event():
             event = parser.get_event()
             if isinstance(event, _NODE_EVENTS):
                 count += 1
                 if count > MAX_NODES:
-                    return event.start_mark  # a mark: .line, .column (0-based)
+                    return event.start_mark, "nodes"  # a mark: .line, .column (0-based)
+                if depth > MAX_DEPTH and first_deep is None:
+                    first_deep = event.start_mark  # the builder refuses it, with its path, if composing is safe
+                if depth > COMPOSE_DEPTH:
+                    return first_deep, "depth"
+                if isinstance(event, _OPENS):
+                    depth += 1
+            elif isinstance(event, _CLOSES):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" in (exc.problem or ""):  # libyaml's own limit (PyYAML 6.0.4), met first
+            return first_deep or exc.problem_mark, "depth"
+        raise
     finally:
         parser.dispose()
     return None
+
+
+def _could_pass_limits(text: str) -> bool:
+    """A node takes at least one character, a flow level a bracket and a block
+    level a column of some line: only such a text can pass MAX_NODES or
+    COMPOSE_DEPTH."""
+    if len(text) > MAX_NODES:
+        return True
+    brackets = text.count("[") + text.count("{")
+    return brackets + max(map(len, text.splitlines()), default=0) > COMPOSE_DEPTH
 
 
 def load_yaml_text(text: str, file: str) -> YamlDoc:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise InputError([Problem(file, 0, 0, "", f"the file is larger than {MAX_BYTES // 1048576} MB")])
     try:
-        # A node takes at least one character: only a longer text can hold too many.
-        crowded = _past_max_nodes(text) if len(text) > MAX_NODES else None
-        if crowded is not None:
-            key = _top_level_key(text, crowded.line + 1)
+        past = _past_limits(text) if _could_pass_limits(text) else None
+        if past is not None:
+            mark, limit = past
+            message = (
+                f"the document has more than {MAX_NODES} nodes (a file far too large for a scenario)"
+                if limit == "nodes"
+                else f"nesting deeper than {MAX_DEPTH} levels is refused"
+            )
             raise InputError(
-                [
-                    Problem(
-                        file,
-                        crowded.line + 1,
-                        crowded.column + 1,
-                        key,
-                        f"the document has more than {MAX_NODES} nodes (a file far too large for a scenario)",
-                    )
-                ]
+                [Problem(file, mark.line + 1, mark.column + 1, _top_level_key(text, mark.line + 1), message)]
             )
         loader = _Composer(text)
         try:

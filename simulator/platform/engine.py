@@ -1,5 +1,6 @@
 """The platform: profiles, segments and journeys on a virtual clock (identity is
-in `identity.py`, journeys in `journeys.py`).
+in `identity.py`, journeys in `journeys.py`, the checks time makes on its own
+in `time_checks.py`).
 
 Deliveries are processed in arrival order, each completely before the next
 (SPEC section 4). At one instant the phases run in this order: deliveries,
@@ -27,12 +28,11 @@ from simulator.model.conditions import Cond
 from simulator.model.config import JourneyDef, WorkspaceConfig
 from simulator.model.values import canonical_key, lookup, tests_pass
 from simulator.platform import identity, journeys
-from simulator.platform.rules import AGE, rules_of
+from simulator.platform.rules import rules_of
 from simulator.platform.state import (
     DELIVERY,
     HELD,
     HOLD_END,
-    NEVER,
     NO_SEGMENTS,
     PROBE,
     SWEEP,
@@ -45,6 +45,7 @@ from simulator.platform.state import (
     Run,
     email_key,
 )
+from simulator.platform.time_checks import NUM_BITS, NUM_MASK, WHAT_BITS, WHAT_MASK, TimeChecks
 from simulator.platform.trace import (
     ARRIVED,
     ATTRIBUTES_UPDATED,
@@ -62,13 +63,6 @@ __all__ = ["Platform"]
 
 
 _MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
-_NOTHING_DUE: frozenset[str] = frozenset()
-# A pending time check is one number: its instant, then its cio number and what it
-# is for (a name's code) in this many bits each.
-_NUM_BITS = 40
-_WHAT_BITS = 32
-_NUM_MASK = (1 << _NUM_BITS) - 1
-_WHAT_MASK = (1 << _WHAT_BITS) - 1
 _ARRIVAL_ORDER = operator.attrgetter("arrival", "send.seq", "copy")  # a delivery's (arrival, seq, copy)
 
 
@@ -108,12 +102,6 @@ class Platform:
         self._processed_upto = 0
         self.ignored: dict[int, int] = {}  # send seq -> copies ignored as duplicates
         self._queue: list[tuple[Any, ...]] = []  # (instant, phase, k1, k2, tie-breaker, payload); no TIME
-        # Pending time checks, beside the queue, in a heap of plain numbers:
-        # `(instant << _NUM_BITS | cio number) << _WHAT_BITS | code of what`,
-        # the codes indexing `_check_names` (event names, window keys, AGE).
-        self._checks: list[int] = []
-        self._check_names: list[str] = []
-        self._check_codes: dict[str, int] = {}
         self._incoming: list[Delivery] = []  # scheduled deliveries in arrival order, beside the heap
         self._next = 0  # the next of them to process
         self._counter = itertools.count()
@@ -123,13 +111,7 @@ class Platform:
         self._depth = 0
         self.ended = False
         self.rules = rules_of(workspace)
-        self._windows = self.rules.windows
-        self._due_after = self.rules.due_after
-        self._existence = self.rules.existence
-        self._existence_index = self.rules.existence_index
-        # (cio number, existence window key) -> the instant of its pending check: one
-        # check per profile and such window, moved on to the latest event as it fires.
-        self._chains: dict[int, int] = {}  # keyed by `_chain`
+        self.checks = TimeChecks(self.rules, workspace.ages, exhaustive)  # beside the queue
         self.compiled = self.rules.compiled
         self.depends = self.rules.depends
         self._affected = self.rules.affected
@@ -203,13 +185,13 @@ class Platform:
 
     def _process(self, until: int | None) -> None:
         queue = self._queue
-        checks = self._checks
+        checks = self.checks.heap
         while True:
             # The next thing due: the next scheduled delivery, the queue's top or the
             # next time check, whichever sorts first by (instant, phase, seq, copy);
             # a time check sorts as (instant, TIME, cio number).
             top = queue[0] if queue else None
-            check_at = checks[0] >> (_NUM_BITS + _WHAT_BITS) if checks else None
+            check_at = checks[0] >> (NUM_BITS + WHAT_BITS) if checks else None
             incoming = self._incoming  # `schedule` may replace it from a probe
             d = incoming[self._next] if self._next < len(incoming) else None
             if d is not None:
@@ -239,13 +221,13 @@ class Platform:
                 break  # what is left is optional and later than the last instant
             self.now = at
             if check_first:
-                names = self._check_names
+                names = self.checks.names
                 key = heapq.heappop(checks)
-                due = key >> _WHAT_BITS  # instant and cio number
-                what = {names[key & _WHAT_MASK]}
-                while checks and checks[0] >> _WHAT_BITS == due:
-                    what.add(names[heapq.heappop(checks) & _WHAT_MASK])  # one check per profile and instant
-                self._time_check(due & _NUM_MASK, what)
+                due = key >> WHAT_BITS  # instant and cio number
+                what = {names[key & WHAT_MASK]}
+                while checks and checks[0] >> WHAT_BITS == due:
+                    what.add(names[heapq.heappop(checks) & WHAT_MASK])  # one check per profile and instant
+                self._time_check(due & NUM_MASK, what)
                 continue
             item = heapq.heappop(queue)
             at, phase, k1, payload = item[0], item[1], item[2], item[-1]
@@ -306,7 +288,7 @@ class Platform:
             p.anonymous_ids.append(anon)
             (self.orphans if orphan else self.by_anon)[anon] = p
         self.trace.put((PROFILE_CREATED, self.now, p.num, id, email, anon, orphan or None))
-        self._age_checks(p)
+        self.checks.ages(p, self.now)
         return p
 
     def add_event(self, p: Profile, e: Event) -> bool:
@@ -329,59 +311,9 @@ class Platform:
             if ts < p.age_start:
                 p.age_start = ts
                 aged = True
-                self._age_checks(p)
-        now = self.now
-        windows = self._windows.get(e.name)
-        if windows is not None:
-            chains = not self.exhaustive
-            existence = self._existence
-            for w, key in windows:
-                closing = ts + w
-                if chains and key in existence:
-                    self._chain_at(closing, p, key)
-                else:
-                    self._time_check_at(closing, p, key)
-                if now <= closing < p.next_due:
-                    p.next_due = closing
-        if ts > now:
-            self._time_check_at(ts, p, e.name)
-            if ts < p.next_due:
-                p.next_due = ts
+                self.checks.ages(p, self.now)
+        self.checks.event_added(p, e, self.now)
         return aged
-
-    def _chain(self, num: int, key: str) -> int:
-        """One number for (cio number, existence window key)."""
-        index = self._existence_index
-        return num * len(index) + index[key]
-
-    def _chain_at(self, at: int, p: Profile, key: str) -> None:
-        """A check when an event leaves existence window `key` at `at`, unless one
-        is pending for the profile by then: it will look for the latest event."""
-        now = self.now
-        if at <= now:
-            return
-        index = self._existence_index
-        chain = p.num * len(index) + index[key]
-        pending = self._chains.get(chain)
-        if pending is not None and now < pending <= at:
-            return
-        self._chains[chain] = at
-        self._time_check_at(at, p, key)
-
-    def _age_checks(self, p: Profile) -> None:
-        for a in self.ws.ages:
-            self._time_check_at(p.age_start + a, p, AGE)
-            if self.now <= p.age_start + a < p.next_due:
-                p.next_due = p.age_start + a
-
-    def _time_check_at(self, at: int, p: Profile, what: str) -> None:
-        if at <= self.now:
-            return
-        code = self._check_codes.get(what)
-        if code is None:
-            code = self._check_codes[what] = len(self._check_names)
-            self._check_names.append(what)
-        heapq.heappush(self._checks, (at << _NUM_BITS | p.num) << _WHAT_BITS | code)
 
     def owner(self, p: Profile) -> str | None:
         for key in (p.id, p.email, *p.anonymous_ids):
@@ -560,7 +492,7 @@ class Platform:
             if sweep or self.exhaustive:
                 changes = None
             elif names is not None and self.now >= p.next_due:
-                due = self._due_now(p)
+                due = self.checks.due_now(p, self.now)
                 if due:
                     changes = names | due
             if sweep or not self.ws.segment_refresh:
@@ -576,55 +508,6 @@ class Platform:
                 self._pending = outer + self._pending
             self._depth -= 1
 
-    def _due_now(self, p: Profile) -> frozenset[str]:
-        """What time itself changes for `p` at this instant: windows closing on its
-        events, events stamped now becoming visible, an age reached. A change
-        at this instant sees them at once, even before the time phase gets to
-        them: the profile is evaluated as it is now.
-
-        `p.next_due` bounds the search: before it nothing is due. It is lowered
-        as events arrive (their stamps ahead, their windows' closings) and ages
-        move, and set here to the next instant something is due. An event
-        stamped at the instant it is added does not lower it: the change that
-        adds it names it already, and a later change at that instant finds
-        everything that depends on it evaluated."""
-        now = self.now
-        if now < p.next_due:
-            return _NOTHING_DUE
-        found: set[str] = set()
-        upcoming = NEVER
-        due_after = self._due_after
-        for name, events in p.by_name.items():
-            known = due_after.get(name)
-            if known is None:
-                for e in events:
-                    ts = e.ts
-                    if ts == now:
-                        found.add(name)
-                    elif now < ts < upcoming:
-                        upcoming = ts
-                continue
-            last, keys = known
-            for e in events:
-                age = now - e.ts
-                if age > last:
-                    continue  # every window it was in has closed
-                due = keys.get(age)
-                if due is not None:
-                    found.update(due)
-                for ahead in keys:  # ascending: the first one ahead is its next
-                    if age < ahead:
-                        if now - age + ahead < upcoming:
-                            upcoming = now - age + ahead
-                        break
-        for a in self.ws.ages:
-            if p.age_start + a == now:
-                found.add(AGE)
-            elif now < p.age_start + a < upcoming:
-                upcoming = p.age_start + a
-        p.next_due = upcoming
-        return frozenset(found)
-
     def _time_check(self, num: int, what: set[str]) -> None:
         """What changes for profile `num` now: event names, window keys, AGE."""
         p = self.profiles[num]
@@ -633,28 +516,7 @@ class Platform:
         if self.exhaustive:
             self.changed(p)
             return
-        now = self.now
-        existence = self._existence
-        for key in list(what):
-            place = existence.get(key)
-            if place is None:
-                continue
-            event, within = place
-            chain = self._chain(num, key)
-            if self._chains.get(chain) == now:
-                del self._chains[chain]
-            latest: int | None = None  # the latest such event in the window now
-            coming: int | None = None  # the earliest stamped later than now
-            for e in p.by_name.get(event, ()):
-                if now < e.ts:
-                    coming = e.ts if coming is None else min(coming, e.ts)
-                elif now - within < e.ts:
-                    latest = e.ts if latest is None else max(latest, e.ts)
-            if latest is not None:
-                self._chain_at(latest + within, p, key)  # when it leaves
-                what.discard(key)  # it is still in the window: nothing changed
-            elif coming is not None:
-                self._chain_at(coming + within, p, key)
+        self.checks.settle(num, p, what, self.now)
         names = frozenset(what)
         if not names or self._idle(p, names):
             return

@@ -106,7 +106,7 @@ class Profile:
     evaluated: bool = False  # have its segments been evaluated once?
     # No instant before this one can time change anything for it (a window
     # closing on its events, an event's stamp reached, an age): a lower bound
-    # kept by the platform, so most changes skip looking (`Platform._due_now`).
+    # kept by the platform, so most changes skip looking (`TimeChecks.due_now`).
     next_due: int = NEVER
 
     def __post_init__(self) -> None:

@@ -218,6 +218,18 @@ def test_copies_gives_n_deliveries_retry_after_apart(play: Callable[..., Outcome
     assert arrivals(outcome) == [("a", 0, 1), ("b", 0, 1), ("b", 60, 2), ("a", 120, 2), ("a", 240, 3)]
 
 
+def test_a_steps_copies_replace_the_sources_duplicate_rate(play: Callable[..., Outcome]) -> None:
+    """`copies: N` says how many deliveries there are: the source's duplicate
+    draw adds none (README, Decisions); the source's `retry_after` spaces them."""
+    outcome = play(
+        scenario(
+            "    backend: {kind: server, duplicate_rate: 1.0, retry_after: 5m}",
+            "  - {at: 0s, who: ana, track: a, copies: 2}\n  - {at: 0s, who: ana, track: b, copies: 1}",
+        )
+    )
+    assert arrivals(outcome) == [("a", 0, 1), ("b", 0, 1), ("a", 300, 2)]
+
+
 def test_rates_are_seeded_same_seed_same_draws(load: Callable[[str], Plan]) -> None:
     steps = "\n".join(f"  - {{at: {i}m, who: ana, track: e{i}}}" for i in range(40))
     text = scenario("    backend: {kind: server, drop_rate: 0.5, duplicate_rate: 0.5}", steps, seed=7)

@@ -183,6 +183,7 @@ class WorkspaceLint:
         self.windows()
         self.waits()
         self.boolean_words()
+        self.empty_lists()
         return self.found
 
     # ---------------------------------------------------------------- the plan itself
@@ -326,6 +327,28 @@ class WorkspaceLint:
         return False
 
     # ---------------------------------------------------------------- YAML 1.1 habits
+
+    def empty_lists(self) -> None:
+        """`any: []` never holds and `all: []` always does, as in logic: most often a
+        list emptied while editing, and a segment that silently matches nobody (or
+        everybody). (`not: []` is refused when the file is read.)"""
+        for cond, path in all_conditions(self.model):
+            if cond.any == []:
+                self.add(
+                    "empty-condition-list",
+                    WARNING,
+                    path + ("any",),
+                    "any: [] never holds, so this condition is always false: list the conditions it means, "
+                    "or remove it",
+                )
+            if cond.all == []:
+                self.add(
+                    "empty-condition-list",
+                    WARNING,
+                    path + ("all",),
+                    "all: [] always holds, so this condition is always true: list the conditions it means, "
+                    "or remove it",
+                )
 
     def boolean_words(self) -> None:
         """`attribute: vip, eq: yes`: YAML 1.1 read `yes` as true; segsim reads YAML 1.2, where

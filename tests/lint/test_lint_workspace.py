@@ -101,6 +101,20 @@ def test_a_yaml_1_1_boolean_word_in_a_rule_is_a_warning(folder: LintFolder) -> N
     assert "write false if a boolean is meant" in found[1].message
 
 
+def test_an_empty_any_or_all_is_a_warning(folder: LintFolder) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["segments"]["nobody"] = {"rule": {"all": [{"performed": "order_completed"}, {"any": []}]}}
+        ws["segments"]["everybody"] = {"rule": {"all": []}}
+
+    folder.write_workspace(workspace(change=change))
+    found = [f for f in folder.lint().findings if f.rule == "empty-condition-list"]
+    assert [(f.severity, f.path) for f in found] == [
+        ("warning", "segments.nobody.rule.all[1].any"),
+        ("warning", "segments.everybody.rule.all"),
+    ]
+    assert "never holds" in found[0].message and "always holds" in found[1].message
+
+
 def test_a_source_stamped_on_arrival_never_closes_a_window_on_its_events(folder: LintFolder) -> None:
     # `timestamps: none`: the platform stamps the event when it arrives, so it always counts.
     def change(ws: dict[str, Any]) -> None:

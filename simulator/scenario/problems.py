@@ -118,8 +118,10 @@ def _explain(err: Any, missing_beside: list[str], root: type[BaseModel]) -> tupl
         return f"expected a mapping, got {got!r}", ("with keys among: " + ", ".join(keys)) if keys else ""
     if kind in ("too_short", "too_long"):
         ctx = err.get("ctx") or {}
-        bound = f"at least {ctx.get('min_length')}" if kind == "too_short" else f"at most {ctx.get('max_length')}"
-        return f"expected {bound} items, got {ctx.get('actual_length')}: {got!r}", ""
+        limit = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        bound = f"at least {limit}" if kind == "too_short" else f"at most {limit}"
+        items = "item" if limit == 1 else "items"
+        return f"expected {bound} {items}, got {ctx.get('actual_length')}: {got!r}", ""
     if tuple(loc) in (("workspace", "str"), ("workspace", "Workspace")) and kind in ("string_type", "model_type"):
         return f"expected a workspace file's path or an inline workspace mapping, got {got!r}", ""
     if kind in _BOUNDS:

@@ -334,6 +334,11 @@ def test_a_near_miss_key_is_answered_with_the_keys_allowed_where_it_stands(
             "expect[0].within",
             ("expected at least 2 items, got 1",),
         ),
+        (
+            "workspace: {segments: {a: {rule: {not: []}}}}",
+            "workspace.segments.a.rule.not",
+            ("expected at least 1 item, got 0",),
+        ),
         ("workspace: 42", "workspace", ("expected a workspace file's path or an inline workspace mapping, got 42",)),
     ],
 )

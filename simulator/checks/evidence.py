@@ -151,33 +151,34 @@ class Evidence:
         return (r.entered_at, 10**9)
 
     @cached_property
-    def tracks_by_shopper(self) -> dict[str, list[Send]]:
-        """Each shopper's real tracks in send order. A send that repeats an earlier
+    def acts(self) -> tuple[dict[str, list[Send]], dict[int, list[int]]]:
+        """Each shopper's real tracks in send order, and which later sends replay
+        each (send seq -> theirs, in send order). A send that repeats an earlier
         send's event id or idempotency value is a replay of it, not a second act."""
-        seen_ids: set[str] = set()
-        seen_keys: set[tuple[str, str]] = set()
+        first_of_id: dict[str, int] = {}
+        first_of_key: dict[tuple[str, str], int] = {}
         keys = dict(self.ws.idempotency_keys)
-        out: dict[str, list[Send]] = {}
+        tracks: dict[str, list[Send]] = {}
+        replays: dict[int, list[int]] = {}
         for s in sorted(self.plan.sends, key=lambda s: s.seq):
             if s.call != "track" or s.shopper is None:
                 continue
+            original: int | None = None
             if s.event_id is not None:
-                if s.event_id in seen_ids:
-                    continue
-                seen_ids.add(s.event_id)
+                original = first_of_id.setdefault(s.event_id, s.seq)
             prop = keys.get(s.name or "")
-            if prop is not None:
+            if (original is None or original == s.seq) and prop is not None:
                 values = lookup(s.properties, prop)
                 if values and values[0] is not None:  # as the platform: a null value is no value
-                    key = (s.name or "", canonical_key(values[0]))
-                    if key in seen_keys:
-                        continue
-                    seen_keys.add(key)
-            out.setdefault(s.shopper, []).append(s)
-        return out
+                    original = first_of_key.setdefault((s.name or "", canonical_key(values[0])), s.seq)
+            if original is not None and original != s.seq:
+                replays.setdefault(original, []).append(s.seq)
+            else:
+                tracks.setdefault(s.shopper, []).append(s)
+        return tracks, replays
 
     def shopper_tracks(self, who: str) -> list[Send]:
-        return self.tracks_by_shopper.get(who, [])
+        return self.acts[0].get(who, [])
 
     @cached_property
     def identifies_by_shopper(self) -> dict[str, list[Send]]:

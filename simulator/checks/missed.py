@@ -32,8 +32,8 @@ class MissedEntries(IdentityEvidence):
             seq = back.get(r.trigger.seq)
             if seq is None:
                 continue
-            if self.entered_for(self.o, j.name, seq):
-                continue
+            if any(self.entered_for(self.o, j.name, act) for act in (seq, *self.acts[1].get(seq, ()))):
+                continue  # entered, for this send or for a replay of it the platform took first
             send = self.sends[seq]
             who = send.shopper or ""
             if self.excused(j, send, who):

@@ -723,6 +723,38 @@ def test_a_journey_without_a_goal_excuses_nobody(judge: Judge) -> None:
     assert found(judge(text)) == [("missed_entry", "ana", "dropped")]
 
 
+@pytest.mark.parametrize(
+    ("guard", "original", "replay"),
+    [
+        ("", "event_id: whk_1, latency: 2h", "event_id: whk_1, latency: 5m"),
+        ("dedupe: {idempotency_keys: {order_completed: order_id}}", "latency: 2h", "latency: 5m"),
+    ],
+)
+def test_a_replay_the_platform_took_before_its_original_entered_for_it(
+    judge: Judge, guard: str, original: str, replay: str
+) -> None:
+    # The order's replay overtakes it: the platform runs post_purchase for the
+    # replay and ignores the original as its duplicate. One purchase, one run:
+    # no missed entry for the original (a replay is not a second act).
+    text = f"""
+scenario: s
+workspace:
+  {guard or "rules: {}"}
+  journeys:
+    post_purchase: {{trigger: {{event: order_completed}}, steps: [{{send: thank_you}}]}}
+shoppers: {{ana: {{id: cus_1}}}}
+timeline:
+  - {{at: 0m, who: ana, device: laptop, identify: true}}
+  - {{at: 10m, who: ana, track: order_completed, properties: {{order_id: o1}}, {original}}}
+  - {{at: 20m, who: ana, track: order_completed, properties: {{order_id: o1}}, {replay}}}
+"""
+    result = judge(text)
+    assert result.violations == []
+    (run,) = result.outcome.platform.runs
+    assert run.trigger is not None and run.trigger.seq == 3  # the replay's
+    assert result.outcome.platform.ignored == {2: 1}
+
+
 # ------------------------------------------------------------------ duplicates and splits
 
 

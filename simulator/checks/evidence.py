@@ -120,6 +120,31 @@ class Evidence:
             p = self.p.profiles[p.merged_into]
         return p.num
 
+    @cached_property
+    def trace_order(self) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
+        """Where in processing order (the trace's) each profile was merged away, by
+        its cio number, and each event was added, by (send seq, copy)."""
+        merged: dict[int, int] = {}
+        added: dict[tuple[int, int], int] = {}
+        for i, rec in enumerate(self.p.trace.records):
+            if rec["kind"] == "profile_merged":
+                merged.setdefault(int(str(rec["secondary"]).removeprefix("cio_")), i)
+            elif rec["kind"] == "event_added":
+                added.setdefault((rec["seq"], rec["copy"]), i)
+        return merged, added
+
+    def live_when_added(self, num: int, e: Event) -> int:
+        """The live profile that `num` was as `e` was added: `live_at` its arrival,
+        but a merge at that very instant counts only when it came before `e`."""
+        merged, added = self.trace_order
+        mine = added.get((e.seq, e.delivery.copy), -1)
+        p = self.p.profiles[num]
+        while p.merged_into is not None and p.deleted_at is not None and p.deleted_at <= e.arrival:
+            if p.deleted_at == e.arrival and merged.get(p.num, -1) > mine:
+                break  # merged later in that instant
+            p = self.p.profiles[p.merged_into]
+        return p.num
+
     @staticmethod
     def run_profile_at(r: Run, at: int) -> int:
         num = r.profiles[0][1]

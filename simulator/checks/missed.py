@@ -69,8 +69,8 @@ class MissedEntries(IdentityEvidence):
         if waiting is not None:
             return "identity_split", waiting
         home = self.identified_home(send.shopper or "", first.arrival, send.device)
-        landed = self.live_at(first.history[0][1], first.arrival)
-        if home is not None and landed != self.live_at(home, first.arrival):
+        landed = first.history[0][1]  # live as it was added
+        if home is not None and landed != self.live_when_added(home, first):
             return "identity_split", (f"it landed on cio_{landed}, not on cio_{home}, where the shopper had identified")
         others = self.identified_elsewhere(send.shopper or "", first.arrival, landed, send.device)
         if others and self.p.matches_trigger(j, first):

@@ -110,8 +110,8 @@ class _Finder(MissedEntries):
         first = min(events, key=lambda e: (e.arrival, e.proc))
         run_at = self.run_profile_at(r, at)
         if first.arrival > at or (first.arrival == at and after is not None and first.proc > after):
-            landed = self.live_at(first.history[0][1], first.arrival)
-            if landed != self.live_at(run_at, first.arrival):
+            landed = first.history[0][1]  # live as it was added
+            if landed != self.live_when_added(run_at, first):
                 return "identity_split", (
                     f"it landed on cio_{first.history[0][1]}, not on the run's profile cio_{run_at}"
                 )

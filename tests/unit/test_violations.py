@@ -206,6 +206,50 @@ timeline:
     assert found(judge(text)) == [("ghost_abandon", "ana", "refresh_lag")]
 
 
+SPLIT_THEN_MERGED = """
+scenario: s
+workspace:
+  sources: {backend: {kind: server, identify_by: email, latency: 3h}}
+  identity: {merge_event_window: WINDOW}
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      goal: {performed: order_completed}
+      steps: [{wait: 2h}, {send: reminder}]
+shoppers: {ana: {id: cus_1, email: ana@example.com}}
+timeline:
+  - {at: 0m, who: ana, device: laptop, identify: {with: [id]}}
+  - {at: 1m, who: ana, device: laptop, track: checkout_started}
+  - {at: 2m, who: ana, identify: {with: [email]}, latency: 0s}
+  - {at: 10m, who: ana, track: order_completed}
+  - MERGE
+"""
+
+
+@pytest.mark.parametrize("window", ["1h", "30d"])  # the order left behind, or moved
+@pytest.mark.parametrize(
+    ("merge", "cause"),
+    [
+        # The order lands at 3h10m on the email profile (made at 2m), after the reminder (2h01m).
+        # Merged after it landed, even in that instant: delivered on time it would
+        # still have sat on the email profile when the reminder went out.
+        (
+            "{at: 3h10m, merge: {primary: {id: cus_1}, secondary: {email: ana@example.com}}, latency: 0s}",
+            "identity_split",
+        ),
+        ("{at: 4h, merge: {primary: {id: cus_1}, secondary: {email: ana@example.com}}, latency: 0s}", "identity_split"),
+        # Merged earlier in that instant (sent first): the order lands on the run's
+        # profile; only its lateness let the reminder out.
+        ("{at: 5m, merge: {primary: {id: cus_1}, secondary: {email: ana@example.com}}, latency: 3h5m}", "late_arrival"),
+    ],
+)
+def test_a_merge_in_the_instant_a_late_order_lands_counts_only_if_it_came_first(
+    judge: Judge, window: str, merge: str, cause: str
+) -> None:
+    result = judge(SPLIT_THEN_MERGED.replace("WINDOW", window).replace("MERGE", merge))
+    assert [(v.kind, v.cause) for v in result.violations if v.kind == "ghost_abandon"] == [("ghost_abandon", cause)]
+
+
 def test_a_send_repeating_an_event_id_is_a_replay_not_a_second_purchase(judge: Judge) -> None:
     # The second order carries the first one's event id: the ground truth reads it as
     # a replay of that order (already before the checkout), so nothing was bought after.

@@ -70,12 +70,15 @@ class MissedEntries(IdentityEvidence):
             return "identity_split", waiting
         home = self.identified_home(send.shopper or "", first.arrival, send.device)
         landed = first.history[0][1]  # live as it was added
-        if home is not None and landed != self.live_when_added(home, first):
+        # Two identified profiles (say a device identified by id, a backend keyed by
+        # email): the split decided it only if the trigger was right, else the event
+        # would not have entered on any profile (its name or type decided it).
+        right = self.p.matches_trigger(j, first)
+        if home is not None and landed != self.live_when_added(home, first) and right:
             return "identity_split", (f"it landed on cio_{landed}, not on cio_{home}, where the shopper had identified")
         others = self.identified_elsewhere(send.shopper or "", first.arrival, landed, send.device)
-        if others and self.p.matches_trigger(j, first):
-            # Two identified profiles (say a backend keyed by id, another by email)
-            # and no device's own: the trigger was right, its profile not the whole shopper.
+        if others and right:
+            # No device's own profile: the trigger was right, its profile not the whole shopper.
             shown = ", ".join(f"cio_{n}" for n in others)
             return "identity_split", f"it landed on cio_{landed}; the shopper was also identified on {shown}"
         if first.arrival - first.ts > self.ws.max_age:

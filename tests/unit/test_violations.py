@@ -250,6 +250,37 @@ def test_a_merge_in_the_instant_a_late_order_lands_counts_only_if_it_came_first(
     assert [(v.kind, v.cause) for v in result.violations if v.kind == "ghost_abandon"] == [("ghost_abandon", cause)]
 
 
+KEYED_BY_EMAIL = """
+scenario: s
+workspace:
+  sources: {backend: {kind: server, identify_by: email}}
+  journeys:
+    post_purchase: {trigger: {event: order_completed}, filter: FILTER, steps: [{send: thank_you}]}
+shoppers: {ana: {id: cus_1, email: ana@example.com}}
+timeline:
+  - {at: 0m, who: ana, device: laptop, identify: {with: [id], attributes: {vip: true}}}
+  - {at: 10m, who: ana, track: NAME, properties: {order_id: o1}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "filter", "cause"),
+    [
+        # The order lands on a second, email-only profile. With its name right it
+        # would have entered there: the drift kept it out, not the split.
+        ("Order Completed", "{not_performed: refund_issued}", "name_mismatch"),
+        # Right name, but the filter reads what the laptop's profile holds: the split.
+        ("order_completed", "{attribute: vip, eq: true}", "identity_split"),
+    ],
+)
+def test_a_split_decides_a_missed_entry_only_when_the_trigger_was_right(
+    judge: Judge, name: str, filter: str, cause: str
+) -> None:
+    result = judge(KEYED_BY_EMAIL.replace("NAME", name).replace("FILTER", filter))
+    missed = [(v.journey, v.cause) for v in result.violations if v.kind == "missed_entry"]
+    assert missed == [("post_purchase", cause)]
+
+
 def test_a_send_repeating_an_event_id_is_a_replay_not_a_second_purchase(judge: Judge) -> None:
     # The second order carries the first one's event id: the ground truth reads it as
     # a replay of that order (already before the checkout), so nothing was bought after.

@@ -252,8 +252,13 @@ class _Compiler:
             if state.get(name) == 2:
                 return
             if state.get(name) == 1:
-                cycle = chain[chain.index(name) :] + [name]
-                self.fail(("segments", name, "rule"), "in_segment references form a cycle: " + " -> ".join(cycle))
+                cycle = chain[chain.index(name) :]
+                # Told at a segment of the cycle that a scenario's overrides wrote, if
+                # any: most often the change that closed it.
+                told = [self.report(("segments", m, "rule"), "", "") for m in cycle]
+                at = next((i for i, t in enumerate(told) if t.path.startswith("overrides.")), 0)
+                shown = [*cycle[at:], *cycle[:at], cycle[at]]
+                self.fail(("segments", cycle[at], "rule"), "in_segment references form a cycle: " + " -> ".join(shown))
                 return
             state[name] = 1
             for dep in deps.get(name, []):

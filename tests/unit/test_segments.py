@@ -168,6 +168,27 @@ def test_in_segment_cycles_are_refused_at_load_time(load: Callable[[str], Plan])
     assert all(p.path.startswith("workspace.segments") for p in info.value.problems)
 
 
+def test_a_cycle_an_override_closes_is_told_at_the_override(load: Callable[[str], Plan]) -> None:
+    with pytest.raises(InputError) as info:
+        load(
+            """
+            scenario: s
+            workspace:
+              segments:
+                a: {rule: {in_segment: b}}
+                b: {rule: {attribute: x, eq: 1}}
+                c: {rule: {attribute: x, eq: 2}}
+            overrides:
+              segments:
+                b: {rule: {in_segment: c}}
+                c: {rule: {in_segment: a}}
+            """
+        )
+    (problem,) = info.value.problems
+    assert (problem.path, problem.line) == ("overrides.segments.b.rule", 10)
+    assert problem.message.endswith("a cycle: b -> c -> a -> b")
+
+
 QUIET = """
 scenario: s
 workspace:

@@ -281,6 +281,25 @@ def test_a_split_decides_a_missed_entry_only_when_the_trigger_was_right(
     assert missed == [("post_purchase", cause)]
 
 
+@pytest.mark.parametrize(("latency", "found_"), [("0s", []), ("10m", [("ghost_abandon", "ana", "late_arrival")])])
+def test_a_purchase_sent_at_the_instant_the_message_goes_out_counts_as_before_it(
+    judge: Judge, latency: str, found_: list[tuple[str, str, str]]
+) -> None:
+    # Deliveries at an instant come before the timers due then: on time, the
+    # goal ends the run before the reminder; late, the reminder is its ghost.
+    result = judge(
+        recovery(
+            f"""
+            {{at: 0s, who: ana, device: phone, identify: true}}
+            {{at: 1m, who: ana, device: phone, track: checkout_started}}
+            {{at: 1h1m, who: ana, source: orders, track: order_completed, properties: {{value: 5}}, latency: {latency}}}
+            """
+        )
+    )
+    assert found(result) == found_
+    assert [r.reason for r in result.outcome.platform.runs] == (["goal"] if not found_ else ["completed"])
+
+
 def test_a_send_repeating_an_event_id_is_a_replay_not_a_second_purchase(judge: Judge) -> None:
     # The second order carries the first one's event id: the ground truth reads it as
     # a replay of that order (already before the checkout), so nothing was bought after.

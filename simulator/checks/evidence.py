@@ -185,6 +185,7 @@ class Evidence:
         keys = dict(self.ws.idempotency_keys)
         tracks: dict[str, list[Send]] = {}
         replays: dict[int, list[int]] = {}
+        replay_of: dict[int, int] = {}  # a replay -> the act it repeats (never itself a replay)
         for s in sorted(self.plan.sends, key=lambda s: s.seq):
             if s.call != "track" or s.shopper is None:
                 continue
@@ -197,6 +198,8 @@ class Evidence:
                 if values and values[0] is not None:  # as the platform: a null value is no value
                     original = first_of_key.setdefault((s.name or "", canonical_key(values[0])), s.seq)
             if original is not None and original != s.seq:
+                original = replay_of.get(original, original)
+                replay_of[s.seq] = original
                 replays.setdefault(original, []).append(s.seq)
             else:
                 tracks.setdefault(s.shopper, []).append(s)

@@ -32,10 +32,12 @@ class MissedEntries(IdentityEvidence):
             seq = back.get(r.trigger.seq)
             if seq is None:
                 continue
-            if any(self.entered_for(self.o, j.name, act) for act in (seq, *self.acts[1].get(seq, ()))):
-                continue  # entered, for this send or for a replay of it the platform took first
             send = self.sends[seq]
             who = send.shopper or ""
+            # Entered for this send, or for the shopper's own replay of it that the platform took first.
+            again = [a for a in self.acts[1].get(seq, ()) if self.sends[a].shopper == send.shopper]
+            if any(self.entered_for(self.o, j.name, act) for act in (seq, *again)):
+                continue
             if self.excused(j, send, who):
                 continue
             cause, why = self.missed_cause(j, send)

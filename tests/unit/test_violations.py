@@ -6,7 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
+from simulator.checks.evidence import Evidence
 from simulator.checks.expectations import ScenarioResult
+from simulator.model.plan import Plan
+from simulator.pipeline import simulate
 
 Judge = Callable[..., ScenarioResult]
 
@@ -298,6 +301,27 @@ def test_a_purchase_sent_at_the_instant_the_message_goes_out_counts_as_before_it
     )
     assert found(result) == found_
     assert [r.reason for r in result.outcome.platform.runs] == (["goal"] if not found_ else ["completed"])
+
+
+@pytest.mark.parametrize(
+    ("merge", "email_profile_then"),
+    [
+        ("{at: 3h10m, merge: {primary: {id: cus_1}, secondary: {email: ana@example.com}}, latency: 0s}", 2),
+        ("{at: 5m, merge: {primary: {id: cus_1}, secondary: {email: ana@example.com}}, latency: 3h5m}", 1),
+    ],
+)
+def test_the_profile_an_event_met_is_read_in_processing_order_within_its_instant(
+    load: Callable[[str], Plan], merge: str, email_profile_then: int
+) -> None:
+    # Both merges arrive at 3h10m, the order's instant: the first after it was
+    # added, the second before. Missed entries and ghosts both read this.
+    outcome = simulate(load(SPLIT_THEN_MERGED.replace("WINDOW", "30d").replace("MERGE", merge)))
+    evidence = Evidence(outcome)
+    (order,) = [e for e in outcome.platform.events if e.name == "order_completed"]
+    assert order.arrival == 3 * 3600 + 600 + outcome.plan.start
+    assert evidence.live_when_added(2, order) == email_profile_then
+    assert evidence.live_when_added(1, order) == 1
+    assert evidence.live_at(2, order.arrival) == 1  # by instant alone, merged either way
 
 
 def test_a_send_repeating_an_event_id_is_a_replay_not_a_second_purchase(judge: Judge) -> None:
@@ -847,6 +871,46 @@ timeline:
     (run,) = result.outcome.platform.runs
     assert run.trigger is not None and run.trigger.seq == 3  # the replay's
     assert result.outcome.platform.ignored == {2: 1}
+
+
+def test_a_replay_of_a_replay_taken_first_entered_for_the_first_act(judge: Judge) -> None:
+    # The second send repeats the first's order id, the third the second's event
+    # id: all three are one order, and the platform ran the journey for the third.
+    text = """
+scenario: s
+workspace:
+  dedupe: {idempotency_keys: {order_completed: order_id}}
+  journeys:
+    post_purchase: {trigger: {event: order_completed}, steps: [{send: thank_you}]}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, device: laptop, identify: true}
+  - {at: 10m, who: ana, track: order_completed, properties: {order_id: o1}, latency: 3h}
+  - {at: 20m, who: ana, track: order_completed, properties: {order_id: o1}, event_id: whk_1, latency: 2h}
+  - {at: 30m, who: ana, track: order_completed, properties: {order_id: o1}, event_id: whk_1, latency: 5m}
+"""
+    result = judge(text)
+    assert result.violations == []
+    assert [r.trigger.seq for r in result.outcome.platform.runs if r.trigger is not None] == [4]
+
+
+def test_another_shoppers_order_with_the_same_key_is_no_replay_of_hers(judge: Judge) -> None:
+    # Ben's order shares ana's order id and arrives first: the platform ignores
+    # hers as a duplicate. She never got her run: a missed entry, whatever ben got.
+    text = """
+scenario: s
+workspace:
+  dedupe: {idempotency_keys: {order_completed: order_id}}
+  journeys:
+    post_purchase: {trigger: {event: order_completed}, steps: [{send: thank_you}]}
+shoppers: {ana: {id: cus_1}, ben: {id: cus_2}}
+timeline:
+  - {at: 0m, who: ana, device: laptop, identify: true}
+  - {at: 0m, who: ben, device: phone, identify: true}
+  - {at: 10m, who: ana, track: order_completed, properties: {order_id: o1}, latency: 2h}
+  - {at: 20m, who: ben, track: order_completed, properties: {order_id: o1}, latency: 5m}
+"""
+    assert found(judge(text)) == [("missed_entry", "ana", "other")]
 
 
 # ------------------------------------------------------------------ duplicates and splits

@@ -268,13 +268,14 @@ def _past_limits(text: str) -> tuple[Any, str] | None:
 
 
 def _could_pass_limits(text: str) -> bool:
-    """A node takes at least one character, a flow level a bracket and a block
-    level a column of some line: only such a text can pass MAX_NODES or
+    """A node takes at least one character, a flow level a bracket and two block
+    levels at least a column of some line (a sequence may sit at its key's
+    column: `k:` then `- k:`): only such a text can pass MAX_NODES or
     COMPOSE_DEPTH."""
     if len(text) > MAX_NODES:
         return True
     brackets = text.count("[") + text.count("{")
-    return brackets + max(map(len, text.splitlines()), default=0) > COMPOSE_DEPTH
+    return brackets + 2 * max(map(len, text.splitlines()), default=0) > COMPOSE_DEPTH
 
 
 def load_yaml_text(text: str, file: str) -> YamlDoc:

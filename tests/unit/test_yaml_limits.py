@@ -69,6 +69,20 @@ def test_only_a_text_the_cheap_look_lets_through_is_composed_and_it_is_never_too
     assert (past is not None) == (depth > COMPOSE_DEPTH)
 
 
+@given(st.integers(0, 1000))
+def test_sequences_at_their_keys_column_nest_two_levels_a_column(pairs: int) -> None:
+    # `a:` then `-` in the same column: a mapping and a sequence for one column more.
+    lines = ["scenario: x", "description:"]
+    for level in range(pairs):
+        lines += [" " * (level + 1) + "-", " " * (level + 2) + "a:"]
+    text = "\n".join(lines) + " v\n"
+    depth = 1 + 2 * pairs  # collections around the last value: the root mapping, then the pairs
+    if not yamlfile._could_pass_limits(text):
+        assert depth <= COMPOSE_DEPTH
+    past = yamlfile._past_limits(text)
+    assert (past is not None) == (depth > COMPOSE_DEPTH)
+
+
 def test_an_ordinary_workspace_skips_the_extra_parse() -> None:
     text = (Path(__file__).parents[2] / "fixtures/workspaces/dtc_store.yaml").read_text(encoding="utf-8")
     assert not yamlfile._could_pass_limits(text)

@@ -65,6 +65,22 @@ def _exists(data: Any, path: tuple[object, ...]) -> bool:
     return value_at(data, path, _ABSENT) is not _ABSENT
 
 
+def _written_by(overrides: Any, path: tuple[object, ...]) -> bool:
+    """Did `overrides` write the merged workspace's value at `path` (as
+    `merge_overrides` merges): the path itself, or a value on the way that
+    replaced whole what was there (a scalar, a list, `{}`, a key of `_WHOLE`)?"""
+    node = overrides
+    for depth, key in enumerate(path):
+        if not isinstance(node, dict) or not node:
+            return depth > 0
+        if key not in node:
+            return False
+        node = node[key]
+        if depth == 2 and (path[0], key) in _WHOLE:
+            return True
+    return True
+
+
 _WORKSPACE_CACHE: dict[tuple[str, int, int], YamlDoc] = {}
 
 
@@ -331,7 +347,7 @@ def _plan(doc: YamlDoc, path: Path, inline: bool = False) -> Plan:
     merged = merge_overrides(raw_ws, overrides) if overrides else raw_ws
 
     def locate(p: tuple[object, ...], message: str, hint: str = "") -> Problem:
-        if overrides and _exists(overrides, p[:1]) and _exists(overrides, p[:2] if len(p) > 1 else p):
+        if overrides and _written_by(overrides, p):
             return doc.problem(("overrides",) + p, message, hint)
         if ws_doc is not None:
             return ws_doc.problem(p, message, hint)

@@ -168,6 +168,24 @@ def test_in_segment_cycles_are_refused_at_load_time(load: Callable[[str], Plan])
     assert all(p.path.startswith("workspace.segments") for p in info.value.problems)
 
 
+def test_a_cycle_an_override_only_describes_is_told_in_the_workspace(load: Callable[[str], Plan]) -> None:
+    with pytest.raises(InputError) as info:
+        load(
+            """
+            scenario: s
+            workspace:
+              segments:
+                a: {rule: {in_segment: b}}
+                b: {rule: {in_segment: a}}
+            overrides:
+              segments:
+                b: {description: just a note}
+            """
+        )
+    (problem,) = info.value.problems
+    assert (problem.path, problem.line) == ("workspace.segments.a.rule", 5)
+
+
 def test_a_cycle_an_override_closes_is_told_at_the_override(load: Callable[[str], Plan]) -> None:
     with pytest.raises(InputError) as info:
         load(

@@ -873,22 +873,28 @@ timeline:
     assert result.outcome.platform.ignored == {2: 1}
 
 
-def test_a_replay_of_a_replay_taken_first_entered_for_the_first_act(judge: Judge) -> None:
-    # The second send repeats the first's order id, the third the second's event
-    # id: all three are one order, and the platform ran the journey for the third.
-    text = """
+KEYED_ORDERS = """
 scenario: s
 workspace:
   dedupe: {idempotency_keys: {order_completed: order_id}}
   journeys:
     post_purchase: {trigger: {event: order_completed}, steps: [{send: thank_you}]}
-shoppers: {ana: {id: cus_1}}
+"""
+
+
+def test_a_replay_of_a_replay_taken_first_entered_for_the_first_act(judge: Judge) -> None:
+    # The second send repeats the first's order id, the third the second's event
+    # id: all three are one order, and the platform ran the journey for the third.
+    text = (
+        KEYED_ORDERS
+        + """shoppers: {ana: {id: cus_1}}
 timeline:
   - {at: 0m, who: ana, device: laptop, identify: true}
   - {at: 10m, who: ana, track: order_completed, properties: {order_id: o1}, latency: 3h}
   - {at: 20m, who: ana, track: order_completed, properties: {order_id: o1}, event_id: whk_1, latency: 2h}
   - {at: 30m, who: ana, track: order_completed, properties: {order_id: o1}, event_id: whk_1, latency: 5m}
 """
+    )
     result = judge(text)
     assert result.violations == []
     assert [r.trigger.seq for r in result.outcome.platform.runs if r.trigger is not None] == [4]
@@ -897,19 +903,16 @@ timeline:
 def test_another_shoppers_order_with_the_same_key_is_no_replay_of_hers(judge: Judge) -> None:
     # Ben's order shares ana's order id and arrives first: the platform ignores
     # hers as a duplicate. She never got her run: a missed entry, whatever ben got.
-    text = """
-scenario: s
-workspace:
-  dedupe: {idempotency_keys: {order_completed: order_id}}
-  journeys:
-    post_purchase: {trigger: {event: order_completed}, steps: [{send: thank_you}]}
-shoppers: {ana: {id: cus_1}, ben: {id: cus_2}}
+    text = (
+        KEYED_ORDERS
+        + """shoppers: {ana: {id: cus_1}, ben: {id: cus_2}}
 timeline:
   - {at: 0m, who: ana, device: laptop, identify: true}
   - {at: 0m, who: ben, device: phone, identify: true}
   - {at: 10m, who: ana, track: order_completed, properties: {order_id: o1}, latency: 2h}
   - {at: 20m, who: ben, track: order_completed, properties: {order_id: o1}, latency: 5m}
 """
+    )
     assert found(judge(text)) == [("missed_entry", "ana", "other")]
 
 

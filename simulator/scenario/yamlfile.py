@@ -259,8 +259,9 @@ def _past_limits(text: str) -> tuple[Any, str] | None:
             elif isinstance(event, _CLOSES):
                 depth -= 1
     except yaml.MarkedYAMLError as exc:
-        if "nesting depth" in (exc.problem or ""):  # libyaml's own limit (PyYAML 6.0.4), met first
-            return first_deep or exc.problem_mark, "depth"
+        mark = first_deep or exc.problem_mark
+        if "nesting depth" in (exc.problem or "") and mark is not None:  # libyaml's own limit (6.0.4), met first
+            return mark, "depth"
         raise
     finally:
         parser.dispose()

@@ -214,5 +214,17 @@ def check_plan(plan: Plan, strict: bool = False) -> ScenarioResult:
                 by[e.at] = violations_by(outcome, violations, e.at)
             judged = by[e.at]
         results.append(_check(e, outcome, snap, judged))
-    unexpected = [v for v in violations if not any(matches(v, e) for e in plan.expectations)]
+    # Under --strict a violation is expected when a `violation` expectation matches it and,
+    # with `at`, it was decided by then: a later ghost is news to an expectation of 2h.
+    seen_by = {at: {_identity(v) for v in found} for at, found in by.items()}
+    unexpected = [
+        v
+        for v in violations
+        if not any(matches(v, e) and (e.at is None or _identity(v) in seen_by[e.at]) for e in plan.expectations)
+    ]
     return ScenarioResult(plan, outcome, results, violations, unexpected, strict)
+
+
+def _identity(v: Violation) -> tuple[object, ...]:
+    """One violation, whenever it is judged (a split at `at` is the shopper's split)."""
+    return (v.kind, v.who, v.journey, v.message, v.seq)

@@ -150,6 +150,18 @@ def test_violations_fail_a_scenario_only_through_invariants_or_strict(judge: Jud
     assert judge(documented, strict=True).passed
 
 
+def test_under_strict_a_violation_expectation_with_at_covers_only_what_was_decided_by_then(judge: Judge) -> None:
+    # Two ghosts: the reminder at 1h, the second message at 2h (the order arrives at 3h10m).
+    text = GHOST.replace("{send: reminder}]", "{send: reminder}, {wait: 1h}, {send: second}]")
+    text = text.replace("latency: 2h", "latency: 3h")
+    early = judge(text + "  - {at: 1h, violation: ghost_abandon, who: ana}\n", strict=True)
+    assert early.results[0].passed
+    assert [v.message for v in early.unexpected] == ["second"]
+    assert not early.passed
+    assert judge(text + "  - {at: 2h, violation: ghost_abandon, who: ana}\n", strict=True).passed
+    assert judge(text + "  - {violation: ghost_abandon, who: ana}\n", strict=True).passed
+
+
 def test_entered_sent_exited_follow_runs_onto_deleted_profiles(judge: Judge) -> None:
     text = """
 scenario: s

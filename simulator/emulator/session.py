@@ -189,8 +189,11 @@ class EmulatorSession:
             self.platform.advance_to(at - 1)
         for op in ops:
             self._apply(at, op)
-        self.platform.advance_to(at)
-        self.unsettled = False
+        # What falls due at this instant (timers, windows closing, holds ending) waits
+        # for the next read or a later instant: another call arriving now comes
+        # before it, as deliveries come first within an instant (SPEC 4).
+        self.platform.move_to(at)
+        self.unsettled = True
 
     def _apply(self, at: int, op: dict[str, Any]) -> None:
         kind = op.get("op")

@@ -264,9 +264,37 @@ def test_a_workspace_with_segment_refresh_sweeps_in_a_live_session(tmp_path: Pat
         track = emu.track_client()
         track.identify("cus_1")
         track.track("cus_1", "order_completed", {"order_id": "o_1", "value": 300})
-        assert emu.members("vip") == []  # held until the next sweep
-        emu.advance("1h")
+        # The start's sweep (k = 0) comes after that instant's calls, as in a scenario (SPEC 4).
         assert [m["id"] for m in emu.members("vip")] == ["cus_1"]
+        emu.advance("10m")
+        track.identify("cus_2")
+        track.track("cus_2", "order_completed", {"order_id": "o_2", "value": 300})
+        assert [m["id"] for m in emu.members("vip")] == ["cus_1"]  # held until the next sweep
+        emu.advance("50m")
+        assert [m["id"] for m in emu.members("vip")] == ["cus_1", "cus_2"]
+
+
+def test_calls_at_the_instant_advance_moved_to_all_come_before_its_timers(tmp_path: Path) -> None:
+    # A scenario orders one instant deliveries first (SPEC 4): two orders at 10:00
+    # both arrive while the 09:00 run still waits, so once_at_a_time refuses the second.
+    workspace = tmp_path / "thank.yaml"
+    workspace.write_text(
+        "journeys:\n"
+        "  thank:\n"
+        "    trigger: {event: order_completed}\n"
+        "    frequency: once_at_a_time\n"
+        "    steps: [{send: ty}, {wait: 1h}, {send: upsell}]\n"
+    )
+    with running_emulator(workspace, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        track = emu.track_client()
+        track.track("cus_1", "order_completed", {"order_id": "o_1"})
+        emu.advance("1h")
+        track.track("cus_1", "product_viewed", {"product_id": "p_1"})
+        track.track("cus_1", "order_completed", {"order_id": "o_2"})
+        runs = emu.get("/runs")["runs"]
+        assert [(r["entered_at"], r["reason"], r["sent"]) for r in runs] == [
+            ("2026-03-02T09:00:00Z", "completed", ["ty", "upsell"])
+        ]
 
 
 def test_a_manual_clock_restarted_without_start_resumes_where_the_log_stopped(tmp_path: Path) -> None:

@@ -114,9 +114,18 @@ class Evidence:
 
     # ------------------------------------------------------------ helpers
 
-    def live_at(self, num: int, at: int) -> int:
+    def live_at(self, num: int, at: int, added: Event | None = None) -> int:
+        """The live profile that `num` was at `at`; with `added` (an event that
+        arrived then), a merge at `at` counts only when it came before that event."""
+        merged: dict[int, int] = {}
+        mine = -1
+        if added is not None:
+            merged, order = self.trace_order
+            mine = order.get((added.seq, added.delivery.copy), -1)
         p = self.p.profiles[num]
         while p.merged_into is not None and p.deleted_at is not None and p.deleted_at <= at:
+            if p.deleted_at == at and merged.get(p.num, -1) > mine:
+                break  # merged later in that instant
             p = self.p.profiles[p.merged_into]
         return p.num
 
@@ -134,16 +143,8 @@ class Evidence:
         return merged, added
 
     def live_when_added(self, num: int, e: Event) -> int:
-        """The live profile that `num` was as `e` was added: `live_at` its arrival,
-        but a merge at that very instant counts only when it came before `e`."""
-        merged, added = self.trace_order
-        mine = added.get((e.seq, e.delivery.copy), -1)
-        p = self.p.profiles[num]
-        while p.merged_into is not None and p.deleted_at is not None and p.deleted_at <= e.arrival:
-            if p.deleted_at == e.arrival and merged.get(p.num, -1) > mine:
-                break  # merged later in that instant
-            p = self.p.profiles[p.merged_into]
-        return p.num
+        """The live profile that `num` was as `e` was added."""
+        return self.live_at(num, e.arrival, e)
 
     @staticmethod
     def run_profile_at(r: Run, at: int) -> int:

@@ -10,7 +10,7 @@ from simulator.checks.expectations import ScenarioResult
 from simulator.model.plan import Plan
 from simulator.model.time import parse_instant
 from simulator.pipeline import Outcome
-from simulator.scenario.errors import InputError
+from simulator.scenario.errors import InputError, Problem
 
 START = parse_instant("2026-01-01T00:00:00Z")
 
@@ -152,26 +152,32 @@ def test_in_segment_sees_other_segments_at_once(play: Callable[..., Outcome]) ->
     assert changes(outcome, "vip_browsers") == [("entered", 3600)]
 
 
-def test_in_segment_cycles_are_refused_at_load_time(load: Callable[[str], Plan]) -> None:
+def _refused(load: Callable[[str], Plan], text: str) -> list[Problem]:
     with pytest.raises(InputError) as info:
-        load(
-            """
+        load(text)
+    return info.value.problems
+
+
+def test_in_segment_cycles_are_refused_at_load_time(load: Callable[[str], Plan]) -> None:
+    problems = _refused(
+        load,
+        """
             scenario: s
             workspace:
               segments:
                 a: {rule: {in_segment: b}}
                 b: {rule: {any: [{in_segment: c}]}}
                 c: {rule: {in_segment: a}}
-            """
-        )
-    assert any("cycle" in p.message for p in info.value.problems)
-    assert all(p.path.startswith("workspace.segments") for p in info.value.problems)
+        """,
+    )
+    assert any("cycle" in p.message for p in problems)
+    assert all(p.path.startswith("workspace.segments") for p in problems)
 
 
 def test_a_cycle_an_override_only_describes_is_told_in_the_workspace(load: Callable[[str], Plan]) -> None:
-    with pytest.raises(InputError) as info:
-        load(
-            """
+    problems = _refused(
+        load,
+        """
             scenario: s
             workspace:
               segments:
@@ -180,16 +186,16 @@ def test_a_cycle_an_override_only_describes_is_told_in_the_workspace(load: Calla
             overrides:
               segments:
                 b: {description: just a note}
-            """
-        )
-    (problem,) = info.value.problems
+        """,
+    )
+    (problem,) = problems
     assert (problem.path, problem.line) == ("workspace.segments.a.rule", 5)
 
 
 def test_a_cycle_an_override_closes_is_told_at_the_override(load: Callable[[str], Plan]) -> None:
-    with pytest.raises(InputError) as info:
-        load(
-            """
+    problems = _refused(
+        load,
+        """
             scenario: s
             workspace:
               segments:
@@ -200,9 +206,9 @@ def test_a_cycle_an_override_closes_is_told_at_the_override(load: Callable[[str]
               segments:
                 b: {rule: {in_segment: c}}
                 c: {rule: {in_segment: a}}
-            """
-        )
-    (problem,) = info.value.problems
+        """,
+    )
+    (problem,) = problems
     assert (problem.path, problem.line) == ("overrides.segments.b.rule", 10)
     assert problem.message.endswith("a cycle: b -> c -> a -> b")
 

@@ -74,15 +74,17 @@ def story_lines(
     limit: int = 40,
     owners: dict[str, str] | None = None,
     until: int | None = None,
+    journey: str | None = None,
 ) -> list[str]:
     """The slice of the story a person reads under a failure: only the records
-    of `shoppers` (when given), only up to `until` (when given)."""
+    of `shoppers` (when given), only up to `until` (when given), and the steps
+    (waits, branches) of `journey`'s runs when the failure is about a journey."""
     mine = set(shoppers or ())
     whose = record_shoppers(records, owners or {}) if mine else []
     chosen = [
         r
         for n, r in enumerate(records)
-        if r["kind"] in _SLICE_KINDS
+        if (r["kind"] in _SLICE_KINDS or (r["kind"] == "step" and journey is not None and r.get("journey") == journey))
         and (not mine or not whose[n].isdisjoint(mine))
         and (until is None or parse_instant(r["at"]) <= until)
     ]
@@ -142,6 +144,7 @@ def explain_failure(res: ScenarioResult, result: Result) -> list[str]:
         result.shoppers or None,
         owners=res.plan.owners,
         until=e.at,
+        journey=e.get("journey"),
     )
     if records:
         lines.append("    the story that decided it:")

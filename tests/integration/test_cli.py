@@ -198,6 +198,36 @@ expect:
     assert "cio_1's id cus_2 replaced by cus_1: cus_2 no longer finds it" in profiles
 
 
+def test_a_journey_failure_shows_the_steps_of_that_journey_that_decided_it(tmp_path: Path) -> None:
+    """Why the offer went out: the wait_until ran out and the branch took `then`.
+    The steps of another journey the shopper is in are not part of it, nor are
+    steps under a segment expectation."""
+    text = """scenario: steps
+workspace:
+  segments: {buyers: {rule: {performed: order}}}
+  journeys:
+    nudge:
+      trigger: {event: cart}
+      steps:
+        - {wait_until: {condition: {performed: order}, max: 1h}}
+        - {branch: {if: {performed: order}, then: [{send: thanks}], else: [{send: offer}]}}
+    other: {trigger: {event: cart}, steps: [{wait: 10m}, {send: hello}]}
+shoppers: {ana: {id: a1}}
+timeline:
+  - {at: 0m, who: ana, source: backend, track: cart}
+expect:
+  - {who: ana, journey: nudge, sent: [thanks]}
+  - {who: ana, in_segment: buyers}
+"""
+    code, out = invoke("run", str(write(tmp_path, "s.yaml", text)))
+    assert code == 1
+    journey, segment = (part.split("\n  /", 1)[0] for part in out.split("the story that decided it:")[1:])
+    assert "nudge run 1: wait_until max reached" in journey
+    assert "nudge run 1: branch else" in journey
+    assert "other run" not in journey
+    assert ": wait" not in segment.replace("sent", "")
+
+
 def test_check_of_a_scenario_without_its_name_says_so(tmp_path: Path) -> None:
     text = "shoppers: {ana: {id: cus_1}}\ntimeline:\n  - {at: 0s, who: ana, track: viewed}\n"
     code, out = invoke("check", str(write(tmp_path, "story.yaml", text)))

@@ -241,12 +241,16 @@ def _past_limits(text: str) -> tuple[Any, str] | None:
     level, with no limit of its own in some PyYAML releases (6.0.3): a deep
     enough file would crash the process instead of getting a message."""
     parser = _Composer(text)
-    count = depth = 0
+    count = depth = documents = 0
     first_deep = None
     try:
         while parser.check_event():
             event = parser.get_event()
-            if isinstance(event, _NODE_EVENTS):
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    return None  # composing refuses a second document before building any of it
+            elif isinstance(event, _NODE_EVENTS):
                 count += 1
                 if count > MAX_NODES:
                     return event.start_mark, "nodes"  # a mark: .line, .column (0-based)
@@ -266,6 +270,18 @@ def _past_limits(text: str) -> tuple[Any, str] | None:
     finally:
         parser.dispose()
     return None
+
+
+def _second_document(file: str, line: int, col: int) -> Problem:
+    """A `---` after the first document: a file holds one scenario or workspace."""
+    return Problem(
+        file,
+        line,
+        col,
+        "",
+        "a second YAML document starts here: a file holds one scenario or workspace",
+        "remove this '---' line, or put the second document in a file of its own",
+    )
 
 
 def _could_pass_limits(text: str) -> bool:
@@ -310,6 +326,8 @@ def load_yaml_text(text: str, file: str) -> YamlDoc:
             raise InputError(
                 [Problem(file, line, col, key, f"nesting deeper than {MAX_DEPTH} levels is refused")]
             ) from None
+        if "another document" in reason:
+            raise InputError([_second_document(file, line, col)]) from None
         key = _top_level_key(text, line) if line else ""
         hint = _syntax_hint(reason, text, mark)
         raise InputError([Problem(file, line, col, key, f"invalid YAML: {reason}", hint)]) from None

@@ -86,3 +86,22 @@ def test_sequences_at_their_keys_column_nest_two_levels_a_column(pairs: int) -> 
 def test_an_ordinary_workspace_skips_the_extra_parse() -> None:
     text = (Path(__file__).parents[2] / "fixtures/workspaces/dtc_store.yaml").read_text(encoding="utf-8")
     assert not yamlfile._could_pass_limits(text)
+
+
+@pytest.mark.parametrize("second", ["a: 1\n", "[" * 50_000 + "]" * 50_000 + "\n", ""])
+def test_a_second_document_is_refused_as_such_however_deep_it_is(second: str) -> None:
+    """A scenario file is one document: a second one is named at its `---`,
+    not read for its depth (a deep one, too, is never composed) nor blamed on
+    the first document's last key."""
+    text = "scenario: x\ntimeline: []\n---\n" + second
+    with pytest.raises(InputError) as refused:
+        load_yaml_text(text, "two.yaml")
+    problem = refused.value.problems[0]
+    assert (problem.line, problem.column, problem.path) == (3, 1, "")
+    assert problem.message == "a second YAML document starts here: a file holds one scenario or workspace"
+    assert "remove this '---' line" in problem.hint
+
+
+def test_a_document_marked_at_its_start_and_end_is_one_document() -> None:
+    doc = load_yaml_text("---\nscenario: x\ntimeline: []\n...\n", "one.yaml")
+    assert doc.data == {"scenario": "x", "timeline": []}

@@ -8,6 +8,7 @@ same explanation as `segsim run`, not a Python traceback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,16 @@ class ScenarioFile(pytest.File):
             plan = load_plan(_as_run_names_it(self.path, self.config))
         except InputError as exc:
             name = scenario_name(self.path) or self.path.stem  # `-k` finds it by the name it was given
-            yield InvalidScenarioItem.from_parent(self, name=name, error=exc)
+            yield InvalidScenarioItem.from_parent(self, name=item_name(name), error=exc)
             return
-        yield ScenarioItem.from_parent(self, name=plan.name, plan=plan)
+        yield ScenarioItem.from_parent(self, name=item_name(plan.name), plan=plan)
+
+
+def item_name(scenario: str) -> str:
+    """The test item's name: the scenario's, with a space after each colon that a
+    colon follows (`::` is `: :`). pytest splits a node id at `::`, so
+    `file.yaml::cart::recovery` could not be run again by the id it printed."""
+    return re.sub(r":(?=:)", ": ", scenario)
 
 
 class InvalidScenarioItem(pytest.Item):

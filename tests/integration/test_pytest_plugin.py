@@ -48,6 +48,17 @@ def test_each_scenario_file_is_one_item_named_after_the_scenario(stories: pytest
     assert "notes.yml" not in result.stdout.str()
 
 
+def test_a_scenario_named_with_double_colons_runs_again_by_the_id_it_was_given(pytester: pytest.Pytester) -> None:
+    """pytest splits node ids at `::`: the item of `cart::recovery:::b` is
+    `cart: :recovery: : :b`, and that id selects it, valid or not."""
+    pytester.makefile(".yaml", story=PASSING.replace("a passing story", '"cart::recovery:::b"'))
+    pytester.makefile(".yaml", broken='scenario: "x::y"\nshopers: {}\n')
+    listed = pytester.runpytest("--collect-only", "-q")
+    listed.stdout.fnmatch_lines(["broken.yaml::x: :y", "story.yaml::cart: :recovery: : :b", "*2 tests collected*"])
+    pytester.runpytest("story.yaml::cart: :recovery: : :b").assert_outcomes(passed=1)
+    pytester.runpytest("broken.yaml::x: :y").assert_outcomes(failed=1)
+
+
 def test_k_selects_scenarios_by_name(stories: pytest.Pytester) -> None:
     result = stories.runpytest("-k", "passing")
     result.assert_outcomes(passed=1, deselected=1)

@@ -23,7 +23,7 @@ from simulator.scenario import schema as s
 from simulator.scenario.errors import InputError, Problem
 from simulator.scenario.loader import load_workspace
 
-__all__ = ["Catalog", "EventSpec", "PropertySpec", "catalog_of"]
+__all__ = ["Catalog", "EventSpec", "PropertySpec", "catalog_of", "nested_value"]
 
 _NUMERIC = ("number", "integer")
 
@@ -63,6 +63,9 @@ class Catalog:
     path: Path | None = None
     # (trigger event, event the journey waits for): a checkout and its order.
     funnels: tuple[tuple[str, str], ...] = ()
+    # (trigger event, closing event, closing property, trigger property): a goal or
+    # filter `{cart_ref: {trigger: checkout_id}}` ties the order to its checkout.
+    links: tuple[tuple[str, str, str, str], ...] = ()
 
     def event(self, name: str) -> EventSpec:
         for spec in self.events:
@@ -96,7 +99,8 @@ def catalog_of(workspace: Path | str | tuple[WorkspaceConfig, s.Workspace]) -> C
             hint = f"declare one, e.g. `sources: {{my_{kind}: {{kind: {kind}}}}}`"
             raise InputError([Problem(where, 0, 0, "sources", message, hint)])
     funnels = tuple(pair for pair in _funnels(config) if pair[0] in names and pair[1] in names)
-    return Catalog(config, events, client, server, path, funnels)
+    links = tuple(link for link in _links(config) if (link[0], link[1]) in funnels)
+    return Catalog(config, events, client, server, path, funnels, links)
 
 
 def _funnels(config: WorkspaceConfig) -> tuple[tuple[str, str], ...]:
@@ -110,6 +114,27 @@ def _funnels(config: WorkspaceConfig) -> tuple[tuple[str, str], ...]:
                     pair = (j.trigger_event, node.event)
                     if pair not in found:
                         found.append(pair)
+    return tuple(found)
+
+
+def _links(config: WorkspaceConfig) -> tuple[tuple[str, str, str, str], ...]:
+    """Each equality a journey's goal or filter asks between a property of the
+    event it waits for and one of its trigger, whatever their names and paths
+    (`items[].sku` to `sku`, `cart_ref` to `checkout_id`): the team sends the
+    order of a checkout with that checkout's value there."""
+    found: list[tuple[str, str, str, str]] = []
+    for j in config.journeys:
+        if j.trigger_event is None:
+            continue
+        for cond in (j.goal, j.filter):
+            for node in walk(cond):
+                if not isinstance(node, Performed) or node.event == j.trigger_event:
+                    continue
+                for test in node.where:
+                    if test.op == "eq" and isinstance(test.operand, TriggerRef):
+                        link = (j.trigger_event, node.event, test.path, test.operand.path)
+                        if link not in found:
+                            found.append(link)
     return tuple(found)
 
 
@@ -176,7 +201,7 @@ def _literals(test: ValueTest) -> list[Any]:
     return out
 
 
-def _nested(path: str, leaf: Any) -> Any:
+def nested_value(path: str, leaf: Any) -> Any:
     """`items[].category` and `coffee` -> `[{category: coffee}]` (what goes under `items`)."""
     parts = path.split(".")
     value = leaf
@@ -214,7 +239,7 @@ def _choices(name: str, kind: str | None, tests: list[ValueTest]) -> tuple[Any, 
         if _top(test.path) != name:
             continue
         for literal in _literals(test):
-            value = literal if "." not in test.path and "[]" not in test.path else _nested(test.path, literal)
+            value = literal if "." not in test.path and "[]" not in test.path else nested_value(test.path, literal)
             if kind in _NUMERIC and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 continue
             if value not in found:

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from simulator.model.config import SendStep, Wait, WorkspaceConfig
 from simulator.model.time import format_duration, parse_duration
-from simulator.search.catalog import Catalog, EventSpec
+from simulator.model.values import lookup
+from simulator.search.catalog import Catalog, EventSpec, nested_value
 from simulator.search.faults import FAULTS, apply_fault
 
 __all__ = [
@@ -284,6 +285,15 @@ def _timeline(tables: _Tables, shoppers: dict[str, dict[str, str]], acts: list[_
                 closed = closing.get("properties", {})
                 for key in [k for k in opened if k in closed and k != unique]:
                     closed[key] = opened[key]
+                # And where a goal or filter ties them by other names or paths.
+                for link_first, link_then, closing_path, opening_path in catalog.links:
+                    found = lookup(opened, opening_path)
+                    if (link_first, link_then) == (first, then) and found and closing_path.split(".")[0] != unique:
+                        top = closing_path.split(".")[0]
+                        value = nested_value(closing_path, found[0])
+                        closed[top.removesuffix("[]")] = value
+                if closed and "properties" not in closing:
+                    closing["properties"] = closed
             if opening is not None:
                 steps.append((at, opening))
             if closing is not None:

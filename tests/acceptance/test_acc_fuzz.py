@@ -296,6 +296,57 @@ def test_declared_server_sources_carry_events_the_plan_does_not_reserve(tmp_path
     assert not FAULT_KEYS & {key for step in witness["timeline"] for key in step}, witness["timeline"]
 
 
+# A goal that ties the order to its trigger by another name or path: the order
+# system sends the checkout's value there, and a 6h batch makes the ghost.
+LINKED = """\
+sources:
+  web: {kind: client, latency: 0s}
+  backend: {kind: server, latency: {batch: {every: 6h}}}
+tracking_plan:
+  events:
+    started:
+      source: client
+      properties:
+        checkout_id: {type: string, required: true}
+        sku: {type: string, required: true}
+    order_completed:
+      source: server
+      properties:
+        order_id: {type: string, required: true}
+        %(declared)s
+journeys:
+  nudge:
+    trigger: {event: started}
+    goal: {performed: order_completed, where: {%(path)s: {trigger: %(trigger)s}}}
+    exit: goal
+    steps: [{wait: 2h}, {send: nudge}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "trigger", "declared", "closing"),
+    [
+        ("cart_ref", "checkout_id", "cart_ref: {type: string, required: true}", {"cart_ref": "checkout_1"}),
+        ("cart.id", "checkout_id", "cart: {type: object, required: true}", {"cart": {"id": "checkout_1"}}),
+        ('"items[].sku"', "sku", "items: {type: list, required: true}", {"items": [{"sku": "sku_a"}]}),
+    ],
+    ids=["other name", "nested", "in a list"],
+)
+def test_a_goal_tying_the_order_to_its_trigger_by_another_path_is_searched(
+    tmp_path: Path, path: str, trigger: str, declared: str, closing: dict[str, Any]
+) -> None:
+    """Without the tie the order never meets the goal and the run always ends
+    completed: the batch ghost would go unfound and the workspace certified."""
+    workspace = _project(tmp_path, LINKED % {"path": path, "trigger": trigger, "declared": declared})
+    out = tmp_path / "found"
+    result = _fuzz(workspace, out, "--seed", "1", "--invariant", "no_ghost_abandons", "--max-examples", "200")
+    assert result.exit_code == 1, result.output
+    assert ("no_ghost_abandons", "ghost_abandon", "nudge", "late_arrival") in _found(result), result.output
+    witness = yaml.safe_load((out / "ghost_abandon-nudge-late_arrival.yaml").read_text(encoding="utf-8"))
+    orders = [step["properties"] for step in witness["timeline"] if step.get("track") == "order_completed"]
+    assert orders and all(closing.items() <= props.items() for props in orders), orders
+
+
 def test_invariant_limits_what_is_checked(tmp_path: Path) -> None:
     workspace = _project(tmp_path, CLEAN)
     result = _fuzz(workspace, tmp_path / "o", "--seed", "2", "--invariant", "no_split_identities", "--faults")

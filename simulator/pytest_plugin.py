@@ -48,11 +48,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
     if file_path.suffix in (".yaml", ".yml"):
-        from simulator.scenario.loader import looks_like_a_story
+        from simulator.scenario.loader import surely_a_story
 
-        # As `segsim run DIR` does, a story without its `scenario` key (misspelt, or missing
-        # beside shoppers, timeline, expect, ...) is collected too: it fails instead of passing unnoticed.
-        if looks_like_a_story(file_path):
+        # A story without its `scenario` key (misspelt, or missing beside two of shoppers,
+        # timeline, expect) is collected too: it fails instead of passing unnoticed.
+        if surely_a_story(file_path):
             return ScenarioFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
     return None
 

@@ -28,6 +28,7 @@ __all__ = [
     "load_workspace",
     "merge_overrides",
     "misspells_the_scenario_key",
+    "surely_a_story",
     "scenario_name",
 ]
 
@@ -283,6 +284,20 @@ def looks_like_a_story(path: Path) -> bool:
     (`scenario`, shoppers, a timeline, expectations, ...): a scenario, or one
     whose name key is missing or misspelt, to be refused rather than skipped."""
     return _has_a_top_level_key(path, ("scenario", *_STORY_KEYS), _STORY_KEY)
+
+
+def surely_a_story(path: Path) -> bool:
+    """What pytest collects from every folder it walks: a file with a top-level
+    `scenario` key, or a story whose name key is misspelt (`scenrio:`) or
+    missing beside two of `shoppers`, `timeline`, `expect`. A single such key
+    (`expect:` in an HTTP test's fixture, `timeline:` in a roadmap) is not
+    enough outside the folders given to `segsim run`."""
+    top = top_level_keys(path) if path.suffix in (".yaml", ".yml") else None
+    if top is None:
+        return looks_like_a_story(path)  # not readable as YAML: loading it says what is wrong
+    if "scenario" in top or misspells_the_scenario_key(path):
+        return True
+    return sum(key in top for key in ("shoppers", "timeline", "expect")) >= 2
 
 
 def misspells_the_scenario_key(path: Path) -> bool:

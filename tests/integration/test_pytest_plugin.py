@@ -113,6 +113,19 @@ def test_collection_reads_the_yaml_not_its_layout(pytester: pytest.Pytester) -> 
     result.stdout.fnmatch_lines(["indented.yaml::indented root", "json_style.yaml::json style", "*2 tests collected*"])
 
 
+def test_yaml_that_shares_one_key_with_scenarios_is_not_collected(pytester: pytest.Pytester) -> None:
+    """pytest walks the whole repo: an HTTP test's `expect:`, a roadmap's
+    `timeline:` or a calendar's `start`/`until` is not a scenario. A story that
+    lost its `scenario:` still has two of shoppers, timeline and expect."""
+    pytester.makefile(".yaml", http="expect: [{status: 200}]\n")
+    pytester.makefile(".yaml", roadmap="title: roadmap\ntimeline: [{q1: launch}]\n")
+    pytester.makefile(".yaml", calendar="start: 2026-01-01\nuntil: 2026-02-01\n")
+    pytester.makefile(".yaml", store="shoppers: 3\nstore: main\nworkspace: prod\n")
+    pytester.makefile(".yaml", nameless=FAILING.replace("scenario: a failing story", "title: a failing story"))
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["nameless.yaml::nameless", "*1 test collected*"])
+
+
 def test_a_misspelt_scenario_key_fails_instead_of_passing_unnoticed(pytester: pytest.Pytester) -> None:
     pytester.makefile(".yaml", story=FAILING.replace("scenario:", "scenrio:"))
     result = pytester.runpytest()

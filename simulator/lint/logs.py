@@ -11,7 +11,8 @@ into `LoggedCall`s:
   `receivedAt`, the `source` it came through (a workspace source name, or
   `client`/`server`), and a dedupe id (`event_id`, `messageId`, `id`). A line
   that wraps the request (`body`, `payload` or `request`) is unwrapped, and
-  `{"batch": [...]}` bodies give one call per element;
+  `{"batch": [...]}` bodies give one call per element. An op the emulator
+  logged (`api`) with neither a source nor a library is from a server;
 - Data Pipelines messages (`type`, `userId`/`anonymousId`, `event`,
   `properties`, `timestamp`, `messageId`, `context`, `receivedAt`): from a
   client when `"source": "client"` or `context.library.name` is a browser or
@@ -270,4 +271,8 @@ def _call_log_is_client(
     library = _library(record)
     if library is not None:
         return library in CLIENT_LIBRARIES
+    if record.get("api") in ("pipelines", "track_api"):
+        # An op the emulator logged: a Pipelines call is from a server unless its
+        # library says otherwise (as in an export); the Track API takes a secret key.
+        return False
     return None

@@ -71,3 +71,35 @@ def test_a_client_session_lints_its_library_and_the_emulators_clock(tmp_path: Pa
     run = lint_paths(WORKSPACE, [str(log)], NOW)
     assert run.problems == []
     assert [(f.rule, f.severity) for f in run.findings] == [("server-event-from-client", "error")]
+
+
+CLIENT_PLAN = """\
+tracking_plan:
+  events:
+    page_scrolled:
+      source: client
+      properties: {depth: {type: integer}}
+"""
+
+
+def test_logged_calls_without_a_client_library_are_from_a_server(tmp_path: Path) -> None:
+    """SPEC 17: a Pipelines call is from a client only by `source` or its library,
+    otherwise from a server; the Track API takes a secret key. So a client-only
+    event sent through either is flagged in the call log as in an export."""
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text(CLIENT_PLAN, encoding="utf-8")
+    log = tmp_path / "calls.jsonl"
+    event = {"userId": "cus_1", "event": "page_scrolled", "properties": {"depth": 1}}
+    browser = {**event, "context": {"library": {"name": "analytics.js", "version": "2.0"}}}
+    with running_emulator(workspace, log=log, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        for body in (browser, event):
+            answer = httpx.post(f"{emu.base_url}/v1/track", json=body, auth=(emu.write_key, ""), timeout=10)
+            assert answer.status_code == 200
+        track = emu.track_client()
+        track.track("cus_2", "page_scrolled", {"depth": 2})
+    requests = [i for i, line in enumerate(log.read_text().splitlines(), 1) if '"kind":"request"' in line]
+    run = lint_paths(workspace, [str(log)], NOW)
+    assert run.problems == []
+    found = [(f.rule, f.line) for f in run.findings]
+    assert found == [("client-event-from-server", requests[1])], found
+    assert [line for _, line in run.findings[0].others] == [requests[2]]  # the Track API call

@@ -161,7 +161,7 @@ class LogLint:
                 "timestamp",
                 key=(label,),
             )
-        self.timestamps(number, call, label)
+        future = self.timestamps(number, call, label)
         if not call.is_event or call.name is None:
             return
         name = call.name
@@ -175,14 +175,19 @@ class LogLint:
         if self.plan.defined:
             check_event(self.plan, name, call.properties, call.is_client, report)
             self.unique_value(number, call)
-        when = call.timestamp if call.timestamp is not None else call.arrival
+        # A timestamp refused as in the future is no word on when the event
+        # happened: counted at its arrival, or not at all (it would move the log's
+        # end to that instant, and every event would seem to stop before it).
+        when = call.arrival if future or call.timestamp is None else call.timestamp
         if when is not None:
             self.volume.add(name, when, number, call.arrival)
 
-    def timestamps(self, number: int, call: LoggedCall, label: str) -> None:
+    def timestamps(self, number: int, call: LoggedCall, label: str) -> bool:
+        """Check the line's timestamp against its arrival (or the time lint runs);
+        True when it is in the future."""
         ts = call.timestamp
         if ts is None:
-            return
+            return False
         if call.arrival is not None:
             if ts > call.arrival:
                 self.add(
@@ -195,7 +200,8 @@ class LogLint:
                     "timestamp",
                     key=(label,),
                 )
-            elif call.arrival - ts > TOO_OLD:
+                return True
+            if call.arrival - ts > TOO_OLD:
                 self.add(
                     "timestamp-too-old",
                     WARNING,
@@ -216,6 +222,8 @@ class LogLint:
                 "timestamp",
                 key=(label,),
             )
+            return True
+        return False
 
     def unique_value(self, number: int, call: LoggedCall) -> None:
         assert call.name is not None

@@ -3,7 +3,8 @@ that stopped firing `checkout_started`) looks like a conversion miracle in
 the segments, so lint flags it on logs.
 
 The rule, per event name, over hours of event time (the event's timestamp,
-else its arrival):
+else its arrival; a timestamp lint refuses as in the future counts as its
+arrival, and a line with no arrival then is not counted):
 
 - an hour *starts a drop* when its count is below `DROP_RATIO` (20%) of the
   median of the `TRAILING_HOURS` (6) hours before it, counting empty hours

@@ -158,3 +158,17 @@ def test_a_volume_drop_in_a_log(folder: LintFolder) -> None:
     found = folder.lint(folder.log(lines)).findings
     assert [(f.rule, f.severity, f.line) for f in found] == [("volume-drop", "warning", 201)]
     assert "fell to 2" in found[0].message
+
+
+def test_a_line_stamped_in_the_future_does_not_move_the_end_of_the_log(folder: LintFolder) -> None:
+    """One line stamped in 2100, saying nothing of its arrival, is refused as in
+    the future; it is no reason to judge every event silent until then."""
+    lines = []
+    for hour in range(8):
+        for i in range(40):
+            stamp = format_instant(T0 + 86400 * 400 + hour * 3600 + i * 60)
+            lines.append(track("added_to_cart", {"product_id": f"p_{i}"}, at=stamp))
+    ahead = track("added_to_cart", {"product_id": "p_x"}, at="2100-01-01T00:00:00Z")
+    del ahead["receivedAt"]
+    found = folder.lint(folder.log([*lines, ahead])).findings
+    assert [(f.rule, f.line) for f in found] == [("timestamp-in-future", 321)]

@@ -27,7 +27,7 @@ __all__ = [
     "value_has_type",
 ]
 
-_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+_SNAKE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")  # a leading digit too: `2fa_enabled`
 _NUMBERED = re.compile(r"^(?P<base>[a-z][a-z0-9_]*?)_(?P<value>\d+)$")
 # A suffix naming what happened (`purchase_refunded`, `order_paid`) makes another
 # event, not a variant of its base carrying a value (`added_to_cart_shoes`).

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
 from lint_support import LintFolder, rules, workspace
 
-from simulator.lint.trackplan import suggested_name
+from simulator.lint.trackplan import is_snake_case, suggested_name
 
 
 def test_the_clean_workspace_has_no_finding(folder: LintFolder) -> None:
@@ -303,3 +305,20 @@ def test_a_snake_case_suggestion_keeps_accented_letters_plain_and_never_suggests
     assert suggested_name("Über Cart") == "'uber_cart'"
     assert suggested_name("straße_viewed") == "'strasse_viewed'"
     assert suggested_name("日本") == "in lowercase ASCII letters, digits and underscores"
+
+
+@given(st.text(max_size=20))
+def test_a_name_is_told_to_become_a_snake_case_name_other_than_itself(name: str) -> None:
+    """`2fa_enabled` is snake case (digits may lead); a name that is not gets a
+    suggestion that is, never its own spelling back."""
+    if is_snake_case(name):
+        return
+    suggested = suggested_name(name)
+    if suggested.startswith("'"):
+        assert suggested != repr(name)
+        assert is_snake_case(suggested[1:-1]), suggested
+
+
+def test_a_leading_digit_is_snake_case() -> None:
+    assert is_snake_case("2fa_enabled") and is_snake_case("checkout_started_v2")
+    assert not is_snake_case("_checkout") and not is_snake_case("checkout__started")

@@ -101,7 +101,7 @@ def _print_table(rows: list[dict[str, Any]], journey: str | None) -> None:
     shown = ["window"] + [k for k in rows[0] if k.startswith("latency_")]
     shown += ["recall", "false_hold", "median_entry_lag_s"]
     if journey is not None:
-        shown += ["ghost_abandon_rate", "missed_entry_rate"]
+        shown += ["ghost_abandon_rate", "missed_entry_rate", "duplicate_entry_rate"]
     table = Table(title=f"segment {rows[0]['segment']}", show_lines=False)
     for key in shown:
         table.add_column(key.replace("latency_", "").replace("_", " "), justify="left" if key == "window" else "right")
@@ -215,7 +215,8 @@ def whatif(
     if any(j.name == journey and j.trigger_segment is not None for j in ws.journeys):
         click.echo(
             f"note: --journey {journey} is segment-triggered: the rates are per real trigger event and it has none, "
-            "so ghost_abandon_rate and missed_entry_rate stay empty; the ghost abandons are still counted by cause",
+            "so ghost_abandon_rate, missed_entry_rate and duplicate_entry_rate stay empty; "
+            "the violations are still counted by cause",
             err=True,
         )
 

@@ -94,6 +94,7 @@ class Tally:
     trigger_events: int = 0
     ghost_abandons: int = 0
     missed_entries: int = 0
+    duplicate_entries: int = 0
     causes: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: Tally) -> None:
@@ -106,6 +107,7 @@ class Tally:
         self.trigger_events += other.trigger_events
         self.ghost_abandons += other.ghost_abandons
         self.missed_entries += other.missed_entries
+        self.duplicate_entries += other.duplicate_entries
         for cause, n in other.causes.items():
             self.causes[cause] = self.causes.get(cause, 0) + n
 
@@ -142,6 +144,7 @@ def figures(tally: Tally, journey: str | None) -> dict[str, Any]:
         out["trigger_events"] = tally.trigger_events
         out["ghost_abandon_rate"] = _share(tally.ghost_abandons, tally.trigger_events)
         out["missed_entry_rate"] = _share(tally.missed_entries, tally.trigger_events)
+        out["duplicate_entry_rate"] = _share(tally.duplicate_entries, tally.trigger_events)
         for cause in CAUSES:
             out[f"cause_{cause}"] = tally.causes.get(cause, 0)
     return out

@@ -130,6 +130,8 @@ def sweep_partition(sweep: Sweep, partition: int, only: tuple[int, ...] | None =
                         tally.ghost_abandons += 1
                     elif v.kind == "missed_entry":
                         tally.missed_entries += 1
+                    elif v.kind == "duplicate_entry":
+                        tally.duplicate_entries += 1
                     else:
                         continue
                     tally.causes[v.cause] = tally.causes.get(v.cause, 0) + 1

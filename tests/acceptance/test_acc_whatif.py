@@ -17,7 +17,7 @@ from simulator.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = str(ROOT / "fixtures/workspaces/dtc_store.yaml")
 FIGURES = ["recall", "false_hold", "median_entry_lag_s"]
-JOURNEY_FIGURES = ["ghost_abandon_rate", "missed_entry_rate"]
+JOURNEY_FIGURES = ["ghost_abandon_rate", "missed_entry_rate", "duplicate_entry_rate"]
 CAUSES = [
     "dropped",
     "identity_split",
@@ -120,7 +120,7 @@ def test_figures_are_shares_and_a_late_batch_holds_buyers(grid: tuple[Result, Pa
     _, out = grid
     rows = rows_of(out)
     for row in rows:
-        for share in ("recall", "false_hold", "ghost_abandon_rate", "missed_entry_rate"):
+        for share in ("recall", "false_hold", *JOURNEY_FIGURES):
             assert row[share] is None or 0.0 <= row[share] <= 1.0, row
     instant = cell(rows, window="2h", latency_backend="0s", latency_web="0s")
     batched = cell(rows, window="2h", latency_backend="batch:30m", latency_web="0s")
@@ -216,3 +216,34 @@ def test_bad_options_exit_2_with_a_suggestion(tmp_path: Path, args: list[str], w
     for word in words:
         assert word in result.output
     assert not (tmp_path / "out" / "whatif.csv").exists()
+
+
+RETRIED_WEBHOOK = """\
+sources:
+  web: {kind: client, latency: 0s}
+  backend: {kind: server, latency: 0s, duplicate_rate: 1.0}
+dedupe: {by_event_id: false}
+segments:
+  recent_buyers: {rule: {performed: order_completed, within: 1h}}
+journeys:
+  thanks:
+    trigger: {event: order_completed}
+    steps: [{send: thank_you}]
+"""
+
+
+def test_duplicate_entries_and_their_cause_are_counted(tmp_path: Path) -> None:
+    """A backend that delivers every order twice, with nothing to dedupe it: each
+    order enters `thanks` twice, a duplicate entry caused by duplicate_delivery
+    (SPEC 9), which only duplicate entries have."""
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text(RETRIED_WEBHOOK, encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["--segment", "recent_buyers", "--journey", "thanks", "--window", "1h", "--latency", "backend=0s"]
+    result = whatif(str(workspace), *args, "--population", "150", "--seed", "3", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    (row,) = rows_of(out)
+    assert row["trigger_events"] > 0
+    assert row["duplicate_entry_rate"] == 1.0  # every order entered twice
+    assert row["cause_duplicate_delivery"] == row["trigger_events"]
+    assert row["ghost_abandon_rate"] == row["missed_entry_rate"] == 0.0

@@ -273,7 +273,7 @@ def whatif(
         "journey": journey,
         "window_of": window_of,
         "windows": [format_duration(w) for w in grid.windows],
-        "latency": list(latencies),
+        "latency": grid.latency_flags(),
         "population": population,
         "horizon": format_duration(horizon),
         "seed": seed,

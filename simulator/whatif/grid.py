@@ -55,6 +55,15 @@ class Grid:
     def workspace(self, base: WorkspaceConfig, cell: Cell) -> WorkspaceConfig:
         return cell_workspace(base, self, cell)
 
+    def latency_flags(self) -> list[str]:
+        """Each `--latency` flag as the rows write its values (`backend=1h1m,3d`
+        for `backend=61m,72h`), in the order given, repeated values once."""
+        flags = []
+        for i, source in enumerate(self.sources):
+            values = dict.fromkeys(describe_latency(cell.latencies[i][1]) for cell in self.cells)
+            flags.append(f"{source}={','.join(values)}")
+        return flags
+
 
 _LATENCY_HINT = "use 0s, 5m (fixed), batch:30m, batch:30m+2m (every 30m, 2m delay), uniform:1s-2m or exponential:5m"
 

@@ -26,7 +26,7 @@ def _whatif(out: Path, *args: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def purchasers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     out = tmp_path_factory.mktemp("purchasers")
-    args = ["--segment", "recent_purchasers", "--window", "15m,1h", "--latency", "backend=0s,batch:30m"]
+    args = ["--segment", "recent_purchasers", "--window", "15m,1h", "--latency", "backend=0s,batch:30m+0s"]
     return out, _whatif(out, *args, "--population", "400", "--seed", "1")
 
 
@@ -65,6 +65,7 @@ def test_json_and_csv_hold_one_row_per_cell(purchasers: tuple[Path, dict[str, An
     }
     assert all(r["shoppers"] == 400 and r["segment"] == "recent_purchasers" for r in rows)
     assert document["parameters"]["seed"] == 1
+    assert document["parameters"]["latency"] == ["backend=0s,batch:30m"]  # as the rows write it
     with (out / "whatif.csv").open() as handle:
         table = list(csv.DictReader(handle))
     assert len(table) == 4

@@ -66,6 +66,15 @@ def test_cells_are_the_product_of_windows_and_latency_flags(ws) -> None:  # type
     assert grid.cells[1].latencies == (("backend", LatencyModel("fixed", 0)), ("app", LatencyModel("fixed", 300)))
 
 
+def test_the_latency_flags_are_recorded_as_the_rows_write_them(ws) -> None:  # type: ignore[no-untyped-def]
+    """whatif.json's parameters name the values as its rows do: a user matching
+    a row's `1h1m` to the flags finds it there, not a `61m`."""
+    grid = plan_grid(ws, "cart_abandoners", "1h", ("backend=61m,72h,61m", "app=batch:30m+0s,0s"))
+    assert grid.latency_flags() == ["backend=1h1m,3d", "app=batch:30m,0s"]
+    rows = {(describe_latency(c.latencies[0][1]), describe_latency(c.latencies[1][1])) for c in grid.cells}
+    assert rows == {(b, a) for b in ("1h1m", "3d") for a in ("batch:30m", "0s")}
+
+
 def test_window_replaces_every_within_or_only_the_named_event(ws) -> None:  # type: ignore[no-untyped-def]
     grid = plan_grid(ws, "viewed_not_bought", "1h", ("web=0s",))
     seg = next(s for s in cell_workspace(ws, grid, grid.cells[0]).segments if s.name == "viewed_not_bought")

@@ -82,6 +82,17 @@ def _written_by(overrides: Any, path: tuple[object, ...]) -> bool:
     return True
 
 
+def _added_by(overrides: Any, base: Any, path: tuple[object, ...]) -> bool:
+    """Is `path` inside something `overrides` added, a segment or journey the
+    workspace does not have? A key missing there (`rule`) is the override's to
+    give, so its problem is the override's."""
+    for depth in range(len(path), 0, -1):
+        prefix = path[:depth]
+        if _exists(overrides, prefix):
+            return not _exists(base, prefix)
+    return False
+
+
 _WORKSPACE_CACHE: dict[tuple[str, int, int], YamlDoc] = {}
 
 
@@ -362,7 +373,7 @@ def _plan(doc: YamlDoc, path: Path, inline: bool = False) -> Plan:
     merged = merge_overrides(raw_ws, overrides) if overrides else raw_ws
 
     def locate(p: tuple[object, ...], message: str, hint: str = "") -> Problem:
-        if overrides and _written_by(overrides, p):
+        if overrides and (_written_by(overrides, p) or _added_by(overrides, raw_ws, p)):
             return doc.problem(("overrides",) + p, message, hint)
         if ws_doc is not None:
             return ws_doc.problem(p, message, hint)

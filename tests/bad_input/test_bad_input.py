@@ -77,6 +77,12 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     ),
     "misspelt_override_name.yaml": (7, "overrides.journeys.helo", ("no journey 'helo'", "did you mean 'hello'")),
     "misspelt_override_source.yaml": (4, "overrides.sources.backnd", ("no step sends through it", "'backend'")),
+    # What an override adds is the override's to complete: not blamed on the workspace file.
+    "added_segment_without_rule.yaml": (
+        5,
+        "overrides.segments.lapsed.rule",
+        ("missing required key 'rule'", "without_rule.yaml:7:5: overrides.journeys.welcome.trigger"),
+    ),
     "indented_too_deep.yaml": (5, "timeline", ("invalid YAML", "quote the value or fix the indent")),
     "copies_zero.yaml": (5, "timeline[0].copies", ("expected a value of at least 1", "got 0")),
     "month_thirteen.yaml": (5, "timeline[0].at", ("'2026-13-01T00:00:00Z'", "month must be in 1..12")),

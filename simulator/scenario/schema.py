@@ -41,7 +41,14 @@ __all__ = [
 ]
 
 # A `Moment`: a duration after start, or an instant.
-_MOMENT_PATTERN = "^(" + DURATION_PATTERN.removeprefix("^").removesuffix("$") + r"|[0-9]{4}-[0-9]{2}-[0-9]{2}T.+)$"
+# An ISO-8601 instant with its offset, in the forms Python reads (extended or
+# basic, calendar, week or ordinal dates): editors flag one without an offset.
+_INSTANT = (
+    r"[0-9]{4}-?(?:[0-9]{2}-?[0-9]{2}|W[0-9]{2}-?[0-9]?|[0-9]{3})[Tt ][0-9]{2}.*"
+    r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:\.[0-9]+)?)?)?)"
+)
+INSTANT_PATTERN = f"^{_INSTANT}$"
+_MOMENT_PATTERN = "^(" + DURATION_PATTERN.removeprefix("^").removesuffix("$") + f"|{_INSTANT})$"
 
 
 def _check_duration(value: str) -> str:
@@ -101,7 +108,9 @@ def _check_instant(value: str) -> str:
 Instant = Annotated[
     str,
     AfterValidator(_check_instant),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    WithJsonSchema(
+        {"type": "string", "pattern": INSTANT_PATTERN, "description": "an ISO-8601 instant with an offset"}
+    ),
 ]
 
 # What a value of each written form is, for error messages: (its check, the words).

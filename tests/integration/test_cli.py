@@ -3,20 +3,26 @@ schema, --version."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
 import types
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from shlex import quote as shlex_quote
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simulator import cli
 from simulator._version import __version__
 from simulator.cli import main
+from simulator.model.time import parse_instant
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = ROOT / "fixtures" / "workspaces" / "dtc_store.yaml"
@@ -549,6 +555,52 @@ def test_the_schemas_accept_every_shipped_file_and_describe_overrides() -> None:
         assert validator["scenario"].is_valid(story) is valid, at
 
 
+_INSTANT_FORMS = (
+    lambda t: t.isoformat(),
+    lambda t: t.isoformat().replace("+00:00", "Z"),
+    lambda t: t.isoformat(sep=" ", timespec="minutes"),
+    lambda t: t.strftime("%Y%m%dT%H%M%S") + t.strftime("%z"),
+    lambda t: t.isoformat(timespec="milliseconds"),
+)
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1971, 1, 1),
+        max_value=datetime(2999, 12, 31),
+        timezones=st.integers(-1439, 1439).map(lambda minutes: timezone(timedelta(minutes=minutes))),
+    ),
+    form=st.sampled_from(range(len(_INSTANT_FORMS))),
+)
+def test_the_schema_takes_an_instant_exactly_when_it_has_an_offset(moment: datetime, form: int) -> None:
+    """An editor driven by the schema says what `check` says: an instant with an
+    offset, in any form Python reads, is valid; the same without one is not
+    (`2026-01-01T00:05:00` is refused by the loader)."""
+    import jsonschema
+
+    validator = _schema_validator("scenario")
+    text = _INSTANT_FORMS[form](moment)
+    naive = _INSTANT_FORMS[form](moment.replace(tzinfo=None))
+    assert abs(parse_instant(text) - moment.timestamp()) < 60  # what the loader reads (some forms drop seconds)
+    with pytest.raises(ValueError, match="no offset"):
+        parse_instant(naive)
+    for key in ("start", "until"):
+        assert validator.is_valid({"scenario": "s", key: text}), text
+        assert not validator.is_valid({"scenario": "s", key: naive}), naive
+    step = {"who": "ana", "track": "go", "at": text, "timestamp": text}
+    assert validator.is_valid({"scenario": "s", "timeline": [step]}), text
+    for key in ("at", "timestamp"):
+        assert not validator.is_valid({"scenario": "s", "timeline": [{**step, key: naive}]}), naive
+    assert isinstance(validator, jsonschema.Draft202012Validator)
+
+
+@functools.cache
+def _schema_validator(kind: str) -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(json.loads(invoke("schema", kind)[1]))
+
+
 def test_schema_refuses_an_unknown_kind() -> None:
     code, _ = invoke("schema", "journey")
     assert code == 2
@@ -650,8 +702,8 @@ def test_a_full_disk_on_stdout_is_exit_2_not_a_traceback(args: list[str]) -> Non
 
 def test_a_near_miss_workspace_path_gets_a_suggestion(tmp_path: Path) -> None:
     write(tmp_path, "ws.yaml", "segments: {}\n")
-    for given in ("WS.yaml", "ws.yml", "wss.yaml"):
-        code, out = invoke("check", str(write(tmp_path, "s.yaml", f"scenario: x\nworkspace: {given}\n")))
+    for written in ("WS.yaml", "ws.yml", "wss.yaml"):
+        code, out = invoke("check", str(write(tmp_path, "s.yaml", f"scenario: x\nworkspace: {written}\n")))
         assert code == 2 and "did you mean 'ws.yaml'?" in out, out
     code, out = invoke("check", str(write(tmp_path, "s.yaml", "scenario: x\nworkspace: other.yaml\n")))
     assert code == 2 and "did you mean" not in out  # never the scenario itself

@@ -260,6 +260,40 @@ expect:
     )
 
 
+NULL_BASE = """
+scenario: null in overrides
+shoppers: {ana: {id: cus_1}}
+workspace:
+  segments:
+    buyers: {rule: {performed: buy}}
+  journeys:
+    j:
+      trigger: {event: go}
+      goal: {performed: buy}
+      exit: goal
+      steps: [{wait: 1h}, {send: a}]
+timeline:
+  - {at: 0m, who: ana, source: backend, track: go}
+  - {at: 5m, who: ana, source: backend, track: buy}
+"""
+
+
+def test_null_in_overrides_takes_an_optional_key_away() -> None:
+    """README Decisions: `goal: null` is no goal, so the buyer gets the message."""
+    passes(NULL_BASE + "expect:\n  - {who: ana, journey: j, sent: []}\n")
+    passes(NULL_BASE + "overrides: {journeys: {j: {goal: null}}}\nexpect:\n  - {who: ana, journey: j, sent: [a]}\n")
+
+
+@pytest.mark.parametrize(
+    ("override", "where"),
+    [("{segments: {buyers: null}}", "overrides.segments.buyers"), ("{journeys: {j: {exit: null}}}", "exit")],
+)
+def test_null_in_overrides_is_refused_where_a_value_is_needed(override: str, where: str) -> None:
+    with pytest.raises(InputError) as refused:
+        plan_of(NULL_BASE + f"overrides: {override}\n")
+    assert where in refused.value.problems[0].path
+
+
 def test_added_journeys_come_after_the_workspaces_in_the_order_written() -> None:
     # entries are judged in the order of journeys, so runs are entered in that order
     result = passes(

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["InputError", "Problem", "SegsimError", "did_you_mean", "format_path"]
+__all__ = ["InputError", "Problem", "SegsimError", "closest", "did_you_mean", "format_path"]
 
 
 class SegsimError(Exception):
@@ -78,11 +78,20 @@ def _edits(a: str, b: str) -> int:
     return d[len(a)][len(b)]
 
 
+def closest(word: str, choices: Iterable[str]) -> list[str]:
+    """The choices nearest `word` by edit distance (a swap of two letters counts
+    once: `wiat` is `wait`, not `with`), among those difflib finds similar: one,
+    or every one of a tie (`an` is as near `ana` as `anb`), in sorted order."""
+    similar = difflib.get_close_matches(word, sorted(set(choices)), n=5, cutoff=0.6)
+    if not similar:
+        return []
+    least = min(_edits(word, c) for c in similar)
+    return sorted(c for c in similar if _edits(word, c) == least)
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     options = sorted(set(choices))
-    # The closest by edit distance (a swap of two letters counts once: `wiat`
-    # is `wait`, not `with`), among those difflib finds similar.
-    close = sorted(difflib.get_close_matches(word, options, n=5, cutoff=0.6), key=lambda c: _edits(word, c))[:1]
+    close = closest(word, options)
     if not close:
         folded = {c.lower().replace("-", "_").replace(" ", "_"): c for c in options}
         key = word.lower().replace("-", "_").replace(" ", "_")
@@ -92,7 +101,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
             starting = [c for k, c in folded.items() if len(key) >= 3 and k.startswith(key)]
             close = starting if len(starting) == 1 else []
     if close:
-        return f"did you mean {close[0]!r}?"
+        named = [repr(c) for c in close]
+        return f"did you mean {' or '.join(named) if len(named) < 3 else ', '.join(named[:-1]) + ' or ' + named[-1]}?"
     if options and len(options) <= 12:
         return "expected one of: " + ", ".join(options)
     return ""

@@ -16,7 +16,7 @@ from simulator.model.time import format_duration, is_duration, parse_duration, p
 from simulator.scenario import schema as s
 from simulator.scenario.compile_timeline import compile_expectations, compile_timeline
 from simulator.scenario.compile_workspace import compile_workspace
-from simulator.scenario.errors import InputError, Problem, did_you_mean
+from simulator.scenario.errors import InputError, Problem, closest, did_you_mean
 from simulator.scenario.problems import problems_of, value_at
 from simulator.scenario.yamlfile import YamlDoc, load_yaml_file, load_yaml_text, top_level_keys
 
@@ -221,8 +221,8 @@ def _near_file(path: Path, scenario: Path) -> str:
     same = folded.get(path.name.lower().replace(".yml", ".yaml"))
     if same is not None:
         return same
-    hint = did_you_mean(path.name, names)
-    return hint[len("did you mean '") : -2] if hint.startswith("did you mean") else ""
+    near = closest(path.name, names)
+    return near[0] if len(near) == 1 else ""
 
 
 def _no_scenario_key(doc: YamlDoc) -> Problem:

@@ -108,9 +108,7 @@ def _check_instant(value: str) -> str:
 Instant = Annotated[
     str,
     AfterValidator(_check_instant),
-    WithJsonSchema(
-        {"type": "string", "pattern": INSTANT_PATTERN, "description": "an ISO-8601 instant with an offset"}
-    ),
+    WithJsonSchema({"type": "string", "pattern": INSTANT_PATTERN, "description": "an ISO-8601 instant with an offset"}),
 ]
 
 # What a value of each written form is, for error messages: (its check, the words).

@@ -16,7 +16,7 @@ from simulator.model.time import format_duration, is_duration, parse_duration, p
 from simulator.scenario import schema as s
 from simulator.scenario.compile_timeline import compile_expectations, compile_timeline
 from simulator.scenario.compile_workspace import compile_workspace
-from simulator.scenario.errors import InputError, Problem, closest, did_you_mean
+from simulator.scenario.errors import InputError, Problem, closest, did_you_mean, format_path
 from simulator.scenario.problems import problems_of, value_at
 from simulator.scenario.yamlfile import YamlDoc, load_yaml_file, load_yaml_text, top_level_keys
 
@@ -91,6 +91,14 @@ def _added_by(overrides: Any, base: Any, path: tuple[object, ...]) -> bool:
         if _exists(overrides, prefix):
             return not _exists(base, prefix)
     return False
+
+
+def _overridden_entry(overrides: Any, path: tuple[object, ...]) -> tuple[object, ...] | None:
+    """The source, segment or journey at `path` when `overrides` change it."""
+    if len(path) < 2 or path[0] not in ("sources", "segments", "journeys") or not isinstance(overrides, dict):
+        return None
+    section = overrides.get(path[0])
+    return path[:2] if isinstance(section, dict) and path[1] in section else None
 
 
 _WORKSPACE_CACHE: dict[tuple[str, int, int], YamlDoc] = {}
@@ -375,6 +383,12 @@ def _plan(doc: YamlDoc, path: Path, inline: bool = False) -> Plan:
     def locate(p: tuple[object, ...], message: str, hint: str = "") -> Problem:
         if overrides and (_written_by(overrides, p) or _added_by(overrides, raw_ws, p)):
             return doc.problem(("overrides",) + p, message, hint)
+        entry = _overridden_entry(overrides, p)
+        if entry is not None:
+            # What the override changed beside this key may be what made it wrong.
+            line, _ = doc.mark(("overrides",) + entry)
+            where = f"this scenario's overrides change {format_path(entry)} ({doc.file}:{line})"
+            hint = f"{hint}; {where}" if hint else where
         if ws_doc is not None:
             return ws_doc.problem(p, message, hint)
         return doc.problem(("workspace",) + p, message, hint)

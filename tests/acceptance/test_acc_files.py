@@ -294,6 +294,19 @@ def test_null_in_overrides_is_refused_where_a_value_is_needed(override: str, whe
     assert where in refused.value.problems[0].path
 
 
+def test_a_workspace_key_an_override_made_wrong_names_the_override() -> None:
+    """The `{trigger: ...}` reference is in the workspace and is told there; it is
+    wrong only because the override made the journey segment-triggered."""
+    with pytest.raises(InputError) as refused:
+        plan_of(
+            NULL_BASE.replace("goal: {performed: buy}", "goal: {performed: buy, where: {id: {trigger: id}}}")
+            + "overrides:\n  journeys:\n    j: {trigger: {segment: buyers}}\n"
+        )
+    (problem,) = refused.value.problems
+    assert problem.path == "workspace.journeys.j.goal.where.id.trigger"
+    assert "this scenario's overrides change journeys.j (acceptance.yaml:18)" in problem.hint
+
+
 def test_added_journeys_come_after_the_workspaces_in_the_order_written() -> None:
     # entries are judged in the order of journeys, so runs are entered in that order
     result = passes(

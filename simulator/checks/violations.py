@@ -70,7 +70,10 @@ class _Finder(MissedEntries):
             candidates += [(s, "filter") for s in later if self.generous_match(node, s, trigger)]
         if not candidates:
             return None
-        return min(candidates, key=lambda c: (c[0].at, c[0].seq))
+        # One send may be both the goal's event and one the filter excludes: it is
+        # judged in the role the journey's exit consults (the filter, under stop_matching).
+        consulted = {"goal": j.exits_on_goal, "filter": j.exits_on_stop_matching}
+        return min(candidates, key=lambda c: (c[0].at, c[0].seq, not consulted[c[1]]))
 
     def goal_made_true(
         self, goal: Cond, who: str, at: int, trigger: dict[str, Any] | None, key: tuple[int, int]
@@ -128,7 +131,7 @@ class _Finder(MissedEntries):
             send.name == target.event and tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce)
         )
         consulted = j.exits_on_goal if role == "goal" else j.exits_on_stop_matching
-        if first.ts != send.at and read_exactly and consulted:  # stamped at its send instant, it would have counted
+        if first.ts != send.at and read_exactly and consulted and self.counts_stamped_when_sent(r, role, target, send):
             return "clock_skew", f"it was stamped {self.t(first.ts)}, not its send instant"
         if self.ws.segment_refresh and self.reads_segments(j):
             return "refresh_lag", "the segments it depends on had not been refreshed"
@@ -154,6 +157,19 @@ class _Finder(MissedEntries):
                 f"{self.t(trigger.delivery.send.at)}"
             )
         return "other", "it arrived in time on the run's profile, yet the run went on"
+
+    @staticmethod
+    def counts_stamped_when_sent(r: Run, role: str, target: Performed | None, send: Send) -> bool:
+        """Stamped at its send instant, would `send` be read by the rule at all?
+        The goal reads events later than the run's trigger, a filter's `after:`
+        of the trigger's event those later than it: an order sent before a
+        checkout stamped hours ahead is no later however it is stamped."""
+        trigger = r.trigger
+        if trigger is None:
+            return True
+        if role == "goal" or (target is not None and target.after is not None and target.after == trigger.name):
+            return send.at >= trigger.ts
+        return True
 
     def later_after_event(self, j: JourneyDef, role: str, send: Send, at: int) -> Send | None:
         """A send of the shopper's, after `send` and by `at`, of the event an

@@ -101,6 +101,57 @@ def test_ghost_abandon_exit_setting(judge: Judge) -> None:
     assert found(result) == [("ghost_abandon", "ana", "exit_setting")]
 
 
+FILTERED = """
+scenario: s
+workspace:
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      filter: {not_performed: order_completed, after: checkout_started, where: {value: {gte: 50}}}
+      GOAL
+      exit: EXIT
+      steps: [{wait: 1h}, {send: reminder}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, device: laptop, identify: true}
+"""
+
+
+@pytest.mark.parametrize(
+    ("order", "goal", "exit_setting", "cause"),
+    [
+        # The order is the goal's event and one the filter excludes: under stop_matching
+        # the exit consults the filter, whose where fails only by type.
+        ("properties: {value: '80'}", "goal: {performed: order_completed}", "stop_matching", "type_mismatch"),
+        ("properties: {value: '80'}", "", "stop_matching", "type_mismatch"),
+        # Stamped before the checkout: the filter's `after` misses it; stamped right, it would count.
+        ("properties: {value: 80}, timestamp: 1m", "goal: {performed: order_completed}", "stop_matching", "clock_skew"),
+        ("properties: {value: 80}, timestamp: 1m", "", "stop_matching", "clock_skew"),
+        # Under `never` nothing consults either.
+        ("properties: {value: '80'}", "goal: {performed: order_completed}", "never", "exit_setting"),
+    ],
+)
+def test_an_event_both_goal_and_filter_is_judged_in_the_role_the_exit_consults(
+    judge: Judge, order: str, goal: str, exit_setting: str, cause: str
+) -> None:
+    text = FILTERED.replace("GOAL", goal).replace("EXIT", exit_setting)
+    text += "  - {at: 5m, who: ana, device: laptop, track: checkout_started}\n"
+    text += f"  - {{at: 20m, who: ana, source: backend, track: order_completed, {order}}}\n"
+    assert found(judge(text)) == [("ghost_abandon", "ana", cause)]
+
+
+def test_an_order_no_later_than_a_checkout_stamped_ahead_is_not_clock_skew(judge: Judge) -> None:
+    """The checkout is stamped 2h ahead; the order, sent an hour after it, is
+    stamped 30m late. Stamped when it was sent it is still before the
+    checkout's stamp, so the filter's `after` would still miss it: not its skew
+    (the checkout's is a sibling's: `other`, as with the order stamped right)."""
+    text = FILTERED.replace("GOAL", "").replace("EXIT", "stop_matching").replace(", where: {value: {gte: 50}}", "")
+    text += "  - {at: 5m, who: ana, device: laptop, track: checkout_started, timestamp: 2h5m}\n"
+    for stamp in (", timestamp: 1h35m", ""):
+        story = text + f"  - {{at: 1h5m, who: ana, source: backend, track: order_completed{stamp}}}\n"
+        assert found(judge(story)) == [("ghost_abandon", "ana", "other")], stamp
+
+
 @pytest.mark.parametrize("exit_setting", ["goal", "never"])
 def test_a_goal_arriving_at_the_messages_instant_but_processed_after_it_is_late(
     judge: Judge, exit_setting: str

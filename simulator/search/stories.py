@@ -287,11 +287,10 @@ def _timeline(tables: _Tables, shoppers: dict[str, dict[str, str]], acts: list[_
                     closed[key] = opened[key]
                 # And where a goal or filter ties them by other names or paths.
                 for link_first, link_then, closing_path, opening_path in catalog.links:
+                    top = closing_path.split(".")[0].removesuffix("[]")
                     found = lookup(opened, opening_path)
-                    if (link_first, link_then) == (first, then) and found and closing_path.split(".")[0] != unique:
-                        top = closing_path.split(".")[0]
-                        value = nested_value(closing_path, found[0])
-                        closed[top.removesuffix("[]")] = value
+                    if (link_first, link_then) == (first, then) and found and top != unique:
+                        closed[top] = nested_value(closing_path, found[0])
                 if closed and "properties" not in closing:
                     closing["properties"] = closed
             if opening is not None:

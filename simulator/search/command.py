@@ -19,6 +19,17 @@ __all__ = ["fuzz"]
 
 _CHOICES = sorted(INVARIANTS) + ["all"]
 _INVARIANT_OF = {kind: name for name, kind in INVARIANTS.items()}
+# What the files this command writes start with: a violation (`ghost_abandon-...`) or a crash.
+_WITNESS_PREFIXES = tuple(f"{kind}-" for kind in _INVARIANT_OF) + ("crash-",)
+
+
+def _earlier_witnesses(out: Path, written: set[str]) -> list[str]:
+    """Files in `out` named as this command names what it finds, that it did not write now."""
+    try:
+        names = sorted(p.name for p in out.iterdir() if p.suffix == ".yaml" and p.is_file())
+    except OSError:
+        return []
+    return [n for n in names if n not in written and n.startswith(_WITNESS_PREFIXES)]
 
 
 def _refuse(message: str) -> NoReturn:
@@ -151,6 +162,16 @@ def fuzz(
         click.echo("")
         click.echo(f"the simulator raised an error on a generated story: {path}")
         click.echo("  " + "\n  ".join(crash.error.strip().splitlines()[-3:]))
+    earlier = _earlier_witnesses(
+        Path(out), {Path(w.path).name for w in witnesses} | {Path(p).name for p in crash_paths}
+    )
+    if earlier:
+        # Never deleted (they are the user's files now), but `segsim run` of the folder replays them too.
+        click.echo("")
+        click.echo(
+            f"note: {out} also holds {len(earlier)} witness file(s) this search did not write (an earlier search's): "
+            + ", ".join(earlier)
+        )
     click.echo("")
     click.echo(
         f"reproduce this search: segsim fuzz {shell_path(workspace)} --seed {seed} --max-examples {max_examples}"

@@ -271,6 +271,23 @@ def test_no_failure_exits_0_after_the_whole_budget(tmp_path: Path) -> None:
     assert _witnesses(out) == []
 
 
+def test_witnesses_an_earlier_search_left_in_out_are_named_not_deleted(tmp_path: Path) -> None:
+    """`segsim run found/` replays every file there: the search says which ones
+    it did not write, and leaves them (and any other file) alone."""
+    workspace = _project(tmp_path, CLEAN)
+    out = tmp_path / "found"
+    out.mkdir()
+    (out / "ghost_abandon-old_journey-late_arrival.yaml").write_text("# an earlier search's\n", encoding="utf-8")
+    (out / "notes.yaml").write_text("mine: true\n", encoding="utf-8")
+    result = _fuzz(workspace, out, "--seed", "2", "--invariant", "no_ghost_abandons", "--max-examples", "20")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"note: {out} also holds 1 witness file(s) this search did not write (an earlier search's): "
+        "ghost_abandon-old_journey-late_arrival.yaml"
+    ) in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["ghost_abandon-old_journey-late_arrival.yaml", "notes.yaml"]
+
+
 def test_faults_break_what_declared_practice_keeps(tmp_path: Path) -> None:
     workspace = _project(tmp_path, CLEAN)
     args = ("--seed", "2", "--invariant", "no_ghost_abandons", "--max-examples", "100")

@@ -120,3 +120,23 @@ def test_a_workspace_that_is_a_pipe_is_refused_not_waited_on(tmp_path: Path) -> 
     os.mkfifo(pipe)
     result = CliRunner().invoke(main, ["serve", "--workspace", str(pipe), "--port", "0"])
     assert result.exit_code == 2 and "not a regular file" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("auto_merge", "profiles", "traced"), [(True, 1, "profile_merged"), (False, 2, "identity_conflict")]
+)
+def test_an_identify_naming_two_people_is_spec_5s_identify(
+    tmp_path: Path, auto_merge: bool, profiles: int, traced: str
+) -> None:
+    """By id, a body email that belongs to another person: merged under
+    `identity.auto_merge`, a conflict without it (docs/emulator.md)."""
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text(f"identity: {{auto_merge: {str(auto_merge).lower()}}}\n", encoding="utf-8")
+    with running_emulator(workspace, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        track = emu.track_client()
+        track.identify("x_1", email="x1@example.com")
+        track.identify("x_2", email="x2@example.com")
+        track.identify("x_2", email="x1@example.com")
+        assert len(emu.get("/profiles")["profiles"]) == profiles
+        kinds = [record["kind"] for record in emu.get("/trace")["trace"]]
+        assert traced in kinds and "call_dropped" not in kinds

@@ -186,7 +186,7 @@ def segsim_emulator(request: pytest.FixtureRequest) -> Any:
     import inspect
 
     from simulator.emulator.testing import running_emulator
-    from simulator.scenario.errors import InputError, did_you_mean
+    from simulator.scenario.errors import InputError, SegsimError, did_you_mean
 
     options = dict(getattr(request, "param", None) or {})
     known = ["workspace", *(p for p in inspect.signature(running_emulator).parameters if p != "workspace_path")]
@@ -216,7 +216,7 @@ def segsim_emulator(request: pytest.FixtureRequest) -> Any:
     try:
         emulator = running_emulator(workspace, **options)
         handle = emulator.__enter__()
-    except (InputError, ValueError) as exc:  # the user's workspace or options: their words, no traceback
+    except (InputError, SegsimError, ValueError) as exc:  # the user's workspace, log or options: no traceback
         problem = str(exc)
     else:
         problem = ""

@@ -126,6 +126,20 @@ class EmulatorHandle:
         return list(self.get(f"/segments/{segment}")["members"])
 
 
+def _check_log_clock(log: Path, clock: str) -> None:
+    """As `segsim serve --log` refuses it: a log resumed on the other clock (a
+    manual session's pending timers would all fire at the wall clock's now)."""
+    from .calllog import LogError, read_header
+
+    header = read_header(log)
+    written_with = header.get("clock") if header is not None else None
+    if written_with in ("wall", "manual") and written_with != clock:
+        raise LogError(
+            f"{log} was written with clock={written_with!r}; resume it with clock={written_with!r} "
+            "(or pass another log)"
+        )
+
+
 @contextmanager
 def running_emulator(
     workspace_path: Path | str,
@@ -145,6 +159,8 @@ def running_emulator(
 
     # No later than a scenario file's start may be: `replay --to-scenario` writes one.
     first = parse_instant(start, LATEST_IN_FILES) if isinstance(start, str) else start
+    if log is not None:
+        _check_log_clock(Path(log), clock)
     the_clock = VirtualClock(clock, first)
     session = EmulatorSession.open(workspace_path, the_clock, log, fsync=fsync)
     app = create_app(session, the_clock, Credentials(site_id, api_key, write_key))

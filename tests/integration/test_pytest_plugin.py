@@ -336,15 +336,20 @@ def test_emulator_fixture_mistakes_fail_with_the_users_words_not_a_traceback(pyt
                 "@pytest.mark.parametrize('segsim_emulator', [{'clock': 'manual', 'start': 'yesterday'}],"
                 " indirect=True)\n"
                 "def test_start(segsim_emulator):\n    pass\n"
+                "@pytest.mark.parametrize('segsim_emulator', [{'log': 'manual.jsonl'}], indirect=True)\n"
+                "def test_log_on_the_other_clock(segsim_emulator):\n    pass\n"
             )
         }
     )
+    manual = '{"kind":"session","version":1,"workspace":"ws.yaml","start":1772442000,"clock":"manual"}\n'
+    (pytester.path / "manual.jsonl").write_text(manual, encoding="utf-8")
     result = pytester.runpytest_subprocess(str(pytester.path / "tests"), "--rootdir", str(pytester.path))
-    result.assert_outcomes(errors=3)
+    result.assert_outcomes(errors=4)
     out = result.stdout.str()
     assert "segsim_emulator option 'clokc' is not an option (did you mean 'clock'?)" in out
     assert "ws.yaml:1:" in out and "did you mean 'rule'" in out  # read from the rootdir, not tests/
     assert "segsim_emulator cannot start:" in out and "yesterday" in out
+    assert "manual.jsonl was written with clock='manual'; resume it with clock='manual'" in out
     assert "Traceback" not in out and "simulator/" not in out
 
 

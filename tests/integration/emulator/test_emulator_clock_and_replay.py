@@ -350,3 +350,20 @@ def test_a_read_after_advance_sees_the_timers_due_at_the_new_instant() -> None:
         # Read once, the instant is settled: a call arriving now comes after its timers.
         track.track("cus_1", "order_completed", {"order_id": "o_1", "checkout_id": "ck_1", "value": 150})
         assert [m["message"] for m in emu.get("/messages")["messages"]] == ["recovery_email_1", "thank_you"]
+
+
+@pytest.mark.parametrize(("written", "resumed"), [("manual", "wall"), ("wall", "manual")])
+def test_the_helper_refuses_a_log_written_on_the_other_clock_as_serve_does(
+    tmp_path: Path, written: str, resumed: str
+) -> None:
+    """A manual session's pending reminders would all fire at the wall clock's
+    now, and that jump would stay in the log: refused, the log untouched."""
+    log = tmp_path / "calls.jsonl"
+    start = {"start": "2026-03-02T09:00:00Z"} if written == "manual" else {}
+    with running_emulator(WORKSPACE, log=log, clock=written, **start) as emu:  # type: ignore[arg-type]
+        emu.track_client().identify("cus_1", email="ana@example.com")
+    before = log.read_bytes()
+    with pytest.raises(LogError, match=f"written with clock='{written}'; resume it with clock='{written}'"):
+        with running_emulator(WORKSPACE, log=log, clock=resumed):  # type: ignore[arg-type]
+            pass
+    assert log.read_bytes() == before

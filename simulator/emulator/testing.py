@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 
@@ -114,7 +115,9 @@ class EmulatorHandle:
         return response.json()
 
     def get(self, path: str, **params: Any) -> Any:
-        return self._answer(self.inspect.get(path, params=params))
+        """GET an inspection route: `get("/segments/s", at=...)` or `get("/segments/s?at=...")`."""
+        route, _, query = path.partition("?")
+        return self._answer(self.inspect.get(route, params={**dict(parse_qsl(query)), **params}))
 
     def advance(self, by: str) -> str:
         return str(self._answer(self.inspect.post("/advance", params={"by": by}))["now"])

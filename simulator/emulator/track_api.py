@@ -92,7 +92,9 @@ def _identify(ref: list[str], body: dict[str, Any]) -> list[dict[str, Any]]:
         op["anonymous_id"] = check_id(body["anonymous_id"], "anonymous_id")
     if body.get("_update") is True:
         op["update_only"] = True
-    attributes = {k: v for k, v in body.items() if k not in _IDENTIFIER_KEYS and k != "_update"}
+    # `_update` and `_timestamp` are the API's reserved keys, not attributes (the
+    # order `_timestamp` gives concurrent updates is not modelled: calls apply in arrival order).
+    attributes = {k: v for k, v in body.items() if k not in _IDENTIFIER_KEYS and k not in ("_update", "_timestamp")}
     op["attributes"] = check_attributes(attributes)
     return [op, *notes]
 

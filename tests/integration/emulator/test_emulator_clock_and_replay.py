@@ -70,6 +70,7 @@ def test_segment_membership_at_a_past_instant() -> None:
         assert past["at"] == "2026-03-02T10:00:00Z"
         assert [m["id"] for m in past["members"]] == ["cus_1"]
         assert "events" not in past["members"][0]
+        assert emu.get("/segments/cart_abandoners?at=2026-03-02T10:00:00Z") == past  # the query in the path
         # Written unencoded, as a reader types it: the query's `+` decodes as a space.
         past = emu.inspect.get("/segments/cart_abandoners?at=2026-03-02T11:00:00+01:00")
         assert past.status_code == 200, past.text

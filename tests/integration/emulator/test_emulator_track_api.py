@@ -333,3 +333,10 @@ def test_the_trace_records_are_flat_as_timeline_json_writes_them(segsim_emulator
     updated = next(r for r in records if r["kind"] == "attributes_updated")
     assert (updated["attributes.vip"], updated["attributes.prefs.color"]) == (True, "red")
     assert not [v for r in records for v in r.values() if isinstance(v, dict)]
+
+
+def test_update_and_timestamp_are_reserved_not_attributes(segsim_emulator: Any) -> None:
+    """The Track API's OpenAPI reserves `_update` and `_timestamp` in an identify's body."""
+    emu = segsim_emulator
+    emu.track_client().identify("cus_1", plan="gold", _timestamp=1772442000, _update=False)
+    assert _profile(emu, id="cus_1")["attributes"] == {"plan": "gold"}

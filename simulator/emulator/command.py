@@ -326,6 +326,12 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
         session = replay_log(session_log, config)
     except LogError as exc:
         _fail(str(exc))
+    if session_log.torn_line is not None:  # on stderr: with --json, stdout stays one JSON document
+        click.echo(
+            f"note: {log}:{session_log.torn_line} was cut short by a crash while it was written: that call was "
+            "never answered, so it is left out",
+            err=True,
+        )
     if scenario is not None:
         if not_text := not_utf8_problem(ws_path):  # the skeleton's `workspace:` names it
             _fail(f"--to-scenario: the workspace {not_text}")

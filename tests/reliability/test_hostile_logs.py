@@ -164,6 +164,9 @@ def test_replay_skips_a_torn_last_line_and_lint_reports_it(tmp_path: Path, segsi
     replayed = segsim(["replay", log.name, "--workspace", WORKSPACE], cwd=tmp_path)
     assert replayed.returncode == 0, replayed.stderr
     assert "torn.jsonl: 1 records replayed" in replayed.stdout
+    assert "note: torn.jsonl:3 was cut short by a crash while it was written" in replayed.stderr
+    as_json = segsim(["replay", log.name, "--workspace", WORKSPACE, "--json"], cwd=tmp_path)
+    assert isinstance(json.loads(as_json.stdout), list) and "torn.jsonl:3 was cut short" in as_json.stderr
     linted = segsim(["lint", WORKSPACE, log.name, "--format", "json"], cwd=tmp_path)
     assert [(f["rule"], f["line"]) for f in json.loads(linted.stdout)] == [("malformed-line", 3)]
 

@@ -18,7 +18,7 @@ from simulator.model.config import JourneyDef
 from simulator.model.values import fold_name, tests_pass
 from simulator.model.verdicts import CAUSES, INVARIANTS
 from simulator.pipeline import Outcome
-from simulator.platform.state import Message, Run
+from simulator.platform.state import Event, Message, Run
 
 __all__ = ["CAUSES", "INVARIANTS", "Violation", "find_violations", "violations_by"]
 
@@ -131,7 +131,8 @@ class _Finder(MissedEntries):
             send.name == target.event and tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce)
         )
         consulted = j.exits_on_goal if role == "goal" else j.exits_on_stop_matching
-        if first.ts != send.at and read_exactly and consulted and self.counts_stamped_when_sent(r, role, target, send):
+        restamped_counts = self.counts_stamped_when_sent(r, role, target, send.at, first, at, run_at)
+        if first.ts != send.at and read_exactly and consulted and restamped_counts:
             return "clock_skew", f"it was stamped {self.t(first.ts)}, not its send instant"
         if self.ws.segment_refresh and self.reads_segments(j):
             return "refresh_lag", "the segments it depends on had not been refreshed"
@@ -158,18 +159,28 @@ class _Finder(MissedEntries):
             )
         return "other", "it arrived in time on the run's profile, yet the run went on"
 
-    @staticmethod
-    def counts_stamped_when_sent(r: Run, role: str, target: Performed | None, send: Send) -> bool:
-        """Stamped at its send instant, would `send` be read by the rule at all?
-        The goal reads events later than the run's trigger, a filter's `after:`
-        of the trigger's event those later than it: an order sent before a
-        checkout stamped hours ahead is no later however it is stamped."""
-        trigger = r.trigger
-        if trigger is None:
-            return True
-        if role == "goal" or (target is not None and target.after is not None and target.after == trigger.name):
-            return send.at >= trigger.ts
-        return True
+    def counts_stamped_when_sent(
+        self, r: Run, role: str, target: Performed | None, sent: int, first: Event, at: int, run_at: int
+    ) -> bool:
+        """Stamped at its send instant `sent`, would the event `first` be later
+        (timestamp, then processing order, SPEC 6) than what the rule reads it
+        after: the run's trigger for the goal, the latest event a filter's
+        `after:` names on the run's profile when the message went out? An order
+        sent before a checkout stamped hours ahead is no later however it is stamped."""
+        after: tuple[int, int] | None = None
+        if role == "goal" and r.trigger is not None:
+            after = (r.trigger.ts, r.trigger.proc)
+        elif target is not None and target.after is not None:
+            named = [
+                (e.ts, e.proc)
+                for e in self.p.events
+                if e.name == target.after
+                and e.delivery.arrival <= at
+                and (loc := self.location_at(e, at)) is not None
+                and self.live_at(loc, at) == run_at
+            ]
+            after = max(named, default=None)
+        return after is None or (sent, first.proc) > after
 
     def later_after_event(self, j: JourneyDef, role: str, send: Send, at: int) -> Send | None:
         """A send of the shopper's, after `send` and by `at`, of the event an

@@ -152,6 +152,55 @@ def test_an_order_no_later_than_a_checkout_stamped_ahead_is_not_clock_skew(judge
         assert found(judge(story)) == [("ghost_abandon", "ana", "other")], stamp
 
 
+SKEWED = """
+scenario: s
+workspace:
+  journeys:
+    recovery:
+      trigger: {event: checkout_started}
+      RULE
+      steps: [{wait: 1h}, {send: reminder}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, device: laptop, identify: true}
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "steps"),
+    [
+        # Stamped right, the order would tie with the checkout's stamp, but it was
+        # processed first (the checkout took 2h to arrive): still not later.
+        (
+            "goal: {performed: order_completed}\n      exit: goal",
+            [
+                "{at: 10m, who: ana, device: laptop, track: checkout_started, latency: 2h}",
+                "{at: 10m, who: ana, source: backend, track: order_completed STAMP}",
+            ],
+        ),
+        # The filter reads orders after the latest checkout: the one at 30m, later than
+        # the order however it is stamped.
+        (
+            "filter: {not_performed: order_completed, after: checkout_started}\n      exit: stop_matching",
+            [
+                "{at: 5m, who: ana, device: laptop, track: checkout_started}",
+                "{at: 20m, who: ana, source: backend, track: order_completed STAMP}",
+                "{at: 30m, who: ana, device: laptop, track: checkout_started}",
+            ],
+        ),
+    ],
+    ids=["a tie processed before the trigger", "an after: event later than the trigger"],
+)
+def test_clock_skew_only_when_the_right_stamp_would_make_the_event_later(
+    judge: Judge, rule: str, steps: list[str]
+) -> None:
+    """Stamped at its send instant it would not have counted either: the skew
+    changed nothing, so the cause is what the same story stamped right gets."""
+    for stamp in (", timestamp: 1m", ""):
+        story = SKEWED.replace("RULE", rule) + "".join(f"  - {step.replace(' STAMP', stamp)}\n" for step in steps)
+        assert [v.cause for v in judge(story).violations if v.kind == "ghost_abandon"] == ["other"], stamp
+
+
 @pytest.mark.parametrize("exit_setting", ["goal", "never"])
 def test_a_goal_arriving_at_the_messages_instant_but_processed_after_it_is_late(
     judge: Judge, exit_setting: str

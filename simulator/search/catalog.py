@@ -23,7 +23,7 @@ from simulator.scenario import schema as s
 from simulator.scenario.errors import InputError, Problem
 from simulator.scenario.loader import load_workspace
 
-__all__ = ["Catalog", "EventSpec", "PropertySpec", "catalog_of", "nested_value"]
+__all__ = ["Catalog", "EventSpec", "PropertySpec", "catalog_of", "nested_value", "put_value"]
 
 _NUMERIC = ("number", "integer")
 
@@ -131,11 +131,47 @@ def _links(config: WorkspaceConfig) -> tuple[tuple[str, str, str, str], ...]:
                 if not isinstance(node, Performed) or node.event == j.trigger_event:
                     continue
                 for test in node.where:
-                    if test.op == "eq" and isinstance(test.operand, TriggerRef):
-                        link = (j.trigger_event, node.event, test.path, test.operand.path)
-                        if link not in found:
-                            found.append(link)
+                    refs = test.operand if isinstance(test.operand, list) else [test.operand]
+                    if test.op not in ("eq", "in", "contains"):
+                        continue
+                    for ref in refs:
+                        if isinstance(ref, TriggerRef):
+                            link = (j.trigger_event, node.event, test.path, ref.path)
+                            if link not in found:
+                                found.append(link)
     return tuple(found)
+
+
+def put_value(properties: dict[str, Any], path: str, value: Any) -> None:
+    """Write `value` at `path` into an event's properties, keeping what is there:
+    `cart.id` and `cart.sku` both land in `cart`, `items[].sku` in the first item
+    (made when there is none), and a list already at the path gains the value
+    (what `contains` asks)."""
+    parts = path.split(".")
+    node: dict[str, Any] = properties
+    for depth, part in enumerate(parts):
+        key, spread, last = part.removesuffix("[]"), part.endswith("[]"), depth == len(parts) - 1
+        if spread:
+            items = node.get(key)
+            if not isinstance(items, list):
+                items = node[key] = []
+            if last:
+                items.append(value)
+                return
+            if not items or not isinstance(items[0], dict):
+                items.insert(0, {})
+            node = items[0]
+        elif last:
+            held = node.get(key)
+            if isinstance(held, list) and not isinstance(value, list):
+                held.append(value)
+            else:
+                node[key] = value
+        else:
+            inner = node.get(key)
+            if not isinstance(inner, dict):
+                inner = node[key] = {}
+            node = inner
 
 
 def _sources(config: WorkspaceConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -14,6 +14,7 @@ every identifier); `faults=True` adds the faults of `simulator.search.faults`.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from simulator.model.config import SendStep, Wait, WorkspaceConfig
 from simulator.model.time import format_duration, parse_duration
 from simulator.model.values import lookup
-from simulator.search.catalog import Catalog, EventSpec, nested_value
+from simulator.search.catalog import Catalog, EventSpec, put_value
 from simulator.search.faults import FAULTS, apply_fault
 
 __all__ = [
@@ -196,7 +197,9 @@ class _Tables:
 def _properties(spec: EventSpec, values: tuple[int, ...]) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for i, prop in enumerate(spec.properties):
-        props[prop.name] = prop.choices[values[i % len(values)] % len(prop.choices)]
+        choice = prop.choices[values[i % len(values)] % len(prop.choices)]
+        # A list or mapping is the catalog's: each story gets its own, which a tie may fill in.
+        props[prop.name] = deepcopy(choice) if isinstance(choice, (dict, list)) else choice
     return props
 
 
@@ -249,11 +252,18 @@ def _step(
         out["identify"] = True
     if act.reset and on_device:
         out["reset"] = True
-    if faults and act.fault != "none":
-        out = apply_fault(
-            out, act.fault, act.fault_variant, device=device, client_source=client, identifiers=tuple(shoppers[who])
-        )
-    return out
+    return _with_fault(tables, shoppers, act, out) if faults else out
+
+
+def _with_fault(tables: _Tables, shoppers: dict[str, dict[str, str]], act: _Act, out: dict[str, Any]) -> dict[str, Any]:
+    """The step with the act's fault applied (`--faults`), as its shopper's device and source would carry it."""
+    if act.fault == "none":
+        return out
+    pick = max(0, act.device - 1)
+    device = DEVICES[pick % len(DEVICES)]
+    client = tables.catalog.client_sources[pick % len(tables.catalog.client_sources)]
+    identifiers = tuple(shoppers[out["who"]])
+    return apply_fault(out, act.fault, act.fault_variant, device=device, client_source=client, identifiers=identifiers)
 
 
 def _timeline(tables: _Tables, shoppers: dict[str, dict[str, str]], acts: list[_Act], faults: bool) -> list[Any]:
@@ -275,24 +285,12 @@ def _timeline(tables: _Tables, shoppers: dict[str, dict[str, str]], acts: list[_
             )
             follows = tables.follows.get(first, _FOLLOW_SECONDS)
             later = at + follows[act.follow % len(follows)]
-            closing = _step(
-                tables, shoppers, replace(act, action="track", event=tables.index[then]), later, faults, serial
-            )
+            closing_act = replace(act, action="track", event=tables.index[then])
+            closing = _step(tables, shoppers, closing_act, later, False, serial)
             if opening is not None and closing is not None:
-                # The second step speaks of the same checkout: shared properties carry over.
-                unique = catalog.events[tables.index[then]].unique_by
-                opened = opening.get("properties", {})
-                closed = closing.get("properties", {})
-                for key in [k for k in opened if k in closed and k != unique]:
-                    closed[key] = opened[key]
-                # And where a goal or filter ties them by other names or paths.
-                for link_first, link_then, closing_path, opening_path in catalog.links:
-                    top = closing_path.split(".")[0].removesuffix("[]")
-                    found = lookup(opened, opening_path)
-                    if (link_first, link_then) == (first, then) and found and top != unique:
-                        closed[top] = nested_value(closing_path, found[0])
-                if closed and "properties" not in closing:
-                    closing["properties"] = closed
+                _tie(catalog, first, then, opening, closing)
+            if closing is not None and faults:
+                closing = _with_fault(tables, shoppers, closing_act, closing)  # after the ties: a fault is not undone
             if opening is not None:
                 steps.append((at, opening))
             if closing is not None:
@@ -304,6 +302,25 @@ def _timeline(tables: _Tables, shoppers: dict[str, dict[str, str]], acts: list[_
         at += act.gap
     steps.sort(key=lambda pair: pair[0])  # stable: ties keep the order they were drawn in
     return [step for _, step in steps]
+
+
+def _tie(catalog: Catalog, first: str, then: str, opening: dict[str, Any], closing: dict[str, Any]) -> None:
+    """The funnel's second step speaks of the same checkout: shared properties
+    carry over, and so does each value a goal or filter ties to the trigger's by
+    another name or path (`cart_ref`, `cart.id`, `items[].sku`). Values are
+    copied: a witness never shares one object between two places."""
+    unique = catalog.event(then).unique_by
+    opened = opening.get("properties", {})
+    closed = closing.get("properties", {})
+    for key in [k for k in opened if k in closed and k != unique]:
+        closed[key] = deepcopy(opened[key])
+    for link_first, link_then, closing_path, opening_path in catalog.links:
+        found = lookup(opened, opening_path)
+        top = closing_path.split(".")[0].removesuffix("[]")
+        if (link_first, link_then) == (first, then) and found and top != unique:
+            put_value(closed, closing_path, deepcopy(found[0]))
+    if closed and "properties" not in closing:
+        closing["properties"] = closed
 
 
 def _story(tables: _Tables, drawn: bytes, max_shoppers: int, max_steps: int) -> dict[str, Any]:

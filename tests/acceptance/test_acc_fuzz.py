@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from simulator.checks.violations import find_violations
 from simulator.cli import main
 from simulator.model.time import parse_duration
+from simulator.model.values import lookup
 from simulator.pipeline import simulate
 from simulator.scenario.loader import load_plan
 from simulator.strategies import Catalog, Witness, catalog_of, dump_witness, load_witness, plans, stories
@@ -334,34 +335,64 @@ tracking_plan:
 journeys:
   nudge:
     trigger: {event: started}
-    goal: {performed: order_completed, where: {%(path)s: {trigger: %(trigger)s}}}
+    goal: {performed: order_completed, where: %(where)s}
     exit: goal
     steps: [{wait: 2h}, {send: nudge}]
 """
 
 
 @pytest.mark.parametrize(
-    ("path", "trigger", "declared", "closing"),
+    ("where", "declared", "ties"),
     [
-        ("cart_ref", "checkout_id", "cart_ref: {type: string, required: true}", {"cart_ref": "checkout_1"}),
-        ("cart.id", "checkout_id", "cart: {type: object, required: true}", {"cart": {"id": "checkout_1"}}),
-        ('"items[].sku"', "sku", "items: {type: list, required: true}", {"items": [{"sku": "sku_a"}]}),
+        ("{cart_ref: {trigger: checkout_id}}", "cart_ref: {type: string, required: true}", {"cart_ref": "checkout_id"}),
+        ("{cart.id: {trigger: checkout_id}}", "cart: {type: object, required: true}", {"cart.id": "checkout_id"}),
+        ('{"items[].sku": {trigger: sku}}', "items: {type: list, required: true}", {"items[].sku": "sku"}),
+        ("{cart_ref: {in: [{trigger: checkout_id}]}}", "cart_ref: {type: string}", {"cart_ref": "checkout_id"}),
+        (
+            "{cart.id: {trigger: checkout_id}, cart.sku: {trigger: sku}}",
+            "cart: {type: object, required: true}",
+            {"cart.id": "checkout_id", "cart.sku": "sku"},
+        ),
     ],
-    ids=["other name", "nested", "in a list"],
+    ids=["other name", "nested", "in a list", "in", "two under one key"],
 )
 def test_a_goal_tying_the_order_to_its_trigger_by_another_path_is_searched(
-    tmp_path: Path, path: str, trigger: str, declared: str, closing: dict[str, Any]
+    tmp_path: Path, where: str, declared: str, ties: dict[str, str]
 ) -> None:
     """Without the tie the order never meets the goal and the run always ends
     completed: the batch ghost would go unfound and the workspace certified."""
-    workspace = _project(tmp_path, LINKED % {"path": path, "trigger": trigger, "declared": declared})
+    workspace = _project(tmp_path, LINKED % {"where": where, "declared": declared})
     out = tmp_path / "found"
     result = _fuzz(workspace, out, "--seed", "1", "--invariant", "no_ghost_abandons", "--max-examples", "200")
     assert result.exit_code == 1, result.output
     assert ("no_ghost_abandons", "ghost_abandon", "nudge", "late_arrival") in _found(result), result.output
+    assert "does not replay" not in result.output  # a tie never writes into the catalog's shared defaults
     witness = yaml.safe_load((out / "ghost_abandon-nudge-late_arrival.yaml").read_text(encoding="utf-8"))
+    (started,) = [step["properties"] for step in witness["timeline"] if step.get("track") == "started"]
     orders = [step["properties"] for step in witness["timeline"] if step.get("track") == "order_completed"]
-    assert orders and all(closing.items() <= props.items() for props in orders), orders
+    assert orders, witness["timeline"]
+    for order in orders:
+        for closing_path, trigger_property in ties.items():
+            assert started[trigger_property] in lookup(order, closing_path), (order, started)
+
+
+def test_a_fault_on_a_tied_order_is_not_undone_by_the_tie(tmp_path: Path) -> None:
+    """`--faults` sends the tied value as text: a type_mismatch ghost the search
+    must find, not one the tie writes back as a number."""
+    text = LINKED % {"where": "{paid: {trigger: value}}", "declared": "paid: {type: number, required: true}"}
+    text = text.replace("sku: {type: string, required: true}", "value: {type: number, required: true}")
+    workspace = _project(tmp_path, text.replace("every: 6h", "every: 1s"))
+    result = _fuzz(
+        tmp_path / "proj" / "workspace.yaml",
+        tmp_path / "found",
+        "--seed",
+        "1",
+        "--faults",
+        "--invariant",
+        "no_ghost_abandons",
+    )
+    assert workspace.exists()
+    assert ("no_ghost_abandons", "ghost_abandon", "nudge", "type_mismatch") in _found(result), result.output
 
 
 def test_invariant_limits_what_is_checked(tmp_path: Path) -> None:

@@ -63,6 +63,17 @@ __all__ = ["Platform"]
 
 
 _MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
+
+
+def _retired(phase: int, payload: Any) -> bool:
+    """A timer of a run that ended or moved on, or the end of a hold already over:
+    `Platform.retire` took it off the count when that happened."""
+    if phase == TIMER:
+        run, token = payload
+        return not run.open or token != run.token
+    return phase == HOLD_END and not payload.alive
+
+
 _ARRIVAL_ORDER = operator.attrgetter("arrival", "send.seq", "copy")  # a delivery's (arrival, seq, copy)
 
 
@@ -132,6 +143,13 @@ class Platform:
         heapq.heappush(self._queue, (at, phase, k1, k2, next(self._counter), payload))
         if phase in _MANDATORY:
             self._mandatory += 1
+
+    def retire(self) -> None:
+        """A pending timer or hold end that will now do nothing (its run ended, its
+        `wait_until` was met, its hold entered or went with its profile): it no
+        longer keeps a story without `until` going (SPEC 11), and is not counted
+        again when it comes off the queue."""
+        self._mandatory -= 1
 
     def schedule(
         self, deliveries: Iterable[Delivery], dropped: Iterable[Send] = (), *, in_arrival_order: bool = False
@@ -217,7 +235,7 @@ class Platform:
             if until is not None:
                 if at > until:
                     break
-            elif self._mandatory == 0 and at > self.now:
+            elif self._mandatory <= 0 and at > self.now:
                 break  # what is left is optional and later than the last instant
             self.now = at
             if check_first:
@@ -231,7 +249,7 @@ class Platform:
                 continue
             item = heapq.heappop(queue)
             at, phase, k1, payload = item[0], item[1], item[2], item[-1]
-            if phase in _MANDATORY:
+            if phase in _MANDATORY and not _retired(phase, payload):
                 self._mandatory -= 1
             if phase == DELIVERY:
                 self._deliver(payload)

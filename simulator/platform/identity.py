@@ -272,5 +272,7 @@ def delete(pf: Platform, p: Profile, how: str = "deleted") -> None:
     for r in list(pf.open_runs.get(p.num, [])):
         journeys.end(pf, r, "deleted")
     for hold in pf.holds_on.pop(p.num, []):
+        if hold.alive:
+            pf.retire()  # its end
         hold.alive = False
     pf.trace.add(pf.now, "profile_deleted", cio_id=p.cio_id, how=how)

@@ -87,6 +87,7 @@ def entries(
         for hold in [h for h in holds if h.journey is j] if holds else ():
             if hold.alive and pf.now <= hold.expires and pf._filter_passes(j, p, hold.event.props):
                 hold.alive = False
+                pf.retire()  # its end
                 try_enter(pf, j, p, hold.event, from_hold=True)
         if j.trigger_segment is not None and j.trigger_segment in joined:
             try_enter(pf, j, p, None)
@@ -171,6 +172,8 @@ def end(pf: Platform, r: Run, reason: str) -> None:
     r.ended_at = pf.now
     r.reason = reason
     r.token += 1
+    if r.waiting is not None:
+        pf.retire()  # its timer
     r.waiting = None
     pf.trace.put((JOURNEY_EXITED, pf.now, r))
 
@@ -209,6 +212,7 @@ def goals_and_waits(pf: Platform, p: Profile, names: frozenset[str] | None = Non
         ):
             r.waiting = None
             r.token += 1
+            pf.retire()  # the max's timer
             r.stack.append(Frame(r.wait_step.then, ends_run=True))
             pf.trace.put((STEP, pf.now, r, "wait_until met", p.num))
             pf._pending.append(r)
@@ -241,6 +245,8 @@ def timer_due(pf: Platform, r: Run, token: int) -> None:
 
 
 def wait(pf: Platform, r: Run, seconds: int, kind: str, step: Any) -> None:
+    if r.waiting is not None:
+        pf.retire()  # never while a timer is pending; kept exact if it were
     r.waiting = kind
     r.wait_step = step
     r.token += 1

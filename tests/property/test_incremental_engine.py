@@ -100,3 +100,28 @@ timeline:
   - {{at: 1m, who: ana, source: web, device: phone, track: product_viewed, properties: {{category: tea}}}}
 """
     return [load_plan_text(text, "<goal>", ROOT)]
+
+
+@pytest.mark.parametrize("workspace", sorted(WORKSPACES))
+def test_a_story_without_until_ends_once_nothing_it_waits_for_is_left(workspace: str) -> None:
+    """SPEC 11: without `until`, the story ends when every delivery is processed,
+    every held event offered, every hold and every run ended. The count of what
+    is still awaited is exact: zero at the end (a timer of a run that ended, or
+    a hold that entered, is not awaited), never below, and nothing left on the
+    queue that would still act."""
+
+    @settings(max_examples=100, deadline=None)
+    @given(plans(CATALOGS[workspace], faults=True, max_steps=12))
+    def ends(plan: Plan) -> None:
+        outcome = simulate(plan)
+        platform = outcome.platform
+        assert platform._mandatory == 0
+        assert all(not r.open for r in platform.runs)
+        assert not any(h.alive for holds in platform.holds_on.values() for h in holds)
+        # The end is the last thing awaited: an arrival, a held event offered, a hold
+        # that ran out, a run that ended. Not a later instant a dead timer named.
+        awaited = ("arrived", "event_released", "entry_expired", "journey_exited")
+        last = max((r["at"] for r in platform.trace.records if r["kind"] in awaited), default=plan.start)
+        assert outcome.end == max(last, plan.start)
+
+    ends()

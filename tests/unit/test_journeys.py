@@ -889,3 +889,45 @@ def test_runs_one_delivery_resumes_take_their_steps_one_run_after_another(play: 
         ("j1", "stopped_matching", []),
         ("j2", "completed", ["m2"]),
     ]
+
+
+IDLE_AFTER = """
+scenario: the end of a story without until
+workspace:
+  triggers: {filter_retry: 2h}
+  segments:
+    idle: {rule: {not: {performed: view, within: 30m}}}
+  journeys:
+    reminder: REMINDER
+    winback: {trigger: {segment: idle}, frequency: every_time, steps: [{send: B}]}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, source: backend, track: cs}
+  - {at: 10m, who: ana, source: backend, track: view}
+"""
+
+
+@pytest.mark.parametrize(
+    ("reminder", "reason"),
+    [
+        ("{trigger: {event: cs}, goal: {performed: view}, exit: goal, steps: [{wait: 1h}, {send: A}]}", "goal"),
+        (
+            "{trigger: {event: cs}, exit: never, steps: [{wait_until: {condition: {performed: view}, max: 2h}}]}",
+            "completed",
+        ),
+        ("{trigger: {event: cs}, filter: {performed: view}, exit: never, steps: [{send: A}]}", "completed"),
+    ],
+    ids=["a wait its run's goal ended", "a wait_until met before its max", "a hold that entered at a re-test"],
+)
+def test_a_timer_or_hold_that_will_do_nothing_does_not_keep_the_story_going(
+    play: Callable[..., Outcome], reminder: str, reason: str
+) -> None:
+    """SPEC 11: without `until` the story ends when every delivery is processed,
+    every hold has ended and every run has ended: at 10m here. The idle window
+    closes at 40m, after the end, so winback is entered once, not twice."""
+    out = play(IDLE_AFTER.replace("REMINDER", reminder))
+    runs = {r.journey.name: r for r in out.platform.runs}
+    assert runs["reminder"].reason == reason
+    assert [r.journey.name for r in out.platform.runs].count("winback") == 1
+    assert out.end == parse_instant("2026-01-01T00:10:00Z")
+    assert out.platform._mandatory == 0

@@ -308,7 +308,8 @@ def looks_like_a_story(path: Path) -> bool:
 def surely_a_story(path: Path) -> bool:
     """What pytest collects from every folder it walks: a file with a top-level
     `scenario` key, or a story whose name key is misspelt (`scenrio:`) or
-    missing beside two of `shoppers`, `timeline`, `expect`. A single such key
+    missing beside two of `shoppers`, `timeline`, `expect`, `overrides` and a
+    `workspace:` naming a YAML file (or written inline). A single such key
     (`expect:` in an HTTP test's fixture, `timeline:` in a roadmap) is not
     enough outside the folders given to `segsim run`."""
     top = top_level_keys(path) if path.suffix in (".yaml", ".yml") else None
@@ -316,7 +317,9 @@ def surely_a_story(path: Path) -> bool:
         return looks_like_a_story(path)  # not readable as YAML: loading it says what is wrong
     if "scenario" in top or misspells_the_scenario_key(path):
         return True
-    return sum(key in top for key in ("shoppers", "timeline", "expect")) >= 2
+    workspace = top.get("workspace", "")  # None: a mapping (an inline workspace)
+    names_one = "workspace" in top and (workspace is None or str(workspace).endswith((".yaml", ".yml")))
+    return names_one + sum(key in top for key in ("shoppers", "timeline", "expect", "overrides")) >= 2
 
 
 def misspells_the_scenario_key(path: Path) -> bool:

@@ -122,8 +122,9 @@ def test_yaml_that_shares_one_key_with_scenarios_is_not_collected(pytester: pyte
     pytester.makefile(".yaml", calendar="start: 2026-01-01\nuntil: 2026-02-01\n")
     pytester.makefile(".yaml", store="shoppers: 3\nstore: main\nworkspace: prod\n")
     pytester.makefile(".yaml", nameless=FAILING.replace("scenario: a failing story", "title: a failing story"))
+    pytester.makefile(".yaml", checks="workspace: ws.yaml\nexpect: [{who: ana, journey: j, entered: 1}]\n")
     result = pytester.runpytest("--collect-only", "-q")
-    result.stdout.fnmatch_lines(["nameless.yaml::nameless", "*1 test collected*"])
+    result.stdout.fnmatch_lines(["checks.yaml::checks", "nameless.yaml::nameless", "*2 tests collected*"])
 
 
 def test_a_misspelt_scenario_key_fails_instead_of_passing_unnoticed(pytester: pytest.Pytester) -> None:

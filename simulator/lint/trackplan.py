@@ -45,7 +45,9 @@ def is_snake_case(name: str) -> bool:
 
 def snake_case(name: str) -> str:
     """`Checkout Started` / `checkoutStarted` / `checkout-started` -> `checkout_started`."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
+    # A capital after a small letter starts a word, and after a digit that ends one
+    # (`orderV2Completed`), but not after a leading digit (`2FA_Enabled` is `2fa_enabled`).
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z][0-9])(?=[A-Z])", "_", name.strip())
     return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
 
 

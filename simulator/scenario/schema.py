@@ -41,11 +41,13 @@ __all__ = [
 ]
 
 # A `Moment`: a duration after start, or an instant.
-# An ISO-8601 instant with its offset, in the forms Python reads (extended or
-# basic, calendar, week or ordinal dates): editors flag one without an offset.
+# An ISO-8601 instant with its offset, in the forms the loader reads (extended or
+# basic, calendar or week dates, any one character between date and time, spaces
+# around): editors flag one without an offset.
 _INSTANT = (
-    r"[0-9]{4}-?(?:[0-9]{2}-?[0-9]{2}|W[0-9]{2}-?[0-9]?|[0-9]{3})[Tt ][0-9]{2}.*"
-    r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:\.[0-9]+)?)?)?)"
+    r"\s*[0-9]{4}-?(?:[0-9]{2}-?[0-9]{2}|W[0-9]{2}-?[0-9]?)."
+    r"[0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:[.,][0-9]+)?)?)?"
+    r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:\.[0-9]+)?)?)?)\s*"
 )
 INSTANT_PATTERN = f"^{_INSTANT}$"
 _MOMENT_PATTERN = "^(" + DURATION_PATTERN.removeprefix("^").removesuffix("$") + f"|{_INSTANT})$"

@@ -280,7 +280,7 @@ def _second_document(file: str, line: int, col: int) -> Problem:
         col,
         "",
         "a second YAML document starts here: a file holds one scenario or workspace",
-        "remove this '---' line, or put the second document in a file of its own",
+        "remove the second document, or put it in a file of its own",
     )
 
 

@@ -561,6 +561,8 @@ _INSTANT_FORMS = (
     lambda t: t.isoformat(sep=" ", timespec="minutes"),
     lambda t: t.strftime("%Y%m%dT%H%M%S") + t.strftime("%z"),
     lambda t: t.isoformat(timespec="milliseconds"),
+    lambda t: f" {t.isoformat(sep='_')} ",
+    lambda t: t.isoformat(timespec="hours"),
 )
 
 
@@ -581,12 +583,15 @@ def test_the_schema_takes_an_instant_exactly_when_it_has_an_offset(moment: datet
     validator = _schema_validator("scenario")
     text = _INSTANT_FORMS[form](moment)
     naive = _INSTANT_FORMS[form](moment.replace(tzinfo=None))
-    assert abs(parse_instant(text) - moment.timestamp()) < 60  # what the loader reads (some forms drop seconds)
+    assert abs(parse_instant(text) - moment.timestamp()) < 3600  # what the loader reads (some forms drop minutes)
     with pytest.raises(ValueError, match="no offset"):
         parse_instant(naive)
     for key in ("start", "until"):
         assert validator.is_valid({"scenario": "s", key: text}), text
         assert not validator.is_valid({"scenario": "s", key: naive}), naive
+    with pytest.raises(ValueError):
+        parse_instant(text + "x")
+    assert not validator.is_valid({"scenario": "s", "start": text + "x"})
     step = {"who": "ana", "track": "go", "at": text, "timestamp": text}
     assert validator.is_valid({"scenario": "s", "timeline": [step]}), text
     for key in ("at", "timestamp"):

@@ -322,3 +322,6 @@ def test_a_name_is_told_to_become_a_snake_case_name_other_than_itself(name: str)
 def test_a_leading_digit_is_snake_case() -> None:
     assert is_snake_case("2fa_enabled") and is_snake_case("checkout_started_v2")
     assert not is_snake_case("_checkout") and not is_snake_case("checkout__started")
+    assert suggested_name("2FA_Enabled") == "'2fa_enabled'"
+    assert suggested_name("orderV2Completed") == "'order_v2_completed'"
+    assert suggested_name("checkoutStarted") == "'checkout_started'"

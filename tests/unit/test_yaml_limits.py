@@ -99,7 +99,7 @@ def test_a_second_document_is_refused_as_such_however_deep_it_is(second: str) ->
     problem = refused.value.problems[0]
     assert (problem.line, problem.column, problem.path) == (3, 1, "")
     assert problem.message == "a second YAML document starts here: a file holds one scenario or workspace"
-    assert "remove this '---' line" in problem.hint
+    assert "remove the second document" in problem.hint
 
 
 def test_a_document_marked_at_its_start_and_end_is_one_document() -> None:

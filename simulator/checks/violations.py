@@ -131,7 +131,7 @@ class _Finder(MissedEntries):
             send.name == target.event and tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce)
         )
         consulted = j.exits_on_goal if role == "goal" else j.exits_on_stop_matching
-        restamped_counts = self.counts_stamped_when_sent(r, role, target, send.at, first, at, run_at)
+        restamped_counts = self.counts_stamped_when_sent(r, role, target, send.at, first, (at, after), run_at)
         if first.ts != send.at and read_exactly and consulted and restamped_counts:
             return "clock_skew", f"it was stamped {self.t(first.ts)}, not its send instant"
         if self.ws.segment_refresh and self.reads_segments(j):
@@ -160,27 +160,37 @@ class _Finder(MissedEntries):
         return "other", "it arrived in time on the run's profile, yet the run went on"
 
     def counts_stamped_when_sent(
-        self, r: Run, role: str, target: Performed | None, sent: int, first: Event, at: int, run_at: int
+        self,
+        r: Run,
+        role: str,
+        target: Performed | None,
+        sent: int,
+        first: Event,
+        message: tuple[int, int | None],
+        run_at: int,
     ) -> bool:
         """Stamped at its send instant `sent`, would the event `first` be later
         (timestamp, then processing order, SPEC 6) than what the rule reads it
-        after: the run's trigger for the goal, the latest event a filter's
-        `after:` names on the run's profile when the message went out? An order
+        after: the run's trigger for the goal, and the latest event an `after:`
+        of the rule names that the rule read when the message went out (on the
+        run's profile, stamped by then, processed before the message)? An order
         sent before a checkout stamped hours ahead is no later however it is stamped."""
-        after: tuple[int, int] | None = None
+        at, before = message
+        marks: list[tuple[int, int]] = []
         if role == "goal" and r.trigger is not None:
-            after = (r.trigger.ts, r.trigger.proc)
-        elif target is not None and target.after is not None:
-            named = [
+            marks.append((r.trigger.ts, r.trigger.proc))
+        if target is not None and target.after is not None:
+            marks += [
                 (e.ts, e.proc)
                 for e in self.p.events
                 if e.name == target.after
+                and e.ts <= at
                 and e.delivery.arrival <= at
+                and (before is None or e.proc <= before)
                 and (loc := self.location_at(e, at)) is not None
                 and self.live_at(loc, at) == run_at
             ]
-            after = max(named, default=None)
-        return after is None or (sent, first.proc) > after
+        return not marks or (sent, first.proc) > max(marks)
 
     def later_after_event(self, j: JourneyDef, role: str, send: Send, at: int) -> Send | None:
         """A send of the shopper's, after `send` and by `at`, of the event an

@@ -63,9 +63,9 @@ class Catalog:
     path: Path | None = None
     # (trigger event, event the journey waits for): a checkout and its order.
     funnels: tuple[tuple[str, str], ...] = ()
-    # (trigger event, closing event, closing property, trigger property): a goal or
-    # filter `{cart_ref: {trigger: checkout_id}}` ties the order to its checkout.
-    links: tuple[tuple[str, str, str, str], ...] = ()
+    # (trigger event, closing event, closing property, trigger property, operator): a
+    # goal or filter `{cart_ref: {trigger: checkout_id}}` ties the order to its checkout.
+    links: tuple[tuple[str, str, str, str, str], ...] = ()
 
     def event(self, name: str) -> EventSpec:
         for spec in self.events:
@@ -117,12 +117,12 @@ def _funnels(config: WorkspaceConfig) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def _links(config: WorkspaceConfig) -> tuple[tuple[str, str, str, str], ...]:
+def _links(config: WorkspaceConfig) -> tuple[tuple[str, str, str, str, str], ...]:
     """Each equality a journey's goal or filter asks between a property of the
     event it waits for and one of its trigger, whatever their names and paths
     (`items[].sku` to `sku`, `cart_ref` to `checkout_id`): the team sends the
     order of a checkout with that checkout's value there."""
-    found: list[tuple[str, str, str, str]] = []
+    found: list[tuple[str, str, str, str, str]] = []
     for j in config.journeys:
         if j.trigger_event is None:
             continue
@@ -136,17 +136,17 @@ def _links(config: WorkspaceConfig) -> tuple[tuple[str, str, str, str], ...]:
                         continue
                     for ref in refs:
                         if isinstance(ref, TriggerRef):
-                            link = (j.trigger_event, node.event, test.path, ref.path)
+                            link = (j.trigger_event, node.event, test.path, ref.path, test.op)
                             if link not in found:
                                 found.append(link)
     return tuple(found)
 
 
-def put_value(properties: dict[str, Any], path: str, value: Any) -> None:
+def put_value(properties: dict[str, Any], path: str, value: Any, contains: bool = False) -> None:
     """Write `value` at `path` into an event's properties, keeping what is there:
     `cart.id` and `cart.sku` both land in `cart`, `items[].sku` in the first item
-    (made when there is none), and a list already at the path gains the value
-    (what `contains` asks)."""
+    (made when there is none); with `contains`, a list already at the path gains
+    the value instead of being replaced by it."""
     parts = path.split(".")
     node: dict[str, Any] = properties
     for depth, part in enumerate(parts):
@@ -163,7 +163,7 @@ def put_value(properties: dict[str, Any], path: str, value: Any) -> None:
             node = items[0]
         elif last:
             held = node.get(key)
-            if isinstance(held, list) and not isinstance(value, list):
+            if contains and isinstance(held, list):
                 held.append(value)
             else:
                 node[key] = value

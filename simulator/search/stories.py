@@ -314,11 +314,11 @@ def _tie(catalog: Catalog, first: str, then: str, opening: dict[str, Any], closi
     closed = closing.get("properties", {})
     for key in [k for k in opened if k in closed and k != unique]:
         closed[key] = deepcopy(opened[key])
-    for link_first, link_then, closing_path, opening_path in catalog.links:
+    for link_first, link_then, closing_path, opening_path, op in catalog.links:
         found = lookup(opened, opening_path)
         top = closing_path.split(".")[0].removesuffix("[]")
         if (link_first, link_then) == (first, then) and found and top != unique:
-            put_value(closed, closing_path, deepcopy(found[0]))
+            put_value(closed, closing_path, deepcopy(found[0]), contains=op == "contains")
     if closed and "properties" not in closing:
         closing["properties"] = closed
 

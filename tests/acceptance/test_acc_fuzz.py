@@ -353,8 +353,10 @@ journeys:
             "cart: {type: object, required: true}",
             {"cart.id": "checkout_id", "cart.sku": "sku"},
         ),
+        ("{cart_ref: {trigger: checkout_id}}", "cart_ref: {type: list}", {"cart_ref": "checkout_id"}),
+        ("{tags: {contains: {trigger: sku}}}", "tags: {type: list, required: true}", {"tags[]": "sku"}),
     ],
-    ids=["other name", "nested", "in a list", "in", "two under one key"],
+    ids=["other name", "nested", "in a list", "in", "two under one key", "eq on a list-typed key", "contains"],
 )
 def test_a_goal_tying_the_order_to_its_trigger_by_another_path_is_searched(
     tmp_path: Path, where: str, declared: str, ties: dict[str, str]

@@ -201,6 +201,64 @@ def test_clock_skew_only_when_the_right_stamp_would_make_the_event_later(
         assert [v.cause for v in judge(story).violations if v.kind == "ghost_abandon"] == ["other"], stamp
 
 
+AFTER_CS = """
+scenario: s
+workspace:
+  journeys:
+    j:
+      trigger: {event: cs}
+      RULE
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, source: backend, track: cs}
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "steps", "cause"),
+    [
+        # The goal's own `after: cs` reads orders later than the 20m cs: the order sent
+        # at 10m is not, however it is stamped.
+        (
+            "goal: {performed: order, after: cs}\n      exit: goal\n      steps: [{wait: 1h}, {send: A}]",
+            [
+                "{at: 10m, who: ana, source: backend, track: order, latency: 30m, timestamp: '2025-12-31T23:00:00Z'}",
+                "{at: 20m, who: ana, source: backend, track: cs}",
+            ],
+            "other",
+        ),
+        # A cs stamped a day ahead is not read yet when the message goes out: the order,
+        # stamped right, would have been after the cs at 0m.
+        (
+            "filter: {not_performed: order, after: cs}\n      exit: stop_matching\n"
+            "      steps: [{wait: 1h}, {send: A}]",
+            [
+                "{at: 10m, who: ana, source: backend, track: order, timestamp: '2025-12-31T23:00:00Z'}",
+                "{at: 20m, who: ana, source: backend, track: cs, timestamp: 1d}",
+            ],
+            "clock_skew",
+        ),
+        # A cs delivered at the message's instant but after it was not read by then.
+        (
+            "filter: {not_performed: order, after: cs}\n      exit: stop_matching\n      frequency: once\n"
+            "      steps: [{wait_until: {condition: {performed: ping}, max: 5h, then: [{send: A}]}}]",
+            [
+                "{at: 10m, who: ana, source: backend, track: order, timestamp: '2025-12-31T23:00:00Z'}",
+                "{at: 1h, who: ana, source: backend, track: ping}",
+                "{at: 1h, who: ana, source: backend, track: cs}",
+            ],
+            "clock_skew",
+        ),
+    ],
+    ids=["a goal's own after", "an after event stamped ahead", "an after event processed after the message"],
+)
+def test_clock_skew_weighs_the_after_events_the_rule_read_when_the_message_went_out(
+    judge: Judge, rule: str, steps: list[str], cause: str
+) -> None:
+    story = AFTER_CS.replace("RULE", rule) + "".join(f"  - {step}\n" for step in steps)
+    assert [v.cause for v in judge(story).violations if v.kind == "ghost_abandon"] == [cause]
+
+
 @pytest.mark.parametrize("exit_setting", ["goal", "never"])
 def test_a_goal_arriving_at_the_messages_instant_but_processed_after_it_is_late(
     judge: Judge, exit_setting: str

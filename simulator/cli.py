@@ -177,13 +177,13 @@ def run(paths: tuple[str, ...], strict: bool) -> None:
     for file in files:
         try:
             plan = load_plan(file)
+            res = check_plan(plan, strict=strict)  # a story that never ends is refused too
         except InputError as exc:
             invalid += 1
             click.echo(f"ERROR {file}")
             for problem in exc.problems:
                 _report_error(f"    {problem.render()}", problem.render())
             continue
-        res = check_plan(plan, strict=strict)
         click.echo(scenario_line(res))
         for line in render_violations(res):
             click.echo(line)
@@ -219,9 +219,9 @@ def timeline(file: str, as_json: bool) -> None:
 
     try:
         plan = load_plan(file)
+        outcome = simulate(plan)  # a story that never ends is refused too
     except InputError as exc:
         _input_error(exc)
-    outcome = simulate(plan)
     records = story_records(outcome, find_violations(outcome))
     if as_json:
         click.echo(json.dumps([flat_record(r) for r in records], indent=1, sort_keys=False, default=str))

@@ -15,9 +15,11 @@ from typing import Any
 
 from simulator.ingestion.delivery import deliver
 from simulator.model.calls import Delivery, Send
-from simulator.model.config import WorkspaceConfig
+from simulator.model.config import WorkspaceConfig, steps_span
 from simulator.model.plan import Plan
-from simulator.platform.engine import Platform
+from simulator.model.time import format_duration
+from simulator.platform.engine import EndlessStory, Platform
+from simulator.scenario.errors import InputError, Problem
 
 __all__ = ["Outcome", "simulate"]
 
@@ -90,5 +92,35 @@ def _simulate(
             results[i] = fn(platform, i)
 
         platform.probe(at, index, record)
-    end = platform.run(until if until is not None else plan.until)
+    if until is None and plan.until is None:
+        _guard_endless(platform, plan, ws, deliveries, ats)
+    try:
+        end = platform.run(until if until is not None else plan.until)
+    except EndlessStory as endless:
+        raise _never_ends(plan, endless) from None
     return Outcome(plan, platform, end, deliveries, dropped, results)
+
+
+def _never_ends(plan: Plan, endless: EndlessStory) -> InputError:
+    running = f"journeys {', '.join(endless.running)} still running" if endless.running else "timers still due"
+    message = (
+        f"the story does not end: {format_duration(endless.at - endless.since)} after its last call, {running} "
+        f"({endless.entered} runs entered since): journeys that trigger each other never stop"
+    )
+    hint = "give the scenario an `until:`, or make the journeys' frequency once or once_per"
+    return InputError([Problem(plan.file, 0, 0, "until", message, hint)])
+
+
+def _guard_endless(
+    platform: Platform, plan: Plan, ws: WorkspaceConfig, deliveries: list[Delivery], ats: list[int]
+) -> None:
+    """Without `until` a story ends when nothing it awaits is left (SPEC 11);
+    journeys that trigger each other (a segment-triggered `every_time` journey
+    whose update moves another's segment, and back) never leave it. Past the
+    last call, as long as every journey run in a row after every window closing
+    could take (and a day more), such a story is refused, not run for ever."""
+    last = max([plan.start, *(d.arrival for d in deliveries), *(d.send.timestamp or 0 for d in deliveries), *ats])
+    windows = max([0, *ws.windows, *ws.ages])
+    runs = max([0, *(steps_span(j.steps) for j in ws.journeys)])
+    platform.last_call = last
+    platform.endless_after = last + windows + ws.filter_retry + (len(ws.journeys) + 1) * (runs + windows) + 86400

@@ -112,9 +112,13 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         from simulator.checks.expectations import check_plan
         from simulator.report.text import failure_text
+        from simulator.scenario.errors import InputError
 
         strict = bool(self.config.getoption("segsim_strict", False))
-        res = check_plan(self.plan, strict=strict)
+        try:
+            res = check_plan(self.plan, strict=strict)
+        except InputError as exc:  # a story that never ends
+            raise ScenarioFailed(f"ERROR {self.plan.file}\n{exc}") from None
         if not res.passed:
             raise ScenarioFailed(failure_text(res))
 
@@ -158,10 +162,14 @@ def segsim() -> Callable[..., Any]:
             problems = str(exc)
         else:
             problems = ""
+        if not problems:
+            try:
+                result = check_plan(plan, strict=strict)
+            except InputError as exc:  # a story that never ends
+                problems = str(exc)
         if problems:  # outside the handler: one message, no chained traceback
             __tracebackhide__ = True  # the traceback ends at the test's own call
             raise InvalidScenario(f"invalid scenario:\n{problems}")
-        result = check_plan(plan, strict=strict)
         if not result.passed:
             result.explanation = failure_text(result)
         return result

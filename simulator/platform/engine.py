@@ -65,6 +65,19 @@ __all__ = ["Platform"]
 _MANDATORY = {DELIVERY, HELD, TIMER, HOLD_END, PROBE}
 
 
+class EndlessStory(Exception):
+    """A story without `until` that would never end: runs keep entering and
+    waiting long after the last call (segment-triggered journeys whose updates
+    trigger each other). `simulate` tells it as the scenario's problem."""
+
+    def __init__(self, platform: Platform, at: int) -> None:
+        super().__init__(f"still running at {at}")
+        self.at = at
+        self.since = platform.last_call
+        self.running = sorted({r.journey.name for runs in platform.open_runs.values() for r in runs})
+        self.entered = sum(1 for r in platform.runs if r.entered_at > platform.last_call)
+
+
 def _retired(phase: int, payload: Any) -> bool:
     """A timer of a run that ended or moved on, or the end of a hold already over:
     `Platform.retire` took it off the count when that happened."""
@@ -117,6 +130,10 @@ class Platform:
         self._next = 0  # the next of them to process
         self._counter = itertools.count()
         self._mandatory = 0
+        # Without `until`, past this instant a story is one that never ends (journeys
+        # that keep triggering each other): `simulate` sets it, live use never does.
+        self.endless_after: int | None = None
+        self.last_call = start  # the last arrival, stamp or expectation instant, with it
         self._proc = itertools.count(1)
         self._pending: list[Run] = []
         self._depth = 0
@@ -237,6 +254,8 @@ class Platform:
                     break
             elif self._mandatory <= 0 and at > self.now:
                 break  # what is left is optional and later than the last instant
+            elif self.endless_after is not None and at > self.endless_after:
+                raise EndlessStory(self, at)
             self.now = at
             if check_first:
                 names = self.checks.names

@@ -83,7 +83,13 @@ def report(scenarios: tuple[str, ...], out: str, whatif_dir: str | None, strict:
             click.echo(f"ERROR {line}" if not line.startswith("    ") else line, err=True)
         click.echo("no report written: fix the inputs above", err=True)
         sys.exit(2)
-    results = [check_plan(plan, strict=strict) for plan in plans]
+    try:
+        results = [check_plan(plan, strict=strict) for plan in plans]
+    except InputError as exc:  # a story that never ends
+        for problem in exc.problems:
+            click.echo(f"ERROR {problem.render()}", err=True)
+        click.echo("no report written: fix the inputs above", err=True)
+        sys.exit(2)
     page = render_report(results, view)
     try:
         write_text(Path(out), page)

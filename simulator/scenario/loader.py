@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from simulator.model.config import BUILTIN_SOURCES, Branch, Step, Wait, WaitUntil, WorkspaceConfig
+from simulator.model.config import BUILTIN_SOURCES, WorkspaceConfig, steps_span
 from simulator.model.plan import Plan
 from simulator.model.time import format_duration, is_duration, parse_duration, parse_instant
 from simulator.scenario import schema as s
@@ -507,18 +507,5 @@ def _latest_end(config: WorkspaceConfig, start: int, sends: list[Any], expectati
     last = max([last, *(e.at for e in expectations if getattr(e, "at", None) is not None)])
     windows = [w for found in windows_by_event(config).values() for w, _key in found]
     longest_window = max([0, *windows, *config.ages])
-    longest_run = max([0, *(_steps_span(j.steps) for j in config.journeys)])
+    longest_run = max([0, *(steps_span(j.steps) for j in config.journeys)])
     return last + longest_window + config.filter_retry + longest_run
-
-
-def _steps_span(steps: tuple[Step, ...]) -> int:
-    """The longest a run of `steps` can wait: every wait, the longer branch."""
-    total = 0
-    for step in steps:
-        if isinstance(step, Wait):
-            total += step.seconds
-        elif isinstance(step, WaitUntil):
-            total += step.max + _steps_span(step.then)
-        elif isinstance(step, Branch):
-            total += max(_steps_span(step.then), _steps_span(step.else_))
-    return total

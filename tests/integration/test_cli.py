@@ -234,6 +234,26 @@ expect:
     assert ": wait" not in segment.replace("sent", "")
 
 
+def test_a_story_that_never_ends_is_an_invalid_scenario_for_run_and_timeline(tmp_path: Path) -> None:
+    text = """scenario: ping pong
+workspace:
+  segments:
+    off: {rule: {not: {attribute: flag, eq: true}}}
+    on: {rule: {attribute: flag, eq: true}}
+  journeys:
+    j_on: {trigger: {segment: off}, frequency: every_time, steps: [{wait: 1h}, {update: {flag: true}}]}
+    j_off: {trigger: {segment: on}, frequency: every_time, steps: [{wait: 1h}, {update: {flag: false}}]}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, source: backend, identify: true}
+"""
+    story = str(write(tmp_path, "s.yaml", text))
+    for command in ("run", "timeline"):
+        code, out = invoke(command, story)
+        assert code == 2, out
+        assert "until: the story does not end" in out and "Traceback" not in out
+
+
 def test_check_of_a_scenario_without_its_name_says_so(tmp_path: Path) -> None:
     text = "shoppers: {ana: {id: cus_1}}\ntimeline:\n  - {at: 0s, who: ana, track: viewed}\n"
     code, out = invoke("check", str(write(tmp_path, "story.yaml", text)))

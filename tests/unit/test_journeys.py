@@ -931,3 +931,31 @@ def test_a_timer_or_hold_that_will_do_nothing_does_not_keep_the_story_going(
     assert [r.journey.name for r in out.platform.runs].count("winback") == 1
     assert out.end == parse_instant("2026-01-01T00:10:00Z")
     assert out.platform._mandatory == 0
+
+
+PING_PONG = """
+scenario: two journeys that trigger each other
+workspace:
+  segments:
+    off: {rule: {not: {attribute: flag, eq: true}}}
+    on: {rule: {attribute: flag, eq: true}}
+  journeys:
+    j_on: {trigger: {segment: off}, frequency: every_time, steps: [{wait: 1h}, {update: {flag: true}}]}
+    j_off: {trigger: {segment: on}, frequency: every_time, steps: [{wait: 1h}, {update: {flag: false}}]}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, source: backend, identify: true}
+"""
+
+
+def test_a_story_that_never_ends_is_refused_not_run_for_ever(play: Callable[..., Outcome]) -> None:
+    """Each journey's update moves the other's segment: without `until` the story
+    would run (and grow) for ever. It is refused, saying what kept going."""
+    with pytest.raises(InputError) as refused:
+        play(PING_PONG)
+    (problem,) = refused.value.problems
+    assert problem.path == "until"
+    assert problem.message.startswith("the story does not end: 1d4h after its last call, journeys j_off")
+    assert "give the scenario an `until:`" in problem.hint
+    bounded = play(PING_PONG + "until: 5h\n")
+    assert [r.journey.name for r in bounded.platform.runs] == ["j_on", "j_off"] * 3  # at 0h, 1h, ..., 5h

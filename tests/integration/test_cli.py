@@ -234,20 +234,8 @@ expect:
     assert ": wait" not in segment.replace("sent", "")
 
 
-def test_a_story_that_never_ends_is_an_invalid_scenario_for_run_and_timeline(tmp_path: Path) -> None:
-    text = """scenario: ping pong
-workspace:
-  segments:
-    off: {rule: {not: {attribute: flag, eq: true}}}
-    on: {rule: {attribute: flag, eq: true}}
-  journeys:
-    j_on: {trigger: {segment: off}, frequency: every_time, steps: [{wait: 1h}, {update: {flag: true}}]}
-    j_off: {trigger: {segment: on}, frequency: every_time, steps: [{wait: 1h}, {update: {flag: false}}]}
-shoppers: {ana: {id: cus_1}}
-timeline:
-  - {at: 0m, who: ana, source: backend, identify: true}
-"""
-    story = str(write(tmp_path, "s.yaml", text))
+def test_a_story_that_never_ends_is_an_invalid_scenario_for_run_and_timeline() -> None:
+    story = str(ROOT / "tests" / "unit" / "stories" / "never_ends.yaml")
     for command in ("run", "timeline"):
         code, out = invoke(command, story)
         assert code == 2, out

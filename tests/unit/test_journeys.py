@@ -4,6 +4,7 @@ filters and their retry, frequency, goals, steps, the four exit settings."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -933,19 +934,8 @@ def test_a_timer_or_hold_that_will_do_nothing_does_not_keep_the_story_going(
     assert out.platform._mandatory == 0
 
 
-PING_PONG = """
-scenario: two journeys that trigger each other
-workspace:
-  segments:
-    off: {rule: {not: {attribute: flag, eq: true}}}
-    on: {rule: {attribute: flag, eq: true}}
-  journeys:
-    j_on: {trigger: {segment: off}, frequency: every_time, steps: [{wait: 1h}, {update: {flag: true}}]}
-    j_off: {trigger: {segment: on}, frequency: every_time, steps: [{wait: 1h}, {update: {flag: false}}]}
-shoppers: {ana: {id: cus_1}}
-timeline:
-  - {at: 0m, who: ana, source: backend, identify: true}
-"""
+# Each journey's update moves the other's segment (not collected: see conftest.py).
+PING_PONG = (Path(__file__).parent / "stories" / "never_ends.yaml").read_text(encoding="utf-8")
 
 
 def test_a_story_that_never_ends_is_refused_not_run_for_ever(play: Callable[..., Outcome]) -> None:

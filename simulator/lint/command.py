@@ -123,7 +123,10 @@ def gate(workspace: str, scenarios: tuple[str, ...], fmt: str) -> None:
             problems.extend(exc.problems)
     if problems:
         refuse(problems)
-    items = run_gate(loaded, docs)
+    try:
+        items = run_gate(loaded, docs)
+    except InputError as exc:  # a scenario that never ends, found when it is run
+        refuse(exc.problems)
     if fmt == "json":
         click.echo(json.dumps([item.as_json() for item in items], indent=1))
     else:

@@ -234,12 +234,19 @@ expect:
     assert ": wait" not in segment.replace("sent", "")
 
 
-def test_a_story_that_never_ends_is_an_invalid_scenario_for_run_and_timeline() -> None:
+def test_a_story_that_never_ends_is_an_invalid_scenario_for_every_command_that_runs_it(tmp_path: Path) -> None:
     story = str(ROOT / "tests" / "unit" / "stories" / "never_ends.yaml")
-    for command in ("run", "timeline"):
-        code, out = invoke(command, story)
-        assert code == 2, out
-        assert "until: the story does not end" in out and "Traceback" not in out
+    workspace = str(ROOT / "fixtures" / "workspaces" / "dtc_store.yaml")
+    for command in (
+        ["run", story],
+        ["timeline", story],
+        ["report", story, "--out", str(tmp_path / "r.html")],
+        ["gate", workspace, story],
+    ):
+        code, out = invoke(*command)
+        assert code == 2, (command, out)
+        assert "until: the story does not end" in out and "Traceback" not in out, command
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_check_of_a_scenario_without_its_name_says_so(tmp_path: Path) -> None:

@@ -15,10 +15,11 @@ from typing import Any
 
 from simulator.ingestion.delivery import deliver
 from simulator.model.calls import Delivery, Send
-from simulator.model.config import WorkspaceConfig, steps_span
+from simulator.model.config import WorkspaceConfig
 from simulator.model.plan import Plan
 from simulator.model.time import format_duration
 from simulator.platform.engine import EndlessStory, Platform
+from simulator.platform.rules import longest_waits
 from simulator.scenario.errors import InputError, Problem
 
 __all__ = ["Outcome", "simulate"]
@@ -120,7 +121,6 @@ def _guard_endless(
     last call, as long as every journey run in a row after every window closing
     could take (and a day more), such a story is refused, not run for ever."""
     last = max([plan.start, *(d.arrival for d in deliveries), *(d.send.timestamp or 0 for d in deliveries), *ats])
-    windows = max([0, *ws.windows, *ws.ages])
-    runs = max([0, *(steps_span(j.steps) for j in ws.journeys)])
+    windows, runs = longest_waits(ws)
     platform.last_call = last
     platform.endless_after = last + windows + ws.filter_retry + (len(ws.journeys) + 1) * (runs + windows) + 86400

@@ -8,6 +8,7 @@ and each gets the first cause of the SPEC's list that applies.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 from typing import Any
 
 from simulator.checks.evidence import Violation, single_performed
@@ -159,6 +160,14 @@ class _Finder(MissedEntries):
             )
         return "other", "it arrived in time on the run's profile, yet the run went on"
 
+    @cached_property
+    def events_named(self) -> dict[str, list[Event]]:
+        """The platform's events by name, in processing order."""
+        named: dict[str, list[Event]] = {}
+        for e in self.p.events:
+            named.setdefault(e.name, []).append(e)
+        return named
+
     def counts_stamped_when_sent(
         self,
         r: Run,
@@ -182,9 +191,8 @@ class _Finder(MissedEntries):
         if target is not None and target.after is not None:
             marks += [
                 (e.ts, e.proc)
-                for e in self.p.events
-                if e.name == target.after
-                and e.ts <= at
+                for e in self.events_named.get(target.after, ())
+                if e.ts <= at
                 and e.delivery.arrival <= at
                 and (before is None or e.proc <= before)
                 and (loc := self.location_at(e, at)) is not None

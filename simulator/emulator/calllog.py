@@ -51,6 +51,7 @@ __all__ = [
     "LogError",
     "SessionLog",
     "read_header",
+    "written_on_another_clock",
     "read_log",
     "session_header",
     "writer_pid",
@@ -247,6 +248,15 @@ def _check_record(file: Path, number: int, record: dict[str, Any]) -> None:
         raise LogError(f"{file}:{number}: record needs an integer 'at' (epoch seconds, 1970 to 9999)")
     if kind == "request" and not isinstance(record.get("ops"), list):
         raise LogError(f"{file}:{number}: a request record needs an 'ops' list")
+
+
+def written_on_another_clock(path: Path | str, clock: str) -> str | None:
+    """The clock (`wall`, `manual`) a log was written on, when it is not `clock`:
+    resumed on the other one, a manual session's pending timers would all fire
+    at the wall clock's now."""
+    header = read_header(path)
+    written_with = header.get("clock") if header is not None else None
+    return written_with if written_with in ("wall", "manual") and written_with != clock else None
 
 
 def read_header(path: Path | str) -> dict[str, Any] | None:

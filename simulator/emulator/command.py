@@ -65,7 +65,7 @@ def _log_problem(log: Path, clock: str) -> str | None:
     written: a folder, a log another `serve` is writing, a log written on the
     other clock (resuming it would be wrong, not just different), a folder
     that cannot hold it."""
-    from simulator.emulator.calllog import read_header, writer_pid
+    from simulator.emulator.calllog import writer_pid, written_on_another_clock
     from simulator.fileout import special_file_kind
 
     if str(log) == "-":
@@ -77,9 +77,8 @@ def _log_problem(log: Path, clock: str) -> str | None:
     pid = writer_pid(log)
     if pid is not None:
         return _busy(log, pid)
-    header = read_header(log)
-    written_with = header.get("clock") if header is not None else None
-    if written_with in ("wall", "manual") and written_with != clock:
+    written_with = written_on_another_clock(log, clock)
+    if written_with is not None:
         return (
             f"--log {log} was written with --clock {written_with}; "
             f"resume it with --clock {written_with} (or pass another --log)"

@@ -130,13 +130,11 @@ class EmulatorHandle:
 
 
 def _check_log_clock(log: Path, clock: str) -> None:
-    """As `segsim serve --log` refuses it: a log resumed on the other clock (a
-    manual session's pending timers would all fire at the wall clock's now)."""
-    from .calllog import LogError, read_header
+    """As `segsim serve --log` refuses it: a log resumed on the other clock."""
+    from .calllog import LogError, written_on_another_clock
 
-    header = read_header(log)
-    written_with = header.get("clock") if header is not None else None
-    if written_with in ("wall", "manual") and written_with != clock:
+    written_with = written_on_another_clock(log, clock)
+    if written_with is not None:
         raise LogError(
             f"{log} was written with clock={written_with!r}; resume it with clock={written_with!r} "
             "(or pass another log)"

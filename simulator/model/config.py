@@ -28,7 +28,6 @@ __all__ = [
     "WorkspaceConfig",
     "builtin_source",
     "step_conditions",
-    "steps_span",
 ]
 
 
@@ -210,16 +209,3 @@ def step_conditions(steps: tuple[Step, ...]) -> Iterator[Cond]:
             yield step.condition
             yield from step_conditions(step.then)
             yield from step_conditions(step.else_)
-
-
-def steps_span(steps: tuple[Step, ...]) -> int:
-    """The longest a run of `steps` can wait: every wait, the longer branch."""
-    total = 0
-    for step in steps:
-        if isinstance(step, Wait):
-            total += step.seconds
-        elif isinstance(step, WaitUntil):
-            total += step.max + steps_span(step.then)
-        elif isinstance(step, Branch):
-            total += max(steps_span(step.then), steps_span(step.else_))
-    return total

@@ -25,7 +25,7 @@ from simulator.model.conditions import (
     compile_condition,
     walk,
 )
-from simulator.model.config import JourneyDef, SegmentDef, WorkspaceConfig
+from simulator.model.config import Branch, JourneyDef, SegmentDef, Step, Wait, WaitUntil, WorkspaceConfig
 
 __all__ = [
     "AGE",
@@ -34,6 +34,7 @@ __all__ = [
     "Rules",
     "dependencies",
     "existence_windows",
+    "longest_waits",
     "rules_of",
     "segment_dependencies",
     "window_key",
@@ -133,6 +134,27 @@ def windows_by_event(ws: WorkspaceConfig) -> dict[str, tuple[tuple[int, str], ..
             if isinstance(node, Performed) and node.within is not None:
                 found.setdefault(node.event, set()).add(node.within)
     return {name: tuple((w, window_key(name, w)) for w in sorted(ws_)) for name, ws_ in found.items()}
+
+
+def longest_waits(ws: WorkspaceConfig) -> tuple[int, int]:
+    """The longest a workspace can keep a story going after its last call: its
+    longest time window (or age a negative window needs) and its longest
+    journey run (every wait and `wait_until` of every path)."""
+    windows = [w for found in windows_by_event(ws).values() for w, _key in found]
+    return max([0, *windows, *ws.ages]), max([0, *(_steps_span(j.steps) for j in ws.journeys)])
+
+
+def _steps_span(steps: tuple[Step, ...]) -> int:
+    """The longest a run of `steps` can wait: every wait, the longer branch."""
+    total = 0
+    for step in steps:
+        if isinstance(step, Wait):
+            total += step.seconds
+        elif isinstance(step, WaitUntil):
+            total += step.max + _steps_span(step.then)
+        elif isinstance(step, Branch):
+            total += max(_steps_span(step.then), _steps_span(step.else_))
+    return total
 
 
 class Rules:

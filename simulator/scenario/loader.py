@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from simulator.model.config import BUILTIN_SOURCES, WorkspaceConfig, steps_span
+from simulator.model.config import BUILTIN_SOURCES, WorkspaceConfig
 from simulator.model.plan import Plan
 from simulator.model.time import format_duration, is_duration, parse_duration, parse_instant
 from simulator.scenario import schema as s
@@ -492,7 +492,7 @@ def _latest_end(config: WorkspaceConfig, start: int, sends: list[Any], expectati
     (the worst latency; 40 means for an exponential one) or reached its
     timestamp, its last expectation, then the longest time window closing and
     the longest journey run (every wait and `wait_until` of every path)."""
-    from simulator.platform.rules import windows_by_event
+    from simulator.platform.rules import longest_waits
 
     last = start
     for send in sends:
@@ -505,7 +505,5 @@ def _latest_end(config: WorkspaceConfig, start: int, sends: list[Any], expectati
         copies = (send.copies or 1) - 1 + (1 if source.duplicate_rate else 0)  # a duplicate comes a retry later
         last = max(last, send.at + worst + copies * retry, send.timestamp or start)
     last = max([last, *(e.at for e in expectations if getattr(e, "at", None) is not None)])
-    windows = [w for found in windows_by_event(config).values() for w, _key in found]
-    longest_window = max([0, *windows, *config.ages])
-    longest_run = max([0, *(steps_span(j.steps) for j in config.journeys)])
+    longest_window, longest_run = longest_waits(config)
     return last + longest_window + config.filter_retry + longest_run

@@ -203,6 +203,13 @@ def _properties(spec: EventSpec, values: tuple[int, ...]) -> dict[str, Any]:
     return props
 
 
+def _device(catalog: Catalog, act: _Act) -> tuple[str, str]:
+    """The device an act happens on and the client source it sends through: most
+    often the shopper's main device, the phone."""
+    pick = max(0, act.device - 1)
+    return DEVICES[pick % len(DEVICES)], catalog.client_sources[pick % len(catalog.client_sources)]
+
+
 def _step(
     tables: _Tables, shoppers: dict[str, dict[str, str]], act: _Act, at: int, faults: bool, serial: dict[str, int]
 ) -> dict[str, Any] | None:
@@ -210,10 +217,7 @@ def _step(
     names = list(shoppers)
     who = names[act.who % len(names)]
     known = bool(shoppers[who])
-    # Most steps come from the shopper's main device, the phone.
-    pick = max(0, act.device - 1)
-    device = DEVICES[pick % len(DEVICES)]
-    client = catalog.client_sources[pick % len(catalog.client_sources)]
+    device, client = _device(catalog, act)
     server = catalog.server_sources[act.server % len(catalog.server_sources)]
     step: dict[str, Any] = {"at": tables.at(at), "who": who}
     if act.action == "track" and catalog.events:
@@ -259,9 +263,7 @@ def _with_fault(tables: _Tables, shoppers: dict[str, dict[str, str]], act: _Act,
     """The step with the act's fault applied (`--faults`), as its shopper's device and source would carry it."""
     if act.fault == "none":
         return out
-    pick = max(0, act.device - 1)
-    device = DEVICES[pick % len(DEVICES)]
-    client = tables.catalog.client_sources[pick % len(tables.catalog.client_sources)]
+    device, client = _device(tables.catalog, act)
     identifiers = tuple(shoppers[out["who"]])
     return apply_fault(out, act.fault, act.fault_variant, device=device, client_source=client, identifiers=identifiers)
 

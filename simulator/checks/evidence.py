@@ -28,7 +28,7 @@ from simulator.model.config import JourneyDef
 from simulator.model.time import format_offset
 from simulator.model.values import canonical_key, fold_name, lookup, read_generously, tests_pass
 from simulator.pipeline import Outcome
-from simulator.platform.state import Event, Run
+from simulator.platform.state import Event, Message, Run
 
 __all__ = ["Evidence", "IdealEvent", "Violation", "single_performed"]
 
@@ -111,6 +111,30 @@ class Evidence:
                 (r.journey.name, r.trigger.seq) for r in outcome.platform.runs if r.trigger is not None
             }
         return (journey, seq) in keys
+
+    def refresh_decided(self, r: Run, j: JourneyDef, m: Message | None) -> bool:
+        """Did `rules.segment_refresh` decide the ghost message `m` (SPEC 9's
+        `refresh_lag`: without it, the event would have counted)?"""
+        return bool(self.ws.segment_refresh) and self.reads_segments(j) and (m is None or not self.sent_without(r, m))
+
+    def sent_without(self, r: Run, m: Message) -> bool:
+        """Replayed without `rules.segment_refresh`, does `m` still go out at its
+        instant: from the run with the same trigger (for a segment trigger, from
+        a run of the same shopper's)? When it does, the refresh did not decide it."""
+        for twin in self.unrefreshed.platform.runs:
+            if twin.journey.name != r.journey.name:
+                continue
+            if r.trigger is not None:
+                if twin.trigger is None or (twin.trigger.seq, twin.trigger.delivery.copy) != (
+                    r.trigger.seq,
+                    r.trigger.delivery.copy,
+                ):
+                    continue
+            elif twin.trigger is not None or twin.shopper != r.shopper:
+                continue
+            if any(sent.message == m.message and sent.at == m.at for sent in twin.messages):
+                return True
+        return False
 
     # ------------------------------------------------------------ helpers
 

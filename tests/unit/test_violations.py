@@ -367,6 +367,39 @@ timeline:
     assert found(judge(text)) == [("ghost_abandon", "ana", "refresh_lag")]
 
 
+@pytest.mark.parametrize(
+    ("order", "exit_setting", "cause"),
+    [
+        # The segment would not have held a drifted name or a string value, refreshed or not.
+        ("{at: 10m, who: ana, track: Order Completed}", "goal", "name_mismatch"),
+        ("{at: 10m, who: ana, track: order_completed, properties: {value: '5'}}", "goal", "type_mismatch"),
+        # exit: never sends the reminder whatever the segment holds.
+        ("{at: 10m, who: ana, track: order_completed, properties: {value: 5}}", "never", "exit_setting"),
+    ],
+)
+def test_a_refreshed_segment_is_not_the_cause_when_the_message_goes_out_without_refresh_too(
+    judge: Judge, order: str, exit_setting: str, cause: str
+) -> None:
+    # SPEC 9's refresh_lag: "without rules.segment_refresh, it would have counted".
+    text = f"""
+scenario: s
+workspace:
+  rules: {{segment_refresh: 1h}}
+  segments: {{buyers: {{rule: {{performed: order_completed, where: {{value: {{gte: 1}}}}}}}}}}
+  journeys:
+    recovery:
+      trigger: {{event: checkout_started}}
+      goal: {{in_segment: buyers}}
+      exit: {exit_setting}
+      steps: [{{wait: 2h}}, {{send: reminder}}]
+shoppers: {{ana: {{id: cus_1}}}}
+timeline:
+  - {{at: 1m, who: ana, track: checkout_started}}
+  - {order}
+"""
+    assert found(judge(text)) == [("ghost_abandon", "ana", cause)]
+
+
 SPLIT_THEN_MERGED = """
 scenario: s
 workspace:

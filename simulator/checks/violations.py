@@ -231,7 +231,11 @@ class _Finder(MissedEntries):
             send = self.sends.get(seq)
             who = runs[0].shopper or ""
             copies = len(self.p.processed.get(seq, []))
-            if len({r.profiles[0][1] for r in runs}) > 1:
+            second = sorted(r.entered_at for r in runs)[1]
+            # Profiles merged into one before the last entry were one profile for it:
+            # the copies, not the split, doubled the run.
+            last = max(r.entered_at for r in runs)
+            if len({self.live_at(r.profiles[0][1], last) for r in runs}) > 1:
                 cause, why = "identity_split", "it entered on more than one profile"
             elif copies > 1:
                 cause, why = "duplicate_delivery", f"{copies} copies of it were processed"
@@ -239,7 +243,6 @@ class _Finder(MissedEntries):
                 cause, why = "other", "it entered more than once"
             at = send.at if send else runs[0].entered_at
             text = f"{self.describe_send(send) if send else 'one event'} started {len(runs)} runs of {journey}: {why}"
-            second = sorted(r.entered_at for r in runs)[1]
             out.append(Violation("duplicate_entry", who, cause, at, journey, None, seq, text, decided=second))
         return out
 

@@ -1117,6 +1117,27 @@ def test_duplicate_entry_duplicate_delivery(judge: Judge) -> None:
     assert result.violations[0].journey == "recovery"
 
 
+def test_copies_on_profiles_merged_before_the_second_arrived_are_a_duplicate_delivery(judge: Judge) -> None:
+    # Copy 1 starts a run on ben's email profile; Merge People moves it to cio_1;
+    # copy 2 lands there: one profile by then, so the copies, not a split, doubled it.
+    text = """
+scenario: s
+workspace:
+  sources: {byemail: {kind: server, latency: 0s, identify_by: email}}
+  journeys:
+    j1: {trigger: {event: browse}, exit: never, steps: [{wait: 1d}, {send: m1}]}
+shoppers: {ana: {id: cus_1}, ben: {email: ben@example.com}}
+timeline:
+  - {at: 0m, who: ana, identify: true}
+  - {at: 0m, who: ben, identify: true}
+  - {at: 10m, who: ben, source: byemail, track: browse, copies: 2, retry_after: 1h}
+  - {at: 30m, merge: {primary: {id: cus_1}, secondary: {email: ben@example.com}}}
+"""
+    result = judge(text)
+    assert found(result) == [("duplicate_entry", "ben", "duplicate_delivery")]
+    assert [r.profiles[0][1] for r in result.outcome.platform.runs] == [2, 1]
+
+
 def test_client_copies_are_absorbed_and_make_no_duplicate_entry(judge: Judge) -> None:
     text = missed(
         "{at: 0s, who: ana, device: phone, identify: true}\n{at: 1m, who: ana, device: phone, "

@@ -81,7 +81,10 @@ def _simulate(
     platform = Platform(ws, plan.start, plan.owners, exhaustive=exhaustive)
     platform.schedule(deliveries, dropped, in_arrival_order=drawn)
     results: dict[int, Any] = {}
+    # A `within` span's end is waited for like an `at`: `sent: [...], within: [1h, 2h]`
+    # looks at what the story does until 2h.
     ats = [e.at for e in plan.expectations if e.at is not None]
+    ats += [e.within[1] for e in plan.expectations if e.within is not None]
     if ats and until is None and plan.until is None:
         # Without `until`, a simulation lasts until every `at` has passed (SPEC
         # 11), whether or not anything is probed there: `run` and `timeline`

@@ -505,5 +505,6 @@ def _latest_end(config: WorkspaceConfig, start: int, sends: list[Any], expectati
         copies = (send.copies or 1) - 1 + (1 if source.duplicate_rate else 0)  # a duplicate comes a retry later
         last = max(last, send.at + worst + copies * retry, send.timestamp or start)
     last = max([last, *(e.at for e in expectations if getattr(e, "at", None) is not None)])
+    last = max([last, *(e.within[1] for e in expectations if getattr(e, "within", None) is not None)])
     longest_window, longest_run = longest_waits(config)
     return last + longest_window + config.filter_retry + longest_run

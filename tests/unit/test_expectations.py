@@ -236,3 +236,33 @@ expect:
 def test_a_duplicate_entry_is_decided_when_its_second_run_starts(judge: Judge, expectation: str, passes: bool) -> None:
     result = judge(DOUBLED + f"  - {expectation}\n")
     assert result.results[0].passed is passes
+
+
+IDLE = """
+scenario: s
+workspace:
+  rules: {negative_window_needs_age: false}
+  segments:
+    idle: {rule: {not_performed: browse, within: 1h}}
+  journeys:
+    winback: {trigger: {segment: idle}, steps: [{send: hi}]}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, track: browse}
+expect:
+"""
+
+
+@pytest.mark.parametrize(
+    ("expectation", "passes"),
+    [
+        # The window closes at 1h: the story runs to the span's end, as to an `at` (SPEC 11).
+        ("{who: ana, journey: winback, sent: [hi], within: [1h, 2h]}", True),
+        ("{who: ana, journey: winback, entered: 1, within: [30m, 2h]}", True),
+        ("{who: ana, journey: winback, sent: [], within: [0m, 59m]}", True),
+    ],
+)
+def test_a_within_span_is_waited_for_like_an_at(judge: Judge, expectation: str, passes: bool) -> None:
+    result = judge(IDLE + f"  - {expectation}\n")
+    assert result.results[0].passed is passes
+    assert result.outcome.end >= result.outcome.plan.expectations[0].within[1]  # type: ignore[index]

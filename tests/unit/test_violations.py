@@ -371,7 +371,7 @@ timeline:
     ("order", "exit_setting", "cause"),
     [
         # The segment would not have held a drifted name or a string value, refreshed or not.
-        ("{at: 10m, who: ana, track: Order Completed}", "goal", "name_mismatch"),
+        ("{at: 10m, who: ana, track: Order Completed, properties: {value: 5}}", "goal", "name_mismatch"),
         ("{at: 10m, who: ana, track: order_completed, properties: {value: '5'}}", "goal", "type_mismatch"),
         # exit: never sends the reminder whatever the segment holds.
         ("{at: 10m, who: ana, track: order_completed, properties: {value: 5}}", "never", "exit_setting"),

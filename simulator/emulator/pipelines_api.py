@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from simulator.model.time import instant_millis
+
 from .protocol import CALL_BYTES, NAME_BYTES, ApiError, check_data, check_id, check_name, iso_timestamp, json_bytes
 
 __all__ = ["PIPELINE_CALLS", "PIPELINE_ROUTES", "pipeline_ops"]
@@ -147,6 +149,18 @@ def _call_op(kind: str, msg: Any) -> dict[str, Any]:
     return op
 
 
+def _clock_gap(sent_at: str, timestamp: str, seconds: int) -> int:
+    """`sentAt - timestamp` in whole seconds, measured in milliseconds and cut
+    toward zero: two calls stamped the same time before they were sent keep
+    one gap, whichever side of a second each fell (`seconds`, the gap of the
+    whole-second instants, when either does not read to the millisecond)."""
+    try:
+        gap = instant_millis(sent_at, naive_utc=True) - instant_millis(timestamp, naive_utc=True)
+    except (ValueError, OverflowError):
+        return seconds
+    return int(gap / 1000)
+
+
 def pipeline_ops(route: str, body: Any, strict: bool) -> list[dict[str, Any]]:
     """Operations for one request to `/v1/{route}`.
 
@@ -179,7 +193,9 @@ def pipeline_ops(route: str, body: Any, strict: bool) -> list[dict[str, Any]]:
                 raise ApiError(400, f"type must be one of {', '.join(PIPELINE_CALLS)}, got {json.dumps(kind)}")
             op = _call_op(kind, msg)
             if sent_at is not None and "timestamp" in op:
-                op["sent_at"] = sent_at
+                op["sent_at"] = op["timestamp"] + _clock_gap(
+                    body["sentAt"], msg["timestamp"], sent_at - op["timestamp"]
+                )
             ops.append(op)
         except ApiError as exc:
             errors.append(f"{where}: {exc.message}")

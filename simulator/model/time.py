@@ -8,7 +8,7 @@ reads the wall clock.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "DEFAULT_START",
@@ -77,6 +77,22 @@ def parse_instant(text: object, latest: int = _LATEST, naive_utc: bool = False) 
     (scenario files use `LATEST_IN_FILES`, so that an instant plus any duration
     stays printable). `naive_utc`: one without an offset is UTC, as the Data
     Pipelines (Segment-style) APIs read their timestamps; files must say."""
+    seconds = int(_moment(text, naive_utc).timestamp())
+    if not 0 <= seconds <= latest:
+        raise ValueError(
+            f"the instant {text!s} is out of range: segsim handles instants from "
+            f"1970-01-01T00:00:00Z to {format_instant(latest)}"
+        )
+    return seconds
+
+
+def instant_millis(text: object, naive_utc: bool = False) -> int:
+    """An ISO-8601 instant in epoch milliseconds: the sub-second part kept."""
+    moment = _moment(text, naive_utc)
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+def _moment(text: object, naive_utc: bool) -> datetime:
     if isinstance(text, datetime):
         moment = text
     elif isinstance(text, str):
@@ -103,13 +119,7 @@ def parse_instant(text: object, latest: int = _LATEST, naive_utc: bool = False) 
         if not naive_utc:
             raise ValueError(f"the instant {text!s} has no offset: add Z (UTC) or +HH:MM")
         moment = moment.replace(tzinfo=UTC)
-    seconds = int(moment.timestamp())
-    if not 0 <= seconds <= latest:
-        raise ValueError(
-            f"the instant {text!s} is out of range: segsim handles instants from "
-            f"1970-01-01T00:00:00Z to {format_instant(latest)}"
-        )
-    return seconds
+    return moment
 
 
 def format_instant(seconds: int) -> str:

@@ -113,6 +113,31 @@ def test_a_fast_device_clock_is_corrected_for_a_queued_event(segsim_emulator: An
     assert [e["timestamp"] for e in emu.get(f"/profiles/{cio}")["events"]] == ["2026-03-02T08:00:00Z"]
 
 
+def test_calls_stamped_the_same_time_before_sending_keep_their_order_across_a_second(segsim_emulator: Any) -> None:
+    # Both waited 0.5 s before sending; the order's instants straddle a second, the
+    # checkout's do not: both land on the arrival second, the order processed second.
+    emu = segsim_emulator
+    calls = [
+        ("checkout_started", {"checkout_id": "ck", "value": 50}, "00.200", "00.700"),
+        ("order_completed", {"order_id": "o", "checkout_id": "ck", "value": 50}, "01.800", "02.300"),
+    ]
+    for name, properties, stamped, sent in calls:
+        body = {
+            "userId": "cus_1",
+            "event": name,
+            "properties": properties,
+            "timestamp": f"2026-11-30T10:00:{stamped}Z",
+            "sentAt": f"2026-11-30T10:00:{sent}Z",
+        }
+        assert httpx.post(f"{emu.pipelines_url}/track", json=body, auth=(emu.write_key, "")).status_code == 200
+    events = emu.get("/profiles/cio_1")["events"]
+    assert [(e["name"], e["timestamp"]) for e in events] == [
+        ("checkout_started", "2026-03-02T09:00:00Z"),
+        ("order_completed", "2026-03-02T09:00:00Z"),
+    ]
+    assert emu.members("cart_abandoners") == []
+
+
 def test_a_timestamp_without_an_offset_is_utc(segsim_emulator: Any) -> None:
     # `datetime.utcnow().isoformat()`, as a hand-written client sends it: the Pipelines APIs read UTC
     emu = segsim_emulator

@@ -150,7 +150,14 @@ def ideal_outcome(plan: Plan) -> tuple[Outcome, dict[int, int]]:
             continue
         carries_known = send.user_id is not None or send.email is not None
         ideal_id, anon = f"ideal:{who}", f"ideal-anon:{who}"
+        # A track that identifies the shopper is processed before the stitch that
+        # moves their anonymous events: its delivery's profile update comes before
+        # the entries it causes (SPEC 4), so the moved events are offered to
+        # triggers over a profile that holds it (a purchase refuses the checkout).
+        stitch_seq, twin_seq = send.seq * 2 - 1, send.seq * 2
         if carries_known and who not in known:
+            if send.call == "track":
+                stitch_seq, twin_seq = twin_seq, stitch_seq
             known.add(who)
             # The ideal profile's own `id` is its `ideal:` key, not the shopper's:
             # until a call carries their id, the profile has none (a guest never does).
@@ -158,7 +165,7 @@ def ideal_outcome(plan: Plan) -> tuple[Outcome, dict[int, int]]:
             if "id" not in carried and "id" not in set_by_identify[who]:
                 carried = {"id": None, **carried}
             stitch = Send(
-                seq=send.seq * 2 - 1,
+                seq=stitch_seq,
                 at=send.at,
                 call="identify",
                 source=send.source,
@@ -170,7 +177,7 @@ def ideal_outcome(plan: Plan) -> tuple[Outcome, dict[int, int]]:
             )
             sends.append(stitch)
         twin = Send(
-            seq=send.seq * 2,
+            seq=twin_seq,
             at=send.at,
             call=send.call,
             source=send.source,

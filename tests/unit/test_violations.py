@@ -1110,6 +1110,26 @@ timeline:
 # ------------------------------------------------------------------ duplicates and splits
 
 
+@pytest.mark.parametrize("identify", ["", "{at: 2h, who: ana, device: phone, identify: true}"])
+def test_the_ideal_run_offers_earlier_events_over_a_profile_holding_the_identifying_track(
+    judge: Judge, identify: str
+) -> None:
+    # The shopper's first identified call is the purchase: in the ideal run the
+    # anonymous checkout is offered after the purchase is on the profile, so the
+    # filter refuses it there as on the platform: no missed entry.
+    text = missed(
+        f"""
+        {{at: 0s, who: ana, device: phone, track: checkout_started, properties: {{value: 5}}}}
+        {{at: 2h, who: ana, source: orders, track: order_completed, properties: {{order_id: o1}}}}
+        {identify}
+        """,
+        filter_="{not_performed: order_completed}",
+    )
+    result = judge(text)
+    assert found(result) == []
+    assert result.outcome.platform.runs == []
+
+
 def test_duplicate_entry_duplicate_delivery(judge: Judge) -> None:
     text = missed("{at: 0s, who: ana, track: checkout_started, properties: {value: 5}, copies: 2}")
     result = judge(text)

@@ -432,6 +432,8 @@ def _top_level_keys(file: str, _mtime_ns: int, _size: int) -> dict[str, Any] | N
                             keys.setdefault(key, None)  # its value is a collection
                         key = _NO_KEY
                 depth += 1
+                if depth > MAX_DEPTH:
+                    return None  # refused when loaded; reading on costs the square of the depth
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
             elif depth == 1 and root_is_a_mapping and isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):

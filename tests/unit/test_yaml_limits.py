@@ -105,3 +105,22 @@ def test_a_second_document_is_refused_as_such_however_deep_it_is(second: str) ->
 def test_a_document_marked_at_its_start_and_end_is_one_document() -> None:
     doc = load_yaml_text("---\nscenario: x\ntimeline: []\n...\n", "one.yaml")
     assert doc.data == {"scenario": "x", "timeline": []}
+
+
+def test_a_folder_search_stops_reading_a_file_at_the_depth_the_loader_refuses(tmp_path: Path) -> None:
+    # `check`, `lint` and pytest's collection ask a file's top-level keys: past
+    # MAX_DEPTH the parser's events are not read on (their cost grows with the
+    # square of the depth); the lines decide, and loading says what is wrong.
+    from simulator.scenario.loader import is_scenario_file, load_plan
+    from simulator.scenario.yamlfile import top_level_keys
+
+    deep = tmp_path / "deep.yaml"
+    nested = "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)
+    deep.write_text(f"scenario: deep\ntimeline: []\ndescription: {nested}\n")
+    shallow = tmp_path / "shallow.yaml"
+    shallow.write_text("scenario: shallow\ndescription: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n")
+    assert top_level_keys(deep) is None
+    assert top_level_keys(shallow) == {"scenario": "shallow", "description": None}
+    assert is_scenario_file(deep)
+    with pytest.raises(InputError, match="description"):
+        load_plan(deep)

@@ -132,11 +132,16 @@ _SERVER_INDEX = 0x3F
 _HEADER_BYTES = 4 + len(SHOPPER_NAMES)
 
 
-def _follows(ws: WorkspaceConfig) -> dict[str, tuple[int, ...]]:
-    """Per funnel opening event: its second step comes 30m or 5m after the first,
-    or just before the wait its journey makes before the first message (an
-    order sent 55m after a checkout whose reminder waits 1h, then batched past
-    the reminder), or 2h later (the round 10m when the journey does not wait)."""
+def _follows(catalog: Catalog) -> dict[str, tuple[int, ...]]:
+    """Per funnel opening event: its second step comes 30m or 5m after the first;
+    or when the opening event's journey waits before its first message, 5m
+    before that wait ends (an order sent 55m after a checkout whose reminder
+    waits 1h, then batched past the reminder) and one second before the
+    message can go out (the checkout's quickest arrival plus the wait: any
+    latency on the order, a batch whatever its phase, makes the reminder a
+    ghost); else 10m or 2h later."""
+    ws = catalog.workspace
+    quickest = min((_least_latency(ws, name) for name in catalog.client_sources), default=0)
     out: dict[str, tuple[int, ...]] = {}
     for j in ws.journeys:
         waited = 0
@@ -146,8 +151,14 @@ def _follows(ws: WorkspaceConfig) -> dict[str, tuple[int, ...]]:
             if isinstance(step, Wait):
                 waited += step.seconds
         if j.trigger_event is not None and waited > 300 and j.trigger_event not in out:
-            out[j.trigger_event] = (_FOLLOW_SECONDS[0], _FOLLOW_SECONDS[1], waited - 300, _FOLLOW_SECONDS[3])
+            out[j.trigger_event] = (_FOLLOW_SECONDS[0], _FOLLOW_SECONDS[1], waited - 300, waited + quickest - 1)
     return out
+
+
+def _least_latency(ws: WorkspaceConfig, source: str) -> int:
+    """The shortest latency a source's model gives (0 for exponential and batch)."""
+    model = ws.source(source).latency
+    return model.a if model.kind in ("fixed", "uniform") else 0
 
 
 class _Tables:
@@ -166,7 +177,7 @@ class _Tables:
         self.index = {spec.name: i for i, spec in enumerate(catalog.events)}
         self.servers = len(catalog.server_sources)
         self.at_text: dict[int, str] = {}
-        self.follows = _follows(catalog.workspace)
+        self.follows = _follows(catalog)
 
     def act(self, b: bytes) -> _Act:
         action, event = self.whats[(b[0] - 1) % len(self.whats)]

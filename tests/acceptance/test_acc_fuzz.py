@@ -597,3 +597,16 @@ def test_a_users_story_written_as_a_scenario_replays(tmp_path: Path) -> None:
         plan = load_plan(path)
         assert len(plan.sends) >= len(load_witness(text).scenario["timeline"])
     assert textwrap.dedent(texts[0]).startswith("# note: written by a user's test\n")
+
+
+@pytest.mark.parametrize("seed", ["0", "10"])
+def test_the_shipped_fixtures_batch_ghost_is_found_at_the_default_budget(tmp_path: Path, seed: str) -> None:
+    """The D2C fixture's order system batches every 30m and its recovery waits
+    1h: an order sent shortly before the reminder arrives after it. With the
+    round gaps alone, a checkout on the batch grid never made that ghost, and
+    these seeds certified the workspace at the default 200 examples."""
+    fixture = Path(__file__).parents[2] / "fixtures" / "workspaces" / "dtc_store.yaml"
+    workspace = _project(tmp_path, fixture.read_text(encoding="utf-8"))
+    result = _fuzz(workspace, tmp_path / "found", "--seed", seed, "--invariant", "no_ghost_abandons")
+    assert result.exit_code == 1, result.output
+    assert ("no_ghost_abandons", "ghost_abandon", "cart_recovery", "late_arrival") in _found(result), result.output

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from simulator.lint.findings import ERROR, WARNING, Severity
 from simulator.lint.trackplan import TrackingPlanView, a_type, show_value, type_hint, type_name, value_has_type
+from simulator.model.values import canonical_key
 
 __all__ = ["EventReport", "UniqueValues", "check_event"]
 
@@ -143,7 +144,7 @@ class UniqueValues:
         """Where this value was first seen (file, line), when this is another delivery
         of it; None when the value is new, or when this copy carries the dedupe id of
         a delivery already seen (a retry the platform absorbs, counted once)."""
-        key = (event, self.digest(value))
+        key = (event, self.digest(canonical_key(value)))  # `5` and `5.0` are one order, as the platform reads them
         mark = self.digest(dedupe_id) if dedupe_id is not None else None
         earlier = self._seen.get(key)
         if earlier is None:

@@ -141,6 +141,17 @@ def test_a_repeated_order_id_under_another_message_id(folder: LintFolder) -> Non
     assert "line 1" in found[0].message
 
 
+def test_a_numeric_unique_value_written_another_way_is_the_same_value(folder: LintFolder) -> None:
+    # 5 and 5.0 are one order id, as the platform's idempotency keys read them; "5" is another.
+    lines = [
+        track("order_completed", {"order_id": 5, "value": 10}, messageId="a"),
+        track("order_completed", {"order_id": 5.0, "value": 10}, messageId="b"),
+        track("order_completed", {"order_id": "5", "value": 10}, messageId="c"),
+    ]
+    found = folder.lint(folder.log(lines)).findings
+    assert [(f.rule, f.line) for f in found if f.rule == "duplicate-unique-value"] == [("duplicate-unique-value", 2)]
+
+
 def test_timestamps_later_than_arrival_or_too_old(folder: LintFolder) -> None:
     props = {"checkout_id": "ck_1", "value": 1}
     ahead = track("checkout_started", props, receivedAt="2027-01-15T09:00:00Z")

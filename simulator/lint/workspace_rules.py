@@ -518,13 +518,20 @@ def _watched_events(j: s.Journey) -> list[str]:
     return sorted(set(names))
 
 
-def _wait_before_first_send(steps: list[s.JourneyStep]) -> tuple[int, str] | None:
-    total = 0
-    for step in steps:
+def _wait_before_first_send(steps: list[s.JourneyStep], total: int = 0) -> tuple[int, str] | None:
+    """How soon after entry a message can first go out, and which: along every
+    path, through `branch` arms and past a `wait_until` not met by its `max`
+    (its `then` runs when what it waits for happened: no reminder)."""
+    for i, step in enumerate(steps):
         if step.wait is not None:
             total += parse_duration(step.wait)
+        elif step.wait_until is not None:
+            total += parse_duration(step.wait_until.max)
         elif step.send is not None:
             return total, step.send
-        elif step.wait_until is not None or step.branch is not None:
-            return None
+        elif step.branch is not None:
+            rest = steps[i + 1 :]
+            arms = [_wait_before_first_send([*arm, *rest], total) for arm in (step.branch.then, step.branch.else_)]
+            found = [arm for arm in arms if arm is not None]
+            return min(found, key=lambda pair: pair[0]) if found else None
     return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from lint_support import LintFolder, rules, workspace
@@ -139,6 +140,33 @@ def test_a_wait_shorter_than_the_goal_latency(folder: LintFolder) -> None:
         ws["journeys"]["cart_recovery"]["steps"][0] = {"wait": "10m"}
 
     assert _lint(folder, change) == ["wait-shorter-than-latency"]
+
+
+ORDERED = {"performed": "order_completed"}
+VIP = {"attribute": "vip", "eq": True}
+
+
+@pytest.mark.parametrize(
+    ("steps", "flagged"),
+    [
+        # Not met by its max, the wait_until goes on to the reminder 10m after entry.
+        ([{"wait_until": {"condition": ORDERED, "max": "10m"}}, {"send": "r"}], True),
+        # Its `then` runs when the order is in: no reminder there.
+        ([{"wait_until": {"condition": ORDERED, "max": "2h", "then": [{"send": "t"}]}}], False),
+        # A branch arm sends at once; the other arm waits long enough.
+        ([{"branch": {"if": VIP, "then": [{"send": "v"}], "else": [{"wait": "2h"}]}}], True),
+        # Both arms wait long enough, then the step after the branch sends.
+        ([{"branch": {"if": VIP, "then": [{"wait": "2h"}], "else": [{"wait": "3h"}]}}, {"send": "r"}], False),
+        ([{"branch": {"if": VIP, "then": [{"update": {"a": 1}}]}}, {"send": "r"}], True),
+    ],
+)
+def test_the_first_message_is_found_through_wait_until_and_branch(
+    folder: LintFolder, steps: list[dict[str, Any]], flagged: bool
+) -> None:
+    def change(ws: dict[str, Any]) -> None:
+        ws["journeys"]["cart_recovery"]["steps"] = steps
+
+    assert ("wait-shorter-than-latency" in _lint(folder, change)) is flagged
 
 
 def test_a_not_list_is_read_like_the_clauses_it_holds(folder: LintFolder) -> None:

@@ -151,6 +151,16 @@ class LogLint:
             self.add("malformed-line", ERROR, number, "further malformed lines", key=("more",))
 
     def call(self, number: int, call: LoggedCall) -> None:
+        if call.shape == "unknown":
+            self.add(
+                "unknown-record",
+                WARNING,
+                number,
+                f"{call.call} is none of the three log shapes (segsim call log, Data Pipelines message, "
+                "Track API v2 operation): it was skipped",
+                key=("shape",),
+            )
+            return
         label = call.name if call.is_event and call.name else call.call
         if call.bad_time is not None:
             self.add(

@@ -52,8 +52,8 @@ LATEST_INSTANT = 253_402_300_799  # 9999-12-31T23:59:59Z, the last instant segsi
 
 @dataclass(slots=True)
 class LoggedCall:
-    shape: str  # call-log | pipelines | track-v2
-    call: str  # track | identify | page | screen | merge | ...
+    shape: str  # call-log | pipelines | track-v2 | unknown (a batch element that is no call)
+    call: str  # track | identify | page | screen | merge | ... (for unknown: where, `batch[2]`)
     name: str | None
     properties: Mapping[str, Any] | None
     timestamp: int | None
@@ -180,9 +180,10 @@ def calls_of(
         return
     batch = record.get("batch")
     if isinstance(batch, list):
-        for item in batch:
-            if isinstance(item, dict):
-                yield from calls_of(item, source_kinds, outer or record)
+        for index, item in enumerate(batch):
+            inside = list(calls_of(item, source_kinds, outer or record)) if isinstance(item, dict) else []
+            # An element that is no call is said, as a line that is none is; the others are read.
+            yield from inside or [LoggedCall("unknown", f"batch[{index}]", None, None, None, None, None, None)]
         return
     for key in _WRAPPERS:
         inner = record.get(key)

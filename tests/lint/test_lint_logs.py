@@ -213,6 +213,14 @@ def test_a_line_of_no_known_shape(folder: LintFolder) -> None:
     assert rules(folder.lint(folder.log([{"hello": "world"}])).findings) == ["unknown-record"]
 
 
+def test_a_batch_element_of_no_known_shape_is_said_beside_the_calls_read(folder: LintFolder) -> None:
+    order = track("order_complted", {"order_id": "o_1", "value": 10})
+    found = folder.lint(folder.log([{"batch": [{"foo": 1}, order, 5]}])).findings
+    assert sorted((f.rule, f.count) for f in found) == [("unknown-record", 2), ("unplanned-event", 1)]
+    (unknown,) = [f for f in found if f.rule == "unknown-record"]
+    assert unknown.message.startswith("batch[0] is none of the three log shapes")
+
+
 def test_repeats_fold_into_one_finding_with_a_count(folder: LintFolder) -> None:
     lines = [track("checkout_start", {"checkout_id": "c", "value": i}) for i in range(5)]
     found = folder.lint(folder.log(lines)).findings

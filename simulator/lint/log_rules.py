@@ -172,6 +172,16 @@ class LogLint:
                 key=(label,),
             )
         future = self.timestamps(number, call, label)
+        if call.call in ("track", "event") and not isinstance(call.name, str):
+            self.add(
+                "missing-event-name",
+                ERROR,
+                number,
+                "a track without an event name (a text): the platform refuses it, and nothing it carries counts",
+                "event" if call.shape == "pipelines" else "name",
+                key=(call.shape,),
+            )
+            return
         if not call.is_event or call.name is None:
             return
         name = call.name

@@ -221,6 +221,18 @@ def test_a_batch_element_of_no_known_shape_is_said_beside_the_calls_read(folder:
     assert unknown.message.startswith("batch[0] is none of the three log shapes")
 
 
+def test_a_track_without_an_event_name_is_an_error(folder: LintFolder) -> None:
+    nameless = {k: v for k, v in track("x", {"value": 1}).items() if k != "event"}
+    numbered = {**track("x", {"value": 1}), "event": 123}
+    entity = {"type": "person", "identifiers": {"id": "cus_1"}, "action": "event", "attributes": {}}
+    found = folder.lint(folder.log([nameless, numbered, entity])).findings
+    assert [(f.rule, f.severity, f.line, f.path) for f in found] == [
+        ("missing-event-name", "error", 1, "event"),
+        ("missing-event-name", "error", 3, "name"),
+    ]
+    assert found[0].count == 2
+
+
 def test_repeats_fold_into_one_finding_with_a_count(folder: LintFolder) -> None:
     lines = [track("checkout_start", {"checkout_id": "c", "value": i}) for i in range(5)]
     found = folder.lint(folder.log(lines)).findings

@@ -43,17 +43,18 @@ class _StepReport:
     ) -> None:
         target: tuple[object, ...] = ("track",) if detail == ("event",) else detail
         if rule in ("server-event-from-client", "client-event-from-server"):
-            target = ("source",) if self._names_source() else ("device",)
+            # The key that chose the source: `source`, else the `device` (a client), else the event.
+            target = next((found for key in ("source", "device") if (found := self._has(key))), ("track",))
             message += f" (step source {self.send.source!r} is a {self.source_kind} source)"
         self.add(rule, severity, message, target)
 
-    def _names_source(self) -> bool:
+    def _has(self, key: str) -> tuple[str] | None:
         data = self.doc.data
         try:
             step = data["timeline"][self.send.step]
         except (KeyError, IndexError, TypeError):
-            return False
-        return isinstance(step, dict) and "source" in step
+            return None
+        return (key,) if isinstance(step, dict) and key in step else None
 
 
 def lint_scenario(plan: Plan, doc: YamlDoc, tracking: TrackingPlanView, sink: FindingSink, names: EventNames) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from lint_support import NOW, LintFolder, rules
+from lint_support import NOW, LintFolder, rules, workspace
 
 from simulator.lint.lint_run import lint_paths
 
@@ -103,6 +103,24 @@ def test_a_server_only_event_sent_from_a_browser(folder: LintFolder) -> None:
     found = folder.lint(folder.scenario([browser_order])).findings
     assert rules(found) == ["server-event-from-client"]
     assert found[0].severity == "error"
+
+
+def test_a_source_finding_points_at_the_key_that_chose_the_source(folder: LintFolder) -> None:
+    def client_checkout(ws: dict[str, Any]) -> None:
+        ws["tracking_plan"]["events"]["checkout_started"]["source"] = "client"
+
+    folder.write_workspace(workspace(change=client_checkout))
+    steps = [
+        step(ORDER, source=None, device="laptop"),  # a device: its client source
+        step(ORDER, source="web", device="laptop", properties={**ORDER["properties"], "order_id": "o_2"}),
+        step(CHECKOUT, device=None),  # no device, no source: the default backend, chosen by nothing written
+    ]
+    found = folder.lint(folder.scenario(steps)).findings
+    assert [(f.rule, f.path) for f in found] == [
+        ("server-event-from-client", "timeline[0].device"),
+        ("server-event-from-client", "timeline[1].source"),
+        ("client-event-from-server", "timeline[2].track"),
+    ]
 
 
 def test_a_repeated_unique_value(folder: LintFolder) -> None:

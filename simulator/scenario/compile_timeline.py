@@ -111,6 +111,14 @@ def compile_timeline(
                     "put reset: true on a step of the shopper's, with its device",
                 )
                 continue
+            if step.device is not None:
+                fail(
+                    i,
+                    "device",
+                    "a merge (Merge People, with the API key) comes from a server, not a shopper's device",
+                    "leave device out: a merge goes through its source (backend unless the step names another)",
+                )
+                continue
             if source.kind == "client":
                 fail(
                     i,

@@ -149,3 +149,19 @@ def test_a_flow_style_scenario_file_is_collected(tmp_path: Path) -> None:
     workspace = tmp_path / "ws.yaml"
     workspace.write_text("segments: {}\n", encoding="utf-8")
     assert is_scenario_file(flow) and not is_scenario_file(workspace)
+
+
+@pytest.mark.parametrize("source", ["", "source: backend, "])
+def test_a_merge_step_with_a_device_is_refused_at_its_device(tmp_path: Path, source: str) -> None:
+    # SPEC 2 defaults a step with a device to `web`; a merge comes from a server (SPEC 5).
+    text = f"""
+scenario: merge from a phone
+shoppers: {{ana: {{id: cus_1}}, ben: {{email: ben@example.com}}}}
+timeline:
+  - {{at: 0m, device: phone, {source}merge: {{primary: {{id: cus_1}}, secondary: {{email: ben@example.com}}}}}}
+"""
+    with pytest.raises(InputError) as info:
+        load_plan_text(text, "<edge>", tmp_path)
+    (problem,) = info.value.problems
+    assert (problem.path, problem.line) == ("timeline[0].device", 5)
+    assert "comes from a server, not a shopper's device" in problem.message

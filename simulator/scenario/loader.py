@@ -380,6 +380,14 @@ def _plan(doc: YamlDoc, path: Path, inline: bool = False) -> Plan:
         raw_ws = ws_doc.data
         if not isinstance(raw_ws, dict):
             raise InputError([ws_doc.problem((), "a workspace file is a mapping of keys")])
+        if "scenario" in raw_ws:
+            itself = ws_path.resolve() == path.resolve()
+            what = "this scenario file itself" if itself else f"a scenario file ({model.workspace})"
+            hint = "name the workspace file (sources, identity, segments, journeys), or write the workspace inline"
+            uses = raw_ws.get("workspace")
+            if not itself and isinstance(uses, str):
+                hint = f"name the workspace that scenario uses: {os.path.normpath(Path(model.workspace).parent / uses)}"
+            raise InputError([doc.problem(("workspace",), f"this names {what}, not a workspace file", hint)])
     overrides = data.get("overrides") or {}
     merged = merge_overrides(raw_ws, overrides) if overrides else raw_ws
 

@@ -165,3 +165,21 @@ timeline:
     (problem,) = info.value.problems
     assert (problem.path, problem.line) == ("timeline[0].device", 5)
     assert "comes from a server, not a shopper's device" in problem.message
+
+
+def test_a_workspace_key_naming_a_scenario_file_is_refused_at_that_key(tmp_path: Path) -> None:
+    from simulator.scenario.loader import load_plan
+
+    (tmp_path / "ws.yaml").write_text("segments: {viewers: {rule: {performed: page_viewed}}}\n")
+    (tmp_path / "base.yaml").write_text("scenario: base\nworkspace: ws.yaml\n")
+    (tmp_path / "uses_base.yaml").write_text("scenario: on a scenario\nworkspace: base.yaml\n")
+    (tmp_path / "itself.yaml").write_text("scenario: on itself\nworkspace: itself.yaml\n")
+    for name, message, hint in [
+        ("uses_base.yaml", "this names a scenario file (base.yaml), not a workspace file", "uses: ws.yaml"),
+        ("itself.yaml", "this names this scenario file itself", "write the workspace inline"),
+    ]:
+        with pytest.raises(InputError) as info:
+            load_plan(tmp_path / name)
+        (problem,) = info.value.problems
+        assert (Path(problem.file).name, problem.line, problem.path) == (name, 2, "workspace")
+        assert message in problem.message and hint in problem.hint

@@ -34,7 +34,7 @@ class Problem:
 
     def render(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        text = f"{where}: {self.path + ': ' if self.path else ''}{_shorten(self.message)}"
+        text = f"{where}: {_shorten_path(self.path) + ': ' if self.path else ''}{_shorten(self.message)}"
         if self.hint:
             text += f" ({_shorten(self.hint)})"
         return text
@@ -46,6 +46,13 @@ _LONG_QUOTED = re.compile(r"'([^'\n]{200,})'")
 
 def _shorten(text: str) -> str:
     return _LONG_QUOTED.sub(lambda m: f"'{m.group(1)[:60]}...' ({len(m.group(1)):,} characters)", text)
+
+
+def _shorten_path(path: str) -> str:
+    """A key path with a key of 200 characters or more cut as quoted values are."""
+    if len(path) < 200:
+        return path
+    return re.sub(r"[^.\[\]]{200,}", lambda m: f"{m.group(0)[:60]}... ({len(m.group(0)):,} characters)", path)
 
 
 class InputError(SegsimError):

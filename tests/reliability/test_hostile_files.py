@@ -109,7 +109,7 @@ SCENARIOS = [
     Hostile(
         "workspace_is_itself.yaml",
         _text("scenario: x\nworkspace: workspace_is_itself.yaml\n"),
-        (":1:1:", "'scenario'"),
+        (":2:1:", "workspace", "this scenario file itself"),
     ),
     Hostile(
         "huge_integer.yaml",

@@ -244,32 +244,40 @@ class _Compiler:
     # --------------------------------------------------------------- whole
 
     def segment_order(self, segs: dict[str, Cond]) -> list[str]:
+        """Every segment after the segments its rule reads (depth first, without
+        recursion: a chain of a thousand `in_segment`s is a valid workspace)."""
         deps = {name: [n.segment for n in walk(rule) if isinstance(n, InSegment)] for name, rule in segs.items()}
         order: list[str] = []
-        state: dict[str, int] = {}
-
-        def visit(name: str, chain: list[str]) -> None:
-            if state.get(name) == 2:
-                return
-            if state.get(name) == 1:
-                cycle = chain[chain.index(name) :]
-                # Told at a segment of the cycle that a scenario's overrides wrote, if
-                # any: most often the change that closed it.
-                told = [self.report(("segments", m, "rule"), "", "") for m in cycle]
-                at = next((i for i, t in enumerate(told) if t.path.startswith("overrides.")), 0)
-                shown = [*cycle[at:], *cycle[:at], cycle[at]]
-                self.fail(("segments", cycle[at], "rule"), "in_segment references form a cycle: " + " -> ".join(shown))
-                return
-            state[name] = 1
-            for dep in deps.get(name, []):
-                if dep in segs:
-                    visit(dep, chain + [name])
-            state[name] = 2
-            order.append(name)
-
-        for name in segs:
-            visit(name, [])
+        done: set[str] = set()
+        for root in segs:
+            if root in done:
+                continue
+            chain: list[str] = [root]  # the path being visited; `on_chain` indexes it
+            on_chain = {root: 0}
+            pending = [iter(deps[root])]
+            while pending:
+                dep = next((d for d in pending[-1] if d in segs and d not in done), None)
+                if dep is None:
+                    name = chain.pop()
+                    del on_chain[name]
+                    pending.pop()
+                    done.add(name)
+                    order.append(name)
+                elif dep in on_chain:
+                    self._cycle(chain[on_chain[dep] :])  # told, and not followed: the search goes on
+                else:
+                    on_chain[dep] = len(chain)
+                    chain.append(dep)
+                    pending.append(iter(deps[dep]))
         return order
+
+    def _cycle(self, cycle: list[str]) -> None:
+        # Told at a segment of the cycle that a scenario's overrides wrote, if
+        # any: most often the change that closed it.
+        told = [self.report(("segments", m, "rule"), "", "") for m in cycle]
+        at = next((i for i, t in enumerate(told) if t.path.startswith("overrides.")), 0)
+        shown = [*cycle[at:], *cycle[:at], cycle[at]]
+        self.fail(("segments", cycle[at], "rule"), "in_segment references form a cycle: " + " -> ".join(shown))
 
     def run(self) -> WorkspaceConfig:
         ws = self.ws

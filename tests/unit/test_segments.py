@@ -174,6 +174,26 @@ def test_in_segment_cycles_are_refused_at_load_time(load: Callable[[str], Plan])
     assert all(p.path.startswith("workspace.segments") for p in problems)
 
 
+@pytest.mark.parametrize("closed", [False, True])
+def test_a_chain_of_two_thousand_in_segments_loads_and_its_cycle_is_told(
+    load: Callable[[str], Plan], closed: bool
+) -> None:
+    # Each segment reads the next; the last reads an event, or closes the cycle.
+    n = 2000
+    lines = [f"    s{i}: {{rule: {{in_segment: s{i + 1}}}}}" for i in range(n - 1)]
+    last = "{in_segment: s0}" if closed else "{performed: e}"
+    lines.append(f"    s{n - 1}: {{rule: {last}}}")
+    text = "scenario: s\nworkspace:\n  segments:\n" + "\n".join(lines) + "\n"
+    if not closed:
+        names = [seg.name for seg in load(text).workspace.segments]
+        assert (len(names), names[0], names[-1]) == (n, f"s{n - 1}", "s0")  # each after what it reads
+        return
+    (problem,) = _refused(load, text)
+    assert problem.path == "workspace.segments.s0.rule"
+    assert problem.message.startswith("in_segment references form a cycle: s0 -> s1 -> s2")
+    assert problem.message.endswith(f"s{n - 1} -> s0")
+
+
 def test_a_cycle_an_override_only_describes_is_told_in_the_workspace(load: Callable[[str], Plan]) -> None:
     problems = _refused(
         load,

@@ -87,6 +87,9 @@ class _Compiler:
         out: list[ValueTest] = []
         for prop, test in (where or {}).items():
             here = path + (prop,)
+            if any(not part.removesuffix("[]") for part in str(prop).split(".")):
+                self.fail(here, f"the path {prop!r} has an empty key", "join keys with dots: a.b, items[].category")
+                continue
             if isinstance(test, dict) and not (set(test) == {"trigger"}):
                 if not test:
                     self.fail(here, "an empty test: write a value or {op: value}")

@@ -142,12 +142,18 @@ def _exactly_one(model: BaseModel, heads: tuple[str, ...], what: str) -> None:
 # --------------------------------------------------------------------------- conditions
 
 
+# A count of events: 0 or more (`count: {eq: -1}` would never hold, `gte: -1` always).
+_Count = Annotated[int, Field(ge=0)]
+# An event, segment or attribute name: never empty.
+_Name = Annotated[str, Field(min_length=1)]
+
+
 class CountTest(Strict):
-    eq: Optional[int] = None
-    gte: Optional[int] = None
-    lte: Optional[int] = None
-    gt: Optional[int] = None
-    lt: Optional[int] = None
+    eq: Optional[_Count] = None
+    gte: Optional[_Count] = None
+    lte: Optional[_Count] = None
+    gt: Optional[_Count] = None
+    lt: Optional[_Count] = None
 
 
 _CONDITION_HEADS = ("all", "any", "not_", "performed", "not_performed", "attribute", "in_segment", "trigger")
@@ -160,13 +166,13 @@ class Condition(Strict):
     all: Optional[list[Condition]] = None
     any: Optional[list[Condition]] = None
     not_: Optional[Union[Condition, Annotated[list[Condition], Field(min_length=1)]]] = Field(default=None, alias="not")
-    performed: Optional[str] = None
-    not_performed: Optional[str] = None
+    performed: Optional[_Name] = None
+    not_performed: Optional[_Name] = None
     within: Optional[Duration] = None
     where: Optional[dict[str, Any]] = None
     count: Optional[CountTest] = None
-    after: Optional[str] = None
-    attribute: Optional[str] = None
+    after: Optional[_Name] = None
+    attribute: Optional[_Name] = None
     eq: Any = None
     ne: Any = None
     gt: Any = None
@@ -176,7 +182,7 @@ class Condition(Strict):
     in_: Optional[list[Any]] = Field(default=None, alias="in")
     contains: Any = None
     exists: Optional[bool] = None
-    in_segment: Optional[str] = None
+    in_segment: Optional[_Name] = None
     trigger: Optional[dict[str, Any]] = None
 
     @model_validator(mode="after")

@@ -192,3 +192,24 @@ def test_an_error_cuts_a_huge_key_in_its_path_as_it_cuts_a_huge_value(tmp_path: 
     rendered = str(info.value)
     assert len(rendered) < 1_000
     assert "k" * 60 + "... (100,000 characters)" in rendered
+
+
+@pytest.mark.parametrize(
+    ("rule", "path", "words"),
+    [
+        ('{performed: ""}', "performed", "at least 1 character"),
+        ("{performed: e, count: {eq: -1}}", "count.eq", "at least 0"),
+        ("{performed: e, where: {a..b: 1}}", "where.a..b", "has an empty key"),
+        ("{performed: e, where: {'items[].': 1}}", "where.items[].", "has an empty key"),
+        ("{attribute: '', eq: 1}", "attribute", "at least 1 character"),
+    ],
+)
+def test_a_rule_that_could_never_mean_anything_is_refused_where_it_is_written(
+    tmp_path: Path, rule: str, path: str, words: str
+) -> None:
+    text = f"scenario: s\nworkspace:\n  segments:\n    s: {{rule: {rule}}}\n"
+    with pytest.raises(InputError) as info:
+        load_plan_text(text, "<edge>", tmp_path)
+    (problem,) = info.value.problems
+    assert (problem.path, problem.line) == (f"workspace.segments.s.rule.{path}", 4)
+    assert words in problem.message

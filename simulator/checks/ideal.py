@@ -150,13 +150,14 @@ def ideal_outcome(plan: Plan) -> tuple[Outcome, dict[int, int]]:
             continue
         carries_known = send.user_id is not None or send.email is not None
         ideal_id, anon = f"ideal:{who}", f"ideal-anon:{who}"
-        # A track that identifies the shopper is processed before the stitch that
-        # moves their anonymous events: its delivery's profile update comes before
-        # the entries it causes (SPEC 4), so the moved events are offered to
-        # triggers over a profile that holds it (a purchase refuses the checkout).
+        # A track that identifies the shopper is sent anonymously just before the
+        # stitch, which moves it with their earlier events: all are on the profile
+        # when each is offered to triggers, in (timestamp, send) order, as a merge
+        # offers moved events (SPEC 5, 9): a purchase refuses its own checkout.
         stitch_seq, twin_seq = send.seq * 2 - 1, send.seq * 2
+        joining = carries_known and who not in known and send.call == "track"
         if carries_known and who not in known:
-            if send.call == "track":
+            if joining:
                 stitch_seq, twin_seq = twin_seq, stitch_seq
             known.add(who)
             # The ideal profile's own `id` is its `ideal:` key, not the shopper's:
@@ -187,7 +188,7 @@ def ideal_outcome(plan: Plan) -> tuple[Outcome, dict[int, int]]:
             event_id=send.event_id,
             step=send.step,
         )
-        if who in known:
+        if who in known and not joining:
             twin.user_id = ideal_id
         else:
             twin.anonymous_id = anon

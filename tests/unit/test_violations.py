@@ -1130,6 +1130,26 @@ def test_the_ideal_run_offers_earlier_events_over_a_profile_holding_the_identify
     assert result.outcome.platform.runs == []
 
 
+def test_the_identifying_track_is_offered_after_the_earlier_anonymous_events(judge: Judge) -> None:
+    # The ideal run offers the anonymous order (1m) before the identifying one
+    # (1h): a once journey enters for the first, which the platform, keeping it
+    # on the anonymous profile, never did.
+    text = """
+scenario: s
+workspace:
+  sources: {orders: {kind: server, latency: 0s}}
+  journeys:
+    thanks: {trigger: {event: order_completed}, frequency: once, steps: [{send: ty}]}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 1m, who: ana, device: phone, track: order_completed, properties: {order_id: o1}}
+  - {at: 1h, who: ana, source: orders, track: order_completed, properties: {order_id: o2}}
+"""
+    result = judge(text)
+    assert found(result) == [("missed_entry", "ana", "identity_split")]
+    assert result.violations[0].seq == 1
+
+
 def test_duplicate_entry_duplicate_delivery(judge: Judge) -> None:
     text = missed("{at: 0s, who: ana, track: checkout_started, properties: {value: 5}, copies: 2}")
     result = judge(text)

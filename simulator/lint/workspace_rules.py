@@ -518,20 +518,36 @@ def _watched_events(j: s.Journey) -> list[str]:
     return sorted(set(names))
 
 
-def _wait_before_first_send(steps: list[s.JourneyStep], total: int = 0) -> tuple[int, str] | None:
+def _wait_before_first_send(steps: list[s.JourneyStep]) -> tuple[int, str] | None:
     """How soon after entry a message can first go out, and which: along every
     path, through `branch` arms and past a `wait_until` not met by its `max`
     (its `then` runs when what it waits for happened: no reminder)."""
-    for i, step in enumerate(steps):
+    found, _ = _first_send(steps, 0)
+    return found
+
+
+def _first_send(steps: list[s.JourneyStep], start: int | None) -> tuple[tuple[int, str] | None, int | None]:
+    """From `start` (the soonest a path gets here without a message; None when
+    none does): the soonest message of these steps, and the soonest a path
+    leaves them without one. Each step is read once, however many branches."""
+    best: tuple[int, str] | None = None
+    soonest = start
+    for step in steps:
+        if soonest is None:
+            break
         if step.wait is not None:
-            total += parse_duration(step.wait)
+            soonest += parse_duration(step.wait)
         elif step.wait_until is not None:
-            total += parse_duration(step.wait_until.max)
+            soonest += parse_duration(step.wait_until.max)
         elif step.send is not None:
-            return total, step.send
+            if best is None or soonest < best[0]:
+                best = (soonest, step.send)
+            soonest = None
         elif step.branch is not None:
-            rest = steps[i + 1 :]
-            arms = [_wait_before_first_send([*arm, *rest], total) for arm in (step.branch.then, step.branch.else_)]
-            found = [arm for arm in arms if arm is not None]
-            return min(found, key=lambda pair: pair[0]) if found else None
-    return None
+            arms = [_first_send(arm, soonest) for arm in (step.branch.then, step.branch.else_)]
+            for sent, _ in arms:
+                if sent is not None and (best is None or sent[0] < best[0]):
+                    best = sent
+            ends = [end for _, end in arms if end is not None]
+            soonest = min(ends) if ends else None
+    return best, soonest

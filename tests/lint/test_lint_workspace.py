@@ -155,6 +155,20 @@ VIP = {"attribute": "vip", "eq": True}
         ([{"wait_until": {"condition": ORDERED, "max": "2h", "then": [{"send": "t"}]}}], False),
         # A branch arm sends at once; the other arm waits long enough.
         ([{"branch": {"if": VIP, "then": [{"send": "v"}], "else": [{"wait": "2h"}]}}], True),
+        # A branch inside an arm: its quicker arm reaches the send after 5m.
+        (
+            [
+                {
+                    "branch": {
+                        "if": VIP,
+                        "then": [{"branch": {"if": VIP, "then": [{"wait": "2h"}], "else": [{"wait": "5m"}]}}],
+                        "else": [{"wait": "3h"}],
+                    }
+                },
+                {"send": "r"},
+            ],
+            True,
+        ),
         # Both arms wait long enough, then the step after the branch sends.
         ([{"branch": {"if": VIP, "then": [{"wait": "2h"}], "else": [{"wait": "3h"}]}}, {"send": "r"}], False),
         ([{"branch": {"if": VIP, "then": [{"update": {"a": 1}}]}}, {"send": "r"}], True),

@@ -112,15 +112,20 @@ class Evidence:
             }
         return (journey, seq) in keys
 
-    def refresh_decided(self, r: Run, j: JourneyDef, m: Message | None) -> bool:
-        """Did `rules.segment_refresh` decide the ghost message `m` (SPEC 9's
-        `refresh_lag`: without it, the event would have counted)?"""
-        return bool(self.ws.segment_refresh) and self.reads_segments(j) and (m is None or not self.sent_without(r, m))
+    def refresh_decided(self, r: Run, j: JourneyDef, m: Message | None, acted: int) -> bool:
+        """Did `rules.segment_refresh` decide the ghost message `m`, whose shopper
+        acted at `acted` (SPEC 9's `refresh_lag`: without it, the event would
+        have counted)? Not when the story replayed without it sends `m` after
+        that act too."""
+        if not self.ws.segment_refresh or not self.reads_segments(j):
+            return False
+        return m is None or not self.sent_without_refresh(r, m, acted)
 
-    def sent_without(self, r: Run, m: Message) -> bool:
-        """Replayed without `rules.segment_refresh`, does `m` still go out at its
-        instant: from the run with the same trigger (for a segment trigger, from
-        a run of the same shopper's)? When it does, the refresh did not decide it."""
+    def sent_without_refresh(self, r: Run, m: Message, acted: int) -> bool:
+        """Replayed without `rules.segment_refresh`, does `m` still go out at or
+        after `acted`, at whatever instant (a segment-triggered run enters at
+        another): from the run with the same trigger (for a segment trigger,
+        from a run of the same shopper's)?"""
         for twin in self.unrefreshed.platform.runs:
             if twin.journey.name != r.journey.name:
                 continue
@@ -132,7 +137,7 @@ class Evidence:
                     continue
             elif twin.trigger is not None or twin.shopper != r.shopper:
                 continue
-            if any(sent.message == m.message and sent.at == m.at for sent in twin.messages):
+            if any(sent.message == m.message and sent.at >= acted for sent in twin.messages):
                 return True
         return False
 

@@ -150,7 +150,7 @@ class IdentityEvidence(Evidence):
             return "identity_split", f"it updated cio_{landed}, not the run's profile cio_{run_at}"
         if arrival > at or (arrival == at and self.processed_after(send, m)):
             return "late_arrival", "it arrived after the message was sent"
-        if self.refresh_decided(r, j, m):
+        if self.refresh_decided(r, j, m, send.at):
             return "refresh_lag", "the segments it depends on had not been refreshed"
         if not j.exits_on_goal:
             return "exit_setting", f"exit: {j.exit} never consults the goal"

@@ -135,7 +135,7 @@ class _Finder(MissedEntries):
         restamped_counts = self.counts_stamped_when_sent(r, role, target, send.at, first, (at, after), run_at)
         if first.ts != send.at and read_exactly and consulted and restamped_counts:
             return "clock_skew", f"it was stamped {self.t(first.ts)}, not its send instant"
-        if self.refresh_decided(r, j, m):
+        if self.refresh_decided(r, j, m, send.at):
             return "refresh_lag", "the segments it depends on had not been refreshed"
         if target is not None and send.name != target.event:
             return "name_mismatch", f"it is named {send.name!r}, the rule waits for {target.event!r}"

@@ -332,6 +332,28 @@ def test_a_skewed_goal_under_an_exit_that_never_consults_it_is_exit_setting(judg
     assert found(judge(text)) == [("ghost_abandon", "ana", "exit_setting")]
 
 
+def test_a_segment_triggered_run_entering_at_a_sweep_keeps_its_drifted_goals_cause(judge: Judge) -> None:
+    # Refreshed, the run enters at the 1h sweep and sends at 3h; live, at 10m and
+    # 2h10m: the message goes out either way, so the drifted name decides it.
+    text = """
+scenario: s
+workspace:
+  rules: {segment_refresh: 1h}
+  segments: {browsers: {rule: {performed: browse}}}
+  journeys:
+    winback:
+      trigger: {segment: browsers}
+      goal: {performed: order_completed}
+      exit: goal
+      steps: [{wait: 2h}, {send: hi}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 10m, who: ana, track: browse}
+  - {at: 1h30m, who: ana, track: Order Completed}
+"""
+    assert found(judge(text)) == [("ghost_abandon", "ana", "name_mismatch")]
+
+
 def test_ghost_abandon_merge_lost(judge: Judge) -> None:
     # The order lands on the email profile; the merge a day later leaves it behind (window 1h).
     text = recovery(

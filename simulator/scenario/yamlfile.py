@@ -433,7 +433,9 @@ def _top_level_keys(file: str, _mtime_ns: int, _size: int) -> dict[str, Any] | N
                         key = _NO_KEY
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return None  # refused when loaded; reading on costs the square of the depth
+                    # Refused when loaded; reading on costs the square of the depth. The
+                    # keys written at the start of a line name what the file is.
+                    return dict.fromkeys(_LINE_KEY.findall(text))
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
             elif depth == 1 and root_is_a_mapping and isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
@@ -452,3 +454,4 @@ def _top_level_keys(file: str, _mtime_ns: int, _size: int) -> dict[str, Any] | N
 
 
 _NO_KEY = object()
+_LINE_KEY = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]|$)", re.MULTILINE)

@@ -111,7 +111,7 @@ def test_a_folder_search_stops_reading_a_file_at_the_depth_the_loader_refuses(tm
     # `check`, `lint` and pytest's collection ask a file's top-level keys: past
     # MAX_DEPTH the parser's events are not read on (their cost grows with the
     # square of the depth); the lines decide, and loading says what is wrong.
-    from simulator.scenario.loader import is_scenario_file, load_plan
+    from simulator.scenario.loader import is_scenario_file, load_plan, surely_a_story
     from simulator.scenario.yamlfile import top_level_keys
 
     deep = tmp_path / "deep.yaml"
@@ -119,8 +119,12 @@ def test_a_folder_search_stops_reading_a_file_at_the_depth_the_loader_refuses(tm
     deep.write_text(f"scenario: deep\ntimeline: []\ndescription: {nested}\n")
     shallow = tmp_path / "shallow.yaml"
     shallow.write_text("scenario: shallow\ndescription: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n")
-    assert top_level_keys(deep) is None
+    assert top_level_keys(deep) == {"scenario": None, "timeline": None, "description": None}  # by its lines
     assert top_level_keys(shallow) == {"scenario": "shallow", "description": None}
     assert is_scenario_file(deep)
+    # A file that is not a story stays one: one story-like key is not enough for pytest.
+    fixture = tmp_path / "http_fixture.yaml"
+    fixture.write_text(f"expect:\n  body: {nested}\n")
+    assert not surely_a_story(fixture)
     with pytest.raises(InputError, match="description"):
         load_plan(deep)

@@ -172,12 +172,13 @@ class LogLint:
                 key=(label,),
             )
         future = self.timestamps(number, call, label)
-        if call.call in ("track", "event") and not isinstance(call.name, str):
+        if call.call in ("track", "event") and not (isinstance(call.name, str) and call.name.strip()):
             self.add(
                 "missing-event-name",
                 ERROR,
                 number,
-                "a track without an event name (a text): the platform refuses it, and nothing it carries counts",
+                "a track without an event name (a text, not blank): the platform refuses it, "
+                "and nothing it carries counts",
                 "event" if call.shape == "pipelines" else "name",
                 key=(call.shape,),
             )

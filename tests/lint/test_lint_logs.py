@@ -224,13 +224,14 @@ def test_a_batch_element_of_no_known_shape_is_said_beside_the_calls_read(folder:
 def test_a_track_without_an_event_name_is_an_error(folder: LintFolder) -> None:
     nameless = {k: v for k, v in track("x", {"value": 1}).items() if k != "event"}
     numbered = {**track("x", {"value": 1}), "event": 123}
+    blank = {**track("x", {"value": 1}), "event": "  "}
     entity = {"type": "person", "identifiers": {"id": "cus_1"}, "action": "event", "attributes": {}}
-    found = folder.lint(folder.log([nameless, numbered, entity])).findings
+    found = folder.lint(folder.log([nameless, numbered, blank, entity])).findings
     assert [(f.rule, f.severity, f.line, f.path) for f in found] == [
         ("missing-event-name", "error", 1, "event"),
-        ("missing-event-name", "error", 3, "name"),
+        ("missing-event-name", "error", 4, "name"),
     ]
-    assert found[0].count == 2
+    assert found[0].count == 3
 
 
 def test_repeats_fold_into_one_finding_with_a_count(folder: LintFolder) -> None:

@@ -472,7 +472,8 @@ def _check_sweeps(
         lasts = (
             "lasts"
             if until is not None
-            else "can last (no `until`: the last send's latest arrival, then windows and journey waits)"
+            else "can last (no `until`: the last send's latest arrival or the latest `at` or `within` end "
+            "of an expectation, then windows and journey waits)"
         )
         raise InputError(
             [

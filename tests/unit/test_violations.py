@@ -354,6 +354,43 @@ timeline:
     assert found(judge(text)) == [("ghost_abandon", "ana", "name_mismatch")]
 
 
+@pytest.mark.parametrize(
+    ("exit_setting", "order", "cause"),
+    [
+        ("never", "{at: 10m, who: ana, track: order_completed, properties: {order_id: o_1}}", "exit_setting"),
+        (
+            "goal",
+            "{at: 10m, who: ana, track: order_completed, properties: {order_id: o_1}, timestamp: 2026-01-09T23:00:00Z}",
+            "clock_skew",
+        ),
+    ],
+)
+def test_an_order_merged_into_the_runs_profile_before_the_message_is_judged_there(
+    judge: Judge, exit_setting: str, order: str, cause: str
+) -> None:
+    # The order lands on the email profile; the identify at 20m merges it into the
+    # run's: the split healed before the message, so what kept it from counting decides.
+    text = f"""
+scenario: s
+start: 2026-01-10T00:00:00Z
+workspace:
+  sources: {{backend: {{kind: server, latency: 0s, identify_by: email}}}}
+  journeys:
+    j:
+      trigger: {{event: checkout_started}}
+      goal: {{performed: order_completed}}
+      exit: {exit_setting}
+      steps: [{{wait: 1h}}, {{send: m1}}]
+shoppers: {{ana: {{id: cus_1, email: ana@example.com}}}}
+timeline:
+  - {{at: 0m, who: ana, device: phone, identify: {{with: [id]}}}}
+  - {{at: 1m, who: ana, device: phone, track: checkout_started, properties: {{checkout_id: ck_1}}}}
+  - {order}
+  - {{at: 20m, who: ana, identify: true}}
+"""
+    assert found(judge(text)) == [("ghost_abandon", "ana", cause)]
+
+
 def test_ghost_abandon_merge_lost(judge: Judge) -> None:
     # The order lands on the email profile; the merge a day later leaves it behind (window 1h).
     text = recovery(

@@ -125,7 +125,7 @@ class Evidence:
         """Replayed without `rules.segment_refresh`, does `m` still go out at or
         after `acted`, at whatever instant (a segment-triggered run enters at
         another): from the run with the same trigger (for a segment trigger,
-        from a run of the same shopper's)?"""
+        from a run of the same shopper's entered by then)?"""
         for twin in self.unrefreshed.platform.runs:
             if twin.journey.name != r.journey.name:
                 continue
@@ -135,8 +135,8 @@ class Evidence:
                     r.trigger.delivery.copy,
                 ):
                     continue
-            elif twin.trigger is not None or twin.shopper != r.shopper:
-                continue
+            elif twin.trigger is not None or twin.shopper != r.shopper or twin.entered_at > acted:
+                continue  # a run entered after the act is another run, not this one live
             if any(sent.message == m.message and sent.at >= acted for sent in twin.messages):
                 return True
         return False
@@ -293,7 +293,7 @@ class Evidence:
                 attributes.update(read_generously(s.attributes))
         # The profile's id and email read as attributes too; an attribute of that name wins.
         attributes = {**identifiers, **attributes}
-        rules = {seg.name: seg.rule for seg in self.ws.segments}
+        memberships: dict[str, bool] = {}
 
         def base() -> View:
             return View(
@@ -308,8 +308,17 @@ class Evidence:
             )
 
         def member(name: str) -> bool:
-            rule = rules.get(name)
-            return rule is not None and holds(rule, base())
+            # Segments in the workspace's order, each after those it reads: a chain of
+            # a thousand `in_segment`s is read one level at a time, not recursively.
+            if name not in memberships:
+                for seg in self.ws.segments:
+                    if seg.name not in memberships:
+                        memberships[seg.name] = holds(seg.rule, segments_view)
+                    if seg.name == name:
+                        break
+            return memberships.get(name, False)
+
+        segments_view = base()
 
         view = base()
         view.trigger = read_generously(trigger) if trigger else None

@@ -391,6 +391,60 @@ timeline:
     assert found(judge(text)) == [("ghost_abandon", "ana", cause)]
 
 
+def test_a_goal_read_through_a_thousand_segments_is_judged_on_the_ideal_profile(judge: Judge) -> None:
+    # Each segment reads the next; the last reads the order. The ghost check
+    # evaluates the chain on the ideal profile, one level at a time.
+    n = 1000
+    chain = "".join(f"    s{i}: {{rule: {{in_segment: s{i + 1}}}}}\n" for i in range(n - 1))
+    text = f"""
+scenario: s
+workspace:
+  segments:
+{chain}    s{n - 1}: {{rule: {{performed: order_completed}}}}
+  journeys:
+    j:
+      trigger: {{event: checkout_started}}
+      goal: {{in_segment: s0}}
+      exit: never
+      steps: [{{wait: 1h}}, {{send: m}}]
+shoppers: {{ana: {{id: cus_1}}}}
+timeline:
+  - {{at: 0m, who: ana, track: checkout_started}}
+  - {{at: 10m, who: ana, track: order_completed}}
+"""
+    assert found(judge(text)) == [("ghost_abandon", "ana", "exit_setting")]
+
+
+@pytest.mark.parametrize("again", ["", "  - {at: 3h, who: ana, track: checkout_started}\n"])
+def test_a_later_run_of_the_shopper_is_no_twin_of_a_refreshed_segment_triggered_run(judge: Judge, again: str) -> None:
+    # Refreshed, the run enters at the 1h sweep and reminds at 1h30m, after the
+    # order (1h10m) the stale `buyers` has not seen; live, it reminds at 40m,
+    # before it. A run entered at 3h (live) is another run, not this one's twin.
+    text = (
+        """
+scenario: s
+workspace:
+  rules: {segment_refresh: 1h}
+  segments:
+    checkouters: {rule: {performed: checkout_started, within: 2h}}
+    buyers: {rule: {performed: order_completed, within: 1h}}
+  journeys:
+    nudge:
+      trigger: {segment: checkouters}
+      frequency: every_time
+      goal: {in_segment: buyers}
+      exit: goal
+      steps: [{wait: 30m}, {send: m}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 10m, who: ana, track: checkout_started}
+  - {at: 1h10m, who: ana, track: order_completed}
+"""
+        + again
+    )
+    assert ("ghost_abandon", "ana", "refresh_lag") in found(judge(text))
+
+
 def test_ghost_abandon_merge_lost(judge: Judge) -> None:
     # The order lands on the email profile; the merge a day later leaves it behind (window 1h).
     text = recovery(

@@ -49,8 +49,9 @@ def _shorten(text: str) -> str:
 
 
 def _shorten_path(path: str) -> str:
-    """A key path of 200 characters or more (a huge key, dots and all) cut as quoted values are."""
-    return path if len(path) < 200 else f"{path[:60]}... ({len(path):,} characters)"
+    """A key path of 200 characters or more (a huge key, dots and all) cut in its
+    middle: its start and its leaf are what say where."""
+    return path if len(path) < 200 else f"{path[:60]}...{path[-60:]} ({len(path):,} characters)"
 
 
 class InputError(SegsimError):

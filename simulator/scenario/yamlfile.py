@@ -454,4 +454,5 @@ def _top_level_keys(file: str, _mtime_ns: int, _size: int) -> dict[str, Any] | N
 
 
 _NO_KEY = object()
-_LINE_KEY = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]|$)", re.MULTILINE)
+# A key at the start of a line, plain, quoted, or opening a flow mapping (`{"scenario": ...`).
+_LINE_KEY = re.compile(r"""^(?:\{[ \t]*)?["']?([A-Za-z_][\w-]*)["']?[ \t]*:(?:[ \t]|$)""", re.MULTILINE)

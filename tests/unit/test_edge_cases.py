@@ -192,7 +192,19 @@ def test_an_error_cuts_a_huge_key_in_its_path_as_it_cuts_a_huge_value(tmp_path: 
         load_plan_text(text, "<edge>", tmp_path)
     rendered = str(info.value)
     assert len(rendered) < 1_000
-    assert key[:60] + "... (100,000 characters)" in rendered
+    assert key[:60] + "..." + key[-60:] + " (100,000 characters)" in rendered
+
+
+def test_an_error_cuts_a_long_path_in_its_middle_keeping_the_leaf(tmp_path: Path) -> None:
+    then = "".join("{branch: {if: {attribute: vip, eq: true}, then: [" for _ in range(9))
+    steps = then + "{wait: 5x}" + "]}}" * 9
+    text = "scenario: s\nworkspace:\n  journeys:\n    cart_recovery_for_high_value_returning_customers:\n"
+    text += f"      trigger: {{event: e}}\n      steps: [{steps}]\n"
+    with pytest.raises(InputError) as info:
+        load_plan_text(text, "<edge>", tmp_path)
+    (problem,) = info.value.problems
+    assert len(problem.path) >= 200
+    assert problem.render().split(": ")[1].endswith(".then[0].wait (" + f"{len(problem.path):,} characters)")
 
 
 @pytest.mark.parametrize(

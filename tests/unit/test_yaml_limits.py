@@ -126,5 +126,13 @@ def test_a_folder_search_stops_reading_a_file_at_the_depth_the_loader_refuses(tm
     fixture = tmp_path / "http_fixture.yaml"
     fixture.write_text(f"expect:\n  body: {nested}\n")
     assert not surely_a_story(fixture)
+    # Keys quoted, or opening a flow mapping, name it too.
+    for name, text in [
+        ("quoted", f'"scenario": deep\ndescription: {nested}\n'),
+        ("flow", f'{{"scenario": {nested}}}\n'),
+    ]:
+        story = tmp_path / f"{name}.yaml"
+        story.write_text(text)
+        assert is_scenario_file(story) and surely_a_story(story), name
     with pytest.raises(InputError, match="description"):
         load_plan(deep)

@@ -144,6 +144,11 @@ def longest_waits(ws: WorkspaceConfig) -> tuple[int, int]:
     return max([0, *windows, *ws.ages]), max([0, *(_steps_span(j.steps) for j in ws.journeys)])
 
 
+def run_span(journey: JourneyDef) -> int:
+    """The longest one run of `journey` can wait, every path taken."""
+    return _steps_span(journey.steps)
+
+
 def _steps_span(steps: tuple[Step, ...]) -> int:
     """The longest a run of `steps` can wait: every wait, the longer branch."""
     total = 0

@@ -44,12 +44,18 @@ class Sweep:
 
     @property
     def end(self) -> int:
-        """Where every replay stops: the horizon plus room for the last windows to close and the last
-        deliveries to land."""
+        """Where every replay stops: the horizon plus room for the last windows to
+        close, the last deliveries to land and, with `--journey`, the last run of
+        the journey to send its last message (a ghost then is counted in every
+        cell, whatever the other cells' windows)."""
+        from simulator.platform.rules import run_span
+
         models = [m for c in self.grid.cells for _s, m in c.latencies]
         models += [s.latency for s in self.workspace.sources.values()]
         worst = max((m.worst_case if m.worst_case is not None else 5 * m.a for m in models), default=0)
-        return self.start + self.horizon + max(self.grid.windows) + worst + self.workspace.filter_retry
+        journey = next((j for j in self.workspace.journeys if j.name == self.grid.journey), None)
+        run = run_span(journey) if journey is not None else 0
+        return self.start + self.horizon + max(self.grid.windows) + worst + self.workspace.filter_retry + run
 
 
 @dataclass

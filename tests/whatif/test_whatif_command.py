@@ -375,3 +375,34 @@ def test_an_output_linked_to_the_workspace_is_refused_and_the_workspace_kept(tmp
     result = CliRunner().invoke(main, [*args, "--population", "5", "--out", str(out)])
     assert result.exit_code == 2 and "is also an input" in result.output, result.output
     assert workspace.read_text() == Path(WORKSPACE).read_text()
+
+
+def test_a_cells_journey_figures_do_not_depend_on_the_other_cells(tmp_path: Path) -> None:
+    # The reminder waits 3h: a checkout late in the horizon is reminded after
+    # the horizon plus the 15m window; the sweep runs until it is sent, whether
+    # or not a 6h window is in the grid too.
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text(
+        "segments:\n"
+        "  cart_abandoners:\n"
+        "    rule: {all: [{performed: checkout_started, within: 1h},"
+        " {not_performed: order_completed, after: checkout_started}]}\n"
+        "journeys:\n"
+        "  nag:\n"
+        "    trigger: {event: checkout_started}\n"
+        "    goal: {performed: order_completed}\n"
+        "    exit: never\n"
+        "    steps: [{wait: 3h}, {send: reminder}]\n"
+    )
+    rates = []
+    for windows in ("15m", "15m,6h"):
+        out = tmp_path / windows.replace(",", "_")
+        args = ["whatif", str(workspace), "--segment", "cart_abandoners", "--journey", "nag", "--window", windows]
+        args += ["--latency", "backend=0s", "--population", "60", "--horizon", "1d", "--seed", "1", "--out", str(out)]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        rows = json.loads((out / "whatif.json").read_text())["rows"]
+        (row,) = [r for r in rows if r["window"] == "15m"]
+        rates.append((row["ghost_abandon_rate"], row["cause_exit_setting"]))
+    assert rates[0] == rates[1]
+    assert rates[0][1] == 10  # a message after the horizon's last window is counted too

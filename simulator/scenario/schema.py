@@ -300,9 +300,9 @@ class Segment(Strict):
 
 class EventTrigger(Strict):
     model_config = ConfigDict(json_schema_extra=_one_of("event", "segment"))
-    event: Optional[str] = None
+    event: Optional[_Name] = None
     where: Optional[dict[str, Any]] = None
-    segment: Optional[str] = None
+    segment: Optional[_Name] = None
 
     @model_validator(mode="after")
     def _shape(self) -> EventTrigger:
@@ -338,7 +338,7 @@ _JOURNEY_STEP_KINDS = ("wait", "send", "wait_until", "branch", "update")
 class JourneyStep(Strict):
     model_config = ConfigDict(json_schema_extra=_one_of(*_JOURNEY_STEP_KINDS))
     wait: Optional[Duration] = None
-    send: Optional[str] = None
+    send: Optional[_Name] = None
     wait_until: Optional[WaitUntil] = None
     branch: Optional[Branch] = None
     update: Optional[dict[str, Any]] = None

@@ -208,6 +208,23 @@ def test_an_error_cuts_a_long_path_in_its_middle_keeping_the_leaf(tmp_path: Path
 
 
 @pytest.mark.parametrize(
+    ("journey", "path"),
+    [
+        ('{trigger: {event: ""}, steps: [{send: m}]}', "trigger.event"),
+        ('{trigger: {segment: ""}, steps: [{send: m}]}', "trigger.segment"),
+        ('{trigger: {event: e}, steps: [{send: ""}]}', "steps[0].send"),
+    ],
+)
+def test_a_journey_naming_nothing_is_refused_where_it_is_written(tmp_path: Path, journey: str, path: str) -> None:
+    text = f"scenario: s\nworkspace:\n  journeys:\n    j: {journey}\n"
+    with pytest.raises(InputError) as info:
+        load_plan_text(text, "<edge>", tmp_path)
+    (problem,) = info.value.problems
+    assert (problem.path, problem.line) == (f"workspace.journeys.j.{path}", 4)
+    assert "at least 1 character" in problem.message
+
+
+@pytest.mark.parametrize(
     ("rule", "path", "words"),
     [
         ('{performed: ""}', "performed", "at least 1 character"),

@@ -17,6 +17,7 @@ __all__ = [
     "format_duration",
     "format_instant",
     "format_offset",
+    "instant_millis",
     "is_duration",
     "on_our_clock",
     "parse_duration",

@@ -154,11 +154,10 @@ def ideal_outcome(plan: Plan) -> tuple[Outcome, dict[int, int]]:
         # stitch, which moves it with their earlier events: all are on the profile
         # when each is offered to triggers, in (timestamp, send) order, as a merge
         # offers moved events (SPEC 5, 9): a purchase refuses its own checkout.
-        stitch_seq, twin_seq = send.seq * 2 - 1, send.seq * 2
-        joining = carries_known and who not in known and send.call == "track"
-        if carries_known and who not in known:
-            if joining:
-                stitch_seq, twin_seq = twin_seq, stitch_seq
+        first_known = carries_known and who not in known
+        joining = first_known and send.call == "track"
+        stitch_seq, twin_seq = (send.seq * 2, send.seq * 2 - 1) if joining else (send.seq * 2 - 1, send.seq * 2)
+        if first_known:
             known.add(who)
             # The ideal profile's own `id` is its `ideal:` key, not the shopper's:
             # until a call carries their id, the profile has none (a guest never does).

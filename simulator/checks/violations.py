@@ -231,11 +231,11 @@ class _Finder(MissedEntries):
             send = self.sends.get(seq)
             who = runs[0].shopper or ""
             copies = len(self.p.processed.get(seq, []))
-            second = sorted(r.entered_at for r in runs)[1]
+            entries = sorted(r.entered_at for r in runs)
+            second = entries[1]
             # Profiles merged into one before the last entry were one profile for it:
             # the copies, not the split, doubled the run.
-            last = max(r.entered_at for r in runs)
-            if len({self.live_at(r.profiles[0][1], last) for r in runs}) > 1:
+            if len({self.live_at(r.profiles[0][1], entries[-1]) for r in runs}) > 1:
                 cause, why = "identity_split", "it entered on more than one profile"
             elif copies > 1:
                 cause, why = "duplicate_delivery", f"{copies} copies of it were processed"

@@ -149,16 +149,11 @@ def _call_op(kind: str, msg: Any) -> dict[str, Any]:
     return op
 
 
-def _clock_gap(sent_at: str, timestamp: str, seconds: int) -> int:
-    """`sentAt - timestamp` in whole seconds, measured in milliseconds and cut
-    toward zero: two calls stamped the same time before they were sent keep
-    one gap, whichever side of a second each fell (`seconds`, the gap of the
-    whole-second instants, when either does not read to the millisecond)."""
-    try:
-        gap = instant_millis(sent_at, naive_utc=True) - instant_millis(timestamp, naive_utc=True)
-    except (ValueError, OverflowError):
-        return seconds
-    return int(gap / 1000)
+def _clock_gap(sent_at: str, timestamp: str) -> int:
+    """`sentAt - timestamp` (both already read) in whole seconds, measured in
+    milliseconds and cut toward zero: two calls stamped the same time before
+    they were sent keep one gap, whichever side of a second each fell."""
+    return int((instant_millis(sent_at, naive_utc=True) - instant_millis(timestamp, naive_utc=True)) / 1000)
 
 
 def pipeline_ops(route: str, body: Any, strict: bool) -> list[dict[str, Any]]:
@@ -193,9 +188,7 @@ def pipeline_ops(route: str, body: Any, strict: bool) -> list[dict[str, Any]]:
                 raise ApiError(400, f"type must be one of {', '.join(PIPELINE_CALLS)}, got {json.dumps(kind)}")
             op = _call_op(kind, msg)
             if sent_at is not None and "timestamp" in op:
-                op["sent_at"] = op["timestamp"] + _clock_gap(
-                    body["sentAt"], msg["timestamp"], sent_at - op["timestamp"]
-                )
+                op["sent_at"] = op["timestamp"] + _clock_gap(body["sentAt"], msg["timestamp"])
             ops.append(op)
         except ApiError as exc:
             errors.append(f"{where}: {exc.message}")

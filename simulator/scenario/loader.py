@@ -4,7 +4,6 @@ problem located (file:line:column, key path, what was expected, a hint)."""
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from simulator.scenario.compile_timeline import compile_expectations, compile_ti
 from simulator.scenario.compile_workspace import compile_workspace
 from simulator.scenario.errors import InputError, Problem, closest, did_you_mean, format_path
 from simulator.scenario.problems import problems_of, value_at
-from simulator.scenario.yamlfile import YamlDoc, load_yaml_file, load_yaml_text, top_level_keys
+from simulator.scenario.yamlfile import LINE_KEY, YamlDoc, load_yaml_file, load_yaml_text, top_level_keys
 
 __all__ = [
     "is_scenario_file",
@@ -263,46 +262,43 @@ def _validate_workspace(data: dict[str, Any], locate: Any) -> tuple[WorkspaceCon
     return config, model
 
 
-# `scenario:` at the top level, in block style or as the first key of a flow mapping.
 # Top-level keys only a scenario file has: a file holding one without a
 # `scenario:` key is a scenario whose name key is missing or misspelt.
 _STORY_KEYS = ("shoppers", "timeline", "expect", "workspace", "overrides", "until")
 # A workspace's own keys (`description` is a scenario's too).
 _WORKSPACE_KEYS = tuple(f.alias or n for n, f in s.Workspace.model_fields.items() if n != "description")
-_SCENARIO_KEY = re.compile(r"""^(\{\s*)?["']?scenario["']?\s*:""")
-_STORY_KEY = re.compile(r"""^(\{\s*)?["']?(scenario|""" + "|".join(_STORY_KEYS) + r""")["']?\s*:""")
 
 
-def _has_a_line(path: Path, pattern: re.Pattern[str]) -> bool:
-    """A `.yaml`/`.yml` file with a line starting as `pattern` says (cheap: no YAML parsed)."""
+def _has_a_line(path: Path, keys: tuple[str, ...]) -> bool:
+    """A `.yaml`/`.yml` file with a line starting with one of `keys` (cheap: no YAML parsed)."""
     if path.suffix not in (".yaml", ".yml"):
         return False
     try:
         with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
-            return any(pattern.match(line) for line in fh)
+            return any((key := LINE_KEY.match(line)) is not None and key.group(1) in keys for line in fh)
     except OSError:
         return False
 
 
-def _has_a_top_level_key(path: Path, keys: tuple[str, ...], pattern: re.Pattern[str]) -> bool:
+def _has_a_top_level_key(path: Path, keys: tuple[str, ...]) -> bool:
     if path.suffix not in (".yaml", ".yml"):
         return False
     top = top_level_keys(path)
     if top is None:  # not readable as YAML: its lines decide, and loading it says what is wrong
-        return _has_a_line(path, pattern)
+        return _has_a_line(path, keys)
     return any(key in top for key in keys)
 
 
 def is_scenario_file(path: Path) -> bool:
     """A `.yaml`/`.yml` file with a top-level `scenario` key (in its first document)."""
-    return _has_a_top_level_key(path, ("scenario",), _SCENARIO_KEY)
+    return _has_a_top_level_key(path, ("scenario",))
 
 
 def looks_like_a_story(path: Path) -> bool:
     """A `.yaml`/`.yml` file with a top-level key only scenarios have
     (`scenario`, shoppers, a timeline, expectations, ...): a scenario, or one
     whose name key is missing or misspelt, to be refused rather than skipped."""
-    return _has_a_top_level_key(path, ("scenario", *_STORY_KEYS), _STORY_KEY)
+    return _has_a_top_level_key(path, ("scenario", *_STORY_KEYS))
 
 
 def surely_a_story(path: Path) -> bool:

@@ -19,7 +19,7 @@ import yaml
 
 from simulator.scenario.errors import InputError, Problem, format_path
 
-__all__ = ["MAX_BYTES", "YamlDoc", "dump_yaml", "load_yaml_file", "load_yaml_text", "top_level_keys"]
+__all__ = ["LINE_KEY", "MAX_BYTES", "YamlDoc", "dump_yaml", "load_yaml_file", "load_yaml_text", "top_level_keys"]
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_NODES = 500_000
@@ -435,7 +435,7 @@ def _top_level_keys(file: str, _mtime_ns: int, _size: int) -> dict[str, Any] | N
                 if depth > MAX_DEPTH:
                     # Refused when loaded; reading on costs the square of the depth. The
                     # keys written at the start of a line name what the file is.
-                    return dict.fromkeys(_LINE_KEY.findall(text))
+                    return dict.fromkeys(LINE_KEY.findall(text))
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
             elif depth == 1 and root_is_a_mapping and isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
@@ -454,5 +454,6 @@ def _top_level_keys(file: str, _mtime_ns: int, _size: int) -> dict[str, Any] | N
 
 
 _NO_KEY = object()
-# A key at the start of a line, plain, quoted, or opening a flow mapping (`{"scenario": ...`).
-_LINE_KEY = re.compile(r"""^(?:\{[ \t]*)?["']?([A-Za-z_][\w-]*)["']?[ \t]*:(?:[ \t]|$)""", re.MULTILINE)
+# A key at the start of a line, plain, quoted, or opening a flow mapping (`{"scenario": ...`):
+# what a file's lines say of its top-level keys when it is not read as YAML.
+LINE_KEY = re.compile(r"""^(?:\{[ \t]*)?["']?([A-Za-z_][\w-]*)["']?[ \t]*:""", re.MULTILINE)

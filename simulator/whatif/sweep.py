@@ -43,6 +43,11 @@ class Sweep:
         return -(-self.population // PARTITION_SIZE)
 
     @property
+    def journey(self) -> JourneyDef | None:
+        """The journey `--journey` names, if any."""
+        return next((j for j in self.workspace.journeys if j.name == self.grid.journey), None)
+
+    @property
     def end(self) -> int:
         """Where every replay stops: the horizon plus room for the last windows to
         close, the last deliveries to land and, with `--journey`, the last run of
@@ -53,8 +58,7 @@ class Sweep:
         models = [m for c in self.grid.cells for _s, m in c.latencies]
         models += [s.latency for s in self.workspace.sources.values()]
         worst = max((m.worst_case if m.worst_case is not None else 5 * m.a for m in models), default=0)
-        journey = next((j for j in self.workspace.journeys if j.name == self.grid.journey), None)
-        run = run_span(journey) if journey is not None else 0
+        run = run_span(self.journey) if self.journey is not None else 0
         return self.start + self.horizon + max(self.grid.windows) + worst + self.workspace.filter_retry + run
 
 
@@ -113,7 +117,7 @@ def sweep_partition(sweep: Sweep, partition: int, only: tuple[int, ...] | None =
         horizon=sweep.horizon,
         until=end,
     )
-    journey = next((j for j in sweep.workspace.journeys if j.name == grid.journey), None)
+    journey = sweep.journey
     triggers = _triggers(plan.sends, journey) if journey is not None else 0
     tallies: list[Tally] = []
     for window in grid.windows:

@@ -18,7 +18,6 @@ from simulator.cli_paths import GivenPath, given_once
 
 if TYPE_CHECKING:
     from simulator.model.config import WorkspaceConfig
-    from simulator.whatif.grid import Grid
 
 __all__ = ["whatif", "write_outputs"]
 
@@ -245,8 +244,6 @@ def whatif(
             )
 
     sweep = Sweep(ws, grid, population, horizon, seed, parse_instant(DEFAULT_START))
-    for warning in _negative_windows_out_of_reach(ws, grid, sweep.end - sweep.start):
-        click.echo(f"warning: {warning}", err=True)
 
     try:
         if out == "-":
@@ -285,39 +282,6 @@ def whatif(
         sys.exit(2)
     _print_table(rows, journey)
     click.echo("wrote " + ", ".join(str(p) for p in written))
-
-
-def _negative_windows_out_of_reach(ws: WorkspaceConfig, grid: Grid, span: int) -> list[str]:
-    """The swept segment's `not_performed ... within` clauses, left as written and
-    asked for as they are (under no `not`), that no synthetic profile is old enough
-    to meet (`rules.negative_window_needs_age`): each is false for every shopper,
-    so no profile joins through it, in the ideal and the real alike. (A swept
-    window always fits: the replay runs past it.)"""
-    from simulator.model.conditions import All, Any_, Cond, Not, Performed
-    from simulator.model.time import format_duration
-
-    if not ws.negative_window_needs_age or grid.window_of is None:
-        return []
-    found: list[Performed] = []
-
-    def visit(node: Cond, positive: bool) -> None:
-        if isinstance(node, Not):
-            visit(node.item, not positive)
-        elif isinstance(node, (All, Any_)):
-            for item in node.items:
-                visit(item, positive)
-        elif isinstance(node, Performed) and positive and node.negative and node.within is not None:
-            if node.event != grid.window_of and node.within > span:
-                found.append(node)
-
-    visit(next(s.rule for s in ws.segments if s.name == grid.segment), True)
-    return [
-        f"segment {grid.segment}'s `not_performed: {node.event}` (within: {format_duration(node.within or 0)}) "
-        f"needs profiles at least that old (rules.negative_window_needs_age), but the sweep's shoppers are at "
-        f"most {format_duration(span)} old when it ends: it is never true, so no profile joins through it "
-        f"(raise --horizon)"
-        for node in found
-    ]
 
 
 def _events_never_sent(ws: WorkspaceConfig, segment: str, journey: str | None) -> tuple[list[str], list[str]] | None:

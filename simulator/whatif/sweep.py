@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
+from functools import cached_property
 from multiprocessing import get_context
 from typing import Any
 
@@ -47,19 +48,24 @@ class Sweep:
         """The journey `--journey` names, if any."""
         return next((j for j in self.workspace.journeys if j.name == self.grid.journey), None)
 
-    @property
+    @cached_property
     def end(self) -> int:
-        """Where every replay stops: the horizon plus room for the last windows to
-        close, the last deliveries to land and, with `--journey`, the last run of
-        the journey to send its last message (a ghost then is counted in every
-        cell, whatever the other cells' windows)."""
+        """Where every replay stops: the horizon plus room for every window the
+        replay reads to close (the swept ones and those left as written: a
+        `not_performed ... within: 7d` lets a shopper in only once their profile
+        is 7 days old), the last deliveries to land and, with `--journey`, the
+        last run of the journey to send its last message. The same end for every
+        cell, so a cell's figures do not depend on the other cells."""
         from simulator.platform.rules import run_span
 
         models = [m for c in self.grid.cells for _s, m in c.latencies]
         models += [s.latency for s in self.workspace.sources.values()]
         worst = max((m.worst_case if m.worst_case is not None else 5 * m.a for m in models), default=0)
+        one_per_window = {c.window: c for c in self.grid.cells}.values()
+        read = [w for c in one_per_window for w in cell_workspace(self.workspace, self.grid, c).windows]
+        widest = max([*self.grid.windows, *read])
         run = run_span(self.journey) if self.journey is not None else 0
-        return self.start + self.horizon + max(self.grid.windows) + worst + self.workspace.filter_retry + run
+        return self.start + self.horizon + widest + worst + self.workspace.filter_retry + run
 
 
 @dataclass

@@ -288,34 +288,32 @@ def test_a_drifted_name_is_warned_about_as_drift_not_as_unsent(tmp_path: Path) -
     assert "never send" not in result.output
 
 
-def test_a_negative_window_no_shopper_is_old_enough_for_is_warned_about(tmp_path: Path) -> None:
-    # viewed_not_bought: `not_performed: order_completed, within: 7d`, and the profiles' age counts
-    base = ["whatif", WORKSPACE, "--segment", "viewed_not_bought", "--latency", "backend=0s", "--population", "20"]
-    kept = [*base, "--window-of", "product_viewed", "--window", "1d"]
-    result = CliRunner().invoke(main, [*kept, "--out", str(tmp_path / "a")])
-    assert result.exit_code == 0, result.output
-    assert "`not_performed: order_completed` (within: 7d) needs profiles at least that old" in result.output
-    assert "at most 4d1h old when it ends" in result.output  # 3d of shopping, the 1d window, the 30m retry
-    # swept, the window is the sweep's: the replay runs past the widest
-    swept = [*base, "--window-of", "order_completed", "--window", "1d,30d"]
-    result = CliRunner().invoke(main, [*swept, "--out", str(tmp_path / "b")])
-    assert result.exit_code == 0 and "needs profiles" not in result.output
-    # under a `not` it is asked to be false: always so, nothing to warn about
-    negated = tmp_path / "negated.yaml"
-    negated.write_text(
-        Path(WORKSPACE)
-        .read_text()
-        .replace(
-            "        - not_performed: order_completed\n          within: 7d",
-            "        - not: {not_performed: order_completed, within: 7d}",
-        )
+def test_a_window_left_as_written_closes_before_the_replay_stops_in_every_cell(tmp_path: Path) -> None:
+    """The replay runs past every window the segment reads, swept or not, so a
+    cell's row is the same whatever the other cells' windows: here shoppers join
+    through a 20h negative window that only the swept 1d window used to leave
+    room for (recall was 0.67 without it, 1.0 beside it)."""
+    workspace = tmp_path / "ws.yaml"
+    workspace.write_text(
+        "sources: {web: {kind: client, latency: 0s}, app: {kind: client, latency: 0s}}\n"
+        "segments:\n"
+        "  mixed:\n"
+        "    rule:\n"
+        "      any:\n"
+        "        - {performed: checkout_started, within: 1h}\n"
+        "        - all: [{performed: product_viewed}, {not_performed: product_viewed, within: 20h}]\n"
     )
-    assert "not: {not_performed: order_completed, within: 7d}" in negated.read_text()
-    result = CliRunner().invoke(main, [*kept[:1], str(negated), *kept[2:], "--out", str(tmp_path / "d")])
-    assert result.exit_code == 0 and "needs profiles" not in result.output, result.output
-    older = [*kept[:-1], "1d", "--horizon", "7d"]
-    result = CliRunner().invoke(main, [*older, "--out", str(tmp_path / "c")])
-    assert "needs profiles" not in result.output
+    base = ["whatif", str(workspace), "--segment", "mixed", "--window-of", "checkout_started", "--latency", "app=20m"]
+    base += ["--population", "60", "--horizon", "1d", "--seed", "4"]
+    rows = {}
+    for windows in ("15m", "15m,1d"):
+        out = tmp_path / windows
+        result = CliRunner().invoke(main, [*base, "--window", windows, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        rows[windows] = next(r for r in json.loads((out / "whatif.json").read_text())["rows"] if r["window"] == "15m")
+    assert rows["15m"] == rows["15m,1d"]
+    assert rows["15m"]["ideal_members"] == rows["15m"]["real_members"] == 60  # every shopper viewed a product
+    assert rows["15m"]["recall"] == 1.0
 
 
 def test_a_segment_name_with_dollar_signs_is_drawn_as_text(tmp_path: Path) -> None:

@@ -111,9 +111,8 @@ def _moment(text: object, naive_utc: bool) -> datetime:
                 wrong = ": an offset from UTC must be under 24 hours"
             else:
                 wrong = f": {reason}"
-            raise ValueError(
-                f"expected an ISO-8601 instant with an offset such as 2026-03-02T09:00:00Z, got {text!r}{wrong}"
-            ) from None
+            shape = "an ISO-8601 instant such as" if naive_utc else "an ISO-8601 instant with an offset such as"
+            raise ValueError(f"expected {shape} 2026-03-02T09:00:00Z, got {text!r}{wrong}") from None
     else:
         raise ValueError(f"expected an ISO-8601 instant, got {text!r}")
     if moment.tzinfo is None:
@@ -138,11 +137,15 @@ def on_our_clock(timestamp: int, sent_at: int, arrival: int) -> int:
     A timestamp on the sender's clock keeps its distance to the sending and is
     moved onto ours (`arrival - (sentAt - timestamp)`), which corrects a
     skewed device clock and a test process whose clock is not the emulator's
-    (`--clock manual`). When the sender's clock is more than a day from ours
-    and the timestamp is nearer our arrival than its `sentAt`, the timestamp
-    was written on our clock (a test stamping an event in virtual time) and
-    is kept as it is.
+    (`--clock manual`, or the wall clock after an `advance`). Two timestamps
+    were written on our clock instead, by a test stamping an event in virtual
+    time, and are kept as they are: one later than its `sentAt` (a client
+    stamps its default timestamp before it sends, never after), and, when the
+    sender's clock is more than a day from ours, one nearer our arrival than
+    its `sentAt`.
     """
+    if timestamp > sent_at:
+        return timestamp
     if abs(sent_at - arrival) > _ANOTHER_CLOCK and abs(timestamp - arrival) < abs(sent_at - timestamp):
         return timestamp
     return arrival - (sent_at - timestamp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from simulator.cli import main
 from simulator.emulator.calllog import LogError, read_log
 from simulator.emulator.replay import replay_log
 from simulator.emulator.testing import running_emulator
+from simulator.model.time import format_instant
 from simulator.scenario.loader import load_workspace
 
 WORKSPACE = Path(__file__).parents[3] / "fixtures/workspaces/dtc_store.yaml"
@@ -368,3 +370,23 @@ def test_the_helper_refuses_a_log_written_on_the_other_clock_as_serve_does(
         with running_emulator(WORKSPACE, log=log, clock=resumed):  # type: ignore[arg-type]
             pass
     assert log.read_bytes() == before
+
+
+def test_a_pipelines_timestamp_stamped_in_virtual_time_ahead_of_the_machine_is_kept() -> None:
+    # A manual clock started at the machine's now and advanced 1h25m: the client's
+    # sentAt is the machine's clock, 1h25m behind. An order stamped 50 minutes after
+    # the start on the virtual clock is later than its sentAt, so no sender's clock
+    # stamped it: it is kept, not moved 1h25m into the future (where it was held).
+    with running_emulator(WORKSPACE, clock="manual") as emu:
+        cdp = emu.analytics_client()
+        started = datetime.fromisoformat(emu.get("/now")["now"].replace("Z", "+00:00"))
+        cdp.identify("cus_2", {"email": "ben@example.com"})
+        emu.advance("5m")
+        cdp.track("cus_2", "checkout_started", {"checkout_id": "ck_2", "value": 80})
+        emu.advance("1h20m")
+        order = {"order_id": "o_1", "checkout_id": "ck_2", "value": 80}
+        cdp.track("cus_2", "order_completed", order, timestamp=started + timedelta(minutes=50))
+        cio = emu.get("/profiles")["profiles"][0]["cio_id"]
+        stamps = {e["name"]: e["timestamp"] for e in emu.get(f"/profiles/{cio}")["events"]}
+        assert stamps["order_completed"] == format_instant(int((started + timedelta(minutes=50)).timestamp()))
+        assert [r["reason"] for r in emu.get("/runs")["runs"] if r["journey"] == "cart_recovery"] == ["goal"]

@@ -154,6 +154,15 @@ def test_a_timestamp_without_an_offset_is_utc(segsim_emulator: Any) -> None:
     stamps = [e["timestamp"] for e in emu.get(f"/profiles/{cio}")["events"]]
     assert stamps == ["2026-03-02T08:30:00Z", "2026-03-02T08:31:00Z"]
     assert not [r for r in emu.get("/trace")["trace"] if r["kind"] == "call_dropped"]
+    # so a timestamp that is no instant is not told to add the offset it does not need
+    answer = httpx.post(
+        f"{emu.pipelines_url}/track",
+        json={**call, "timestamp": "yesterday"},
+        auth=(emu.write_key, ""),
+        headers={"X-Strict-Mode": "1"},
+    )
+    assert answer.status_code == 400
+    assert "expected an ISO-8601 instant such as 2026-03-02T09:00:00Z, got 'yesterday'" in answer.json()["message"]
 
 
 def test_manual_clock_keeps_a_virtual_timestamp_and_stamps_a_default_one_at_arrival(segsim_emulator: Any) -> None:

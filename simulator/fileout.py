@@ -15,7 +15,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OutputError", "check_not_an_input", "check_writable_folder", "special_file_kind", "write_all", "write_text"]
+__all__ = [
+    "OutputError",
+    "check_not_an_input",
+    "check_writable_folder",
+    "reference_from",
+    "special_file_kind",
+    "write_all",
+    "write_text",
+]
 
 
 class OutputError(Exception):
@@ -149,3 +157,17 @@ def write_text(path: Path, text: str) -> Path:
     """One text file (UTF-8), whole or not at all. A file name that is not UTF-8 (its bytes kept as
     lone surrogates) is written escaped (`caf\\udce9.yaml`): the page stays valid UTF-8."""
     return write_all({path: lambda target: target.write_text(text, encoding="utf-8", errors="backslashreplace")})[0]
+
+
+def reference_from(folder: Path, target: Path) -> str:
+    """`target` as a file written in `folder` names it (a scenario naming its
+    workspace): relative, and right as the loader opens it, the folder joined
+    with the path and `..` taken by the system after the folder's links (so
+    from the folder a link leads to, not the one holding the link). Absolute
+    when no relative path exists (another drive)."""
+    here = os.path.realpath(os.path.abspath(folder))
+    there = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(target))), os.path.basename(target))
+    try:
+        return Path(os.path.relpath(there, here)).as_posix()
+    except ValueError:
+        return Path(os.path.abspath(target)).as_posix()

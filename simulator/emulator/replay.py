@@ -183,9 +183,6 @@ def write_skeleton(skeleton: Skeleton, path: Path) -> None:
 
 def workspace_reference(workspace: Path, scenario: Path) -> str:
     """The workspace path as the scenario file should name it (relative to the scenario's folder)."""
-    # Lexical, as the loader reads it (the scenario's folder as named, a link's own folder), and
-    # never a RuntimeError on a loop of links.
-    try:
-        return os.path.relpath(os.path.abspath(workspace), os.path.dirname(os.path.abspath(scenario)))
-    except ValueError:  # another drive
-        return os.path.abspath(workspace)
+    from simulator.fileout import reference_from
+
+    return reference_from(Path(os.path.dirname(os.path.abspath(scenario))), workspace)

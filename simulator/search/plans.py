@@ -9,7 +9,6 @@ then loaded back through `load_plan_text`, the path `segsim run` uses.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -209,10 +208,3 @@ def _sends(
             anon_ids[who].append(device[0])
         sends.append(send)
     return sends, anon_ids, device_names
-
-
-def relative_workspace(workspace: Path, out_dir: Path) -> str:
-    """The workspace's path as a scenario file in `out_dir` names it."""
-    import os
-
-    return Path(os.path.relpath(os.path.abspath(workspace), os.path.abspath(out_dir))).as_posix()

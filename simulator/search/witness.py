@@ -17,14 +17,13 @@ from typing import Any
 
 from simulator.checks.expectations import check_plan, matches
 from simulator.checks.violations import Violation, find_violations
-from simulator.fileout import check_not_an_input, write_all
+from simulator.fileout import check_not_an_input, reference_from, write_all
 from simulator.pipeline import simulate
 from simulator.scenario.errors import InputError
 from simulator.scenario.loader import is_scenario_file, load_plan
 from simulator.scenario.yamlfile import load_yaml_file
 from simulator.search.driver import Crash, Finding, FuzzOptions, FuzzReport, Pinned
 from simulator.search.dump import Witness, dump_witness
-from simulator.search.plans import relative_workspace
 
 __all__ = ["Written", "pinned_scenarios", "replay_pinned", "write_outputs"]
 
@@ -82,7 +81,7 @@ def witness_of(finding: Finding, options: FuzzOptions, out_dir: Path, file_name:
         "scenario": f"fuzz: {v.kind} in {v.journey or 'any journey'} ({v.cause})",
         "description": v.explanation,
         "seed": story.get("seed", 0),
-        "workspace": relative_workspace(options.workspace, out_dir),
+        "workspace": reference_from(out_dir, options.workspace),
         "shoppers": story.get("shoppers", {}),
         "timeline": story.get("timeline", []),
         "expect": expects,
@@ -141,7 +140,7 @@ def crash_file(crash: Crash, options: FuzzOptions, out_dir: Path, index: int) ->
     scenario: dict[str, Any] = {
         "scenario": f"fuzz: the simulator raised {last}",
         "seed": crash.story.get("seed", 0),
-        "workspace": relative_workspace(options.workspace, out_dir),
+        "workspace": reference_from(out_dir, options.workspace),
         "shoppers": crash.story.get("shoppers", {}),
         "timeline": crash.story.get("timeline", []),
     }

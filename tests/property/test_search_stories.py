@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import given, settings
 
 from simulator import simulate
+from simulator.fileout import reference_from
 from simulator.model.time import parse_duration
 from simulator.scenario.loader import load_plan_text
 from simulator.search.dump import Witness, dump_witness, load_witness
-from simulator.search.plans import relative_workspace
 from simulator.strategies import catalog_of, latencies, plans, stories
 
 ROOT = Path(__file__).parents[2]
@@ -22,7 +22,7 @@ SERVER_ONLY = {e.name for e in CATALOG.events if e.server_only}
 
 
 def _as_file(story: dict[str, Any], folder: Path) -> str:
-    scenario = {**story, "workspace": relative_workspace(WORKSPACE, folder)}
+    scenario = {**story, "workspace": reference_from(folder, WORKSPACE)}
     return dump_witness(Witness(scenario, {"seed": "7", "reproduce": "@reproduce_failure('x', b'AA==')"}))
 
 

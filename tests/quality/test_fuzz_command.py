@@ -35,6 +35,25 @@ def test_fuzz_writes_a_replayable_witness_and_exits_1(tmp_path: Path) -> None:
     assert replay.exit_code == 0, replay.output
 
 
+def test_a_witness_written_through_a_linked_folder_names_its_workspace_as_the_loader_opens_it(
+    tmp_path: Path,
+) -> None:
+    """`--out found/link` with link -> real/deeper: `..` from the witness is taken after the link,
+    so the path counted from `found/link` itself (`../../late_batch.yaml`) named a missing file."""
+    workspace = tmp_path / "late_batch.yaml"
+    workspace.write_text((WORKSPACES / "late_batch.yaml").read_text())
+    (tmp_path / "found" / "real" / "deeper").mkdir(parents=True)
+    out = tmp_path / "found" / "link"
+    out.symlink_to(tmp_path / "found" / "real" / "deeper")
+    runner = CliRunner()
+    args = ["fuzz", str(workspace), "--seed", "1", "--invariant", "no_ghost_abandons", "--max-examples", "100"]
+    assert runner.invoke(main, [*args, "--out", str(out)]).exit_code == 1
+    witness = out / "ghost_abandon-cart_recovery-late_arrival.yaml"
+    assert load_witness(witness.read_text()).scenario["workspace"] == "../../../late_batch.yaml"
+    replay = runner.invoke(main, ["run", str(witness)])
+    assert replay.exit_code == 0, replay.output
+
+
 def test_seeded_runs_are_reproducible(tmp_path: Path) -> None:
     runner = CliRunner()
     args = ["fuzz", str(WORKSPACES / "exit_never.yaml"), "--seed", "5", "--max-examples", "60"]
@@ -135,7 +154,9 @@ def test_a_shipped_scenario_that_cannot_be_read_is_an_invalid_input(tmp_path: Pa
     args = ["fuzz", str(tmp_path / "workspace.yaml"), "--seed", "2", "--max-examples", "5"]
     result = CliRunner().invoke(main, args + ["--invariant", "no_ghost_abandons", "--out", str(tmp_path / "out")])
     assert result.exit_code == code, result.output
-    assert ("broken.yaml: invalid (" in result.output) == (code == 2)
+    assert ("broken.yaml: invalid, not replayed" in result.stdout) == (code == 2)
+    assert ("broken.yaml:" in result.stderr) == (code == 2)  # the error itself, where input errors go
+    assert ("shipped scenario(s) invalid, not replayed (exit 2)" in result.stdout) == (code == 2)
     assert "Traceback" not in result.output
 
 

@@ -239,6 +239,24 @@ def test_a_skeleton_written_through_a_link_checks_by_that_name(tmp_path: Path) -
     assert check.exit_code == 0, check.output
 
 
+def test_a_skeleton_written_into_a_linked_folder_checks(tmp_path: Path) -> None:
+    """`..` from the skeleton is taken after the folder's link, so the path is counted from where it leads."""
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        _session_story(emu)
+    (tmp_path / "real" / "deeper").mkdir(parents=True)
+    (tmp_path / "out").symlink_to(tmp_path / "real" / "deeper")
+    workspace = tmp_path / "w.yaml"
+    workspace.write_text(WORKSPACE.read_text())
+    skeleton = tmp_path / "out" / "skel.yaml"
+    runner = CliRunner()
+    result = runner.invoke(main, ["replay", str(log), "--workspace", str(workspace), "--to-scenario", str(skeleton)])
+    assert result.exit_code == 0, result.output
+    assert "workspace: ../../w.yaml" in skeleton.read_text()
+    check = runner.invoke(main, ["check", str(skeleton)])
+    assert check.exit_code == 0, check.output
+
+
 def test_replay_refuses_a_bad_log_with_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"kind": "request", "at": 1}\n')

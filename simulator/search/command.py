@@ -20,16 +20,18 @@ __all__ = ["fuzz"]
 _CHOICES = sorted(INVARIANTS) + ["all"]
 _INVARIANT_OF = {kind: name for name, kind in INVARIANTS.items()}
 # What the files this command writes start with: a violation (`ghost_abandon-...`) or a crash.
-_WITNESS_PREFIXES = tuple(f"{kind}-" for kind in _INVARIANT_OF) + ("crash-",)
 
 
 def _earlier_witnesses(out: Path, written: set[str]) -> list[str]:
-    """Files in `out` named as this command names what it finds, that it did not write now."""
+    """Scenario files in `out` this command did not write now: an earlier
+    search's witnesses, renamed or not, which `segsim run` of the folder replays too."""
+    from simulator.scenario.loader import is_scenario_file
+
     try:
-        names = sorted(p.name for p in out.iterdir() if p.suffix == ".yaml" and p.is_file())
+        names = sorted(p.name for p in out.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     except OSError:
         return []
-    return [n for n in names if n not in written and n.startswith(_WITNESS_PREFIXES)]
+    return [n for n in names if n not in written and is_scenario_file(out / n)]
 
 
 def _refuse(message: str) -> NoReturn:
@@ -126,7 +128,8 @@ def fuzz(
     for pinned in replay_pinned(options):
         if pinned.error:
             pinned_invalid += 1
-            click.echo(f"  pinned {pinned.file}: invalid ({pinned.error.splitlines()[0]})")
+            click.echo(f"  pinned {pinned.file}: invalid, not replayed (the error is on stderr)")
+            click.echo(pinned.error, err=True)
             continue
         documented = f", {len(pinned.documented)} documented by its expectations" if pinned.documented else ""
         if not pinned.violations:
@@ -147,6 +150,7 @@ def fuzz(
         f"ran {report.examples} examples in {report.rounds} round{'s' if report.rounds != 1 else ''} "
         f"(seed {seed}): {count} distinct failure{'s' if count != 1 else ''}"
         + (f", and {pinned_failures} undocumented violation(s) in shipped scenarios above" if pinned_failures else "")
+        + (f"; {pinned_invalid} shipped scenario(s) invalid, not replayed (exit 2)" if pinned_invalid else "")
     )
     for finding, written in zip(report.findings, witnesses, strict=True):
         v = finding.violation
@@ -175,6 +179,7 @@ def fuzz(
     click.echo("")
     click.echo(
         f"reproduce this search: segsim fuzz {shell_path(workspace)} --seed {seed} --max-examples {max_examples}"
+        + f" --out {shell_path(out)}"
         + (" --faults" if faults else "")
         + (f" --journey {shlex.quote(journey)}" if journey else "")
         + "".join(f" --invariant {shlex.quote(n)}" for n in names)

@@ -57,6 +57,9 @@ def _key(key: str) -> str:
 
 
 def dump_witness(witness: Witness) -> str:
+    """The witness's text: its header as comments, then its scenario as YAML
+    (`load_witness` reads it back into an equal witness: dump, load, dump gives
+    the same text)."""
     lines: list[str] = []
     for key, text in witness.header.items():
         one_line = " ".join(str(text).split())

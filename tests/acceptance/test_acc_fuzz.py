@@ -278,15 +278,22 @@ def test_witnesses_an_earlier_search_left_in_out_are_named_not_deleted(tmp_path:
     workspace = _project(tmp_path, CLEAN)
     out = tmp_path / "found"
     out.mkdir()
-    (out / "ghost_abandon-old_journey-late_arrival.yaml").write_text("# an earlier search's\n", encoding="utf-8")
-    (out / "notes.yaml").write_text("mine: true\n", encoding="utf-8")
+    earlier = "# an earlier search's\nscenario: old\n"
+    (out / "ghost_abandon-old_journey-late_arrival.yaml").write_text(earlier, encoding="utf-8")
+    (out / "kept-from-last-week.yml").write_text(earlier, encoding="utf-8")  # renamed: replayed all the same
+    (out / "notes.yaml").write_text("mine: true\n", encoding="utf-8")  # no scenario: `run` does not replay it
     result = _fuzz(workspace, out, "--seed", "2", "--invariant", "no_ghost_abandons", "--max-examples", "20")
     assert result.exit_code == 0, result.output
     assert (
-        f"note: {out} also holds 1 witness file(s) this search did not write (an earlier search's): "
-        "ghost_abandon-old_journey-late_arrival.yaml"
+        f"note: {out} also holds 2 witness file(s) this search did not write (an earlier search's): "
+        "ghost_abandon-old_journey-late_arrival.yaml, kept-from-last-week.yml"
     ) in result.output
-    assert sorted(p.name for p in out.iterdir()) == ["ghost_abandon-old_journey-late_arrival.yaml", "notes.yaml"]
+    assert f"--max-examples 20 --out {out} --invariant no_ghost_abandons" in result.output  # the same folder
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ghost_abandon-old_journey-late_arrival.yaml",
+        "kept-from-last-week.yml",
+        "notes.yaml",
+    ]
 
 
 def test_faults_break_what_declared_practice_keeps(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from simulator.model.calls import in_batch_context
 from simulator.model.time import instant_millis
 
 from .protocol import CALL_BYTES, NAME_BYTES, ApiError, check_data, check_id, check_name, iso_timestamp, json_bytes
@@ -168,7 +169,7 @@ def pipeline_ops(route: str, body: Any, strict: bool) -> list[dict[str, Any]]:
             items = []
             for msg in body["batch"]:
                 kind = msg.get("type") if isinstance(msg, dict) else None
-                items.append((kind if isinstance(kind, str) else "?", msg))
+                items.append((kind if isinstance(kind, str) else "?", in_batch_context(msg, body) if kind else msg))
     else:
         items = [(route, body)]
     sent_at: int | None = None

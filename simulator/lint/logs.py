@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.lint.trackplan import show_value
+from simulator.model.calls import in_batch_context
 from simulator.model.time import on_our_clock, parse_instant
 
 __all__ = ["CLIENT_LIBRARIES", "LATEST_INSTANT", "LoggedCall", "calls_of", "is_bookkeeping", "read_instant"]
@@ -181,6 +182,7 @@ def calls_of(
     batch = record.get("batch")
     if isinstance(batch, list):
         for index, item in enumerate(batch):
+            item = in_batch_context(item, record) if isinstance(item, dict) else item
             inside = list(calls_of(item, source_kinds, outer or record)) if isinstance(item, dict) else []
             # An element that is no call is said, as a line that is none is; the others are read.
             yield from inside or [LoggedCall("unknown", f"batch[{index}]", None, None, None, None, None, None)]

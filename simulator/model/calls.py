@@ -3,10 +3,11 @@ reached the platform, and when)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Delivery", "Send"]
+__all__ = ["Delivery", "Send", "in_batch_context"]
 
 
 @dataclass(slots=True)
@@ -48,3 +49,16 @@ class Delivery:
     @property
     def key(self) -> tuple[int, int, int]:
         return (self.arrival, self.send.seq, self.copy)
+
+
+def in_batch_context(call: dict[str, Any], batch: Mapping[str, Any]) -> dict[str, Any]:
+    """A call of a Data Pipelines batch with the batch's own `context` applied,
+    as Customer.io reads a batch ("the context and integrations objects apply
+    to all calls in the request"); the call's own context keys win."""
+    shared = batch.get("context")
+    if not isinstance(shared, dict) or not shared:
+        return call
+    own = call.get("context")
+    if own is not None and not isinstance(own, dict):
+        return call  # the call's own context is wrong: said as it is
+    return {**call, "context": {**shared, **(own or {})}}

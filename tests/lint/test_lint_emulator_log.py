@@ -73,6 +73,19 @@ def test_a_client_session_lints_its_library_and_the_emulators_clock(tmp_path: Pa
     assert [(f.rule, f.severity) for f in run.findings] == [("server-event-from-client", "error")]
 
 
+def test_a_batch_sent_with_a_browser_context_is_logged_and_linted_as_from_a_browser(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    order = {"type": "track", "userId": "cus_1", "event": "order_completed", "properties": {"order_id": "o_1"}}
+    body = {"batch": [{**order, "properties": {"order_id": "o_1", "value": 1}}], "context": {}}
+    body["context"] = {"library": {"name": "analytics.js", "version": "2.0"}}
+    with running_emulator(WORKSPACE, log=log, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        answer = httpx.post(f"{emu.base_url}/v1/batch", json=body, auth=(emu.write_key, ""), timeout=10)
+        assert answer.status_code == 200
+    assert '"library":{"name":"analytics.js"}' in log.read_text()
+    run = lint_paths(WORKSPACE, [str(log)], NOW)
+    assert [(f.rule, f.severity) for f in run.findings] == [("server-event-from-client", "error")]
+
+
 CLIENT_PLAN = """\
 tracking_plan:
   events:

@@ -132,6 +132,17 @@ def test_a_server_only_event_from_a_browser_library(folder: LintFolder) -> None:
     assert [(f.rule, f.line, f.count) for f in found] == [("server-event-from-client", 1, 2)]
 
 
+def test_a_batchs_own_context_applies_to_its_calls(folder: LintFolder) -> None:
+    """A batch's `context` applies to every call in it (a call's own keys win), as Customer.io reads batches."""
+    order = {"order_id": "o_1", "value": 10}
+    plain = {k: v for k, v in track("order_completed", order).items() if k != "context"}
+    browser = {"batch": [plain], "context": {"library": {"name": "analytics.js"}}}
+    own = track("order_completed", {**order, "order_id": "o_2"})  # says its server library itself
+    server = {"batch": [own], "context": {"library": {"name": "analytics.js"}}}
+    found = folder.lint(folder.log([browser, server])).findings
+    assert [(f.rule, f.line, f.count) for f in found] == [("server-event-from-client", 1, 1)]
+
+
 def test_a_repeated_order_id_under_another_message_id(folder: LintFolder) -> None:
     first = track("order_completed", {"order_id": "o_1", "value": 10})
     retry = dict(first)  # same messageId: a retry the platform's dedupe absorbs

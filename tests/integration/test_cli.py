@@ -913,3 +913,13 @@ def test_timeline_json_quotes_a_key_that_holds_a_dot_rather_than_overwrite_the_n
     assert code == 0, out
     sent = next(r for r in json.loads(out) if r["kind"] == "sent")
     assert (sent['properties["a.b"]'], sent["properties.a.b"], sent['properties["x[0]"]']) == (1, 2, 3)
+
+
+@pytest.mark.parametrize("command", [["run"], ["check"], ["gate", str(WORKSPACE)]])
+def test_an_event_log_given_as_a_scenario_is_named_as_one(tmp_path: Path, command: list[str]) -> None:
+    log = tmp_path / "calls.jsonl"
+    log.write_text('{"type": "track", "userId": "a", "event": "x"}\n{"type": "track", "userId": "b", "event": "y"}\n')
+    result = CliRunner().invoke(main, [*command, str(log)])
+    assert result.exit_code == 2, result.output
+    assert "one JSON object a line: an event log, not YAML; segsim lint WORKSPACE FILE reads logs" in result.output
+    assert "Traceback" not in result.output

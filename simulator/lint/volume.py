@@ -11,8 +11,9 @@ arrival, and a line with no arrival then is not counted):
   as 0, with at least `MIN_HISTORY` (3) such hours; the following hours stay
   in the drop while they are below 20% of that same median (the baseline is
   the traffic before the drop, not the drop itself);
-- when the log also holds the same hour one day earlier, the hour must also
-  be below 20% of that day-earlier count (nightly lulls are not drops);
+- when the log also holds the same hour one day earlier, and the event was
+  running then (a positive median of the 6 hours before it), the hour must
+  also be below 20% of that day-earlier count (nightly lulls are not drops);
 - a drop is reported when so few events would be a fluke with odds below
   `MAX_CHANCE` (one in a million) were the traffic still at its baseline (a
   Poisson count): 20 an hour falling to 2 for an hour is a drop, 10 an hour
@@ -139,8 +140,14 @@ class VolumeCounter:
             return slot[0] if slot else 0
 
         def lull_a_day_before(hour: int, n: int) -> bool:
-            day_before = hour - 24  # as low a day earlier (an empty night after an empty night too)
-            return day_before >= first and n >= DROP_RATIO * count(day_before)
+            """As low a day earlier (an empty night after an empty night too), when
+            the event was running then: traffic in the hours before that hour. A day
+            earlier before the event's traffic began says nothing of its nights."""
+            day_before = hour - 24
+            if day_before < first or n < DROP_RATIO * count(day_before):
+                return False
+            then = [count(h) for h in range(max(first, day_before - TRAILING_HOURS), day_before)]
+            return len(then) >= MIN_HISTORY and median(then) > 0
 
         def close() -> None:
             nonlocal current

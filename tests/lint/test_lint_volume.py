@@ -149,6 +149,19 @@ def test_a_nightly_lull_seen_a_day_earlier_is_not_a_drop() -> None:
     assert nights == [T0 + 20 * 3600]
 
 
+def test_a_day_earlier_before_the_events_traffic_began_is_no_lull() -> None:
+    """One stray line a day earlier put that day in the log, and its empty hour
+    excused a real drop as a nightly lull."""
+    counter = VolumeCounter()
+    counter.add("added_to_cart", T0 - 23 * 3600, 1)  # a day before the traffic, alone
+    line = 1
+    for hour, n in enumerate([20] * 8 + [2] + [20] * 3):
+        for i in range(n):
+            line += 1
+            counter.add("added_to_cart", T0 + hour * 3600 + i, line)
+    assert [((d.hour - T0) // 3600, d.count) for d in counter.drops()] == [(8, 2)]
+
+
 def test_a_volume_drop_in_a_log(folder: LintFolder) -> None:
     lines = []
     for hour, n in enumerate([40] * 5 + [2] + [40] * 2):

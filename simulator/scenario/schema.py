@@ -28,7 +28,7 @@ from simulator.model.time import (
     parse_duration,
     parse_instant,
 )
-from simulator.model.verdicts import Cause, InvariantName, ViolationKind
+from simulator.model.verdicts import CAUSES_OF, Cause, InvariantName, ViolationKind
 
 __all__ = [
     "Condition",
@@ -493,9 +493,15 @@ class Expectation(Strict):
         allowed = _EXPECTATION_KEYS[kind] | {"at", "description"}
         extra = sorted(k for k in self.model_fields_set if k not in allowed)
         if extra:
-            raise ValueError(f"{', '.join(extra)} does not belong in a {kind} expectation")
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise ValueError(f"{', '.join(extra)} does not belong in {article} {kind} expectation")
         if kind == "journey":
-            asked = [k for k in ("entered", "sent", "exited") if getattr(self, k) is not None]
+            questions = ("entered", "sent", "exited")
+            asked = [k for k in questions if getattr(self, k) is not None]
+            empty = [k for k in questions if k in self.model_fields_set and getattr(self, k) is None]
+            if empty:
+                hint = "sent: [] for no message" if empty[0] == "sent" else f"{empty[0]}: a value"
+                raise ValueError(f"{empty[0]} is empty (null): write {hint}")
             if len(asked) != 1:
                 raise ValueError("a journey expectation takes one of entered, sent, exited")
             if self.within is not None and self.exited is not None:
@@ -511,6 +517,12 @@ class Expectation(Strict):
                 raise ValueError(f"a {self.violation} names no message (only a ghost_abandon does): remove message")
             if self.journey is not None and self.violation == "split_identity":
                 raise ValueError("a split_identity names no journey (it is about the shopper): remove journey")
+            causes = CAUSES_OF[self.violation or ""]
+            if self.cause is not None and self.cause not in causes:
+                raise ValueError(
+                    f"a {self.violation} never has cause {self.cause} (its causes: {', '.join(causes)}): "
+                    "change or remove cause"
+                )
         return self
 
     def kind(self) -> str:

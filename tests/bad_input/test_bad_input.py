@@ -68,6 +68,11 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "swapped_letters_step_key.yaml": (7, "workspace.journeys.hello.steps[0].wiat", ("did you mean 'wait'",)),
     "cause_prefix.yaml": (6, "expect[0].cause", ("got 'late'", "did you mean 'late_arrival'")),
     "violation_key_never_present.yaml": (6, "expect[0].journey", ("names no journey", "remove journey")),
+    "violation_cause_never_carried.yaml": (
+        6,
+        "expect[0].cause",
+        ("a split_identity never has cause late_arrival", "(its causes: identity_split)"),
+    ),
     "key_not_belonging.yaml": (8, "expect[0].within", ("within does not belong in a segment expectation",)),
     "tab_indent.yaml": (3, "shoppers", ("invalid YAML", "a tab: YAML indents with spaces only")),
     "trigger_reference_in_segment_journey.yaml": (

@@ -91,7 +91,12 @@ def _runs_of(outcome: Outcome, who: str, journey: str, at: int | None) -> list[R
     ]
 
 
-def _check(e: Expect, outcome: Outcome, snap: Any, violations: list[Violation]) -> Result:
+def _check(
+    e: Expect, outcome: Outcome, snap: Any, violations: list[Violation], undecided: list[Violation] | None = None
+) -> Result:
+    """One expectation judged. `undecided`: for a violation expectation with
+    `at`, the violations of its kind decided only after `at` (said, so that a
+    trace record dated earlier does not contradict the verdict)."""
     t = lambda at: format_offset(at - outcome.plan.start)  # noqa: E731
     when = f" at {t(e.at)}" if e.at is not None else " at the end"
     who = e.get("who")
@@ -181,12 +186,20 @@ def _check(e: Expect, outcome: Outcome, snap: Any, violations: list[Violation]) 
     kind = e.get("violation")
     match = [v for v in violations if v.kind == kind and all(getattr(v, k) == val for k, val in keys.items())]
     same_kind = [v for v in violations if v.kind == kind]
-    actual = (
-        "; ".join(f"{v.who} {v.journey or ''} {v.message or ''} cause {v.cause}".replace("  ", " ") for v in same_kind)
-        or f"no {kind} at all"
-    )
+
+    def said(v: Violation) -> str:
+        return f"{v.who} {v.journey or ''} {v.message or ''} cause {v.cause}".replace("  ", " ")
+
+    by = f" by {t(e.at)}" if e.at is not None else ""
+    actual = "; ".join(said(v) for v in same_kind) or (f"no {kind} decided{by}" if by else f"no {kind} at all")
+    later = [v for v in undecided or [] if v.kind == kind]
+    if later:
+        actual += "; decided later: " + "; ".join(
+            f"{said(v)} (dated {t(v.at)}, decided at {t(max(v.at, v.decided or v.at))})" for v in later
+        )
     wanted = ", ".join(f"{k} {v}" for k, v in keys.items())
-    return Result(e, bool(match), f"a {kind} with {wanted}" if wanted else f"a {kind}", actual, (who,) if who else ())
+    expected = (f"a {kind} with {wanted}" if wanted else f"a {kind}") + by
+    return Result(e, bool(match), expected, actual, (who,) if who else ())
 
 
 def matches(v: Violation, e: Expect) -> bool:
@@ -209,11 +222,14 @@ def check_plan(plan: Plan, strict: bool = False) -> ScenarioResult:
     for e in plan.expectations:
         snap = outcome.probes.get(e.index) if e.at is not None else finals.get(e.index)
         judged = violations
+        undecided: list[Violation] = []
         if e.at is not None and e.kind in ("invariant", "violation"):
             if e.at not in by:
                 by[e.at] = violations_by(outcome, violations, e.at)
             judged = by[e.at]
-        results.append(_check(e, outcome, snap, judged))
+            decided = {_identity(v) for v in judged}
+            undecided = [v for v in violations if _identity(v) not in decided]
+        results.append(_check(e, outcome, snap, judged, undecided))
     # Under --strict a violation is expected when a `violation` expectation matches it and,
     # with `at`, it was decided by then: a later ghost is news to an expectation of 2h.
     seen_by = {at: {_identity(v) for v in found} for at, found in by.items()}

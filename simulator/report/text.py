@@ -99,7 +99,8 @@ def record_shoppers(records: list[dict[str, Any]], owners: dict[str, str]) -> li
     identifiers it names (`owners`: id or email -> shopper; anonymous ids are
     learnt from the sends); for a record about a send (`seq`), that send's
     shoppers (a merge call names two); and, for a record about a profile, the
-    shoppers that profile has been part of so far (a merge joins them)."""
+    shoppers that profile has been part of so far (a merge joins them), and
+    for its segment entries and exits, every shopper it ever holds."""
     by_key = dict(owners)
     for r in records:
         if r["kind"] == "sent" and r.get("who") and r.get("anonymous_id"):
@@ -129,6 +130,11 @@ def record_shoppers(records: list[dict[str, Any]], owners: dict[str, str]) -> li
         for cio in profiles:
             by_profile.setdefault(cio, set()).update(found)
         out.append(found)
+    # A profile's segment entries and exits are the story of every shopper it
+    # comes to hold: one merged into it later is a member through them.
+    for r, found in zip(records, out, strict=True):
+        if r["kind"] in ("segment_entered", "segment_left") and r.get("cio_id") in by_profile:
+            found |= by_profile[r["cio_id"]]
     return out
 
 

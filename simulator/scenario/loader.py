@@ -423,18 +423,19 @@ def _plan(doc: YamlDoc, path: Path, inline: bool = False) -> Plan:
         raise InputError([doc.problem(("until",), "until is before start: nothing would be simulated")])
     _check_sweeps(config, start, until, sends, expectations, doc, data)
     if until is not None:
-        late = [e for e in expectations if e.at is not None and e.at > until]
-        if late:
-            raise InputError(
-                [
-                    doc.problem(
-                        ("expect", e.index, "at"),
-                        "this instant is after the scenario's `until`",
-                        "check it at or before `until`, or move `until` later",
-                    )
-                    for e in late
-                ]
+        # nothing after `until` is simulated: an instant past it could never be checked (a `within`
+        # span past it is read up to `until`: what it asks about the story is still answered)
+        late = [
+            doc.problem(
+                ("expect", e.index, "at"),
+                "this instant is after the scenario's `until`",
+                "check it at or before `until`, or move `until` later",
             )
+            for e in expectations
+            if e.at is not None and e.at > until
+        ]
+        if late:
+            raise InputError(late)
     return Plan(
         model.scenario, str(path), start, model.seed, until, config, shoppers, sends, expectations, model.description
     )

@@ -234,6 +234,27 @@ expect:
     assert ": wait" not in segment.replace("sent", "")
 
 
+def test_a_failure_shows_the_segment_entry_of_a_profile_the_shopper_was_merged_into(tmp_path: Path) -> None:
+    """Ben is in the segment through ana's profile, which entered it before ben's was merged into it."""
+    text = """
+scenario: member through a merge
+workspace: {segments: {pingers: {rule: {performed: ping}}}}
+shoppers: {ana: {id: cus_1}, ben: {email: ben@example.com}}
+timeline:
+  - {at: 0m, who: ben, source: backend, identify: true}
+  - {at: 5m, who: ana, source: backend, track: ping}
+  - {at: 20m, merge: {primary: {id: cus_1}, secondary: {email: ben@example.com}}}
+expect:
+  - {at: 30m, who: ben, not_in_segment: pingers}
+"""
+    code, out = invoke("run", str(write(tmp_path, "m.yaml", text)))
+    assert code == 1
+    story = [line.split(None, 1)[1] for line in out.split("the story that decided it:")[1].strip().splitlines()]
+    assert "cio_2 (ana) entered segment pingers" in story
+    assert "ana sent ping from backend" not in story  # ana's own calls are still hers
+    assert story[-1] == "cio_1 merged into cio_2 by merge_people (0 events moved)"
+
+
 def test_a_story_that_never_ends_is_an_invalid_scenario_for_every_command_that_runs_it(tmp_path: Path) -> None:
     story = str(ROOT / "tests" / "unit" / "stories" / "never_ends.yaml")
     workspace = str(ROOT / "fixtures" / "workspaces" / "dtc_store.yaml")

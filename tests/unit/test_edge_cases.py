@@ -243,3 +243,52 @@ def test_a_rule_that_could_never_mean_anything_is_refused_where_it_is_written(
     (problem,) = info.value.problems
     assert (problem.path, problem.line) == (f"workspace.segments.s.rule.{path}", 4)
     assert words in problem.message
+
+
+def test_a_key_that_does_not_belong_is_said_in_english(tmp_path: Path) -> None:
+    text = """
+scenario: stray key
+shoppers: {ana: {id: cus_1}}
+timeline: [{at: 0m, who: ana, track: page_viewed}]
+expect:
+  - {invariant: all, who: ana}
+"""
+    with pytest.raises(InputError) as info:
+        load_plan_text(text, "<edge>", tmp_path)
+    (problem,) = info.value.problems
+    assert "who does not belong in an invariant expectation" in problem.message
+
+
+def test_an_empty_journey_question_says_which(tmp_path: Path) -> None:
+    text = """
+scenario: empty sent
+workspace: {journeys: {j: {trigger: {event: go}, steps: [{send: hi}]}}}
+shoppers: {ana: {id: cus_1}}
+timeline: [{at: 0m, who: ana, track: go}]
+expect:
+  - {who: ana, journey: j, sent: null}
+"""
+    with pytest.raises(InputError) as info:
+        load_plan_text(text, "<edge>", tmp_path)
+    (problem,) = info.value.problems
+    assert "sent is empty (null): write sent: [] for no message" in problem.message
+
+
+def test_a_violation_decided_after_at_is_said_when_the_expectation_fails(tmp_path: Path) -> None:
+    """The trace dates the missed entry at its trigger (0m); the ideal run entered at
+    10m, so at 5m it was not yet decided: the failure says so instead of "none at all"."""
+    text = """
+scenario: missed entry judged before the ideal entry
+workspace: {journeys: {cart: {trigger: {event: checkout}, steps: [{send: email1}]}}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, device: phone, track: checkout}
+  - {at: 10m, who: ana, device: laptop, identify: true}
+expect:
+  - {at: 5m, violation: missed_entry, who: ana}
+  - {at: 10m, violation: missed_entry, who: ana}
+"""
+    assert run(text, tmp_path) == [
+        "a missed_entry with who ana by +0h05m / no missed_entry decided by +0h05m; decided later: "
+        "ana cart cause identity_split (dated +0h00m, decided at +0h10m)"
+    ]

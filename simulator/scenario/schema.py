@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -263,6 +264,14 @@ class Source(Strict):
     timestamps: Literal["sent", "none"] = "sent"
     event_ids: Optional[bool] = None
     description: Optional[str] = None
+
+    @field_validator("latency", mode="before")
+    @classmethod
+    def _one_model(cls, value: Any) -> Any:
+        models = [k for k in value if k in ("uniform", "exponential", "batch")] if isinstance(value, dict) else []
+        if len(models) > 1:
+            raise ValueError(f"a latency is one model, got {' and '.join(models)}: keep one")
+        return value
 
 
 class Identity(Strict):

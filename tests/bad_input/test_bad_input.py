@@ -68,6 +68,11 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "swapped_letters_step_key.yaml": (7, "workspace.journeys.hello.steps[0].wiat", ("did you mean 'wait'",)),
     "cause_prefix.yaml": (6, "expect[0].cause", ("got 'late'", "did you mean 'late_arrival'")),
     "violation_key_never_present.yaml": (6, "expect[0].journey", ("names no journey", "remove journey")),
+    "two_latency_models.yaml": (
+        3,
+        "workspace.sources.backend.latency",
+        ("a latency is one model, got batch and uniform: keep one",),
+    ),
     "violation_cause_never_carried.yaml": (
         6,
         "expect[0].cause",

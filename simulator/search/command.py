@@ -19,7 +19,6 @@ __all__ = ["fuzz"]
 
 _CHOICES = sorted(INVARIANTS) + ["all"]
 _INVARIANT_OF = {kind: name for name, kind in INVARIANTS.items()}
-# What the files this command writes start with: a violation (`ghost_abandon-...`) or a crash.
 
 
 def _earlier_witnesses(out: Path, written: set[str]) -> list[str]:

@@ -84,6 +84,35 @@ def _keys(send: Send) -> list[str]:
     return keys
 
 
+class _ServerSources:
+    """The server source each replayed track goes through, so that it lands where
+    the live call did: `backend` when it keys the call by the identifier the call
+    named (or the shopper has no other), else a source the skeleton declares
+    (`backend_by_email`: an email-keyed Track API call of a shopper with an id)."""
+
+    def __init__(self, workspace: WorkspaceConfig) -> None:
+        self.workspace = workspace
+        self.declared: dict[str, dict[str, Any]] = {}
+
+    def keyed(self, send: Send, person: dict[str, Any]) -> str:
+        by = "id" if send.user_id is not None else "email"
+        other = "email" if by == "id" else "id"
+        if self.workspace.source("backend").identify_by == by or other not in person:
+            return "backend"
+        name = f"backend_by_{by}"
+        while name in self.workspace.sources and self.workspace.sources[name].identify_by != by:
+            name += "_"
+        if name not in self.workspace.sources:
+            self.declared[name] = {"kind": "server", "identify_by": by, "latency": "0s"}
+        return name
+
+    def lossy(self, name: str) -> bool:
+        if name in self.declared:
+            return False
+        source = self.workspace.source(name)
+        return source.drop_rate > 0 or source.duplicate_rate > 0
+
+
 @dataclass(frozen=True)
 class Skeleton:
     document: dict[str, Any]  # the scenario, a mapping ready for YAML
@@ -116,6 +145,7 @@ def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: 
         else:
             devices[value] = f"device_{len(devices) + 1}"
     start = session.platform.start  # the last reset's, when there was one: the sends are since then
+    servers = _ServerSources(session.platform.ws)
     timeline: list[dict[str, Any]] = []
     for send in session.sends:
         step: dict[str, Any] = {"at": format_duration(send.at - start)}
@@ -134,8 +164,12 @@ def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: 
         if send.anonymous_id is not None:
             step["device"] = devices[send.anonymous_id]
             step["source"] = "web"
+        elif send.call == "track":
+            step["source"] = servers.keyed(send, people[who])
         else:
             step["source"] = "backend"
+        if servers.lossy(step["source"]):  # the call arrived once: no draw may drop or double it
+            step.update(drop=False, copies=1)
         if send.call == "track":
             step["track"] = send.name
             if send.properties:
@@ -163,6 +197,7 @@ def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: 
         ),
         "start": format_instant(start),
         "workspace": workspace_ref,
+        **({"overrides": {"sources": servers.declared}} if servers.declared else {}),
         "shoppers": {name: person for name, person in people.items()},
         "timeline": timeline,
         "expect": [],

@@ -408,3 +408,34 @@ def test_a_pipelines_timestamp_stamped_in_virtual_time_ahead_of_the_machine_is_k
         stamps = {e["name"]: e["timestamp"] for e in emu.get(f"/profiles/{cio}")["events"]}
         assert stamps["order_completed"] == format_instant(int((started + timedelta(minutes=50)).timestamp()))
         assert [r["reason"] for r in emu.get("/runs")["runs"] if r["journey"] == "cart_recovery"] == ["goal"]
+
+
+def test_a_skeleton_keys_a_replayed_track_as_the_live_call_did(tmp_path: Path) -> None:
+    """An email-keyed Track API event of a shopper who also has an id landed on the email's
+    profile, which a later identify merged; through `backend` (keyed by id) the skeleton put it
+    on the id's profile and nothing was merged. Its own source keys it by email."""
+    workspace = tmp_path / "w.yaml"
+    workspace.write_text(
+        WORKSPACE.read_text().replace("    identify_by: id\n", "    identify_by: id\n    drop_rate: 0.5\n")
+    )
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(workspace, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        track = emu.track_client()
+        track.identify("cus_9")
+        track.track("ivy@example.com", "product_viewed", {"product_id": "p", "category": "c"})
+        track.identify("cus_9", email="ivy@example.com")
+        live = [(r["kind"], r.get("events_moved")) for r in emu.get("/trace")["trace"] if r["kind"] == "profile_merged"]
+    assert live == [("profile_merged", 1)]
+    scenario = tmp_path / "skeleton.yaml"
+    runner = CliRunner()
+    result = runner.invoke(main, ["replay", str(log), "--workspace", str(workspace), "--to-scenario", str(scenario)])
+    assert result.exit_code == 0, result.output
+    text = scenario.read_text()
+    assert "backend_by_email: {kind: server, identify_by: email, latency: 0s}" in text
+    assert "drop: false" in text  # the workspace's backend drops half its calls; these arrived
+    timeline = runner.invoke(main, ["timeline", str(scenario), "--json"])
+    assert timeline.exit_code == 0, timeline.output
+    replayed = [
+        (r["kind"], r.get("events_moved")) for r in json.loads(timeline.stdout) if r["kind"] == "profile_merged"
+    ]
+    assert replayed == live

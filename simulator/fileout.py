@@ -165,8 +165,9 @@ def reference_from(folder: Path, target: Path) -> str:
     with the path and `..` taken by the system after the folder's links (so
     from the folder a link leads to, not the one holding the link). Absolute
     when no relative path exists (another drive)."""
-    here = os.path.realpath(os.path.abspath(folder))
-    there = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(target))), os.path.basename(target))
+    # realpath, not abspath first: abspath would fold `link/..` before the link is followed
+    here = os.path.realpath(folder)
+    there = os.path.join(os.path.realpath(os.path.dirname(target) or "."), os.path.basename(target))
     try:
         return Path(os.path.relpath(there, here)).as_posix()
     except ValueError:

@@ -188,11 +188,12 @@ def _check(
     same_kind = [v for v in violations if v.kind == kind]
 
     def said(v: Violation) -> str:
-        return f"{v.who} {v.journey or ''} {v.message or ''} cause {v.cause}".replace("  ", " ")
+        return " ".join(x for x in (v.who, v.journey, v.message, "cause", v.cause) if x)
 
     by = f" by {t(e.at)}" if e.at is not None else ""
     actual = "; ".join(said(v) for v in same_kind) or (f"no {kind} decided{by}" if by else f"no {kind} at all")
-    later = [v for v in undecided or [] if v.kind == kind]
+    # (a split is judged at the instant itself: one at the end is not this one decided later)
+    later = [v for v in undecided or [] if v.kind == kind and kind != "split_identity"]
     if later:
         actual += "; decided later: " + "; ".join(
             f"{said(v)} (dated {t(v.at)}, decided at {t(max(v.at, v.decided or v.at))})" for v in later

@@ -41,6 +41,11 @@ class VirtualClock:
         base = self.start if self.kind == "manual" else _wall_seconds()
         return base + self.offset
 
+    def apart_from_the_machine(self) -> int:
+        """How far this clock is from the one a sender on this machine reads (the
+        wall clock, or the one freezegun froze): 0 on the wall clock until `advance`."""
+        return self.now() - _wall_seconds()
+
     def advance(self, seconds: int) -> int:
         if seconds < 0:
             raise ValueError("the clock only moves forward")

@@ -17,7 +17,7 @@ from simulator.model.time import instant_millis
 
 from .protocol import CALL_BYTES, NAME_BYTES, ApiError, check_data, check_id, check_name, iso_timestamp, json_bytes
 
-__all__ = ["PIPELINE_CALLS", "PIPELINE_ROUTES", "pipeline_ops"]
+__all__ = ["PIPELINE_CALLS", "PIPELINE_ROUTES", "keep_virtual_stamps", "pipeline_ops"]
 
 API = "pipelines"
 PIPELINE_CALLS = ("identify", "track", "page", "screen", "alias", "group")
@@ -155,6 +155,17 @@ def _clock_gap(sent_at: str, timestamp: str) -> int:
     milliseconds and cut toward zero: two calls stamped the same time before
     they were sent keep one gap, whichever side of a second each fell."""
     return int((instant_millis(sent_at, naive_utc=True) - instant_millis(timestamp, naive_utc=True)) / 1000)
+
+
+def keep_virtual_stamps(ops: list[dict[str, Any]]) -> None:
+    """On a clock that is not the machine's (manual, or advanced), a timestamp
+    later than its call's `sentAt` was written on the emulator's clock, by a
+    test stamping an event in virtual time: a client stamps its default
+    timestamp before it sends, never after. It is kept as sent (its `sent_at`
+    dropped before the call is logged, so a replay reads it the same way)."""
+    for op in ops:
+        if "sent_at" in op and op.get("timestamp") is not None and op["timestamp"] > op["sent_at"]:
+            del op["sent_at"]
 
 
 def pipeline_ops(route: str, body: Any, strict: bool) -> list[dict[str, Any]]:

@@ -220,4 +220,4 @@ def workspace_reference(workspace: Path, scenario: Path) -> str:
     """The workspace path as the scenario file should name it (relative to the scenario's folder)."""
     from simulator.fileout import reference_from
 
-    return reference_from(Path(os.path.dirname(os.path.abspath(scenario))), workspace)
+    return reference_from(Path(os.path.dirname(scenario) or "."), workspace)

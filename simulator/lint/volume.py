@@ -12,7 +12,7 @@ arrival, and a line with no arrival then is not counted):
   in the drop while they are below 20% of that same median (the baseline is
   the traffic before the drop, not the drop itself);
 - when the log also holds the same hour one day earlier, and the event was
-  running then (a positive median of the 6 hours before it), the hour must
+  running then (traffic in at least two hours of the day before it), the hour must
   also be below 20% of that day-earlier count (nightly lulls are not drops);
 - a drop is reported when so few events would be a fluke with odds below
   `MAX_CHANCE` (one in a million) were the traffic still at its baseline (a
@@ -42,6 +42,7 @@ __all__ = ["DROP_RATIO", "MAX_CHANCE", "MIN_HISTORY", "TRAILING_HOURS", "VolumeC
 DROP_RATIO = 0.2
 TRAILING_HOURS = 6
 MIN_HISTORY = 3
+_RUNNING_HOURS = 2  # hours with traffic in the day before a day-earlier hour: the event was running
 MAX_CHANCE = 1e-6
 MAX_RUN_HOURS = 72  # how long a drop is followed past the event's last line
 LAG_PERCENTILE = 0.95  # an event's usual lag: backfills and offline queues (a few lines) do not count
@@ -141,13 +142,14 @@ class VolumeCounter:
 
         def lull_a_day_before(hour: int, n: int) -> bool:
             """As low a day earlier (an empty night after an empty night too), when
-            the event was running then: traffic in the hours before that hour. A day
-            earlier before the event's traffic began says nothing of its nights."""
+            the event was running then: traffic in at least two hours of the day
+            before that hour. A day earlier before the event's traffic began (one
+            stray line) says nothing of its nights."""
             day_before = hour - 24
             if day_before < first or n < DROP_RATIO * count(day_before):
                 return False
-            then = [count(h) for h in range(max(first, day_before - TRAILING_HOURS), day_before)]
-            return len(then) >= MIN_HISTORY and median(then) > 0
+            busy = sum(1 for h in range(max(first, day_before - 24), day_before) if count(h))
+            return busy >= _RUNNING_HOURS
 
         def close() -> None:
             nonlocal current

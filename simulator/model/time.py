@@ -137,15 +137,13 @@ def on_our_clock(timestamp: int, sent_at: int, arrival: int) -> int:
     A timestamp on the sender's clock keeps its distance to the sending and is
     moved onto ours (`arrival - (sentAt - timestamp)`), which corrects a
     skewed device clock and a test process whose clock is not the emulator's
-    (`--clock manual`, or the wall clock after an `advance`). Two timestamps
-    were written on our clock instead, by a test stamping an event in virtual
-    time, and are kept as they are: one later than its `sentAt` (a client
-    stamps its default timestamp before it sends, never after), and, when the
-    sender's clock is more than a day from ours, one nearer our arrival than
-    its `sentAt`.
+    (`--clock manual`). When the sender's clock is more than a day from ours
+    and the timestamp is nearer our arrival than its `sentAt`, the timestamp
+    was written on our clock (a test stamping an event in virtual time) and
+    is kept as it is. (The emulator also keeps, before it logs the call, a
+    timestamp later than its `sentAt` while its clock is not the machine's:
+    `pipelines_api.keep_virtual_stamps`.)
     """
-    if timestamp > sent_at:
-        return timestamp
     if abs(sent_at - arrival) > _ANOTHER_CLOCK and abs(timestamp - arrival) < abs(sent_at - timestamp):
         return timestamp
     return arrival - (sent_at - timestamp)

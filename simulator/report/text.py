@@ -80,13 +80,14 @@ def story_lines(
     of `shoppers` (when given), only up to `until` (when given), and the steps
     (waits, branches) of `journey`'s runs when the failure is about a journey."""
     mine = set(shoppers or ())
+    if until is not None:  # what happened later, a merge included, is not why it failed
+        records = [r for r in records if parse_instant(r["at"]) <= until]
     whose = record_shoppers(records, owners or {}) if mine else []
     chosen = [
         r
         for n, r in enumerate(records)
         if (r["kind"] in _SLICE_KINDS or (r["kind"] == "step" and journey is not None and r.get("journey") == journey))
         and (not mine or not whose[n].isdisjoint(mine))
-        and (until is None or parse_instant(r["at"]) <= until)
     ]
     lines = [f"{r['offset']:>10}  {describe(r)}" for r in chosen]
     if len(lines) > limit:

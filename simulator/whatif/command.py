@@ -18,6 +18,7 @@ from simulator.cli_paths import GivenPath, given_once
 
 if TYPE_CHECKING:
     from simulator.model.config import WorkspaceConfig
+    from simulator.whatif.sweep import Sweep
 
 __all__ = ["whatif", "write_outputs"]
 
@@ -244,6 +245,8 @@ def whatif(
             )
 
     sweep = Sweep(ws, grid, population, horizon, seed, parse_instant(DEFAULT_START))
+    for warning in _negative_windows_out_of_reach(sweep):
+        click.echo(f"warning: {warning}", err=True)
 
     try:
         if out == "-":
@@ -282,6 +285,50 @@ def whatif(
         sys.exit(2)
     _print_table(rows, journey)
     click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def _negative_windows_out_of_reach(sweep: Sweep) -> list[str]:
+    """The swept segment's `not_performed ... within: W` clauses asked for as they
+    are (under no `not`) that no synthetic profile can meet while the rest of the
+    rule still holds (`rules.negative_window_needs_age`): shoppers act only during
+    the horizon, so a profile is W old only after its positive windows (`performed
+    ... within`) have closed, latency included. No profile joins through such a
+    clause, in the ideal and the real alike."""
+    from simulator.model.conditions import All, Any_, Cond, Not, Performed
+    from simulator.model.time import format_duration
+
+    ws, grid = sweep.workspace, sweep.grid
+    if not ws.negative_window_needs_age:
+        return []
+    negatives: list[Performed] = []
+    positives: list[int] = []
+
+    def visit(node: Cond, positive: bool) -> None:
+        if isinstance(node, Not):
+            visit(node.item, not positive)
+        elif isinstance(node, (All, Any_)):
+            for item in node.items:
+                visit(item, positive)
+        elif isinstance(node, Performed) and positive and node.within is not None:
+            swept = grid.window_of is None or node.event == grid.window_of
+            if not node.negative:
+                positives.append(max(grid.windows) if swept else node.within)
+            elif not swept:
+                negatives.append(node)
+
+    visit(next(s.rule for s in ws.segments if s.name == grid.segment), True)
+    if not positives:
+        return []  # nothing else closes: a shopper joins once old enough
+    reach = sweep.horizon + max(positives) + sweep.worst_latency
+    return [
+        f"segment {grid.segment}'s `not_performed: {node.event}` (within: {format_duration(node.within or 0)}) "
+        f"needs profiles at least that old (rules.negative_window_needs_age), but the synthetic shoppers act "
+        f"only during the {format_duration(sweep.horizon)} horizon, and the rule's other windows close at most "
+        f"{format_duration(reach - sweep.horizon)} after that (latency included): no profile joins through it "
+        f"(raise --horizon)"
+        for node in negatives
+        if node.within is not None and node.within > reach
+    ]
 
 
 def _events_never_sent(ws: WorkspaceConfig, segment: str, journey: str | None) -> tuple[list[str], list[str]] | None:

@@ -24,7 +24,17 @@ from simulator.model.config import (
 )
 from simulator.model.time import format_duration, parse_duration
 
-__all__ = ["Cell", "GridError", "Grid", "describe_latency", "parse_latency", "parse_windows", "plan_grid"]
+__all__ = [
+    "Cell",
+    "GridError",
+    "Grid",
+    "cell_workspace",
+    "describe_latency",
+    "measured_windows",
+    "parse_latency",
+    "parse_windows",
+    "plan_grid",
+]
 
 
 class GridError(ValueError):
@@ -213,6 +223,30 @@ def _needed_segments(ws: WorkspaceConfig, roots: set[str]) -> set[str]:
     return needed
 
 
+def _roots(grid: Grid, kept: tuple[JourneyDef, ...]) -> set[str]:
+    """The swept segment and the segments the `kept` journeys trigger on or read."""
+    found = {grid.segment} | {j.trigger_segment for j in kept if j.trigger_segment}
+    for cond in journey_conditions(kept):
+        found |= {n.segment for n in walk(cond) if isinstance(n, InSegment)}
+    return found
+
+
+def measured_windows(base: WorkspaceConfig, grid: Grid, window: int) -> list[int]:
+    """The `within`s of what a cell with this window measures: the swept segment
+    (rewindowed), the segments it reads, and the `--journey`'s trigger segment
+    and conditions. (Not those of journeys kept only because they may `update`
+    an attribute: their windows change nothing the sweep reports.)"""
+    journeys = tuple(j for j in base.journeys if j.name == grid.journey)
+    needed = _needed_segments(base, _roots(grid, journeys))
+    conds = [
+        _rewindow(s.rule, window, grid.window_of) if s.name == grid.segment else s.rule
+        for s in base.segments
+        if s.name in needed
+    ]
+    conds += list(journey_conditions(journeys))
+    return [n.within for c in conds for n in walk(c) if isinstance(n, Performed) and n.within is not None]
+
+
 def cell_workspace(base: WorkspaceConfig, grid: Grid, cell: Cell) -> WorkspaceConfig:
     """The workspace one cell replays against: the swept segment rewindowed, the
     varied sources' latencies replaced, and only what the swept segment and
@@ -222,10 +256,7 @@ def cell_workspace(base: WorkspaceConfig, grid: Grid, cell: Cell) -> WorkspaceCo
     journeys = tuple(j for j in base.journeys if j.name == grid.journey)
 
     def roots_of(kept: tuple[JourneyDef, ...]) -> set[str]:
-        found = {grid.segment} | {j.trigger_segment for j in kept if j.trigger_segment}
-        for cond in journey_conditions(kept):
-            found |= {n.segment for n in walk(cond) if isinstance(n, InSegment)}
-        return found
+        return _roots(grid, kept)
 
     needed = _needed_segments(base, roots_of(journeys))
     kept_conditions = [s.rule for s in base.segments if s.name in needed] + list(journey_conditions(journeys))

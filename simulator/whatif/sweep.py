@@ -20,7 +20,7 @@ from typing import Any
 from simulator.model.calls import Send
 from simulator.model.config import JourneyDef, WorkspaceConfig
 from simulator.model.values import fold_name, read_generously, tests_pass
-from simulator.whatif.grid import Cell, Grid, cell_workspace, describe_latency
+from simulator.whatif.grid import Cell, Grid, cell_workspace, describe_latency, measured_windows
 from simulator.whatif.metrics import Tally, figures
 
 __all__ = ["Sweep", "SweepResult", "run_sweep", "sweep_partition"]
@@ -48,6 +48,13 @@ class Sweep:
         """The journey `--journey` names, if any."""
         return next((j for j in self.workspace.journeys if j.name == self.grid.journey), None)
 
+    @property
+    def worst_latency(self) -> int:
+        """The longest any call of any cell takes to arrive (an exponential's: five means)."""
+        models = [m for c in self.grid.cells for _s, m in c.latencies]
+        models += [s.latency for s in self.workspace.sources.values()]
+        return max((m.worst_case if m.worst_case is not None else 5 * m.a for m in models), default=0)
+
     @cached_property
     def end(self) -> int:
         """Where every replay stops: the horizon plus room for every window the
@@ -58,11 +65,8 @@ class Sweep:
         cell, so a cell's figures do not depend on the other cells."""
         from simulator.platform.rules import run_span
 
-        models = [m for c in self.grid.cells for _s, m in c.latencies]
-        models += [s.latency for s in self.workspace.sources.values()]
-        worst = max((m.worst_case if m.worst_case is not None else 5 * m.a for m in models), default=0)
-        one_per_window = {c.window: c for c in self.grid.cells}.values()
-        read = [w for c in one_per_window for w in cell_workspace(self.workspace, self.grid, c).windows]
+        worst = self.worst_latency
+        read = [w for window in self.grid.windows for w in measured_windows(self.workspace, self.grid, window)]
         widest = max([*self.grid.windows, *read])
         run = run_span(self.journey) if self.journey is not None else 0
         return self.start + self.horizon + widest + worst + self.workspace.filter_retry + run

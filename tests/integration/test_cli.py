@@ -944,3 +944,22 @@ def test_an_event_log_given_as_a_scenario_is_named_as_one(tmp_path: Path, comman
     assert result.exit_code == 2, result.output
     assert "one JSON object a line: an event log, not YAML; segsim lint WORKSPACE FILE reads logs" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_merge_after_the_expectations_instant_brings_no_other_shoppers_records(tmp_path: Path) -> None:
+    text = """
+scenario: a later merge
+workspace: {segments: {pingers: {rule: {performed: ping}}}}
+shoppers: {ana: {id: cus_1}, ben: {id: cus_2}}
+timeline:
+  - {at: 0m, who: ana, source: backend, identify: true}
+  - {at: 5m, who: ben, source: backend, track: ping}
+  - {at: 3h, merge: {primary: {id: cus_1}, secondary: {id: cus_2}}}
+expect:
+  - {at: 30m, who: ana, in_segment: pingers}
+"""
+    code, out = invoke("run", str(write(tmp_path, "later.yaml", text)))
+    assert code == 1
+    story = out.split("the story that decided it:")[1]
+    assert "entered segment pingers" not in story  # ben's profile, merged with ana's only at 3h
+    assert "ana identified" in story

@@ -162,6 +162,12 @@ def test_a_day_earlier_before_the_events_traffic_began_is_no_lull() -> None:
     assert [((d.hour - T0) // 3600, d.count) for d in counter.drops()] == [(8, 2)]
 
 
+def test_a_log_that_begins_two_hours_before_the_night_still_sees_the_next_night_as_a_lull() -> None:
+    day = [0] * 9 + [30] * 15  # 30 an hour from 08:00 to 23:00
+    drops = _counter([30, 30] + day * 4).drops()  # the log begins at 21:00
+    assert [(d.hour - T0) // 3600 for d in drops] == [3]  # only the first night
+
+
 def test_a_volume_drop_in_a_log(folder: LintFolder) -> None:
     lines = []
     for hour, n in enumerate([40] * 5 + [2] + [40] * 2):

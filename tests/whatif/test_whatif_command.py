@@ -288,6 +288,39 @@ def test_a_drifted_name_is_warned_about_as_drift_not_as_unsent(tmp_path: Path) -
     assert "never send" not in result.output
 
 
+def test_a_negative_window_longer_than_the_other_windows_can_wait_is_warned_about(tmp_path: Path) -> None:
+    # viewed_not_bought: `performed: product_viewed, within: 7d` and `not_performed: order_completed,
+    # within: 7d`, the profile's age counting. Views stop with the 3d horizon: swept to 1d, the view
+    # window closes (4d and the 30m batch) before any profile is 7d old.
+    base = ["whatif", WORKSPACE, "--segment", "viewed_not_bought", "--latency", "backend=0s", "--population", "20"]
+    kept = [*base, "--window-of", "product_viewed", "--window", "1d"]
+    result = CliRunner().invoke(main, [*kept, "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert "`not_performed: order_completed` (within: 7d) needs profiles at least that old" in result.output
+    assert "the rule's other windows close at most 1d30m after that (latency included)" in result.output
+    # swept, the window is the sweep's
+    swept = [*base, "--window-of", "order_completed", "--window", "1d,30d"]
+    result = CliRunner().invoke(main, [*swept, "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0 and "needs profiles" not in result.output
+    # under a `not` it is asked to be false: always so, nothing to warn about
+    negated = tmp_path / "negated.yaml"
+    negated.write_text(
+        Path(WORKSPACE)
+        .read_text()
+        .replace(
+            "        - not_performed: order_completed\n          within: 7d",
+            "        - not: {not_performed: order_completed, within: 7d}",
+        )
+    )
+    assert "not: {not_performed: order_completed, within: 7d}" in negated.read_text()
+    result = CliRunner().invoke(main, [*kept[:1], str(negated), *kept[2:], "--out", str(tmp_path / "d")])
+    assert result.exit_code == 0 and "needs profiles" not in result.output, result.output
+    # a longer view window reaches the age: some profiles can join
+    longer = [*kept[:-1], "5d"]
+    result = CliRunner().invoke(main, [*longer, "--out", str(tmp_path / "c")])
+    assert result.exit_code == 0 and "needs profiles" not in result.output, result.output
+
+
 def test_a_window_left_as_written_closes_before_the_replay_stops_in_every_cell(tmp_path: Path) -> None:
     """The replay runs past every window the segment reads, swept or not, so a
     cell's row is the same whatever the other cells' windows: here shoppers join

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from freezegun import freeze_time
@@ -390,12 +391,13 @@ def test_the_helper_refuses_a_log_written_on_the_other_clock_as_serve_does(
     assert log.read_bytes() == before
 
 
-def test_a_pipelines_timestamp_stamped_in_virtual_time_ahead_of_the_machine_is_kept() -> None:
+def test_a_pipelines_timestamp_stamped_in_virtual_time_ahead_of_the_machine_is_kept(tmp_path: Path) -> None:
     # A manual clock started at the machine's now and advanced 1h25m: the client's
     # sentAt is the machine's clock, 1h25m behind. An order stamped 50 minutes after
     # the start on the virtual clock is later than its sentAt, so no sender's clock
     # stamped it: it is kept, not moved 1h25m into the future (where it was held).
-    with running_emulator(WORKSPACE, clock="manual") as emu:
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", log=log) as emu:
         cdp = emu.analytics_client()
         started = datetime.fromisoformat(emu.get("/now")["now"].replace("Z", "+00:00"))
         cdp.identify("cus_2", {"email": "ben@example.com"})
@@ -408,6 +410,21 @@ def test_a_pipelines_timestamp_stamped_in_virtual_time_ahead_of_the_machine_is_k
         stamps = {e["name"]: e["timestamp"] for e in emu.get(f"/profiles/{cio}")["events"]}
         assert stamps["order_completed"] == format_instant(int((started + timedelta(minutes=50)).timestamp()))
         assert [r["reason"] for r in emu.get("/runs")["runs"] if r["journey"] == "cart_recovery"] == ["goal"]
+        live = list(emu.session.platform.trace.records)
+    # the call was logged as it was read: a replay keeps the stamp, whatever its machine's clock
+    assert replay_log(read_log(log), load_workspace(WORKSPACE)[0]).platform.trace.records == live
+
+
+def test_on_the_machines_clock_a_timestamp_ahead_of_its_sent_at_is_a_skewed_senders() -> None:
+    # The wall clock (frozen at 09:00): a device running 2h fast schedules an event an hour after
+    # it sends. Its clock is not ours, so the Segment-style correction applies: 10:00.
+    with freeze_time("2026-03-02T09:00:00Z"), running_emulator(WORKSPACE) as emu:
+        call = {"userId": "cus_9", "event": "product_viewed", "properties": {"product_id": "p", "category": "c"}}
+        body = {**call, "timestamp": "2026-03-02T12:00:00Z", "sentAt": "2026-03-02T11:00:00Z"}
+        answer = httpx.post(f"{emu.pipelines_url}/track", json=body, auth=(emu.write_key, ""), timeout=10)
+        assert answer.status_code == 200
+        cio = emu.get("/profiles")["profiles"][0]["cio_id"]
+        assert [e["timestamp"] for e in emu.get(f"/profiles/{cio}")["events"]] == ["2026-03-02T10:00:00Z"]
 
 
 def test_a_skeleton_keys_a_replayed_track_as_the_live_call_did(tmp_path: Path) -> None:

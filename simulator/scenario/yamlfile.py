@@ -215,7 +215,7 @@ def _syntax_hint(reason: str, text: str, mark: Any) -> str:
         char = text[mark.index]
     if mark is not None and 0 <= mark.line < len(lines := text.splitlines()):
         line = lines[mark.line]
-    objects = [x.strip() for x in text.splitlines()[:3] if x.strip()]
+    objects = [x.strip() for x in text.splitlines()[:50] if x.strip() and not x.lstrip().startswith("#")][:3]
     if len(objects) > 1 and all(x.startswith("{") and x.endswith("}") for x in objects[:2]):
         return (
             "one JSON object a line: an event log, not YAML; segsim lint WORKSPACE FILE reads logs, "

@@ -172,8 +172,8 @@ def fuzz(
         # Never deleted (they are the user's files now), but `segsim run` of the folder replays them too.
         click.echo("")
         click.echo(
-            f"note: {out} also holds {len(earlier)} witness file(s) this search did not write (an earlier search's): "
-            + ", ".join(earlier)
+            f"note: {out} also holds {len(earlier)} scenario file(s) this search did not write (an earlier "
+            "search's witnesses?), which segsim run of the folder replays too: " + ", ".join(earlier)
         )
     click.echo("")
     click.echo(

@@ -285,7 +285,8 @@ def test_witnesses_an_earlier_search_left_in_out_are_named_not_deleted(tmp_path:
     result = _fuzz(workspace, out, "--seed", "2", "--invariant", "no_ghost_abandons", "--max-examples", "20")
     assert result.exit_code == 0, result.output
     assert (
-        f"note: {out} also holds 2 witness file(s) this search did not write (an earlier search's): "
+        f"note: {out} also holds 2 scenario file(s) this search did not write (an earlier search's witnesses?), "
+        "which segsim run of the folder replays too: "
         "ghost_abandon-old_journey-late_arrival.yaml, kept-from-last-week.yml"
     ) in result.output
     assert f"--max-examples 20 --out {out} --invariant no_ghost_abandons" in result.output  # the same folder

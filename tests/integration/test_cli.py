@@ -939,7 +939,8 @@ def test_timeline_json_quotes_a_key_that_holds_a_dot_rather_than_overwrite_the_n
 @pytest.mark.parametrize("command", [["run"], ["check"], ["gate", str(WORKSPACE)]])
 def test_an_event_log_given_as_a_scenario_is_named_as_one(tmp_path: Path, command: list[str]) -> None:
     log = tmp_path / "calls.jsonl"
-    log.write_text('{"type": "track", "userId": "a", "event": "x"}\n{"type": "track", "userId": "b", "event": "y"}\n')
+    lines = ['{"type": "track", "userId": "a", "event": "x"}', '{"type": "track", "userId": "b", "event": "y"}']
+    log.write_text("\n\n# an export\n" + "\n".join(lines) + "\n")  # blank and comment lines first
     result = CliRunner().invoke(main, [*command, str(log)])
     assert result.exit_code == 2, result.output
     assert "one JSON object a line: an event log, not YAML; segsim lint WORKSPACE FILE reads logs" in result.output

@@ -131,9 +131,10 @@ class _Finder(MissedEntries):
         read_exactly = target is None or (
             send.name == target.event and tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce)
         )
-        consulted = j.exits_on_goal if role == "goal" else j.exits_on_stop_matching
+        # First that applies (SPEC 9): a skewed stamp is `clock_skew` whatever the exit, as a drifted
+        # name or type keeps its own cause under an exit that never consults the goal.
         restamped_counts = self.counts_stamped_when_sent(r, role, target, send.at, first, (at, after), run_at)
-        if first.ts != send.at and read_exactly and consulted and restamped_counts:
+        if first.ts != send.at and read_exactly and restamped_counts:
             return "clock_skew", f"it was stamped {self.t(first.ts)}, not its send instant"
         if self.refresh_decided(r, j, m, send.at):
             return "refresh_lag", "the segments it depends on had not been refreshed"

@@ -322,14 +322,15 @@ def test_other_names_a_trigger_stamped_after_the_goal(judge: Judge) -> None:
     )
 
 
-def test_a_skewed_goal_under_an_exit_that_never_consults_it_is_exit_setting(judge: Judge) -> None:
-    # stamped at its send instant it would not have counted either: the exit never reads the goal
-    text = recovery(
-        "{at: 1m, who: ana, track: checkout_started}\n"
-        "{at: 10m, who: ana, track: order_completed, properties: {value: 5}, timestamp: 12m}",
-        exit_setting="stop_matching",
-    )
-    assert found(judge(text)) == [("ghost_abandon", "ana", "exit_setting")]
+def test_a_skewed_goal_under_an_exit_that_never_consults_it_is_still_clock_skew(judge: Judge) -> None:
+    # The first cause that applies (SPEC 9): stamped at its send instant the goal would have counted
+    # it (SPEC 6's "count"), as a drifted name keeps `name_mismatch` under such an exit. Unskewed,
+    # the same order under that exit is `exit_setting`.
+    order = "{at: 10m, who: ana, track: order_completed, properties: {value: 5}"
+    skewed = recovery("{at: 1m, who: ana, track: checkout_started}\n" + order + ", timestamp: 12m}", "stop_matching")
+    assert found(judge(skewed)) == [("ghost_abandon", "ana", "clock_skew")]
+    plain = recovery("{at: 1m, who: ana, track: checkout_started}\n" + order + "}", "stop_matching")
+    assert found(judge(plain)) == [("ghost_abandon", "ana", "exit_setting")]
 
 
 def test_a_segment_triggered_run_entering_at_a_sweep_keeps_its_drifted_goals_cause(judge: Judge) -> None:

@@ -153,11 +153,18 @@ class _Finder(MissedEntries):
                 f"{reset.name}, and another {reset.name} was sent at {self.t(reset.at)}: the run went on"
             )
         trigger = r.trigger
-        if role == "goal" and trigger is not None and trigger.ts != trigger.delivery.send.at and trigger.ts >= first.ts:
+        skewed_trigger = trigger is not None and trigger.ts != trigger.delivery.send.at and trigger.ts >= first.ts
+        if role == "goal" and trigger is not None and skewed_trigger:
             return "other", (
                 f"it arrived in time on the run's profile, but the goal reads only events later than the run's "
                 f"trigger, which was stamped {self.t(trigger.ts)}, not its send instant "
                 f"{self.t(trigger.delivery.send.at)}"
+            )
+        if role == "filter" and trigger is not None and skewed_trigger and target and target.after == trigger.name:
+            return "other", (
+                f"it arrived in time on the run's profile, but the filter reads only {target.event} events after "
+                f"the latest {target.after}, and the run's trigger was stamped {self.t(trigger.ts)}, not its send "
+                f"instant {self.t(trigger.delivery.send.at)}"
             )
         return "other", "it arrived in time on the run's profile, yet the run went on"
 

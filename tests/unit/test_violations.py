@@ -322,6 +322,32 @@ def test_other_names_a_trigger_stamped_after_the_goal(judge: Judge) -> None:
     )
 
 
+def test_other_names_a_trigger_stamped_after_the_order_a_filter_reads_after_it(judge: Judge) -> None:
+    """SPEC 9: `other` says what differed. The filter excludes orders after the
+    latest checkout, and the checkout was stamped after the order."""
+    text = """
+scenario: s
+workspace:
+  journeys:
+    cr:
+      trigger: {event: checkout_started}
+      filter: {not_performed: order_completed, after: checkout_started}
+      exit: stop_matching
+      steps: [{wait: 1h}, {send: m1}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, source: backend, identify: true}
+  - {at: 1m, who: ana, source: backend, track: checkout_started, timestamp: 50m}
+  - {at: 30m, who: ana, source: backend, track: order_completed}
+"""
+    result = judge(text)
+    assert found(result) == [("ghost_abandon", "ana", "other")]
+    assert (
+        "the filter reads only order_completed events after the latest checkout_started, and the run's trigger "
+        "was stamped +0h50m, not its send instant +0h01m"
+    ) in result.violations[0].explanation
+
+
 def test_a_skewed_goal_under_an_exit_that_never_consults_it_is_still_clock_skew(judge: Judge) -> None:
     # The first cause that applies (SPEC 9): stamped at its send instant the goal would have counted
     # it (SPEC 6's "count"), as a drifted name keeps `name_mismatch` under such an exit. Unskewed,

@@ -23,7 +23,7 @@ from simulator.model.values import fold_name, read_generously, tests_pass
 from simulator.whatif.grid import Cell, Grid, cell_workspace, describe_latency, measured_windows
 from simulator.whatif.metrics import Tally, figures
 
-__all__ = ["Sweep", "SweepResult", "run_sweep", "sweep_partition"]
+__all__ = ["Sweep", "SweepResult", "die_with_parent", "run_sweep", "sweep_partition"]
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,28 @@ def sweep_partition(sweep: Sweep, partition: int, only: tuple[int, ...] | None =
     return tallies
 
 
+def die_with_parent() -> None:
+    """A worker's initializer: end the worker when the process that started it
+    is gone (killed by SIGTERM or SIGHUP, which reach it alone), instead of
+    sleeping on as an orphan that holds the parent's output pipes open."""
+    import multiprocessing
+    import os
+    import threading
+    import time
+
+    # The starter's own pid, even when it died while this worker was still starting up
+    # (then this worker is already someone else's child, and ends at once).
+    starter = multiprocessing.parent_process()
+    parent = starter.pid if starter is not None and starter.pid is not None else os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="segsim-parent-watch", daemon=True).start()
+
+
 def _job(args: tuple[Sweep, int, tuple[int, ...] | None]) -> tuple[int, tuple[int, ...] | None, list[Tally]]:
     sweep, partition, only = args
     return partition, only, sweep_partition(sweep, partition, only)
@@ -194,7 +216,8 @@ def run_sweep(sweep: Sweep, workers: int = 1, on_job: Callable[[int, int], None]
         for job in jobs:
             finished(*_job(job))
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
+        context = get_context("spawn")
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=die_with_parent) as pool:
             futures = [pool.submit(_job, job) for job in jobs]
             for future in as_completed(futures):
                 finished(*future.result())

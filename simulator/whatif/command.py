@@ -291,43 +291,50 @@ def _negative_windows_out_of_reach(sweep: Sweep) -> list[str]:
     """The swept segment's `not_performed ... within: W` clauses asked for as they
     are (under no `not`) that no synthetic profile can meet while the rest of the
     rule still holds (`rules.negative_window_needs_age`): shoppers act only during
-    the horizon, so a profile is W old only after its positive windows (`performed
-    ... within`) have closed, latency included. No profile joins through such a
-    clause, in the ideal and the real alike."""
-    from simulator.model.conditions import All, Any_, Cond, Not, Performed
+    the horizon, so a profile is W old only after the `performed ... within`
+    clauses required beside it (in the `all`s around it) have closed, latency
+    included. No profile joins through such a clause, in the ideal and the real
+    alike."""
+    from simulator.model.conditions import All, Any_, Cond, Performed
     from simulator.model.time import format_duration
 
     ws, grid = sweep.workspace, sweep.grid
     if not ws.negative_window_needs_age:
         return []
-    negatives: list[Performed] = []
-    positives: list[int] = []
 
-    def visit(node: Cond, positive: bool) -> None:
-        if isinstance(node, Not):
-            visit(node.item, not positive)
-        elif isinstance(node, (All, Any_)):
+    def window(node: Performed) -> int | None:
+        swept = grid.window_of is None or node.event == grid.window_of
+        return max(grid.windows) if swept and node.within is not None else node.within
+
+    found: list[tuple[Performed, int]] = []
+
+    def visit(node: Cond, required: tuple[int, ...]) -> None:
+        if isinstance(node, All):
+            beside = tuple(
+                w
+                for item in node.items
+                if isinstance(item, Performed) and not item.negative and (w := window(item)) is not None
+            )
             for item in node.items:
-                visit(item, positive)
-        elif isinstance(node, Performed) and positive and node.within is not None:
+                visit(item, required + beside)
+        elif isinstance(node, Any_):
+            for item in node.items:
+                visit(item, required)
+        elif isinstance(node, Performed) and node.negative and node.within is not None and required:
             swept = grid.window_of is None or node.event == grid.window_of
-            if not node.negative:
-                positives.append(max(grid.windows) if swept else node.within)
-            elif not swept:
-                negatives.append(node)
+            reach = sweep.horizon + min(required) + sweep.worst_latency
+            if not swept and node.within > reach:
+                found.append((node, reach))
+        # under a `not` a clause is asked to be false: nothing to warn about
 
-    visit(next(s.rule for s in ws.segments if s.name == grid.segment), True)
-    if not positives:
-        return []  # nothing else closes: a shopper joins once old enough
-    reach = sweep.horizon + max(positives) + sweep.worst_latency
+    visit(next(s.rule for s in ws.segments if s.name == grid.segment), ())
     return [
         f"segment {grid.segment}'s `not_performed: {node.event}` (within: {format_duration(node.within or 0)}) "
         f"needs profiles at least that old (rules.negative_window_needs_age), but the synthetic shoppers act "
-        f"only during the {format_duration(sweep.horizon)} horizon, and the rule's other windows close at most "
-        f"{format_duration(reach - sweep.horizon)} after that (latency included): no profile joins through it "
-        f"(raise --horizon)"
-        for node in negatives
-        if node.within is not None and node.within > reach
+        f"only during the {format_duration(sweep.horizon)} horizon, and the windows required beside it close at "
+        f"most {format_duration(reach - sweep.horizon)} after that (latency included): no profile joins through "
+        f"it (raise --horizon)"
+        for node, reach in found
     ]
 
 

@@ -297,7 +297,7 @@ def test_a_negative_window_longer_than_the_other_windows_can_wait_is_warned_abou
     result = CliRunner().invoke(main, [*kept, "--out", str(tmp_path / "a")])
     assert result.exit_code == 0, result.output
     assert "`not_performed: order_completed` (within: 7d) needs profiles at least that old" in result.output
-    assert "the rule's other windows close at most 1d30m after that (latency included)" in result.output
+    assert "the windows required beside it close at most 1d30m after that (latency included)" in result.output
     # swept, the window is the sweep's
     swept = [*base, "--window-of", "order_completed", "--window", "1d,30d"]
     result = CliRunner().invoke(main, [*swept, "--out", str(tmp_path / "b")])
@@ -318,6 +318,20 @@ def test_a_negative_window_longer_than_the_other_windows_can_wait_is_warned_abou
     # a longer view window reaches the age: some profiles can join
     longer = [*kept[:-1], "5d"]
     result = CliRunner().invoke(main, [*longer, "--out", str(tmp_path / "c")])
+    assert result.exit_code == 0 and "needs profiles" not in result.output, result.output
+    # in its own branch, beside a `performed` with no window, nothing closes before the profile is old enough
+    mixed = tmp_path / "mixed.yaml"
+    mixed.write_text(
+        "segments:\n"
+        "  mixed:\n"
+        "    rule:\n"
+        "      any:\n"
+        "        - {performed: checkout_started, within: 1h}\n"
+        "        - all: [{performed: product_viewed}, {not_performed: product_viewed, within: 20h}]\n"
+    )
+    args = ["whatif", str(mixed), "--segment", "mixed", "--window-of", "checkout_started", "--window", "15m"]
+    args += ["--latency", "web=0s", "--population", "20", "--horizon", "3h", "--out", str(tmp_path / "e")]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0 and "needs profiles" not in result.output, result.output
 
 

@@ -288,6 +288,17 @@ def test_a_drifted_name_is_warned_about_as_drift_not_as_unsent(tmp_path: Path) -
     assert "never send" not in result.output
 
 
+# A checkout within the swept window, or a view and no other view for 20h (its profile that old).
+MIXED = (
+    "segments:\n"
+    "  mixed:\n"
+    "    rule:\n"
+    "      any:\n"
+    "        - {performed: checkout_started, within: 1h}\n"
+    "        - all: [{performed: product_viewed}, {not_performed: product_viewed, within: 20h}]\n"
+)
+
+
 def test_a_negative_window_longer_than_the_other_windows_can_wait_is_warned_about(tmp_path: Path) -> None:
     # viewed_not_bought: `performed: product_viewed, within: 7d` and `not_performed: order_completed,
     # within: 7d`, the profile's age counting. Views stop with the 3d horizon: swept to 1d, the view
@@ -321,14 +332,7 @@ def test_a_negative_window_longer_than_the_other_windows_can_wait_is_warned_abou
     assert result.exit_code == 0 and "needs profiles" not in result.output, result.output
     # in its own branch, beside a `performed` with no window, nothing closes before the profile is old enough
     mixed = tmp_path / "mixed.yaml"
-    mixed.write_text(
-        "segments:\n"
-        "  mixed:\n"
-        "    rule:\n"
-        "      any:\n"
-        "        - {performed: checkout_started, within: 1h}\n"
-        "        - all: [{performed: product_viewed}, {not_performed: product_viewed, within: 20h}]\n"
-    )
+    mixed.write_text(MIXED)
     args = ["whatif", str(mixed), "--segment", "mixed", "--window-of", "checkout_started", "--window", "15m"]
     args += ["--latency", "web=0s", "--population", "20", "--horizon", "3h", "--out", str(tmp_path / "e")]
     result = CliRunner().invoke(main, args)
@@ -341,15 +345,7 @@ def test_a_window_left_as_written_closes_before_the_replay_stops_in_every_cell(t
     through a 20h negative window that only the swept 1d window used to leave
     room for (recall was 0.67 without it, 1.0 beside it)."""
     workspace = tmp_path / "ws.yaml"
-    workspace.write_text(
-        "sources: {web: {kind: client, latency: 0s}, app: {kind: client, latency: 0s}}\n"
-        "segments:\n"
-        "  mixed:\n"
-        "    rule:\n"
-        "      any:\n"
-        "        - {performed: checkout_started, within: 1h}\n"
-        "        - all: [{performed: product_viewed}, {not_performed: product_viewed, within: 20h}]\n"
-    )
+    workspace.write_text("sources: {web: {kind: client, latency: 0s}, app: {kind: client, latency: 0s}}\n" + MIXED)
     base = ["whatif", str(workspace), "--segment", "mixed", "--window-of", "checkout_started", "--latency", "app=20m"]
     base += ["--population", "60", "--horizon", "1d", "--seed", "4"]
     rows = {}

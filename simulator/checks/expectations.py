@@ -220,6 +220,7 @@ def check_plan(plan: Plan, strict: bool = False) -> ScenarioResult:
     finals = {e.index: _snapshot(plan, e)(outcome.platform, e.index) for e in plan.expectations if e.at is None}
     results = []
     by: dict[int, list[Violation]] = {}
+    seen_by: dict[int, set[tuple[object, ...]]] = {}  # the identities of those, per instant
     for e in plan.expectations:
         snap = outcome.probes.get(e.index) if e.at is not None else finals.get(e.index)
         judged = violations
@@ -227,13 +228,12 @@ def check_plan(plan: Plan, strict: bool = False) -> ScenarioResult:
         if e.at is not None and e.kind in ("invariant", "violation"):
             if e.at not in by:
                 by[e.at] = violations_by(outcome, violations, e.at)
+                seen_by[e.at] = {_identity(v) for v in by[e.at]}
             judged = by[e.at]
-            decided = {_identity(v) for v in judged}
-            undecided = [v for v in violations if _identity(v) not in decided]
+            undecided = [v for v in violations if _identity(v) not in seen_by[e.at]]
         results.append(_check(e, outcome, snap, judged, undecided))
     # Under --strict a violation is expected when a `violation` expectation matches it and,
     # with `at`, it was decided by then: a later ghost is news to an expectation of 2h.
-    seen_by = {at: {_identity(v) for v in found} for at, found in by.items()}
     unexpected = [
         v
         for v in violations

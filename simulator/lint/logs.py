@@ -182,8 +182,11 @@ def calls_of(
     batch = record.get("batch")
     if isinstance(batch, list):
         for index, item in enumerate(batch):
-            item = in_batch_context(item, record) if isinstance(item, dict) else item
-            inside = list(calls_of(item, source_kinds, outer or record)) if isinstance(item, dict) else []
+            inside = (
+                list(calls_of(in_batch_context(item, record), source_kinds, outer or record))
+                if isinstance(item, dict)
+                else []
+            )
             # An element that is no call is said, as a line that is none is; the others are read.
             yield from inside or [LoggedCall("unknown", f"batch[{index}]", None, None, None, None, None, None)]
         return

@@ -302,9 +302,11 @@ def _negative_windows_out_of_reach(sweep: Sweep) -> list[str]:
     if not ws.negative_window_needs_age:
         return []
 
+    def swept(node: Performed) -> bool:
+        return grid.window_of is None or node.event == grid.window_of
+
     def window(node: Performed) -> int | None:
-        swept = grid.window_of is None or node.event == grid.window_of
-        return max(grid.windows) if swept and node.within is not None else node.within
+        return max(grid.windows) if swept(node) and node.within is not None else node.within
 
     found: list[tuple[Performed, int]] = []
 
@@ -321,9 +323,8 @@ def _negative_windows_out_of_reach(sweep: Sweep) -> list[str]:
             for item in node.items:
                 visit(item, required)
         elif isinstance(node, Performed) and node.negative and node.within is not None and required:
-            swept = grid.window_of is None or node.event == grid.window_of
             reach = sweep.horizon + min(required) + sweep.worst_latency
-            if not swept and node.within > reach:
+            if not swept(node) and node.within > reach:
                 found.append((node, reach))
         # under a `not` a clause is asked to be false: nothing to warn about
 

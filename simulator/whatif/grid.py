@@ -255,14 +255,11 @@ def cell_workspace(base: WorkspaceConfig, grid: Grid, cell: Cell) -> WorkspaceCo
     journey is kept (one may `update` it), with the segments they read."""
     journeys = tuple(j for j in base.journeys if j.name == grid.journey)
 
-    def roots_of(kept: tuple[JourneyDef, ...]) -> set[str]:
-        return _roots(grid, kept)
-
-    needed = _needed_segments(base, roots_of(journeys))
+    needed = _needed_segments(base, _roots(grid, journeys))
     kept_conditions = [s.rule for s in base.segments if s.name in needed] + list(journey_conditions(journeys))
     if any(isinstance(n, AttributeTest) for c in kept_conditions for n in walk(c)):
         journeys = base.journeys  # a journey's `update` may write what is read
-        needed = _needed_segments(base, roots_of(journeys))
+        needed = _needed_segments(base, _roots(grid, journeys))
     segments: list[SegmentDef] = []
     for seg in base.segments:
         if seg.name not in needed:

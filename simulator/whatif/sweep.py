@@ -57,12 +57,13 @@ class Sweep:
 
     @cached_property
     def end(self) -> int:
-        """Where every replay stops: the horizon plus room for every window the
-        replay reads to close (the swept ones and those left as written: a
-        `not_performed ... within: 7d` lets a shopper in only once their profile
-        is 7 days old), the last deliveries to land and, with `--journey`, the
-        last run of the journey to send its last message. The same end for every
-        cell, so a cell's figures do not depend on the other cells."""
+        """Where every replay stops: the horizon plus room for every window of what
+        the sweep measures to close (`grid.measured_windows`: the swept ones and
+        those left as written; a `not_performed ... within: 7d` lets a shopper in
+        only once their profile is 7 days old), the last deliveries to land and,
+        with `--journey`, the last run of the journey to send its last message.
+        The same end for every cell, so a cell's figures do not depend on the
+        other cells."""
         from simulator.platform.rules import run_span
 
         worst = self.worst_latency

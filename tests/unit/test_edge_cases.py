@@ -9,13 +9,21 @@ import pytest
 from simulator.checks.expectations import check_plan
 from simulator.checks.violations import find_violations
 from simulator.pipeline import simulate
-from simulator.scenario.errors import InputError
+from simulator.scenario.errors import InputError, Problem
 from simulator.scenario.loader import load_plan_text
 
 
 def run(text: str, tmp_path: Path) -> list[str]:
     result = check_plan(load_plan_text(text, "<edge>", tmp_path))
     return [f"{r.expected} / {r.actual}" for r in result.failures]
+
+
+def refused(text: str, tmp_path: Path) -> Problem:
+    """The one problem a story is refused with."""
+    with pytest.raises(InputError) as info:
+        load_plan_text(text, "<edge>", tmp_path)
+    (problem,) = info.value.problems
+    return problem
 
 
 def test_an_expectation_after_until_is_a_located_error(tmp_path: Path) -> None:
@@ -28,9 +36,7 @@ timeline: [{at: 0m, who: ana, track: page_viewed}]
 expect:
   - {at: 2h, segment: viewers, members: [ana]}
 """
-    with pytest.raises(InputError) as info:
-        load_plan_text(text, "<edge>", tmp_path)
-    (problem,) = info.value.problems
+    problem = refused(text, tmp_path)
     assert (problem.path, problem.line) == ("expect[0].at", 8)
     assert "until" in problem.message
 
@@ -160,9 +166,7 @@ shoppers: {{ana: {{id: cus_1}}, ben: {{email: ben@example.com}}}}
 timeline:
   - {{at: 0m, device: phone, {source}merge: {{primary: {{id: cus_1}}, secondary: {{email: ben@example.com}}}}}}
 """
-    with pytest.raises(InputError) as info:
-        load_plan_text(text, "<edge>", tmp_path)
-    (problem,) = info.value.problems
+    problem = refused(text, tmp_path)
     assert (problem.path, problem.line) == ("timeline[0].device", 5)
     assert "comes from a server, not a shopper's device" in problem.message
 
@@ -200,9 +204,7 @@ def test_an_error_cuts_a_long_path_in_its_middle_keeping_the_leaf(tmp_path: Path
     steps = then + "{wait: 5x}" + "]}}" * 9
     text = "scenario: s\nworkspace:\n  journeys:\n    cart_recovery_for_high_value_returning_customers:\n"
     text += f"      trigger: {{event: e}}\n      steps: [{steps}]\n"
-    with pytest.raises(InputError) as info:
-        load_plan_text(text, "<edge>", tmp_path)
-    (problem,) = info.value.problems
+    problem = refused(text, tmp_path)
     assert len(problem.path) >= 200
     assert problem.render().split(": ")[1].endswith(".then[0].wait (" + f"{len(problem.path):,} characters)")
 
@@ -217,9 +219,7 @@ def test_an_error_cuts_a_long_path_in_its_middle_keeping_the_leaf(tmp_path: Path
 )
 def test_a_journey_naming_nothing_is_refused_where_it_is_written(tmp_path: Path, journey: str, path: str) -> None:
     text = f"scenario: s\nworkspace:\n  journeys:\n    j: {journey}\n"
-    with pytest.raises(InputError) as info:
-        load_plan_text(text, "<edge>", tmp_path)
-    (problem,) = info.value.problems
+    problem = refused(text, tmp_path)
     assert (problem.path, problem.line) == (f"workspace.journeys.j.{path}", 4)
     assert "at least 1 character" in problem.message
 
@@ -238,9 +238,7 @@ def test_a_rule_that_could_never_mean_anything_is_refused_where_it_is_written(
     tmp_path: Path, rule: str, path: str, words: str
 ) -> None:
     text = f"scenario: s\nworkspace:\n  segments:\n    s: {{rule: {rule}}}\n"
-    with pytest.raises(InputError) as info:
-        load_plan_text(text, "<edge>", tmp_path)
-    (problem,) = info.value.problems
+    problem = refused(text, tmp_path)
     assert (problem.path, problem.line) == (f"workspace.segments.s.rule.{path}", 4)
     assert words in problem.message
 
@@ -253,9 +251,7 @@ timeline: [{at: 0m, who: ana, track: page_viewed}]
 expect:
   - {invariant: all, who: ana}
 """
-    with pytest.raises(InputError) as info:
-        load_plan_text(text, "<edge>", tmp_path)
-    (problem,) = info.value.problems
+    problem = refused(text, tmp_path)
     assert "who does not belong in an invariant expectation" in problem.message
 
 
@@ -268,9 +264,7 @@ timeline: [{at: 0m, who: ana, track: go}]
 expect:
   - {who: ana, journey: j, sent: null}
 """
-    with pytest.raises(InputError) as info:
-        load_plan_text(text, "<edge>", tmp_path)
-    (problem,) = info.value.problems
+    problem = refused(text, tmp_path)
     assert "sent is empty (null): write sent: [] for no message" in problem.message
 
 

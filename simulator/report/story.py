@@ -3,6 +3,7 @@ as flat records (for `timeline --json`) or as lines a person reads."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,7 +42,11 @@ def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dic
             record["primary"] = f"{send.primary[0]}={send.primary[1]}"
             record["secondary"] = f"{send.secondary[0]}={send.secondary[1]}" if send.secondary else None
         items.append((send.at, 0, send.seq, {k: v for k, v in record.items() if v is not None}))
+    # A journey's entry records name the send; the event it carried is what a person reads.
+    names = {send.seq: send.name for send in outcome.plan.sends if send.name is not None}
     for n, record in enumerate(outcome.platform.trace.records):
+        if record["kind"].startswith("entry_") and "event" not in record and record.get("seq") in names:
+            record = {**record, "event": names[record["seq"]]}
         items.append((record["at"], 1, n, record))
     for n, v in enumerate(violations):
         # A duplicate shows where its second run entered, after the copy that caused it.
@@ -75,8 +80,26 @@ def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dic
     return out
 
 
+def _value(v: Any) -> str:
+    """A value as scenario files write it: `"40"` is text, `40` a number, `true` a boolean."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    return json.dumps(v) if v is None or isinstance(v, bool) else str(v)
+
+
 def _props(props: dict[str, Any]) -> str:
-    return "{" + ", ".join(f"{k}: {v!r}" for k, v in props.items()) + "}"
+    return _value(props)
+
+
+def _entry(r: dict[str, Any], outcome: str) -> str:
+    """Why a profile did not (yet) enter a journey for an event."""
+    who = r.get("who") or r.get("cio_id")
+    what = f"{who}'s {r['event']}" if r.get("event") else who
+    return f"{what} {outcome} {r['journey']} ({r['cio_id']})"
 
 
 def describe(r: dict[str, Any]) -> str:
@@ -137,5 +160,20 @@ def describe(r: dict[str, Any]) -> str:
         return f"VIOLATION {r['violation']} ({r['cause']}): {r.get('explanation', '')}"
     if k == "segment_refresh":
         return "segments re-evaluated (a rules.segment_refresh sweep)"
-    rest = ", ".join(f"{key}={value}" for key, value in r.items() if key not in ("at", "offset", "kind"))
+    if k == "entry_held":
+        return _entry(r, f"waits until {r['until']} to enter") + ": the filter does not match yet"
+    if k == "entry_expired":
+        return _entry(r, "did not enter") + ": the filter still did not match when its retry ended"
+    if k == "entry_filtered":
+        return _entry(r, "did not enter") + ": the filter does not match"
+    if k == "entry_refused":
+        return _entry(r, "did not enter") + f": {r['reason']}"
+    if k == "event_held":
+        return f"{r['event']} held on {r['cio_id']} until its timestamp {r['until']}"
+    if k == "event_released":
+        return f"{r['event']} on {r['cio_id']} released: its timestamp is reached"
+    if k == "anonymous_id_recorded":
+        return f"{r['cio_id']} ({who}) recorded anonymous id {r['anonymous_id']}"
+    shown = {key: _value(v) if isinstance(v, dict | list) else v for key, v in r.items()}
+    rest = ", ".join(f"{key}={v}" for key, v in shown.items() if key not in ("at", "offset", "kind"))
     return k.replace("_", " ") + (f": {rest}" if rest else "")

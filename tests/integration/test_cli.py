@@ -200,7 +200,7 @@ expect:
     code, out = invoke("run", str(write(tmp_path, "s.yaml", text)))
     assert code == 1
     vips, profiles = (part.split("\n  /", 1)[0] for part in out.split("the story that decided it:")[1:])
-    assert "cio_1 (ben) attributes set: {vip: False}" in vips
+    assert "cio_1 (ben) attributes set: {vip: false}" in vips
     assert "cio_1's id cus_2 replaced by cus_1: cus_2 no longer finds it" in profiles
 
 
@@ -964,3 +964,13 @@ expect:
     story = out.split("the story that decided it:")[1]
     assert "entered segment pingers" not in story  # ben's profile, merged with ana's only at 3h
     assert "ana identified" in story
+
+
+def test_timeline_entry_records_name_the_event_they_are_for() -> None:
+    story = ROOT / "tests" / "corpus" / "journeys" / "e10_filter_retry_edge_out.yaml"
+    code, out = invoke("timeline", "--json", str(story))
+    assert code == 0
+    entries = [(r["kind"], r["seq"], r["event"]) for r in json.loads(out) if r["kind"].startswith("entry_")]
+    assert entries == [("entry_held", 2, "cs"), ("entry_expired", 2, "cs")]
+    code, out = invoke("timeline", str(story))
+    assert "ana's cs waits until 2026-01-01T00:30:00Z to enter j (cio_1): the filter does not match yet" in out

@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from .clock import VirtualClock
 from .inspect_api import INSPECT_ROUTES, inspect
-from .pipelines_api import PIPELINE_CALLS, PIPELINE_ROUTES, keep_virtual_stamps, pipeline_ops
+from .pipelines_api import PIPELINE_CALLS, PIPELINE_ROUTES, pipeline_ops
 from .protocol import BATCH_BYTES, CALL_BYTES, JSON_DEPTH, TRACK_V1_BYTES, ApiError, json_depth, load_json
 from .session import EmulatorSession
 from .track_api import TRACK_ROUTES, RouteNotFound, track_v1_ops, track_v2_ops
@@ -258,9 +258,8 @@ def create_app(
             elif api == "track_v2":
                 ops, invalid = track_v2_ops(parts[2:], body)
             else:
-                ops = pipeline_ops(parts[1], body, request.headers.get("x-strict-mode", "") == "1")
-                if clock.apart_from_the_machine():
-                    keep_virtual_stamps(ops)
+                strict = request.headers.get("x-strict-mode", "") == "1"
+                ops = pipeline_ops(parts[1], body, strict, keep_later_stamps=clock.apart_from_the_machine() != 0)
         except RouteNotFound:
             return _not_found(method, path)
         except ApiError as exc:

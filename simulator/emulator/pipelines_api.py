@@ -17,7 +17,7 @@ from simulator.model.time import instant_millis
 
 from .protocol import CALL_BYTES, NAME_BYTES, ApiError, check_data, check_id, check_name, iso_timestamp, json_bytes
 
-__all__ = ["PIPELINE_CALLS", "PIPELINE_ROUTES", "keep_virtual_stamps", "pipeline_ops"]
+__all__ = ["PIPELINE_CALLS", "PIPELINE_ROUTES", "pipeline_ops"]
 
 API = "pipelines"
 PIPELINE_CALLS = ("identify", "track", "page", "screen", "alias", "group")
@@ -150,26 +150,40 @@ def _call_op(kind: str, msg: Any) -> dict[str, Any]:
     return op
 
 
-def _clock_gap(sent_at: str, timestamp: str) -> int:
-    """`sentAt - timestamp` (both already read) in whole seconds, measured in
-    milliseconds and cut toward zero: two calls stamped the same time before
-    they were sent keep one gap, whichever side of a second each fell."""
-    return int((instant_millis(sent_at, naive_utc=True) - instant_millis(timestamp, naive_utc=True)) / 1000)
+def _sent_at(msg: Any, body: Any) -> str | None:
+    """The `sentAt` a call was sent with: its own, else its batch's; one that
+    cannot be read is ignored, as a missing one is."""
+    for holder in (msg, body):
+        value = holder.get("sentAt") if isinstance(holder, dict) else None
+        if value is not None:
+            try:
+                iso_timestamp(value, "sentAt")
+            except ApiError:
+                return None
+            return str(value)
+    return None
 
 
-def keep_virtual_stamps(ops: list[dict[str, Any]]) -> None:
-    """On a clock that is not the machine's (manual, or advanced), a timestamp
-    later than its call's `sentAt` was written on the emulator's clock, by a
-    test stamping an event in virtual time: a client stamps its default
-    timestamp before it sends, never after. It is kept as sent (its `sent_at`
-    dropped before the call is logged, so a replay reads it the same way)."""
-    for op in ops:
-        if "sent_at" in op and op.get("timestamp") is not None and op["timestamp"] > op["sent_at"]:
-            del op["sent_at"]
+def _stamp_sent_at(op: dict[str, Any], sent_at: str, timestamp: str, keep_later_stamps: bool) -> None:
+    """Record the call's `sentAt` on the timestamp's own scale: `sentAt - timestamp`
+    in whole seconds, measured in milliseconds and cut toward zero (two calls
+    stamped the same time before they were sent keep one gap, whichever side of
+    a second each fell).
+
+    With `keep_later_stamps` (a clock that is not the machine's: manual, or
+    advanced), a timestamp later than its `sentAt`, by any fraction of a second,
+    was written on the emulator's clock by a test stamping an event in virtual
+    time: a client stamps its default timestamp before it sends, never after.
+    It is kept as sent: no `sent_at` is logged, so a replay reads it the same way."""
+    gap_ms = instant_millis(sent_at, naive_utc=True) - instant_millis(timestamp, naive_utc=True)
+    if keep_later_stamps and gap_ms < 0:
+        return
+    op["sent_at"] = op["timestamp"] + int(gap_ms / 1000)
 
 
-def pipeline_ops(route: str, body: Any, strict: bool) -> list[dict[str, Any]]:
-    """Operations for one request to `/v1/{route}`.
+def pipeline_ops(route: str, body: Any, strict: bool, keep_later_stamps: bool = False) -> list[dict[str, Any]]:
+    """Operations for one request to `/v1/{route}`. A call's `sentAt` (its own,
+    else its batch's) is read as `_stamp_sent_at` says.
 
     Non-strict: invalid calls become `drop` operations. Strict: raises
     ApiError(400) carrying the drops as `ops`, so the caller can record them."""
@@ -183,24 +197,23 @@ def pipeline_ops(route: str, body: Any, strict: bool) -> list[dict[str, Any]]:
                 items.append((kind if isinstance(kind, str) else "?", in_batch_context(msg, body) if kind else msg))
     else:
         items = [(route, body)]
-    sent_at: int | None = None
-    if isinstance(body, dict) and body.get("sentAt") is not None:
-        try:
-            sent_at = iso_timestamp(body["sentAt"], "sentAt")
-        except ApiError:
-            sent_at = None
     ops: list[dict[str, Any]] = []
     errors: list[str] = []
     for index, (kind, msg) in enumerate(items):
-        where = f"batch[{index}]" if route == "batch" else route
+        where = f"batch[{index}]" if route == "batch" and kind != "batch" else route
         try:
             if kind == "batch":
                 raise ApiError(400, 'a batch is {"batch": [call, ...]}')
+            if route == "batch" and not isinstance(msg, dict):
+                raise ApiError(400, f"a call is a JSON object, got {json.dumps(msg)[:80]}")
+            if route == "batch" and not isinstance(msg.get("type"), str):
+                raise ApiError(400, f"a call needs a type, one of {', '.join(PIPELINE_CALLS)}")
             if kind not in PIPELINE_CALLS:
                 raise ApiError(400, f"type must be one of {', '.join(PIPELINE_CALLS)}, got {json.dumps(kind)}")
             op = _call_op(kind, msg)
+            sent_at = _sent_at(msg, body)
             if sent_at is not None and "timestamp" in op:
-                op["sent_at"] = op["timestamp"] + _clock_gap(body["sentAt"], msg["timestamp"])
+                _stamp_sent_at(op, sent_at, msg["timestamp"], keep_later_stamps)
             ops.append(op)
         except ApiError as exc:
             errors.append(f"{where}: {exc.message}")

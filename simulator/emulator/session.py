@@ -375,6 +375,8 @@ class EmulatorSession:
                     self.platform.trace.add(at, "identifier_suppressed", identifier=given)
             for key in added:  # an unsuppress of any of them lifts them all
                 self.suppressed_with[key] = tuple(added)
+            if p is None and added:
+                return  # an identifier nobody has yet is suppressed all the same: nothing to delete
         if p is None:
             self._drop(at, op, f"no person has {ref[1] if ref else '?'}")
             return

@@ -152,7 +152,9 @@ def _device(body: dict[str, Any], token_key: str) -> dict[str, Any]:
     device = body.get("device")
     if not isinstance(device, dict):
         raise ApiError(400, 'the body needs a device object, such as {"device": {"id": "tok", "platform": "ios"}}')
-    token = check_id(device.get(token_key), f"device.{token_key}")
+    if token_key not in device:
+        raise ApiError(400, f'the device needs its {token_key}, such as {{{json.dumps(token_key)}: "tok"}}')
+    token = check_id(device[token_key], f"device.{token_key}")
     out = {k: v for k, v in device.items() if k != token_key}
     out["id"] = token
     return out

@@ -142,7 +142,7 @@ def on_our_clock(timestamp: int, sent_at: int, arrival: int) -> int:
     was written on our clock (a test stamping an event in virtual time) and
     is kept as it is. (The emulator also keeps, before it logs the call, a
     timestamp later than its `sentAt` while its clock is not the machine's:
-    `pipelines_api.keep_virtual_stamps`.)
+    `pipelines_api.pipeline_ops`.)
     """
     if abs(sent_at - arrival) > _ANOTHER_CLOCK and abs(timestamp - arrival) < abs(sent_at - timestamp):
         return timestamp

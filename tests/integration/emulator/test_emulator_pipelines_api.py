@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -256,3 +256,45 @@ def test_a_page_category_sent_beside_its_name_is_kept_in_its_properties(segsim_e
     (profile,) = emu.get("/profiles")["profiles"]
     (event,) = emu.get(f"/profiles/{profile['cio_id']}")["events"]
     assert (event["name"], event["properties"]) == ("Getting started", {"url": "https://x/doc", "category": "Docs"})
+
+
+def test_on_the_manual_clock_a_timestamp_a_fraction_of_a_second_after_its_sent_at_is_kept(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    call = {
+        "userId": "cus_f",
+        "event": "e",
+        "timestamp": "2026-03-02T07:00:01.100Z",
+        "sentAt": "2026-03-02T07:00:00.900Z",
+    }
+    assert httpx.post(f"{emu.pipelines_url}/track", json=call, auth=(emu.write_key, "")).status_code == 200
+    cio = emu.get("/profiles")["profiles"][0]["cio_id"]
+    assert [e["timestamp"] for e in emu.get(f"/profiles/{cio}")["events"]] == ["2026-03-02T07:00:01Z"]
+
+
+def test_a_batch_item_s_own_sent_at_corrects_its_timestamp_as_a_single_call_s_does(segsim_emulator: Any) -> None:
+    # The sender's clock is the machine's, months from the virtual one: each timestamp keeps its distance to its sentAt.
+    emu = segsim_emulator
+    now = datetime.now(UTC)
+    stamp, sent = ((now - timedelta(seconds=s)).isoformat().replace("+00:00", "Z") for s in (5, 0))
+    single = {"userId": "cus_s", "event": "e", "timestamp": stamp, "sentAt": sent}
+    item = {"type": "track", "userId": "cus_b", "event": "e", "timestamp": stamp, "sentAt": sent}
+    assert httpx.post(f"{emu.pipelines_url}/track", json=single, auth=(emu.write_key, "")).status_code == 200
+    assert httpx.post(f"{emu.pipelines_url}/batch", json={"batch": [item]}, auth=(emu.write_key, "")).status_code == 200
+    stamps = {}
+    for p in emu.get("/profiles")["profiles"]:
+        stamps[p["id"]] = [e["timestamp"] for e in emu.get(f"/profiles/{p['cio_id']}")["events"]]
+    assert stamps == {"cus_s": ["2026-03-02T08:59:55Z"], "cus_b": ["2026-03-02T08:59:55Z"]}
+
+
+def test_a_strict_batch_s_errors_say_what_each_item_lacks(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    strict = {"X-Strict-Mode": "1"}
+    body = {"batch": [{"userId": "cus_t", "event": "e"}, 1, {"type": "tracks", "userId": "cus_t"}]}
+    answer = httpx.post(f"{emu.pipelines_url}/batch", json=body, auth=(emu.write_key, ""), headers=strict)
+    assert answer.status_code == 400
+    message = answer.json()["message"]
+    assert "batch[0]: a call needs a type, one of identify, track, " in message
+    assert "batch[1]: a call is a JSON object, got 1" in message
+    assert "batch[2]: type must be one of identify, track, " in message and 'got "tracks"' in message
+    answer = httpx.post(f"{emu.pipelines_url}/batch", json={"batch": {}}, auth=(emu.write_key, ""), headers=strict)
+    assert answer.json()["message"] == 'batch: a batch is {"batch": [call, ...]}'

@@ -129,6 +129,16 @@ def test_devices_are_recorded_on_the_profile(segsim_emulator: Any) -> None:
     assert kinds.count("device_added") == 2 and kinds.count("device_deleted") == 1
 
 
+def test_a_device_without_its_id_is_refused_saying_the_id_is_missing(segsim_emulator: Any) -> None:
+    import httpx
+
+    emu = segsim_emulator
+    url = f"{emu.track_url}/customers/cus_1/devices"
+    answer = httpx.put(url, json={"device": {"platform": "ios"}}, auth=(emu.site_id, emu.api_key))
+    assert answer.status_code == 400
+    assert answer.json()["meta"]["errors"] == ['the device needs its id, such as {"id": "tok"}']
+
+
 def test_suppress_deletes_and_blocks_until_unsuppressed(segsim_emulator: Any) -> None:
     emu = segsim_emulator
     track = emu.track_client()
@@ -144,6 +154,21 @@ def test_suppress_deletes_and_blocks_until_unsuppressed(segsim_emulator: Any) ->
     track.unsuppress("cus_1")
     track.identify("cus_1")
     assert _profile(emu, id="cus_1")["events"] == 0
+
+
+def test_suppressing_an_identifier_nobody_has_suppresses_it_and_drops_nothing(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    track = emu.track_client()
+    track.suppress("ghost9")
+    trace = emu.get("/trace")["trace"]
+    assert [(r["kind"], r.get("identifier")) for r in trace] == [("identifier_suppressed", "ghost9")]
+    track.identify("ghost9")
+    assert emu.get("/profiles")["profiles"] == []
+    assert [r["reason"] for r in emu.get("/trace")["trace"] if r["kind"] == "call_dropped"] == ["ghost9 is suppressed"]
+    track.suppress("ghost9")  # already suppressed, nobody to delete: nothing done
+    assert [r["reason"] for r in emu.get("/trace")["trace"] if r["kind"] == "call_dropped"][
+        -1
+    ] == "no person has ghost9"
 
 
 def test_delete_customer(segsim_emulator: Any) -> None:

@@ -112,7 +112,8 @@ def _never_ends(plan: Plan, endless: EndlessStory) -> InputError:
         f"({endless.entered} runs entered since): journeys that trigger each other never stop"
     )
     hint = "give the scenario an `until:`, or make the journeys' frequency once or once_per"
-    return InputError([Problem(plan.file, 0, 0, "until", message, hint)])
+    # `until` is absent: the error points at the top of the file, where the key would go.
+    return InputError([Problem(plan.file, 1, 1, "until", message, hint)])
 
 
 def _guard_endless(

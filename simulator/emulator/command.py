@@ -349,6 +349,9 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
             f"(check it with: segsim check {shell_path(target)})",
             err=as_json,
         )
+        if skeleton.left_out:
+            left = _count(len(skeleton.left_out), "call")
+            click.echo(f"note: left out {left} that no scenario step can say; the file's header lists them", err=True)
         if not as_json:
             return
     records = session.platform.trace.as_json_records()

@@ -117,6 +117,33 @@ class _ServerSources:
 class Skeleton:
     document: dict[str, Any]  # the scenario, a mapping ready for YAML
     anonymous_ids: dict[str, str]  # device name -> the anonymous id its calls carried
+    left_out: list[str]  # the calls a scenario has no step for, at their offsets
+
+
+# Calls that change people but that a scenario has no step for.
+_NOT_A_STEP = {
+    "delete": "deleted {who}: the profile is gone, its open runs ended",
+    "suppress": "suppressed {who}: the profile is gone, later calls carrying it were dropped",
+    "unsuppress": "unsuppressed {who}",
+    "device_add": "added a device to {who}",
+    "device_delete": "deleted a device of {who}",
+}
+
+
+def _left_out(log: SessionLog, start: int) -> list[str]:
+    """The calls since the last reset that the skeleton cannot write as steps, said in words."""
+    lines: list[str] = []
+    for record in log.records:
+        if record["kind"] == "reset":
+            lines = []
+        elif record["kind"] == "request":
+            for op in record["ops"]:
+                said = _NOT_A_STEP.get(op.get("op"))
+                if said is not None:
+                    ref = op.get("ref")
+                    who = ref[1] if isinstance(ref, list | tuple) and len(ref) == 2 else "?"
+                    lines.append(f"at {format_duration(record['at'] - start)}: " + said.format(who=who))
+    return lines
 
 
 def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: str) -> Skeleton:
@@ -193,7 +220,8 @@ def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: 
         "scenario": f"replay of {log.path.name}",
         "description": (
             f"Calls received by the emulator from {format_instant(start)}, one step per call at its arrival "
-            "offset. Shoppers are inferred from the identifiers the calls tie together; add expectations."
+            "offset (but for the calls the header lists, which no step can say). Shoppers are inferred from the "
+            "identifiers the calls tie together; add expectations."
         ),
         "start": format_instant(start),
         "workspace": workspace_ref,
@@ -202,7 +230,8 @@ def scenario_skeleton(session: EmulatorSession, log: SessionLog, workspace_ref: 
         "timeline": timeline,
         "expect": [],
     }
-    return Skeleton(document, {device: anonymous_id for anonymous_id, device in devices.items()})
+    anonymous_ids = {device: anonymous_id for anonymous_id, device in devices.items()}
+    return Skeleton(document, anonymous_ids, _left_out(log, start))
 
 
 def write_skeleton(skeleton: Skeleton, path: Path) -> None:
@@ -213,6 +242,9 @@ def write_skeleton(skeleton: Skeleton, path: Path) -> None:
     if skeleton.anonymous_ids:
         header.append("# The anonymous ids the calls carried (a scenario derives its own from the names):")
         header += [f"#   {device}: {json.dumps(anon)}" for device, anon in skeleton.anonymous_ids.items()]
+    if skeleton.left_out:
+        header.append("# Calls no scenario step can say, left out (the story below runs without them):")
+        header += [f"#   {line}" for line in skeleton.left_out]
     write_text(path, "\n".join(header) + "\n" + text)  # OutputError names the file
 
 

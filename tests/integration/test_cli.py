@@ -266,7 +266,7 @@ def test_a_story_that_never_ends_is_an_invalid_scenario_for_every_command_that_r
     ):
         code, out = invoke(*command)
         assert code == 2, (command, out)
-        assert "until: the story does not end" in out and "Traceback" not in out, command
+        assert "never_ends.yaml:1:1: until: the story does not end" in out and "Traceback" not in out, command
     assert not (tmp_path / "r.html").exists()
 
 

@@ -201,6 +201,31 @@ def test_replay_cli_and_scenario_skeleton_that_check_accepts(tmp_path: Path) -> 
     assert "wrote" in result.stderr
 
 
+def test_a_skeleton_lists_the_calls_no_step_can_say_and_the_command_says_so(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        track = emu.track_client()
+        track.identify("cus_1", email="ana@example.com")
+        track.track("cus_1", "checkout_started", {"checkout_id": "ck_1", "value": 120})
+        emu.advance("10m")
+        track.add_device("cus_1", "tok_1", "ios")
+        track.suppress("cus_1")
+        emu.advance("2h")
+        assert emu.get("/messages")["messages"] == []
+    scenario = tmp_path / "skeleton.yaml"
+    result = CliRunner().invoke(
+        main, ["replay", str(log), "--workspace", str(WORKSPACE), "--to-scenario", str(scenario)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "note: left out 2 calls that no scenario step can say; the file's header lists them" in result.stderr
+    header = [line for line in scenario.read_text().splitlines() if line.startswith("#")]
+    assert header[-3:] == [
+        "# Calls no scenario step can say, left out (the story below runs without them):",
+        "#   at 10m: added a device to cus_1",
+        "#   at 10m: suppressed cus_1: the profile is gone, later calls carrying it were dropped",
+    ]
+
+
 def test_replay_never_writes_its_skeleton_over_the_log_or_the_workspace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

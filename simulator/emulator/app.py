@@ -4,7 +4,7 @@ One endpoint takes every request and routes it on the *raw* path, decoding
 each segment separately, so a customer id holding `/` (`a%2Fb`) stays one
 id. For each request, in this order: the route (404 listing the valid
 ones), the credentials (401), the body size before any parsing (413; gzip
-bodies are inflated with the same bound), the JSON (400 with the parse
+bodies are inflated with the same bound, other encodings are a 415), the JSON (400 with the parse
 error), the calls (400 for the Track API; drops for Data Pipelines). Then
 the operations are logged and applied, and only then answered.
 """
@@ -152,8 +152,12 @@ async def _body(request: Request, limit: int) -> bytes:
             raise ApiError(413, f"the request is over the limit of {limit} bytes", "too_large")
         chunks.append(chunk)
     body = b"".join(chunks)
-    if request.headers.get("content-encoding", "").lower() == "gzip" and body:
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding == "gzip" and body:
         body = _gunzip(body, limit)
+    elif encoding not in ("", "identity", "gzip"):  # read as plain, a compressed body would be a bad JSON error
+        message = f"Content-Encoding {encoding} is not supported: send the body as it is, or gzip-compressed"
+        raise ApiError(415, message, "unsupported_encoding")
     return body
 
 

@@ -161,6 +161,21 @@ def test_malformed_gzip_is_a_400(emulator: Emulator) -> None:
     assert response.status_code == 400 and "not valid gzip" in response.text
 
 
+@pytest.mark.parametrize("encoding", ["br", "deflate", "gzip, br"])
+def test_a_content_encoding_other_than_gzip_is_a_415_and_nothing_is_recorded(emulator: Emulator, encoding: str) -> None:
+    call = b'{"type": "track", "userId": "u1", "event": "viewed"}'
+    response = emulator.request(
+        "POST", "/v1/track", content=call, auth=PIPELINES_AUTH, headers={"content-encoding": encoding}
+    )
+    assert response.status_code == 415, response.text
+    assert f"Content-Encoding {encoding} is not supported" in response.text
+    assert emulator.session.records == 0
+    plain = emulator.request(
+        "POST", "/v1/track", content=call, auth=PIPELINES_AUTH, headers={"content-encoding": "identity"}
+    )
+    assert plain.status_code == 200, plain.text
+
+
 def test_a_gzip_body_cut_short_is_a_400_and_several_members_are_all_read(emulator: Emulator) -> None:
     """A cut body is refused, not read as far as it goes; a body of two gzip members (RFC 1952) is read whole."""
     first = b'{"type": "track", "userId": "u1", "event": "viewed", "timestamp": "2026-03-02T08:00:00Z"}'

@@ -100,6 +100,10 @@ class Evidence:
     def retyped(self) -> Outcome:
         return retyped_outcome(self.plan)
 
+    @cached_property
+    def renamed_and_retyped(self) -> Outcome:
+        return renamed_outcome(self.plan, retyped=True)
+
     _entered: dict[int, set[tuple[str, int]]]
 
     def entered_for(self, outcome: Outcome, journey: str, seq: int) -> bool:

@@ -218,10 +218,13 @@ def unskewed_outcome(plan: Plan) -> Outcome:
     return simulate(replace(plan, sends=sends, expectations=[]), until=None)
 
 
-def renamed_outcome(plan: Plan) -> Outcome:
-    """Every event named as the rules spell it (and the rules spelt one way); all else as real."""
+def renamed_outcome(plan: Plan, retyped: bool = False) -> Outcome:
+    """Every event named as the rules spell it (and the rules spelt one way);
+    with `retyped`, its numeric strings read as numbers too; all else as real."""
     names = canonical_names(plan.workspace)
     sends = [replace(s, name=names.get(fold_name(s.name), s.name)) if s.name else s for s in plan.sends]
+    if retyped:
+        sends = [replace(s, properties=read_generously(s.properties)) if s.properties else s for s in sends]
     workspace = canonical_rules(plan.workspace)
     return simulate(replace(plan, sends=sends, expectations=[]), workspace=workspace, until=None)
 

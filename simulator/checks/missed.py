@@ -11,7 +11,7 @@ from simulator.checks.evidence import Violation, single_performed
 from simulator.checks.ideal import canonical_names
 from simulator.checks.identity_evidence import IdentityEvidence
 from simulator.model.calls import Send
-from simulator.model.conditions import AttributeTest, Performed, holds, walk
+from simulator.model.conditions import AttributeTest, holds, walk
 from simulator.model.config import JourneyDef
 from simulator.model.values import fold_name, read_generously, tests_pass
 
@@ -67,15 +67,17 @@ class MissedEntries(IdentityEvidence):
         if not holder.identified:
             what = "an orphaned anonymous profile" if holder.orphan else "an anonymous profile"
             return "identity_split", f"it stayed on {what} (cio_{holder.num})"
+        # It reached an identified profile in the end. Waiting on an anonymous one while the
+        # shopper was identified elsewhere, or landing on a second identified profile (say a
+        # device identified by id, a backend keyed by email): the split decided it only if the
+        # trigger was right, else it would not have entered on any profile (its name or type
+        # decided it).
+        right = self.p.matches_trigger(j, first)
         waiting = self.anonymous_when_identified(send.shopper or "", first)
-        if waiting is not None:
+        if waiting is not None and right:
             return "identity_split", waiting
         home = self.identified_home(send.shopper or "", first.arrival, send.device)
         landed = first.history[0][1]  # live as it was added
-        # Two identified profiles (say a device identified by id, a backend keyed by
-        # email): the split decided it only if the trigger was right, else the event
-        # would not have entered on any profile (its name or type decided it).
-        right = self.p.matches_trigger(j, first)
         if home is not None and landed != self.live_when_added(home, first) and right:
             return "identity_split", (f"it landed on cio_{landed}, not on cio_{home}, where the shopper had identified")
         others = self.identified_elsewhere(send.shopper or "", first.arrival, landed, send.device)
@@ -114,18 +116,13 @@ class MissedEntries(IdentityEvidence):
             )
         if not tests_pass(j.trigger_where, send.properties, send.properties, self.ws.coerce):
             return "type_mismatch", "the trigger's where fails only because of a type"
-        filt = [n for n in walk(j.filter) if isinstance(n, Performed)]
-        for node in filt:
-            for s in self.shopper_tracks(send.shopper or ""):
-                if (
-                    fold_name(s.name or "") == fold_name(node.event)
-                    and node.where
-                    and tests_pass(node.where, read_generously(s.properties), None, True)
-                    != tests_pass(node.where, s.properties, None, self.ws.coerce)
-                ):
-                    return "type_mismatch", "the filter's where differs only because of a type"
-        if self.entered_for(self.retyped, j.name, send.seq):  # the filter's `trigger:` tests, a segment it reads
+        if self.entered_for(self.retyped, j.name, send.seq):  # the filter, its `trigger:` tests, a segment it reads
             return "type_mismatch", "with numeric strings read as numbers it would have entered"
+        if self.entered_for(self.renamed_and_retyped, j.name, send.seq):  # neither drift alone: other
+            return "other", (
+                "only with both the shopper's events named as the rules spell them and their numeric strings read "
+                "as numbers would it have entered; either alone is not enough" + self.drifted_names(send.shopper or "")
+            )
         return "other", self.what_kept_it_out(j, send)
 
     def drifted_names(self, who: str) -> str:

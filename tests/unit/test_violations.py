@@ -1464,3 +1464,46 @@ def test_an_event_the_filter_excludes_is_read_by_its_meaning_not_its_keyword(jud
     result = judge(FILTER_SHAPES)
     assert [m.shopper for m in result.outcome.platform.messages] == ["a", "b", "c"]
     assert found(result) == [("ghost_abandon", "a", "late_arrival")]
+
+
+@pytest.mark.parametrize(
+    ("views", "cause"),
+    [
+        # one view named otherwise, one carrying its price as text: neither drift alone makes two
+        ("{at: 0s, who: ana, track: Product Viewed, properties: {price: 60}}", "other"),
+        ("{at: 0s, who: ana, track: product_viewed, properties: {price: 60}}", "type_mismatch"),
+    ],
+)
+def test_a_filter_kept_out_by_a_name_and_a_type_together_is_other_and_says_both(
+    judge: Judge, views: str, cause: str
+) -> None:
+    steps = f"""
+        {views}
+        {{at: 1s, who: ana, track: product_viewed, properties: {{price: '60'}}}}
+        {{at: 1m, who: ana, track: checkout_started, properties: {{value: 5}}}}
+    """
+    result = judge(missed(steps, filter_="{performed: product_viewed, count: {gte: 2}, where: {price: {gt: 50}}}"))
+    assert found(result) == [("missed_entry", "ana", cause)]
+    if cause == "other":
+        explanation = result.violations[0].explanation
+        assert "only with both the shopper's events named as the rules spell them and their numeric" in explanation
+        assert "('Product Viewed' is 'product_viewed')" in explanation
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("Checkout Started", "5", [("missed_entry", "ana", "name_mismatch")]),
+        ("checkout_started", "'5'", [("missed_entry", "ana", "type_mismatch")]),
+        ("checkout_started", "5", []),  # right, it enters at the merge: the wait on the phone decided nothing
+    ],
+)
+def test_a_wrong_trigger_waiting_on_an_anonymous_profile_is_put_down_to_its_drift_not_the_split(
+    judge: Judge, name: str, value: str, expected: list[tuple[str, str, str]]
+) -> None:
+    steps = f"""
+        {{at: 0s, who: ana, device: phone, track: {name}, properties: {{value: {value}}}}}
+        {{at: 9m59s, who: ana, device: laptop, identify: true}}
+        {{at: 10m, who: ana, device: phone, identify: true}}
+    """
+    assert found(judge(missed(steps))) == expected

@@ -11,8 +11,9 @@ from simulator.checks.evidence import Violation, single_performed
 from simulator.checks.ideal import canonical_names
 from simulator.checks.identity_evidence import IdentityEvidence
 from simulator.model.calls import Send
-from simulator.model.conditions import AttributeTest, holds, walk
+from simulator.model.conditions import AttributeTest, Performed, holds, walk
 from simulator.model.config import JourneyDef
+from simulator.model.time import format_duration
 from simulator.model.values import fold_name, read_generously, tests_pass
 
 __all__ = ["MissedEntries"]
@@ -90,16 +91,21 @@ class MissedEntries(IdentityEvidence):
         if self.entered_for(self.instant, j.name, send.seq):
             why = "delivered at its send instant it would have entered"
             if first.arrival == send.at:  # the trigger was on time: another call of the shopper's was not
-                culprits = [
-                    (s, "was dropped" if s.seq in self.dropped else "arrived late")
-                    for s in self.shopper_tracks(send.shopper or "")
-                    if s.seq in self.dropped or (self.first_arrival.get(s.seq, s.at) > s.at and s.at <= first.arrival)
-                ]
-                culprits.sort(key=lambda pair: pair[1] != "was dropped")  # dropped first, each kind in send order
+                culprits = []
+                for s in self.shopper_tracks(send.shopper or ""):
+                    copies = [e for e in self.p.processed.get(s.seq, []) if e.arrival <= first.arrival]
+                    if s.seq in self.dropped:
+                        culprits.append((s, "was dropped"))
+                    elif self.first_arrival.get(s.seq, s.at) > s.at and s.at <= first.arrival:
+                        culprits.append((s, "arrived late"))
+                    elif len(copies) > 1 and s.seq != send.seq:
+                        culprits.append((s, f"was processed {len(copies)} times"))
+                order = {"was dropped": 0, "arrived late": 1}
+                culprits.sort(key=lambda pair: order.get(pair[1], 2))  # dropped, late, copied; each in send order
                 if culprits:
                     shown = ", ".join(f"{s.name} sent at {self.t(s.at)} {what}" for s, what in culprits[:3])
                     why = (
-                        "it arrived on time, but with every call delivered at its send instant it would have "
+                        "it arrived on time, but with every call delivered once, at its send instant, it would have "
                         f"entered ({shown})"
                     )
             return "late_arrival", why
@@ -155,6 +161,27 @@ class MissedEntries(IdentityEvidence):
             if e.ts != s.at
         ]
 
+    def too_young(self, j: JourneyDef, send: Send) -> list[str]:
+        """A filter's `not_performed ... within` matches only profiles at least that
+        old (SPEC 6): the profiles the filter was tested on while younger."""
+        windows = sorted({n.within for n in walk(j.filter) if isinstance(n, Performed) and n.negative and n.within})
+        ages: dict[str, list[tuple[int, int]]] = {}  # profile -> (instant, age) of each test
+        for rec in self.records_by_seq.get(send.seq, []):
+            if rec.get("journey") == j.name and rec["kind"] in ("entry_filtered", "entry_held", "entry_expired"):
+                # The age now is no less than it was then (events and merges only make a profile older).
+                born = self.p.profiles[int(rec["cio_id"].removeprefix("cio_"))].age_start
+                ages.setdefault(rec["cio_id"], []).append((rec["at"], rec["at"] - born))
+        said = []
+        for window in windows:
+            for cio, tests in ages.items():
+                young = [f"{format_duration(age)} old at {self.t(at)}" for at, age in tests if age < window]
+                if young:
+                    said.append(
+                        f"{cio} was {' and '.join(young)}, and a not_performed within {format_duration(window)} "
+                        "matches only profiles at least that old"
+                    )
+        return said
+
     def what_kept_it_out(self, j: JourneyDef, send: Send) -> str:
         """What differed, for a missed entry of no named cause: what the
         platform did with the trigger, and what in the shopper's data it read
@@ -171,6 +198,7 @@ class MissedEntries(IdentityEvidence):
                 said.append(f"at {self.t(rec['at'])} the filter was false on {rec['cio_id']}, so the entry was held")
             elif rec["kind"] == "entry_expired":
                 said.append(f"at {self.t(rec['at'])} the held entry expired, the filter still false")
+        said += self.too_young(j, send)
         skewed = self.skewed_tracks(send.shopper or "")
         if skewed and self.entered_for(self.unskewed, j.name, send.seq):
             # The trigger, whose cause this is, was stamped right (SPEC 9 names

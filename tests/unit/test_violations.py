@@ -1107,7 +1107,7 @@ timeline:
     (v,) = judge(text).violations
     assert (v.kind, v.cause) == ("missed_entry", "late_arrival")
     assert v.explanation.endswith(
-        "it arrived on time, but with every call delivered at its send instant it would "
+        "it arrived on time, but with every call delivered once, at its send instant, it would "
         "have entered (product_viewed sent at +0h01m was dropped)"
     )
 
@@ -1507,3 +1507,43 @@ def test_a_wrong_trigger_waiting_on_an_anonymous_profile_is_put_down_to_its_drif
         {{at: 10m, who: ana, device: phone, identify: true}}
     """
     assert found(judge(missed(steps))) == expected
+
+
+def test_other_says_the_profile_was_younger_than_a_negative_window_of_the_filter(judge: Judge) -> None:
+    """The ideal profile is two hours old (a view from the tablet); the phone's
+    profile, identified at 2h, is ten minutes old when the checkout arrives, and
+    `not_performed ... within: 1h` matches only profiles at least an hour old."""
+    steps = """
+        {at: 0s, who: ana, device: tablet, track: product_viewed}
+        {at: 2h, who: ana, device: phone, identify: true}
+        {at: 2h10m, who: ana, device: phone, track: checkout_started, properties: {value: 5}}
+    """
+    result = judge(missed(steps, filter_="{not_performed: order_completed, within: 1h}"))
+    misses = [v for v in result.violations if v.kind == "missed_entry"]
+    assert [(v.who, v.cause) for v in misses] == [("ana", "other")]
+    young = "cio_2 was 10m old at +2h10m and 40m old at +2h40m, and a not_performed within 1h matches only profiles"
+    assert f"{young} at least that old" in misses[0].explanation
+
+
+def test_a_late_arrival_of_an_on_time_trigger_names_the_retried_copy_that_kept_it_out(judge: Judge) -> None:
+    """The first checkout's retried copy starts a second run (no event ids to
+    dedupe by), which refuses the later checkout under once_at_a_time."""
+    text = """
+scenario: s
+workspace:
+  sources: {web: {kind: client, latency: 0s, retry_after: 40m}}
+  dedupe: {by_event_id: false}
+  journeys:
+    cr: {trigger: {event: checkout_started}, frequency: once_at_a_time, steps: [{wait: 20m}, {send: m1}]}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, device: phone, identify: true}
+  - {at: 35m, who: ana, device: phone, track: checkout_started, copies: 3}
+  - {at: 1h25m, who: ana, device: phone, track: checkout_started}
+"""
+    misses = [v for v in judge(text).violations if v.kind == "missed_entry"]
+    assert [(v.cause, v.seq) for v in misses] == [("late_arrival", 3)]
+    assert misses[0].explanation.endswith(
+        "it arrived on time, but with every call delivered once, at its send instant, it would have entered "
+        "(checkout_started sent at +0h35m was processed 2 times)"
+    )

@@ -41,6 +41,7 @@ from typing import IO, Any
 from simulator.model.time import format_instant
 from simulator.scenario.errors import SegsimError
 
+from .logops import LATEST_AT, op_problem
 from .protocol import load_json
 
 __all__ = [
@@ -192,7 +193,6 @@ class SessionLog:
 _KINDS = {"request", "advance", "reset", "resume"}
 # A request body is at most 500 KB; its operations re-encoded stay well under this.
 MAX_LINE_BYTES = 16 * 1024 * 1024
-LATEST_AT = 253_402_300_799  # 9999-12-31T23:59:59Z, the last instant segsim prints
 
 
 def _lines(fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -211,6 +211,8 @@ def _lines(fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 
 def _parse(file: Path, number: int, line: bytes) -> Any:
+    if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+        line = line[3:]  # a byte order mark, as Windows tools write: skipped, as lint and YAML files do
     try:
         return load_json(line.decode("utf-8"))  # no NaN or Infinity: the emulator never writes them
     except UnicodeDecodeError as exc:
@@ -248,6 +250,14 @@ def _check_record(file: Path, number: int, record: dict[str, Any]) -> None:
         raise LogError(f"{file}:{number}: record needs an integer 'at' (epoch seconds, 1970 to 9999)")
     if kind == "request" and not isinstance(record.get("ops"), list):
         raise LogError(f"{file}:{number}: a request record needs an 'ops' list")
+    for i, op in enumerate(record.get("ops") or () if kind == "request" else ()):
+        problem = op_problem(op)
+        if problem is not None:
+            key, what = problem
+            raise LogError(
+                f"{file}:{number}: ops[{i}]{'.' + key if key else ''}: {what} "
+                "(segsim serve --log never writes this: was the log edited?)"
+            )
 
 
 def written_on_another_clock(path: Path | str, clock: str) -> str | None:

@@ -104,7 +104,7 @@ LOGS = [
         _lines(HEADER, _request(ops="[1, null, {}]")),
         None,
         (),
-        (":2:", "cannot apply this record"),
+        (":2:", "ops[0]: expected an operation object, got 1", "was the log edited?"),
     ),
     HostileLog(
         "pipelines_timestamps.jsonl",

@@ -198,6 +198,12 @@ def _check(
         actual += "; decided later: " + "; ".join(
             f"{said(v)} (dated {t(v.at)}, decided at {t(max(v.at, v.decided or v.at))})" for v in later
         )
+    journey = next((j for j in outcome.plan.workspace.journeys if j.name == e.get("journey")), None)
+    if not match and journey is not None:  # SPEC 9 gives such a journey none of this kind
+        if kind == "missed_entry" and journey.trigger_segment is not None:
+            actual += f" ({journey.name} is triggered by a segment: only event-triggered journeys miss entries)"
+        elif kind == "ghost_abandon" and journey.goal is None and journey.filter is None:
+            actual += f" ({journey.name} has neither goal nor filter: its messages are never ghosts)"
     wanted = ", ".join(f"{k} {v}" for k, v in keys.items())
     expected = (f"a {kind} with {wanted}" if wanted else f"a {kind}") + by
     return Result(e, bool(match), expected, actual, (who,) if who else ())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union, get_args
 
 from pydantic import (
     AfterValidator,
@@ -124,6 +124,40 @@ TEXT_FORMS = (
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_the_default(cls, data: Any) -> Any:
+        """`null` on a key that may be left out is its default (`seed: null` is 0,
+        `properties: null` none); a required key's `null` stays an error."""
+        if isinstance(data, dict):
+            defaulted = _defaulted_keys(cls)
+            if any(value is None and key in defaulted for key, value in data.items()):
+                return {key: value for key, value in data.items() if value is not None or key not in defaulted}
+        return data
+
+
+_DEFAULTED: dict[type[BaseModel], frozenset[str]] = {}
+# A journey's `exit` says how its runs end: `null` there is a mistake to show,
+# not a wish for the default (an override's `exit: null` is refused).
+_NULL_IS_AN_ERROR = frozenset({"exit"})
+
+
+def _defaulted_keys(model: type[BaseModel]) -> frozenset[str]:
+    """The keys (names and aliases) of `model`'s fields that have a default but take
+    no `null` of their own (a field that takes one keeps it: `sent: null` is refused
+    with its own message, an override's `goal: null` removes the goal)."""
+    keys = _DEFAULTED.get(model)
+    if keys is None:
+        found: set[str] = set()
+        for name, field in model.model_fields.items():
+            if field.is_required() or field.annotation is Any or type(None) in get_args(field.annotation):
+                continue
+            if name in _NULL_IS_AN_ERROR:
+                continue
+            found.update(k for k in (name, field.alias) if k)
+        keys = _DEFAULTED[model] = frozenset(found)
+    return keys
 
 
 def _one_of(*heads: str) -> dict[str, Any]:

@@ -489,3 +489,22 @@ def test_start_and_until_as_given() -> None:
     )
     assert result.passed
     assert result.outcome.end - result.plan.start == 3600
+
+
+def test_null_where_a_key_may_be_left_out_is_its_default() -> None:
+    """README Decisions: `null` on an optional key means leaving it out, in a
+    scenario, its workspace and its overrides alike."""
+    story = NULL_BASE.replace("scenario: null in overrides\n", "scenario: nulls\nseed: null\n").replace(
+        "track: go}", "track: go, properties: null, reset: null}"
+    )
+    story = story.replace("  segments:\n", "  triggers: {max_age: null}\n  checks: {entry_grace: null}\n  segments:\n")
+    story = story.replace(
+        "workspace:\n", "workspace:\n  sources: {backend: {kind: server, latency: null, drop_rate: null}}\n"
+    )
+    plan = plan_of(story + "expect:\n  - {who: ana, journey: j, sent: []}\n")
+    assert plan.seed == 0 and plan.workspace.max_age == 72 * 3600
+    over = plan_of(
+        NULL_BASE.replace("  segments:\n", "  triggers: {max_age: 1h}\n  segments:\n")
+        + ("overrides: {triggers: {max_age: null}}\n")
+    )
+    assert over.workspace.max_age == 72 * 3600

@@ -266,3 +266,29 @@ def test_a_within_span_is_waited_for_like_an_at(judge: Judge, expectation: str, 
     result = judge(IDLE + f"  - {expectation}\n")
     assert result.results[0].passed is passes
     assert result.outcome.end >= result.outcome.plan.expectations[0].within[1]  # type: ignore[index]
+
+
+def test_a_violation_a_journey_can_never_have_fails_saying_why(judge: Judge) -> None:
+    text = """
+scenario: s
+workspace:
+  segments: {vips: {rule: {attribute: vip, eq: true}}}
+  journeys:
+    welcome: {trigger: {segment: vips}, steps: [{send: hello}]}
+    thanks: {trigger: {event: order_completed}, steps: [{send: thank_you}]}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, source: backend, identify: {attributes: {vip: true}}}
+  - {at: 1m, who: ana, source: backend, track: order_completed}
+expect:
+  - {violation: missed_entry, who: ana, journey: welcome}
+  - {violation: ghost_abandon, who: ana, journey: thanks}
+"""
+    result = judge(text)
+    assert [(r.passed, r.actual) for r in result.results] == [
+        (
+            False,
+            "no missed_entry at all (welcome is triggered by a segment: only event-triggered journeys miss entries)",
+        ),
+        (False, "no ghost_abandon at all (thanks has neither goal nor filter: its messages are never ghosts)"),
+    ]

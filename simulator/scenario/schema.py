@@ -442,8 +442,9 @@ class Workspace(Strict):
 
 
 class Shopper(Strict):
-    id: Optional[Union[str, int]] = None
-    email: Optional[str] = None
+    # An empty identifier identifies nobody: two shoppers with `id: ''` would land on one profile.
+    id: Optional[Union[Annotated[str, Field(min_length=1)], int]] = None
+    email: Optional[Annotated[str, Field(min_length=1)]] = None
     description: Optional[str] = None
 
 

@@ -22,7 +22,7 @@ from simulator.model.config import (
     builtin_source,
     journey_conditions,
 )
-from simulator.model.time import format_duration, parse_duration
+from simulator.model.time import clock_reading_hint, format_duration, parse_duration
 
 __all__ = [
     "Cell",
@@ -128,6 +128,8 @@ def parse_latency(value: str) -> LatencyModel:
             return LatencyModel("exponential", parse_duration(rest))
     except ValueError as exc:
         raise GridError(f"latency {value!r}: {exc} ({_LATENCY_HINT})") from None
+    if clock_reading_hint(text):  # `1:30` is a clock reading, not a model named `1`
+        raise GridError(f"latency {value!r}: not a duration{clock_reading_hint(text)}")
     raise GridError(f"latency {value!r}: unknown latency model {kind!r} ({_LATENCY_HINT})")
 
 

@@ -78,6 +78,7 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
         "expect[0].cause",
         ("a split_identity never has cause late_arrival", "(its causes: identity_split)"),
     ),
+    "empty_shopper_id.yaml": (3, "shoppers.ana.id", ("at least 1 character",)),
     "indexed_rule_path.yaml": (
         4,
         "workspace.segments.coffee.rule.where.items[0].category",

@@ -43,6 +43,11 @@ def test_bad_latency_values_are_refused_with_the_syntax(text: str) -> None:
         parse_latency(text)
 
 
+def test_a_clock_reading_as_a_latency_says_how_a_duration_is_written() -> None:
+    with pytest.raises(GridError, match=r"latency '1:30': not a duration \(hours and minutes are written 1h30m\)"):
+        parse_latency("1:30")
+
+
 @pytest.mark.parametrize(
     ("windows", "latency", "message"),
     [

@@ -131,7 +131,7 @@ class Strict(BaseModel):
         """`null` on a key that may be left out is its default (`seed: null` is 0,
         `properties: null` none); a required key's `null` stays an error."""
         if isinstance(data, dict):
-            defaulted = _defaulted_keys(cls)
+            defaulted = defaulted_keys(cls)
             if any(value is None and key in defaulted for key, value in data.items()):
                 return {key: value for key, value in data.items() if value is not None or key not in defaulted}
         return data
@@ -143,7 +143,7 @@ _DEFAULTED: dict[type[BaseModel], frozenset[str]] = {}
 _NULL_IS_AN_ERROR = frozenset({"exit"})
 
 
-def _defaulted_keys(model: type[BaseModel]) -> frozenset[str]:
+def defaulted_keys(model: type[BaseModel]) -> frozenset[str]:
     """The keys (names and aliases) of `model`'s fields that have a default but take
     no `null` of their own (a field that takes one keeps it: `sent: null` is refused
     with its own message, an override's `goal: null` removes the goal)."""

@@ -974,3 +974,30 @@ def test_timeline_entry_records_name_the_event_they_are_for() -> None:
     assert entries == [("entry_held", 2, "cs"), ("entry_expired", 2, "cs")]
     code, out = invoke("timeline", str(story))
     assert "ana's cs waits until 2026-01-01T00:30:00Z to enter j (cio_1): the filter does not match yet" in out
+
+
+def test_the_schema_takes_null_where_the_loader_reads_it_as_the_default(tmp_path: Path) -> None:
+    story = """
+scenario: nulls
+seed: null
+workspace:
+  triggers: {max_age: null}
+  sources: {web: {kind: client, latency: null, drop_rate: null}}
+  journeys: {hello: {trigger: {event: viewed}, steps: [{send: hi}], exit: goal}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, device: phone, track: viewed, properties: null, reset: null}
+"""
+    path = write(tmp_path, "nulls.yaml", story)
+    assert invoke("check", str(path))[0] == 0
+    import yaml
+
+    data = yaml.safe_load(story)
+    assert list(_schema_validator("scenario").iter_errors(data)) == []
+    hello = {"trigger": {"event": "viewed"}, "steps": [], "exit": None}
+    refused = dict(data, workspace={"journeys": {"hello": hello}})
+
+    def paths(errors: Any) -> set[str]:
+        return {p for e in errors for p in (e.json_path, *paths(e.context or []))}
+
+    assert "$.workspace.journeys.hello.exit" in paths(_schema_validator("scenario").iter_errors(refused))

@@ -168,7 +168,7 @@ class LogLint:
                 ERROR,
                 number,
                 f"{label}: {call.bad_time}; send ISO-8601 with an offset or unix seconds",
-                "timestamp",
+                call.bad_time.split(":", 1)[0],  # the key of the first unreadable instant (`receivedAt: ...`)
                 key=(label,),
             )
         future = self.timestamps(number, call, label)

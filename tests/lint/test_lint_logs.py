@@ -197,7 +197,14 @@ def test_without_arrival_only_the_future_check_runs_against_the_clock(folder: Li
 
 def test_an_unreadable_timestamp(folder: LintFolder) -> None:
     bad = track("checkout_started", {"checkout_id": "ck_1", "value": 1}, timestamp="yesterday")
-    assert rules(folder.lint(folder.log([bad])).findings) == ["timestamp-invalid"]
+    assert [(f.rule, f.path) for f in folder.lint(folder.log([bad])).findings] == [("timestamp-invalid", "timestamp")]
+
+
+def test_an_unreadable_arrival_is_reported_at_its_own_key(folder: LintFolder) -> None:
+    bad = track("checkout_started", {"checkout_id": "ck_1", "value": 1})
+    bad["receivedAt"] = "yesterday"
+    found = folder.lint(folder.log([bad])).findings  # (without an arrival, the wall clock's future check runs too)
+    assert [(f.rule, f.path) for f in found if f.rule == "timestamp-invalid"] == [("timestamp-invalid", "receivedAt")]
 
 
 def test_a_malformed_line_is_a_finding_with_its_line_number(folder: LintFolder) -> None:

@@ -75,7 +75,10 @@ class MissedEntries(IdentityEvidence):
         # decided it).
         right = self.p.matches_trigger(j, first)
         waiting = self.anonymous_when_identified(send.shopper or "", first)
-        if waiting is not None and right:
+        # Right, it would have entered when it joined the identified profile, unless that
+        # was past triggers.max_age (SPEC 5: merged events trigger within it): then the split did.
+        joined = first.history[-1][0]
+        if waiting is not None and (right or joined - first.ts > self.ws.max_age):
             return "identity_split", waiting
         home = self.identified_home(send.shopper or "", first.arrival, send.device)
         landed = first.history[0][1]  # live as it was added
@@ -164,6 +167,8 @@ class MissedEntries(IdentityEvidence):
     def too_young(self, j: JourneyDef, send: Send) -> list[str]:
         """A filter's `not_performed ... within` matches only profiles at least that
         old (SPEC 6): the profiles the filter was tested on while younger."""
+        if not self.ws.negative_window_needs_age:
+            return []
         windows = sorted({n.within for n in walk(j.filter) if isinstance(n, Performed) and n.negative and n.within})
         ages: dict[str, list[tuple[int, int]]] = {}  # profile -> (instant, age) of each test
         for rec in self.records_by_seq.get(send.seq, []):

@@ -153,10 +153,12 @@ async def _body(request: Request, limit: int) -> bytes:
         chunks.append(chunk)
     body = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "").strip().lower()
-    if encoding == "gzip" and body:
-        body = _gunzip(body, limit)
-    elif encoding not in ("", "identity", "gzip"):  # read as plain, a compressed body would be a bad JSON error
-        message = f"Content-Encoding {encoding} is not supported: send the body as it is, or gzip-compressed"
+    # `identity` is no coding; `x-gzip` is gzip (RFC 9110 8.4.1.3). One gzip layer is read.
+    codings = [c.strip() for c in encoding.split(",") if c.strip() not in ("", "identity")]
+    if codings in (["gzip"], ["x-gzip"]):
+        body = _gunzip(body, limit) if body else body
+    elif codings:  # read as plain, a compressed body would be a bad JSON error
+        message = f"Content-Encoding {encoding} is not supported: send the body as it is, or gzip-compressed once"
         raise ApiError(415, message, "unsupported_encoding")
     return body
 

@@ -76,6 +76,15 @@ def op_problem(op: Any) -> tuple[str, str] | None:
             and value[1]
         ):
             return key, f"expected [kind, identifier] with a kind of {', '.join(_PERSON_KINDS)}, got {_shown(value)}"
+    if kind == "call" and op["call"] != "merge":
+        if all(op.get(k) is None for k in ("ref", "user_id", "email", "anonymous_id")):
+            return "", f"a {op['call']} names its person: ref, user_id, email or anonymous_id"
+        if op["call"] == "track" and not op.get("name"):
+            return "name", f"a track needs its event name, got {_shown(op.get('name'))}"
+    if kind == "device_add":
+        token = op["device"].get("id")
+        if not (isinstance(token, str) and token):
+            return "device.id", f"a device needs its id (text), got {_shown(token)}"
     timestamp = op.get("timestamp")
     if timestamp is not None and not (_is_int(timestamp) and 0 <= timestamp <= LATEST_AT):
         return "timestamp", f"expected an instant in epoch seconds (1970 to 9999), got {_shown(timestamp)}"

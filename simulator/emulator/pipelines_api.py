@@ -159,7 +159,7 @@ def _sent_at(msg: Any, body: Any) -> str | None:
             try:
                 iso_timestamp(value, "sentAt")
             except ApiError:
-                return None
+                continue  # unreadable: as if missing, so the batch's own is read
             return str(value)
     return None
 
@@ -187,8 +187,9 @@ def pipeline_ops(route: str, body: Any, strict: bool, keep_later_stamps: bool = 
 
     Non-strict: invalid calls become `drop` operations. Strict: raises
     ApiError(400) carrying the drops as `ops`, so the caller can record them."""
+    whole = route == "batch" and not (isinstance(body, dict) and isinstance(body.get("batch"), list))
     if route == "batch":
-        if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
+        if whole:
             items: list[tuple[str, Any]] = [("batch", body)]
         else:
             items = []
@@ -200,7 +201,7 @@ def pipeline_ops(route: str, body: Any, strict: bool, keep_later_stamps: bool = 
     ops: list[dict[str, Any]] = []
     errors: list[str] = []
     for index, (kind, msg) in enumerate(items):
-        where = f"batch[{index}]" if route == "batch" and kind != "batch" else route
+        where = f"batch[{index}]" if route == "batch" and not whole else route
         try:
             if kind == "batch":
                 raise ApiError(400, 'a batch is {"batch": [call, ...]}')

@@ -120,13 +120,14 @@ class Skeleton:
     left_out: list[str]  # the calls a scenario has no step for, at their offsets
 
 
-# Calls that change people but that a scenario has no step for.
+# Calls that change people but that a scenario has no step for. They are said
+# as calls, not as what they did (a delete of nobody was dropped live).
 _NOT_A_STEP = {
-    "delete": "deleted {who}: the profile is gone, its open runs ended",
-    "suppress": "suppressed {who}: the profile is gone, later calls carrying it were dropped",
-    "unsuppress": "unsuppressed {who}",
-    "device_add": "added a device to {who}",
-    "device_delete": "deleted a device of {who}",
+    "delete": "a delete of {who}",
+    "suppress": "a suppress of {who} (later calls carrying it are dropped)",
+    "unsuppress": "an unsuppress of {who}",
+    "device_add": "a device added to {who}",
+    "device_delete": "a device deleted from {who}",
 }
 
 
@@ -141,7 +142,8 @@ def _left_out(log: SessionLog, start: int) -> list[str]:
                 said = _NOT_A_STEP.get(op.get("op"))
                 if said is not None:
                     ref = op.get("ref")
-                    who = ref[1] if isinstance(ref, list | tuple) and len(ref) == 2 else "?"
+                    # quoted as JSON: an identifier is the caller's text, and a comment line must stay one
+                    who = json.dumps(ref[1] if isinstance(ref, list | tuple) and len(ref) == 2 else None)
                     lines.append(f"at {format_duration(record['at'] - start)}: " + said.format(who=who))
     return lines
 

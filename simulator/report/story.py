@@ -4,6 +4,7 @@ as flat records (for `timeline --json`) or as lines a person reads."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -80,14 +81,35 @@ def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dic
     return out
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-\[\]]*")
+
+
+def _text(text: str) -> str:
+    """Quoted as JSON, letters kept as they are, but no character that could act
+    on a terminal (controls, bidirectional overrides, line separators)."""
+    return "".join(
+        ch if ch.isprintable() else json.dumps(ch)[1:-1]  # "\u009b", as JSON escapes it
+        for ch in json.dumps(text, ensure_ascii=False)
+    )
+
+
 def _value(v: Any) -> str:
-    """A value as scenario files write it: `"40"` is text, `40` a number, `true` a boolean."""
+    """A value as scenario files write it: `"40"` is text, `40` a number, `true` a
+    boolean; a key is quoted when a file would have to quote it."""
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}: {_value(x)}" for k, x in v.items()) + "}"
+        keys = (str(k) for k in v)
+        return (
+            "{"
+            + ", ".join(
+                f"{k if _PLAIN_KEY.fullmatch(k) else _text(k)}: {_value(x)}"
+                for k, x in zip(keys, v.values(), strict=True)
+            )
+            + "}"
+        )
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return _text(v)
     return json.dumps(v) if v is None or isinstance(v, bool) else str(v)
 
 

@@ -3,7 +3,6 @@ rules refer to (segments, `trigger:` references) and `in_segment` cycles."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +41,6 @@ __all__ = ["compile_workspace"]
 
 Report = Callable[[tuple[object, ...], str, str], Problem]
 _OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists")
-_INDEX = re.compile(r"\[\d+\]")
 
 
 class _Compiler:
@@ -85,28 +83,12 @@ class _Compiler:
             return [self.operand(v, path + (i,), in_journey) for i, v in enumerate(value)]
         return value
 
-    def indexed(self, prop: str, here: tuple[object, ...]) -> bool:
-        """A path reading one element by its index (`items[0].sku`, as `timeline --json`
-        writes a trace's keys): rules read every element (SPEC 6's `items[].sku`), and
-        the index would be read as part of a key and never match. Refused, and True."""
-        if not _INDEX.search(prop):
-            return False
-        every = _INDEX.sub("[]", prop)
-        self.fail(
-            here,
-            f"the path {prop!r} reads one element by its index; a rule reads every element",
-            (f"write {every}: true when any element matches"),
-        )
-        return True
-
     def tests(self, where: dict[str, Any] | None, path: tuple[object, ...], in_journey: bool) -> tuple[ValueTest, ...]:
         out: list[ValueTest] = []
         for prop, test in (where or {}).items():
             here = path + (prop,)
             if any(not part.removesuffix("[]") for part in str(prop).split(".")):
                 self.fail(here, f"the path {prop!r} has an empty key", "join keys with dots: a.b, items[].category")
-                continue
-            if self.indexed(str(prop), here):
                 continue
             if isinstance(test, dict) and not (set(test) == {"trigger"}):
                 if not test:
@@ -160,7 +142,6 @@ class _Compiler:
                 str(name), negative, within, self.tests(c.where, path + ("where",), in_journey), counts, c.after
             )
         if c.attribute is not None:
-            self.indexed(c.attribute, path + ("attribute",))
             tests = []
             for op in _OPS:
                 key = "in_" if op == "in" else op

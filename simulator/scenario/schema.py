@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Any, Literal, Optional, Union, get_args
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -143,6 +143,19 @@ _DEFAULTED: dict[type[BaseModel], frozenset[str]] = {}
 _NULL_IS_AN_ERROR = frozenset({"exit"})
 
 
+def _holds_definitions(annotation: Any) -> bool:
+    """A section of definitions (`sources`, `journeys`, `identity`, a step list):
+    its `null` would empty or reset the whole section, in an override too, so it
+    stays an error; `null` is the default only for a value."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    if get_origin(annotation) in (dict, list):
+        return any(_holds_definitions(arg) for arg in get_args(annotation))
+    # A union is a value (`latency: 5m` or a model of one) unless it holds only sections.
+    args = [arg for arg in get_args(annotation) if arg is not type(None)]
+    return bool(args) and all(_holds_definitions(arg) for arg in args)
+
+
 def defaulted_keys(model: type[BaseModel]) -> frozenset[str]:
     """The keys (names and aliases) of `model`'s fields that have a default but take
     no `null` of their own (a field that takes one keeps it: `sent: null` is refused
@@ -153,7 +166,7 @@ def defaulted_keys(model: type[BaseModel]) -> frozenset[str]:
         for name, field in model.model_fields.items():
             if field.is_required() or field.annotation is Any or type(None) in get_args(field.annotation):
                 continue
-            if name in _NULL_IS_AN_ERROR:
+            if name in _NULL_IS_AN_ERROR or _holds_definitions(field.annotation):
                 continue
             found.update(k for k in (name, field.alias) if k)
         keys = _DEFAULTED[model] = frozenset(found)
@@ -442,10 +455,17 @@ class Workspace(Strict):
 
 
 class Shopper(Strict):
-    # An empty identifier identifies nobody: two shoppers with `id: ''` would land on one profile.
-    id: Optional[Union[Annotated[str, Field(min_length=1)], int]] = None
-    email: Optional[Annotated[str, Field(min_length=1)]] = None
+    id: Optional[Union[str, int]] = None
+    email: Optional[str] = None
     description: Optional[str] = None
+
+    @field_validator("id", "email")
+    @classmethod
+    def _not_blank(cls, value: Any) -> Any:
+        # A blank identifier identifies nobody: two shoppers with `id: ''` would land on one profile.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("a blank identifier identifies nobody: give it a value or leave the key out")
+        return value
 
 
 class IdentifyCall(Strict):

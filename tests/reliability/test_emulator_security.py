@@ -176,6 +176,15 @@ def test_a_content_encoding_other_than_gzip_is_a_415_and_nothing_is_recorded(emu
     assert plain.status_code == 200, plain.text
 
 
+@pytest.mark.parametrize("encoding", ["x-gzip", "gzip, identity", " GZIP "])
+def test_gzip_by_any_of_its_names_is_read(emulator: Emulator, encoding: str) -> None:
+    call = b'{"type": "track", "userId": "u1", "event": "viewed"}'
+    response = emulator.request(
+        "POST", "/v1/track", content=gzip.compress(call), auth=PIPELINES_AUTH, headers={"content-encoding": encoding}
+    )
+    assert response.status_code == 200, response.text
+
+
 def test_a_gzip_body_cut_short_is_a_400_and_several_members_are_all_read(emulator: Emulator) -> None:
     """A cut body is refused, not read as far as it goes; a body of two gzip members (RFC 1952) is read whole."""
     first = b'{"type": "track", "userId": "u1", "event": "viewed", "timestamp": "2026-03-02T08:00:00Z"}'

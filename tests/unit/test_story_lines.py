@@ -38,3 +38,13 @@ def test_held_and_refused_entries_name_the_event_and_the_reason() -> None:
     assert describe({**segment, "kind": "entry_filtered"}) == (
         "ana did not enter cart_recovery (cio_1): the filter does not match"
     )
+
+
+def test_nothing_that_acts_on_a_terminal_is_printed_raw_and_keys_are_quoted_when_a_file_would() -> None:
+    props = {"c1": "\x9b31mred", "bidi": "abc\u202eevil", "a: b": 1, "": 3, "ok": "café ☕", "nl": "a\nb"}
+    line = describe({**SENT, "event": "e", "properties": props})
+    assert line == (
+        'ana sent e {c1: "\\u009b31mred", bidi: "abc\\u202eevil", "a: b": 1, "": 3, ok: "café ☕", nl: "a\\nb"} '
+        "from backend"
+    )
+    assert line.isprintable()

@@ -1547,3 +1547,29 @@ timeline:
         "it arrived on time, but with every call delivered once, at its send instant, it would have entered "
         "(checkout_started sent at +0h35m was processed 2 times)"
     )
+
+
+def test_a_wrong_trigger_merged_past_max_age_is_still_put_down_to_the_split(judge: Judge) -> None:
+    """Right, it would not have entered either: merged 80h later, past triggers.max_age."""
+    steps = """
+        {at: 0s, who: ana, device: laptop, identify: true}
+        {at: 1m, who: ana, device: phone, track: Checkout Started, properties: {value: 5}}
+        {at: 80h, who: ana, device: phone, identify: true}
+    """
+    assert found(judge(missed(steps))) == [("missed_entry", "ana", "identity_split")]
+
+
+def test_no_age_note_when_negative_windows_need_no_age(judge: Judge) -> None:
+    """The view stays on the phone's anonymous profile; the checkout lands on the
+    backend's, which has none: a missed entry of cause other, and the profile's
+    age is no part of it (the knob is off)."""
+    steps = """
+        {at: 0s, who: ana, device: phone, track: product_viewed}
+        {at: 5m, who: ana, source: backend, track: checkout_started, properties: {value: 5}}
+    """
+    rule = "{all: [{performed: product_viewed}, {not_performed: order_completed, within: 30d}]}"
+    result = judge(missed(steps, rules="negative_window_needs_age: false", filter_=rule))
+    misses = [v for v in result.violations if v.kind == "missed_entry"]
+    assert [v.cause for v in misses] == ["other"]
+    assert "the filter was false on cio_2" in misses[0].explanation
+    assert "matches only profiles at least that old" not in misses[0].explanation

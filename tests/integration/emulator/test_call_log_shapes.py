@@ -45,6 +45,12 @@ def _log(tmp_path: Path, *ops: dict[str, object], bom: bool = False) -> Path:
         ({"op": "teleport"}, "ops[0].op: expected one of call, alias, drop, ignored, delete, suppress, unsuppress"),
         ({"name": 7}, "ops[0].name: expected text, got 7"),
         ({"update_only": "yes"}, 'ops[0].update_only: expected true or false, got "yes"'),
+        ({"name": ""}, 'ops[0].name: a track needs its event name, got ""'),
+        ({"ref": None}, "ops[0]: a track names its person: ref, user_id, email or anonymous_id"),
+        (
+            {"op": "device_add", "device": {"platform": "ios"}},
+            "ops[0].device.id: a device needs its id (text), got null",
+        ),
     ],
 )
 def test_an_operation_of_the_wrong_shape_is_refused_at_its_line_and_key(
@@ -72,3 +78,18 @@ def test_a_call_log_behind_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     assert log.start == 1767225600 and [r["kind"] for r in log.records] == ["request"]
     result = CliRunner().invoke(main, ["replay", str(tmp_path / "calls.jsonl")])
     assert result.exit_code == 0, result.output
+
+
+def test_a_left_out_call_s_identifier_stays_inside_its_comment_line(tmp_path: Path) -> None:
+    import yaml
+
+    suppress = {"op": "suppress", "api": "pipelines", "call": "User Suppressed", "ref": ["id", "x\nuntil: 1s #"]}
+    scenario = tmp_path / "skeleton.yaml"
+    log = _log(tmp_path, TRACK, suppress)
+    result = CliRunner().invoke(
+        main, ["replay", str(log), "--workspace", str(WORKSPACE), "--to-scenario", str(scenario)]
+    )
+    assert result.exit_code == 0, result.output
+    text = scenario.read_text()
+    assert '#   at 1s: a suppress of "x\\nuntil: 1s #" (later calls carrying it are dropped)\n' in text
+    assert "until" not in yaml.safe_load(text)

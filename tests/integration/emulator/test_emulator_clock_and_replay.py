@@ -221,8 +221,8 @@ def test_a_skeleton_lists_the_calls_no_step_can_say_and_the_command_says_so(tmp_
     header = [line for line in scenario.read_text().splitlines() if line.startswith("#")]
     assert header[-3:] == [
         "# Calls no scenario step can say, left out (the story below runs without them):",
-        "#   at 10m: added a device to cus_1",
-        "#   at 10m: suppressed cus_1: the profile is gone, later calls carrying it were dropped",
+        '#   at 10m: a device added to "cus_1"',
+        '#   at 10m: a suppress of "cus_1" (later calls carrying it are dropped)',
     ]
 
 

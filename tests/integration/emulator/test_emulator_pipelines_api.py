@@ -289,12 +289,24 @@ def test_a_batch_item_s_own_sent_at_corrects_its_timestamp_as_a_single_call_s_do
 def test_a_strict_batch_s_errors_say_what_each_item_lacks(segsim_emulator: Any) -> None:
     emu = segsim_emulator
     strict = {"X-Strict-Mode": "1"}
-    body = {"batch": [{"userId": "cus_t", "event": "e"}, 1, {"type": "tracks", "userId": "cus_t"}]}
+    body = {"batch": [{"userId": "cus_t", "event": "e"}, 1, {"type": "tracks", "userId": "cus_t"}, {"type": "batch"}]}
     answer = httpx.post(f"{emu.pipelines_url}/batch", json=body, auth=(emu.write_key, ""), headers=strict)
     assert answer.status_code == 400
     message = answer.json()["message"]
     assert "batch[0]: a call needs a type, one of identify, track, " in message
     assert "batch[1]: a call is a JSON object, got 1" in message
     assert "batch[2]: type must be one of identify, track, " in message and 'got "tracks"' in message
+    assert 'batch[3]: a batch is {"batch": [call, ...]}' in message  # an item, not the body
     answer = httpx.post(f"{emu.pipelines_url}/batch", json={"batch": {}}, auth=(emu.write_key, ""), headers=strict)
     assert answer.json()["message"] == 'batch: a batch is {"batch": [call, ...]}'
+
+
+def test_a_batch_item_s_unreadable_sent_at_falls_back_to_the_batch_s(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    now = datetime.now(UTC)
+    stamp, sent = ((now - timedelta(seconds=s)).isoformat().replace("+00:00", "Z") for s in (5, 0))
+    item = {"type": "track", "userId": "cus_u", "event": "e", "timestamp": stamp, "sentAt": "not-a-time"}
+    body = {"batch": [item], "sentAt": sent}
+    assert httpx.post(f"{emu.pipelines_url}/batch", json=body, auth=(emu.write_key, "")).status_code == 200
+    cio = emu.get("/profiles")["profiles"][0]["cio_id"]
+    assert [e["timestamp"] for e in emu.get(f"/profiles/{cio}")["events"]] == ["2026-03-02T08:59:55Z"]

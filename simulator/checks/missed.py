@@ -164,6 +164,42 @@ class MissedEntries(IdentityEvidence):
             if e.ts != s.at
         ]
 
+    def read_elsewhere(self, j: JourneyDef, send: Send) -> list[str]:
+        """What the filter needed of the shopper's (an attribute an identify set, an
+        event it waits for) that was on another of the shopper's profiles than the
+        one it was last tested on, then (SPEC 9's `other` says what differed)."""
+        tested = [
+            (rec["at"], int(rec["cio_id"].removeprefix("cio_")))
+            for rec in self.records_by_seq.get(send.seq, [])
+            if rec.get("journey") == j.name and rec["kind"] in ("entry_filtered", "entry_held", "entry_expired")
+        ]
+        if not tested:
+            return []
+        at, num = tested[-1]
+        here = self.live_at(num, at)
+        nodes = self.nodes(j.filter)
+        read = {t.path.split(".")[0] for n in nodes if isinstance(n, AttributeTest) for t in n.tests}
+        waited = {fold_name(n.event) for n in nodes if isinstance(n, Performed) and not n.negative}
+        who = send.shopper or ""
+        found: list[str] = []
+        for s in self.shopper_identifies(who):
+            keys = sorted(k for k in s.attributes if k in read)
+            landed = self.identify_profile(s) if keys and self.first_arrival.get(s.seq, at + 1) <= at else None
+            if landed is not None and self.live_at(landed, at) != here:
+                shown = ", ".join(keys)
+                found.append(f"{shown} (set by the identify sent at {self.t(s.at)}) on cio_{self.live_at(landed, at)}")
+        for s in self.shopper_tracks(who):
+            events = self.p.processed.get(s.seq, []) if fold_name(s.name or "") in waited else []
+            where = self.location_at(events[0], at) if events and events[0].arrival <= at else None
+            if where is not None and self.live_at(where, at) != here:
+                found.append(f"{s.name} (sent at {self.t(s.at)}) on cio_{self.live_at(where, at)}")
+        if not found:
+            return []
+        return [
+            f"the filter read cio_{here}, but what it needed of the shopper's was on another profile: "
+            + "; ".join(found)
+        ]
+
     def too_young(self, j: JourneyDef, send: Send) -> list[str]:
         """A filter's `not_performed ... within` matches only profiles at least that
         old (SPEC 6): the profiles the filter was tested on while younger."""
@@ -204,6 +240,7 @@ class MissedEntries(IdentityEvidence):
             elif rec["kind"] == "entry_expired":
                 said.append(f"at {self.t(rec['at'])} the held entry expired, the filter still false")
         said += self.too_young(j, send)
+        said += self.read_elsewhere(j, send)
         skewed = self.skewed_tracks(send.shopper or "")
         if skewed and self.entered_for(self.unskewed, j.name, send.seq):
             # The trigger, whose cause this is, was stamped right (SPEC 9 names

@@ -1573,3 +1573,35 @@ def test_no_age_note_when_negative_windows_need_no_age(judge: Judge) -> None:
     assert [v.cause for v in misses] == ["other"]
     assert "the filter was false on cio_2" in misses[0].explanation
     assert "matches only profiles at least that old" not in misses[0].explanation
+
+
+def test_other_names_what_the_filter_needed_that_was_on_another_profile(judge: Judge) -> None:
+    """The consent lands on the email-keyed profile, the checkout on the id's:
+    the trigger landed where the shopper identified (so `other`), and the
+    explanation says where the filter's data was."""
+    steps = """
+        {at: 0s, who: ana, source: backend, identify: {with: [email], attributes: {consent: true}}}
+        {at: 1m, who: ana, device: laptop, identify: {with: [id]}}
+        {at: 2m, who: ana, device: laptop, track: checkout_started, properties: {value: 5}}
+    """
+    result = judge(missed(steps, filter_="{attribute: consent, eq: true}"))
+    misses = [v for v in result.violations if v.kind == "missed_entry"]
+    assert [v.cause for v in misses] == ["other"]
+    assert misses[0].explanation.endswith(
+        "the filter read cio_2, but what it needed of the shopper's was on another profile: "
+        "consent (set by the identify sent at +0h00m) on cio_1"
+    )
+
+
+def test_other_names_an_event_the_filter_waits_for_left_on_an_anonymous_profile(judge: Judge) -> None:
+    steps = """
+        {at: 0s, who: ana, device: phone, track: product_viewed}
+        {at: 1m, who: ana, device: laptop, identify: true}
+        {at: 2m, who: ana, device: laptop, track: checkout_started, properties: {value: 5}}
+    """
+    result = judge(missed(steps, filter_="{performed: product_viewed}"))
+    misses = [v for v in result.violations if v.kind == "missed_entry"]
+    assert [v.cause for v in misses] == ["other"]
+    assert misses[0].explanation.endswith(
+        "what it needed of the shopper's was on another profile: product_viewed (sent at +0h00m) on cio_1"
+    )

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from simulator.checks.evidence import Evidence
+from simulator.checks.evidence import Evidence, Violation
 from simulator.checks.expectations import ScenarioResult
 from simulator.model.plan import Plan
 from simulator.pipeline import simulate
@@ -1559,6 +1559,13 @@ def test_a_wrong_trigger_merged_past_max_age_is_still_put_down_to_the_split(judg
     assert found(judge(missed(steps))) == [("missed_entry", "ana", "identity_split")]
 
 
+def the_miss(result: ScenarioResult, cause: str) -> Violation:
+    """The story's one missed entry, of `cause`."""
+    misses = [v for v in result.violations if v.kind == "missed_entry"]
+    assert [v.cause for v in misses] == [cause]
+    return misses[0]
+
+
 def test_no_age_note_when_negative_windows_need_no_age(judge: Judge) -> None:
     """The view stays on the phone's anonymous profile; the checkout lands on the
     backend's, which has none: a missed entry of cause other, and the profile's
@@ -1568,40 +1575,39 @@ def test_no_age_note_when_negative_windows_need_no_age(judge: Judge) -> None:
         {at: 5m, who: ana, source: backend, track: checkout_started, properties: {value: 5}}
     """
     rule = "{all: [{performed: product_viewed}, {not_performed: order_completed, within: 30d}]}"
-    result = judge(missed(steps, rules="negative_window_needs_age: false", filter_=rule))
-    misses = [v for v in result.violations if v.kind == "missed_entry"]
-    assert [v.cause for v in misses] == ["other"]
-    assert "the filter was false on cio_2" in misses[0].explanation
-    assert "matches only profiles at least that old" not in misses[0].explanation
+    miss = the_miss(judge(missed(steps, rules="negative_window_needs_age: false", filter_=rule)), "other")
+    assert "the filter was false on cio_2" in miss.explanation
+    assert "matches only profiles at least that old" not in miss.explanation
 
 
-def test_other_names_what_the_filter_needed_that_was_on_another_profile(judge: Judge) -> None:
-    """The consent lands on the email-keyed profile, the checkout on the id's:
-    the trigger landed where the shopper identified (so `other`), and the
-    explanation says where the filter's data was."""
-    steps = """
-        {at: 0s, who: ana, source: backend, identify: {with: [email], attributes: {consent: true}}}
-        {at: 1m, who: ana, device: laptop, identify: {with: [id]}}
-        {at: 2m, who: ana, device: laptop, track: checkout_started, properties: {value: 5}}
-    """
-    result = judge(missed(steps, filter_="{attribute: consent, eq: true}"))
-    misses = [v for v in result.violations if v.kind == "missed_entry"]
-    assert [v.cause for v in misses] == ["other"]
-    assert misses[0].explanation.endswith(
-        "the filter read cio_2, but what it needed of the shopper's was on another profile: "
-        "consent (set by the identify sent at +0h00m) on cio_1"
-    )
-
-
-def test_other_names_an_event_the_filter_waits_for_left_on_an_anonymous_profile(judge: Judge) -> None:
-    steps = """
-        {at: 0s, who: ana, device: phone, track: product_viewed}
-        {at: 1m, who: ana, device: laptop, identify: true}
-        {at: 2m, who: ana, device: laptop, track: checkout_started, properties: {value: 5}}
-    """
-    result = judge(missed(steps, filter_="{performed: product_viewed}"))
-    misses = [v for v in result.violations if v.kind == "missed_entry"]
-    assert [v.cause for v in misses] == ["other"]
-    assert misses[0].explanation.endswith(
-        "what it needed of the shopper's was on another profile: product_viewed (sent at +0h00m) on cio_1"
+@pytest.mark.parametrize(
+    ("steps", "filter_", "said"),
+    [
+        (  # the consent lands on the email-keyed profile, the checkout on the id's
+            """
+            {at: 0s, who: ana, source: backend, identify: {with: [email], attributes: {consent: true}}}
+            {at: 1m, who: ana, device: laptop, identify: {with: [id]}}
+            """,
+            "{attribute: consent, eq: true}",
+            "consent (set by the identify sent at +0h00m) on cio_1",
+        ),
+        (  # the view stays on the phone's anonymous profile
+            """
+            {at: 0s, who: ana, device: phone, track: product_viewed}
+            {at: 1m, who: ana, device: laptop, identify: true}
+            """,
+            "{performed: product_viewed}",
+            "product_viewed (sent at +0h00m) on cio_1",
+        ),
+    ],
+)
+def test_other_names_what_the_filter_needed_that_was_on_another_profile(
+    judge: Judge, steps: str, filter_: str, said: str
+) -> None:
+    """The trigger landed where the shopper identified (so `other`: the causes are
+    the trigger's), and the explanation says where the filter's data was."""
+    checkout = "{at: 2m, who: ana, device: laptop, track: checkout_started, properties: {value: 5}}"
+    miss = the_miss(judge(missed(steps + checkout, filter_=filter_)), "other")
+    assert miss.explanation.endswith(
+        f"the filter read cio_2, but what it needed of the shopper's was on another profile: {said}"
     )

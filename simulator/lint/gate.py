@@ -190,6 +190,13 @@ def _properties(findings: list[Finding], runs: list[GateScenario]) -> GateItem:
     )
 
 
+def _written(value: object) -> str:
+    """A value as the workspace file writes it (`true`, `null`: the default)."""
+    if value is None:
+        return "null (the default)"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _identity(ws: LoadedWorkspace, runs: list[GateScenario]) -> GateItem:
     item = GateItem("identity strategy defined and an anonymous merge exercised by a passing scenario", True)
     data = ws.doc.data if isinstance(ws.doc.data, dict) else {}
@@ -201,7 +208,7 @@ def _identity(ws: LoadedWorkspace, runs: list[GateScenario]) -> GateItem:
             "anonymous_retention, anonymous_grace, merge_event_window) even where it keeps the defaults"
         )
     else:
-        keys = ", ".join(f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in identity.items())
+        keys = ", ".join(f"{k}: {_written(v)}" for k, v in identity.items())
         item.evidence.append(f"identity: {{{keys}}}")
     merged = [r.name for r in runs if r.evidence_for_identity() and _anonymous_merge(r.result)]
     for r in runs:

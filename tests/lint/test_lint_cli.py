@@ -246,6 +246,16 @@ def test_gate_says_when_the_workspace_never_merges_anonymous_profiles(folder: Li
     ]
 
 
+def test_gate_writes_a_null_identity_key_as_the_file_does(folder: LintFolder) -> None:
+    def change(ws: dict[str, object]) -> None:
+        ws["identity"] = {"auto_merge": None, "merge_anonymous": True}
+
+    folder.write_workspace(workspace(change=change))
+    _, items = _gate_items(folder, PASSING_STORY)
+    merge = items["identity strategy defined and an anonymous merge exercised by a passing scenario"]
+    assert merge["evidence"][0] == "identity: {auto_merge: null (the default), merge_anonymous: true}"
+
+
 def test_gate_counts_a_scenario_whose_overrides_leave_identity_and_segments_alone(folder: LintFolder) -> None:
     story = dict(PASSING_STORY)
     story["overrides"] = {"sources": {"backend": {"latency": "1m"}}}

@@ -77,7 +77,7 @@ class MissedEntries(IdentityEvidence):
         waiting = self.anonymous_when_identified(send.shopper or "", first)
         # Right, it would have entered when it joined the identified profile, unless that
         # was past triggers.max_age (SPEC 5: merged events trigger within it): then the split did.
-        joined = first.history[-1][0]
+        joined = first.history[1][0] if len(first.history) > 1 else first.arrival  # its first move: off that profile
         if waiting is not None and (right or joined - first.ts > self.ws.max_age):
             return "identity_split", waiting
         home = self.identified_home(send.shopper or "", first.arrival, send.device)
@@ -165,9 +165,11 @@ class MissedEntries(IdentityEvidence):
         ]
 
     def read_elsewhere(self, j: JourneyDef, send: Send) -> list[str]:
-        """What the filter needed of the shopper's (an attribute an identify set, an
-        event it waits for) that was on another of the shopper's profiles than the
-        one it was last tested on, then (SPEC 9's `other` says what differed)."""
+        """What the filter reads that the shopper had on another of their profiles than
+        the one it was last tested on, then, and that profile lacked: an attribute an
+        identify set to another value, an event matching a `performed` test's name and
+        `where` of which it held none (SPEC 9's `other` says what differed). Said as
+        facts: whether the filter needed it, or needed it absent, is the reader's."""
         tested = [
             (rec["at"], int(rec["cio_id"].removeprefix("cio_")))
             for rec in self.records_by_seq.get(send.seq, [])
@@ -179,26 +181,35 @@ class MissedEntries(IdentityEvidence):
         here = self.live_at(num, at)
         nodes = self.nodes(j.filter)
         read = {t.path.split(".")[0] for n in nodes if isinstance(n, AttributeTest) for t in n.tests}
-        waited = {fold_name(n.event) for n in nodes if isinstance(n, Performed) and not n.negative}
+        tests = [n for n in nodes if isinstance(n, Performed)]
         who = send.shopper or ""
+        attributes = self.p.profiles[here].attributes
         found: list[str] = []
         for s in self.shopper_identifies(who):
-            keys = sorted(k for k in s.attributes if k in read)
+            keys = sorted(k for k in s.attributes if k in read and attributes.get(k) != s.attributes[k])
             landed = self.identify_profile(s) if keys and self.first_arrival.get(s.seq, at + 1) <= at else None
             if landed is not None and self.live_at(landed, at) != here:
                 shown = ", ".join(keys)
                 found.append(f"{shown} (set by the identify sent at {self.t(s.at)}) on cio_{self.live_at(landed, at)}")
+
+        def matching(name: str | None, props: dict[str, Any]) -> list[Performed]:
+            return [
+                n
+                for n in tests
+                if fold_name(name or "") == fold_name(n.event) and tests_pass(n.where, props, None, self.ws.coerce)
+            ]
+
+        held = {id(n) for e in self.p.events if self.location_at(e, at) == here for n in matching(e.name, e.props)}
         for s in self.shopper_tracks(who):
-            events = self.p.processed.get(s.seq, []) if fold_name(s.name or "") in waited else []
+            if not any(id(n) not in held for n in matching(s.name, s.properties)):
+                continue
+            events = self.p.processed.get(s.seq, [])
             where = self.location_at(events[0], at) if events and events[0].arrival <= at else None
             if where is not None and self.live_at(where, at) != here:
                 found.append(f"{s.name} (sent at {self.t(s.at)}) on cio_{self.live_at(where, at)}")
         if not found:
             return []
-        return [
-            f"the filter read cio_{here}, but what it needed of the shopper's was on another profile: "
-            + "; ".join(found)
-        ]
+        return [f"the filter read cio_{here}; of what it reads, the shopper had on another profile: {'; '.join(found)}"]
 
     def too_young(self, j: JourneyDef, send: Send) -> list[str]:
         """A filter's `not_performed ... within` matches only profiles at least that

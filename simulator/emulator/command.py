@@ -358,6 +358,8 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
     if as_json:
         click.echo(json.dumps(records, indent=1, default=str))
         return
+    from simulator.report.story import printable
+
     pf = session.platform
     click.echo(
         f"{log}: {len(session_log.records)} records replayed; {len(pf.live_profiles())} profiles, "
@@ -365,4 +367,4 @@ def replay(log: str, workspace: str | None, scenario: str | None, as_json: bool)
     )
     for raw, record in zip(pf.trace.records, records, strict=True):
         details = " ".join(f"{k}={v}" for k, v in record.items() if k not in ("at", "offset", "kind"))
-        click.echo(f"{format_offset(raw['at'] - pf.start):>10}  {record['kind']:<22} {details}")
+        click.echo(printable(f"{format_offset(raw['at'] - pf.start):>10}  {record['kind']:<22} {details}"))

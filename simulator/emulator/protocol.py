@@ -187,8 +187,8 @@ def check_id(value: Any, what: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ApiError(400, f"{what} must be a string, got {json.dumps(value)}")
     text = str(value)
-    if not text:
-        raise ApiError(400, f"{what} must not be empty")
+    if not text.strip():  # a blank identifier identifies nobody (and no scenario file could name it)
+        raise ApiError(400, f"{what} must not be empty or blank")
     if _size(text) > ID_BYTES:
         raise ApiError(400, f"{what} is {_size(text)} bytes; the limit is {ID_BYTES} bytes")
     return text

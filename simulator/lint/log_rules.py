@@ -169,7 +169,7 @@ class LogLint:
                 number,
                 f"{label}: {call.bad_time}; send ISO-8601 with an offset or unix seconds",
                 call.bad_time.split(":", 1)[0],  # the key of the first unreadable instant (`receivedAt: ...`)
-                key=(label,),
+                key=(label, call.bad_time.split(":", 1)[0]),
             )
         future = self.timestamps(number, call, label)
         if call.call in ("track", "event") and not (isinstance(call.name, str) and call.name.strip()):

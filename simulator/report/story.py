@@ -12,7 +12,7 @@ from simulator.checks.violations import Violation
 from simulator.model.time import format_duration, format_instant, format_offset
 from simulator.pipeline import Outcome
 
-__all__ = ["describe", "story_records"]
+__all__ = ["describe", "printable", "story_records"]
 
 
 def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dict[str, Any]]:
@@ -82,15 +82,17 @@ def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dic
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-\[\]]*")
+_YAML_SCALAR = re.compile(r"(?i:true|false|yes|no|on|off|null|y|n|~)|[-+]?[0-9][0-9_.]*(?:e[-+]?[0-9]+)?")
+
+
+def _plain_key(key: str) -> bool:
+    """Written bare, `key` reads back as the same text (not `1`, `true` or `null`)."""
+    return bool(_PLAIN_KEY.fullmatch(key)) and not _YAML_SCALAR.fullmatch(key)
 
 
 def _text(text: str) -> str:
-    """Quoted as JSON, letters kept as they are, but no character that could act
-    on a terminal (controls, bidirectional overrides, line separators)."""
-    return "".join(
-        ch if ch.isprintable() else json.dumps(ch)[1:-1]  # "\u009b", as JSON escapes it
-        for ch in json.dumps(text, ensure_ascii=False)
-    )
+    """Quoted as JSON, letters kept as they are (`printable` escapes the rest)."""
+    return printable(json.dumps(text, ensure_ascii=False))
 
 
 def _value(v: Any) -> str:
@@ -101,8 +103,7 @@ def _value(v: Any) -> str:
         return (
             "{"
             + ", ".join(
-                f"{k if _PLAIN_KEY.fullmatch(k) else _text(k)}: {_value(x)}"
-                for k, x in zip(keys, v.values(), strict=True)
+                f"{k if _plain_key(k) else _text(k)}: {_value(x)}" for k, x in zip(keys, v.values(), strict=True)
             )
             + "}"
         )
@@ -124,8 +125,19 @@ def _entry(r: dict[str, Any], outcome: str) -> str:
     return f"{what} {outcome} {r['journey']} ({r['cio_id']})"
 
 
+def printable(line: str) -> str:
+    """`line` with every character that could act on a terminal (controls, escape
+    sequences, bidirectional overrides) escaped as JSON escapes it: names and
+    identifiers come from callers of the emulator, and from files."""
+    return line if line.isprintable() else "".join(ch if ch.isprintable() else json.dumps(ch)[1:-1] for ch in line)
+
+
 def describe(r: dict[str, Any]) -> str:
     """One story record as a line a retention person reads."""
+    return printable(_describe(r))
+
+
+def _describe(r: dict[str, Any]) -> str:
     k = r["kind"]
     who = r.get("who") or "-"
     via = (f" from {r['source']}" if r.get("source") else "") + (f" ({r['device']})" if r.get("device") else "")

@@ -166,16 +166,17 @@ def defaulted_keys(model: type[BaseModel]) -> frozenset[str]:
         for name, field in model.model_fields.items():
             if field.is_required() or field.annotation is Any or type(None) in get_args(field.annotation):
                 continue
-            if name in _NULL_IS_AN_ERROR or _holds_definitions(field.annotation):
-                continue
+            if name in _NULL_IS_AN_ERROR or (model is not Scenario and _holds_definitions(field.annotation)):
+                continue  # (a scenario's own lists, `expect:` with every item commented out, are just empty)
             found.update(k for k in (name, field.alias) if k)
         keys = _DEFAULTED[model] = frozenset(found)
     return keys
 
 
 def _one_of(*heads: str) -> dict[str, Any]:
-    """The JSON Schema of "exactly one of these keys", as `_exactly_one` checks it."""
-    return {"oneOf": [{"required": [head]} for head in heads]}
+    """The JSON Schema of "exactly one of these keys", as `_exactly_one` checks it
+    (a key written `null` is one left out)."""
+    return {"oneOf": [{"required": [head], "properties": {head: {"not": {"type": "null"}}}} for head in heads]}
 
 
 def _exactly_one(model: BaseModel, heads: tuple[str, ...], what: str) -> None:
@@ -555,7 +556,7 @@ class Expectation(Strict):
                 "{who, profiles}, {invariant}, {violation, ...}"
             )
         allowed = _EXPECTATION_KEYS[kind] | {"at", "description"}
-        extra = sorted(k for k in self.model_fields_set if k not in allowed)
+        extra = sorted(k for k in self.model_fields_set if k not in allowed and getattr(self, k) is not None)
         if extra:
             article = "an" if kind[0] in "aeiou" else "a"
             raise ValueError(f"{', '.join(extra)} does not belong in {article} {kind} expectation")

@@ -1001,3 +1001,28 @@ timeline:
         return {p for e in errors for p in (e.json_path, *paths(e.context or []))}
 
     assert "$.workspace.journeys.hello.exit" in paths(_schema_validator("scenario").iter_errors(refused))
+
+
+def test_a_key_written_null_beside_its_one_of_siblings_is_left_out_for_check_and_schema(tmp_path: Path) -> None:
+    story = """
+scenario: null siblings
+workspace:
+  segments: {viewers: {rule: {performed: viewed}}}
+  journeys: {hello: {trigger: {event: viewed, segment: null}, steps: [{wait: 1h, send: null}, {send: hi}]}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0s, who: ana, source: backend, track: viewed, identify: null}
+expect:
+  - {at: 1m, segment: viewers, members: [ana], who: null}
+  - {who: ana, journey: hello, sent: [hi]}
+"""
+    import yaml
+
+    assert invoke("run", str(write(tmp_path, "nulls.yaml", story)))[0] == 0
+    assert list(_schema_validator("scenario").iter_errors(yaml.safe_load(story))) == []
+
+
+def test_a_scenario_section_left_empty_is_empty(tmp_path: Path) -> None:
+    story = "scenario: empty\nshoppers:\ntimeline:\nexpect:\n  # - {who: ana, journey: hello, entered: 1}\n"
+    code, out = invoke("check", str(write(tmp_path, "empty.yaml", story)))
+    assert code == 0, out

@@ -1559,6 +1559,19 @@ def test_a_wrong_trigger_merged_past_max_age_is_still_put_down_to_the_split(judg
     assert found(judge(missed(steps))) == [("missed_entry", "ana", "identity_split")]
 
 
+@pytest.mark.parametrize("later_merge", ["", "{at: 4d, who: ana, identify: true}"])
+def test_a_merge_days_after_a_wrong_trigger_joined_the_identified_profile_changes_nothing(
+    judge: Judge, later_merge: str
+) -> None:
+    steps = f"""
+        {{at: 0s, who: ana, device: phone, track: Checkout Started, properties: {{value: 5}}}}
+        {{at: 5m, who: ana, identify: {{with: [id]}}}}
+        {{at: 10m, who: ana, device: phone, identify: {{with: [email]}}}}
+        {later_merge}
+    """
+    assert found(judge(missed(steps))) == [("missed_entry", "ana", "name_mismatch")]
+
+
 def the_miss(result: ScenarioResult, cause: str) -> Violation:
     """The story's one missed entry, of `cause`."""
     misses = [v for v in result.violations if v.kind == "missed_entry"]
@@ -1599,15 +1612,33 @@ def test_no_age_note_when_negative_windows_need_no_age(judge: Judge) -> None:
             "{performed: product_viewed}",
             "product_viewed (sent at +0h00m) on cio_1",
         ),
+        (  # the hats view matches no test of the filter: only the shoes view is named
+            """
+            {at: 0s, who: ana, device: phone, track: product_viewed, properties: {category: hats}}
+            {at: 10s, who: ana, device: phone, track: product_viewed, properties: {category: shoes}}
+            {at: 1m, who: ana, device: laptop, identify: true}
+            """,
+            "{performed: product_viewed, where: {category: shoes}}",
+            "product_viewed (sent at +0h00m10s) on cio_1",
+        ),
+        (  # the profile read held a view already: only the consent is named
+            """
+            {at: 0s, who: ana, device: phone, track: product_viewed}
+            {at: 10s, who: ana, source: backend, identify: {with: [email], attributes: {consent: true}}}
+            {at: 1m, who: ana, device: laptop, identify: {with: [id]}}
+            {at: 1m30s, who: ana, device: laptop, track: product_viewed}
+            """,
+            "{all: [{performed: product_viewed}, {attribute: consent, eq: true}]}",
+            "consent (set by the identify sent at +0h00m10s) on cio_2",
+        ),
     ],
 )
 def test_other_names_what_the_filter_needed_that_was_on_another_profile(
     judge: Judge, steps: str, filter_: str, said: str
 ) -> None:
     """The trigger landed where the shopper identified (so `other`: the causes are
-    the trigger's), and the explanation says where the filter's data was."""
+    the trigger's), and the explanation says where the filter's data was: only
+    what the filter tests and the profile it read lacked."""
     checkout = "{at: 2m, who: ana, device: laptop, track: checkout_started, properties: {value: 5}}"
     miss = the_miss(judge(missed(steps + checkout, filter_=filter_)), "other")
-    assert miss.explanation.endswith(
-        f"the filter read cio_2, but what it needed of the shopper's was on another profile: {said}"
-    )
+    assert miss.explanation.endswith(f"; of what it reads, the shopper had on another profile: {said}")

@@ -310,3 +310,13 @@ def test_a_batch_item_s_unreadable_sent_at_falls_back_to_the_batch_s(segsim_emul
     assert httpx.post(f"{emu.pipelines_url}/batch", json=body, auth=(emu.write_key, "")).status_code == 200
     cio = emu.get("/profiles")["profiles"][0]["cio_id"]
     assert [e["timestamp"] for e in emu.get(f"/profiles/{cio}")["events"]] == ["2026-03-02T08:59:55Z"]
+
+
+def test_a_blank_user_id_is_dropped_as_it_identifies_nobody(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    call = {"userId": " ", "event": "product_viewed"}
+    strict = httpx.post(
+        f"{emu.pipelines_url}/track", json=call, auth=(emu.write_key, ""), headers={"X-Strict-Mode": "1"}
+    )
+    assert strict.status_code == 400 and "userId must not be empty or blank" in strict.json()["message"]
+    assert emu.get("/profiles")["profiles"] == []

@@ -72,12 +72,11 @@ class MissedEntries(IdentityEvidence):
         # shopper was identified elsewhere, or landing on a second identified profile (say a
         # device identified by id, a backend keyed by email): the split decided it only if the
         # trigger was right, else it would not have entered on any profile (its name or type
-        # decided it).
+        # decided it); or if it joined the identified profile (its first move) past
+        # triggers.max_age, when even a right one would not have entered (SPEC 5).
         right = self.p.matches_trigger(j, first)
         waiting = self.anonymous_when_identified(send.shopper or "", first)
-        # Right, it would have entered when it joined the identified profile, unless that
-        # was past triggers.max_age (SPEC 5: merged events trigger within it): then the split did.
-        joined = first.history[1][0] if len(first.history) > 1 else first.arrival  # its first move: off that profile
+        joined = first.history[1][0] if len(first.history) > 1 else first.arrival
         if waiting is not None and (right or joined - first.ts > self.ws.max_age):
             return "identity_split", waiting
         home = self.identified_home(send.shopper or "", first.arrival, send.device)
@@ -199,7 +198,12 @@ class MissedEntries(IdentityEvidence):
                 if fold_name(name or "") == fold_name(n.event) and tests_pass(n.where, props, None, self.ws.coerce)
             ]
 
-        held = {id(n) for e in self.p.events if self.location_at(e, at) == here for n in matching(e.name, e.props)}
+        held = {
+            id(n)
+            for e in self.p.events
+            if (loc := self.location_at(e, at)) is not None and self.live_at(loc, at) == here
+            for n in matching(e.name, e.props)
+        }
         for s in self.shopper_tracks(who):
             if not any(id(n) not in held for n in matching(s.name, s.properties)):
                 continue

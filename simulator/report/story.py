@@ -85,9 +85,9 @@ _PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-\[\]]*")
 _YAML_SCALAR = re.compile(r"(?i:true|false|yes|no|on|off|null|y|n|~)|[-+]?[0-9][0-9_.]*(?:e[-+]?[0-9]+)?")
 
 
-def _plain_key(key: str) -> bool:
-    """Written bare, `key` reads back as the same text (not `1`, `true` or `null`)."""
-    return bool(_PLAIN_KEY.fullmatch(key)) and not _YAML_SCALAR.fullmatch(key)
+def _key(key: str) -> str:
+    """Bare when it reads back as the same text (not `1`, `true` or `null`), else quoted."""
+    return key if _PLAIN_KEY.fullmatch(key) and not _YAML_SCALAR.fullmatch(key) else _text(key)
 
 
 def _text(text: str) -> str:
@@ -99,14 +99,8 @@ def _value(v: Any) -> str:
     """A value as scenario files write it: `"40"` is text, `40` a number, `true` a
     boolean; a key is quoted when a file would have to quote it."""
     if isinstance(v, dict):
-        keys = (str(k) for k in v)
-        return (
-            "{"
-            + ", ".join(
-                f"{k if _plain_key(k) else _text(k)}: {_value(x)}" for k, x in zip(keys, v.values(), strict=True)
-            )
-            + "}"
-        )
+        items = (f"{_key(str(k))}: {_value(x)}" for k, x in v.items())
+        return "{" + ", ".join(items) + "}"
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, str):

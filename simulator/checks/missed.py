@@ -182,7 +182,12 @@ class MissedEntries(IdentityEvidence):
         read = {t.path.split(".")[0] for n in nodes if isinstance(n, AttributeTest) for t in n.tests}
         tests = [n for n in nodes if isinstance(n, Performed)]
         who = send.shopper or ""
-        attributes = self.p.profiles[here].attributes
+        attributes: dict[str, Any] = {}  # the profile read's, as they were then (the trace's updates up to `at`)
+        for rec in self.p.trace.records:
+            if rec["at"] > at:
+                break
+            if rec["kind"] == "attributes_updated" and rec["cio_id"] == f"cio_{here}":
+                attributes.update(rec.get("attributes") or {})
         found: list[str] = []
         for s in self.shopper_identifies(who):
             keys = sorted(k for k in s.attributes if k in read and attributes.get(k) != s.attributes[k])
@@ -191,21 +196,25 @@ class MissedEntries(IdentityEvidence):
                 shown = ", ".join(keys)
                 found.append(f"{shown} (set by the identify sent at {self.t(s.at)}) on cio_{self.live_at(landed, at)}")
 
-        def matching(name: str | None, props: dict[str, Any]) -> list[Performed]:
+        def matching(name: str | None, props: dict[str, Any], ts: int) -> list[Performed]:
+            """The filter's `performed` tests an event stamped `ts` passes at `at` (name, `where`, window)."""
             return [
                 n
                 for n in tests
-                if fold_name(name or "") == fold_name(n.event) and tests_pass(n.where, props, None, self.ws.coerce)
+                if fold_name(name or "") == fold_name(n.event)
+                and tests_pass(n.where, props, None, self.ws.coerce)
+                and (n.within is None or at - n.within < ts <= at)
             ]
 
         held = {
             id(n)
             for e in self.p.events
             if (loc := self.location_at(e, at)) is not None and self.live_at(loc, at) == here
-            for n in matching(e.name, e.props)
+            for n in matching(e.name, e.props, e.ts)
         }
         for s in self.shopper_tracks(who):
-            if not any(id(n) not in held for n in matching(s.name, s.properties)):
+            stamp = s.timestamp if s.timestamp is not None else s.at
+            if not any(id(n) not in held for n in matching(s.name, s.properties, stamp)):
                 continue
             events = self.p.processed.get(s.seq, [])
             where = self.location_at(events[0], at) if events and events[0].arrival <= at else None

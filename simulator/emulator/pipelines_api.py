@@ -34,7 +34,7 @@ def _event_fields(op: dict[str, Any], msg: dict[str, Any]) -> None:
     timestamp = iso_timestamp(msg.get("timestamp"))
     if timestamp is not None:
         op["timestamp"] = timestamp
-    if msg.get("messageId") not in (None, ""):
+    if not _blank(msg.get("messageId")):
         op["event_id"] = check_id(msg["messageId"], "messageId")
     # Kept for `segsim lint`, which tells a client's call from a server's by them.
     if msg.get("source") == "client":
@@ -104,7 +104,7 @@ def _call_op(kind: str, msg: Any) -> dict[str, Any]:
     if kind == "identify":
         traits = check_data(msg.get("traits"), "traits")
         email = traits.get("email")
-        email = check_id(email, "traits.email") if email not in (None, "") else None
+        email = None if _blank(email) else check_id(email, "traits.email")
         if user_id is None and anonymous_id is None and email is None:
             raise ApiError(400, "identify needs userId, anonymousId or traits.email")
         if user_id is None and email is None:
@@ -148,6 +148,11 @@ def _call_op(kind: str, msg: Any) -> dict[str, Any]:
         op["anonymous_id"] = anonymous_id
     _event_fields(op, msg)
     return op
+
+
+def _blank(value: Any) -> bool:
+    """An optional text field left out, empty or blank: read as absent."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _sent_at(msg: Any, body: Any) -> str | None:

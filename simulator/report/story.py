@@ -82,12 +82,13 @@ def story_records(outcome: Outcome, violations: Iterable[Violation]) -> list[dic
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-\[\]]*")
-_YAML_SCALAR = re.compile(r"(?i:true|false|yes|no|on|off|null|y|n|~)|[-+]?[0-9][0-9_.]*(?:e[-+]?[0-9]+)?")
+_NULL_KEYS = frozenset({"null", "Null", "NULL", "~"})
 
 
 def _key(key: str) -> str:
-    """Bare when it reads back as the same text (not `1`, `true` or `null`), else quoted."""
-    return key if _PLAIN_KEY.fullmatch(key) and not _YAML_SCALAR.fullmatch(key) else _text(key)
+    """Bare when a scenario file reads it back as the same text, else quoted (a
+    key with spaces or colons, or one a file reads as null)."""
+    return key if _PLAIN_KEY.fullmatch(key) and key not in _NULL_KEYS else _text(key)
 
 
 def _text(text: str) -> str:
@@ -119,11 +120,18 @@ def _entry(r: dict[str, Any], outcome: str) -> str:
     return f"{what} {outcome} {r['journey']} ({r['cio_id']})"
 
 
+# Characters that act on a terminal: controls (escape sequences among them), the
+# line and paragraph separators, bidirectional embeddings, overrides and isolates.
+# A fixed list, so the output is the same on every Python (whatever its Unicode).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def printable(line: str) -> str:
-    """`line` with every character that could act on a terminal (controls, escape
-    sequences, bidirectional overrides) escaped as JSON escapes it: names and
-    identifiers come from callers of the emulator, and from files."""
-    return line if line.isprintable() else "".join(ch if ch.isprintable() else json.dumps(ch)[1:-1] for ch in line)
+    """`line` with every character that could act on a terminal escaped as JSON
+    escapes it (`\\u001b`): names and identifiers come from callers of the
+    emulator, and from files. Every other character, emoji and joiners included,
+    is kept as written."""
+    return _UNSAFE.sub(lambda m: json.dumps(m.group())[1:-1], line)
 
 
 def describe(r: dict[str, Any]) -> str:

@@ -51,7 +51,12 @@ def test_nothing_that_acts_on_a_terminal_is_printed_raw_and_keys_are_quoted_when
 
 
 def test_event_names_and_identifiers_cannot_act_on_a_terminal_and_scalar_keys_are_quoted() -> None:
-    line = describe({**SENT, "event": "order\x1b]0;TITLE\x07completed", "properties": {"1": "one", "true": 2}})
-    assert line == 'ana sent order\\u001b]0;TITLE\\u0007completed {"1": "one", "true": 2} from backend'
+    line = describe({**SENT, "event": "order\x1b]0;TITLE\x07completed", "properties": {"null": "one", "true": 2}})
+    assert line == 'ana sent order\\u001b]0;TITLE\\u0007completed {"null": "one", true: 2} from backend'
     identified = describe({"kind": "profile_created", "cio_id": "cio_1", "id": "cus_\x1b[31mRED"})
     assert identified == "profile cio_1 created (id=cus_\\u001b[31mRED)"
+
+
+def test_every_character_that_cannot_act_on_a_terminal_is_kept_as_written() -> None:
+    name = "Checkout \U0001f468\u200d\U0001f469\u200d\U0001f467 \u6771\u4eac\u3000\u99c5 a\u00a0b \U0001fa77"
+    assert describe({**SENT, "event": name}) == f"ana sent {name} from backend"

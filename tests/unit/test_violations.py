@@ -1631,6 +1631,15 @@ def test_no_age_note_when_negative_windows_need_no_age(judge: Judge) -> None:
             "{all: [{performed: product_viewed}, {attribute: consent, eq: true}]}",
             "consent (set by the identify sent at +0h00m10s) on cio_2",
         ),
+        (  # consent set later on the profile read: it lacked it when the filter was tested
+            """
+            {at: 0s, who: ana, source: backend, identify: {with: [email], attributes: {consent: true}}}
+            {at: 1m, who: ana, device: laptop, identify: {with: [id]}}
+            {at: 2h, who: ana, device: laptop, identify: {with: [id], attributes: {consent: true}}}
+            """,
+            "{attribute: consent, eq: true}",
+            "consent (set by the identify sent at +0h00m) on cio_1",
+        ),
     ],
 )
 def test_other_names_what_the_filter_needed_that_was_on_another_profile(
@@ -1642,3 +1651,15 @@ def test_other_names_what_the_filter_needed_that_was_on_another_profile(
     checkout = "{at: 2m, who: ana, device: laptop, track: checkout_started, properties: {value: 5}}"
     miss = the_miss(judge(missed(steps + checkout, filter_=filter_)), "other")
     assert miss.explanation.endswith(f"; of what it reads, the shopper had on another profile: {said}")
+
+
+def test_a_view_on_the_profile_read_but_out_of_the_filter_s_window_hides_nothing(judge: Judge) -> None:
+    steps = """
+        {at: 0s, who: ana, device: laptop, identify: {with: [id]}}
+        {at: 10s, who: ana, device: laptop, track: product_viewed}
+        {at: 1m30s, who: ana, device: phone, track: product_viewed}
+        {at: 2m, who: ana, device: laptop, track: checkout_started, properties: {value: 5}}
+    """
+    text = missed(steps, triggers="filter_retry: 0s", filter_="{performed: product_viewed, within: 1m}")
+    miss = the_miss(judge(text), "other")
+    assert miss.explanation.endswith("the shopper had on another profile: product_viewed (sent at +0h01m30s) on cio_2")

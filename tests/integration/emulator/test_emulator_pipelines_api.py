@@ -320,3 +320,15 @@ def test_a_blank_user_id_is_dropped_as_it_identifies_nobody(segsim_emulator: Any
     )
     assert strict.status_code == 400 and "userId must not be empty or blank" in strict.json()["message"]
     assert emu.get("/profiles")["profiles"] == []
+
+
+def test_a_blank_message_id_or_traits_email_is_left_out_as_an_empty_one_is(segsim_emulator: Any) -> None:
+    emu = segsim_emulator
+    strict = {"X-Strict-Mode": "1"}
+    track = {"userId": "cus_m", "event": "product_viewed", "messageId": " "}
+    identify = {"userId": "cus_m", "traits": {"email": " ", "plan": "gold"}}
+    for route, call in (("track", track), ("identify", identify)):
+        answer = httpx.post(f"{emu.pipelines_url}/{route}", json=call, auth=(emu.write_key, ""), headers=strict)
+        assert answer.status_code == 200, answer.text
+    (person,) = emu.get("/profiles")["profiles"]
+    assert (person["id"], person["email"], person["attributes"]["plan"], person["events"]) == ("cus_m", None, "gold", 1)

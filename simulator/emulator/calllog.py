@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from simulator.model.time import format_instant
+from simulator.model.time import LATEST_INSTANT, format_instant
 from simulator.scenario.errors import SegsimError
 
-from .logops import LATEST_AT, op_problem
+from .logops import op_problem
 from .protocol import load_json
 
 __all__ = [
@@ -237,7 +237,7 @@ def _check_header(file: Path, number: int, record: dict[str, Any]) -> None:
     if record.get("version") != LOG_VERSION:
         raise LogError(f"{file}:{number}: call log version {record.get('version')!r}, expected {LOG_VERSION}")
     start = record.get("start")
-    if not isinstance(start, int) or isinstance(start, bool) or not 0 <= start <= LATEST_AT:
+    if not isinstance(start, int) or isinstance(start, bool) or not 0 <= start <= LATEST_INSTANT:
         raise LogError(f"{file}:{number}: session header needs an integer 'start' (epoch seconds)")
 
 
@@ -246,7 +246,7 @@ def _check_record(file: Path, number: int, record: dict[str, Any]) -> None:
     if kind not in _KINDS:
         raise LogError(f"{file}:{number}: unknown record kind {kind!r} (expected one of {sorted(_KINDS)})")
     at = record.get("at")
-    if not isinstance(at, int) or isinstance(at, bool) or not 0 <= at <= LATEST_AT:
+    if not isinstance(at, int) or isinstance(at, bool) or not 0 <= at <= LATEST_INSTANT:
         raise LogError(f"{file}:{number}: record needs an integer 'at' (epoch seconds, 1970 to 9999)")
     if kind == "request" and not isinstance(record.get("ops"), list):
         raise LogError(f"{file}:{number}: a request record needs an 'ops' list")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["op_problem"]
+from simulator.model.time import LATEST_INSTANT
 
-LATEST_AT = 253_402_300_799  # 9999-12-31T23:59:59Z, the last instant segsim prints
+__all__ = ["op_problem"]
 
 _CALLS = ("track", "identify", "merge")
 _PERSON_KINDS = ("id", "email", "cio_id")
@@ -86,10 +86,10 @@ def op_problem(op: Any) -> tuple[str, str] | None:
         if not (isinstance(token, str) and token):
             return "device.id", f"a device needs its id (text), got {_shown(token)}"
     timestamp = op.get("timestamp")
-    if timestamp is not None and not (_is_int(timestamp) and 0 <= timestamp <= LATEST_AT):
+    if timestamp is not None and not (_is_int(timestamp) and 0 <= timestamp <= LATEST_INSTANT):
         return "timestamp", f"expected an instant in epoch seconds (1970 to 9999), got {_shown(timestamp)}"
     sent_at = op.get("sent_at")
-    if sent_at is not None and not (_is_int(sent_at) and abs(sent_at) <= 2 * LATEST_AT):
+    if sent_at is not None and not (_is_int(sent_at) and abs(sent_at) <= 2 * LATEST_INSTANT):
         return "sent_at", f"expected an instant in epoch seconds, got {_shown(sent_at)}"
     if op.get("update_only") is not None and not isinstance(op["update_only"], bool):
         return "update_only", f"expected true or false, got {_shown(op['update_only'])}"

@@ -24,7 +24,7 @@ import re
 import sys
 from typing import Any
 
-from simulator.model.time import parse_instant
+from simulator.model.time import LATEST_INSTANT, parse_instant
 
 __all__ = [
     "ATTRIBUTES",
@@ -68,7 +68,6 @@ ATTRIBUTE_VALUE_BYTES = 1000
 # event of 100,000 bytes of data, escaped), and still bounds what is parsed.
 TRACK_V1_BYTES = 1024 * 1024
 JSON_DEPTH = 64
-LATEST_INSTANT = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 class ApiError(Exception):

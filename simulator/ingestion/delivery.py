@@ -14,10 +14,11 @@ from collections.abc import Iterable
 
 from simulator.model.calls import Delivery, Send
 from simulator.model.config import LatencyModel, SourceConfig, WorkspaceConfig
+from simulator.model.time import LATEST_INSTANT
 
 __all__ = ["LATEST_ARRIVAL", "batch_arrival", "deliver", "draw_latency"]
 
-LATEST_ARRIVAL = 253402300799  # 9999-12-31T23:59:59Z: the clock must stay printable
+LATEST_ARRIVAL = LATEST_INSTANT  # the clock must stay printable
 
 _SEND_ORDER = operator.attrgetter("seq")
 _ARRIVAL_ORDER = operator.attrgetter("arrival", "send.seq", "copy")  # `Delivery.key`

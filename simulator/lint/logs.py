@@ -30,7 +30,7 @@ from typing import Any
 
 from simulator.lint.trackplan import show_value
 from simulator.model.calls import in_batch_context
-from simulator.model.time import on_our_clock, parse_instant
+from simulator.model.time import LATEST_INSTANT, on_our_clock, parse_instant
 
 __all__ = ["CLIENT_LIBRARIES", "LATEST_INSTANT", "LoggedCall", "calls_of", "is_bookkeeping", "read_instant"]
 
@@ -48,7 +48,6 @@ _PIPELINES_KEYS = ("userId", "anonymousId", "messageId", "context", "receivedAt"
 _EVENT_CALLS = frozenset({"track", "event"})
 _WRAPPERS = ("body", "payload", "request")
 _BOOKKEEPING = frozenset({"session", "advance", "reset", "resume", "request"})
-LATEST_INSTANT = 253_402_300_799  # 9999-12-31T23:59:59Z, the last instant segsim prints
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "DEFAULT_START",
+    "LATEST_INSTANT",
     "LATEST_IN_FILES",
     "clock_reading_hint",
     "format_duration",
@@ -33,8 +34,8 @@ _PART = re.compile(r"([0-9]+)([wdhms])")
 DEFAULT_START = "2026-01-01T00:00:00Z"
 MAX_YEARS = 1000
 MAX_SECONDS = MAX_YEARS * 365 * 86400
-_LATEST = 253402300799  # 9999-12-31T23:59:59Z: every instant must stay printable
-LATEST_IN_FILES = _LATEST - MAX_SECONDS - 86400
+LATEST_INSTANT = 253_402_300_799  # 9999-12-31T23:59:59Z: every instant must stay printable
+LATEST_IN_FILES = LATEST_INSTANT - MAX_SECONDS - 86400
 
 
 def is_duration(text: object) -> bool:
@@ -73,7 +74,7 @@ def parse_duration(text: object) -> int:
     return seconds
 
 
-def parse_instant(text: object, latest: int = _LATEST, naive_utc: bool = False) -> int:
+def parse_instant(text: object, latest: int = LATEST_INSTANT, naive_utc: bool = False) -> int:
     """ISO-8601 with an offset -> epoch seconds (UTC), between 1970 and `latest`
     (scenario files use `LATEST_IN_FILES`, so that an instant plus any duration
     stays printable). `naive_utc`: one without an offset is UTC, as the Data

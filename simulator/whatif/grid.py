@@ -128,8 +128,9 @@ def parse_latency(value: str) -> LatencyModel:
             return LatencyModel("exponential", parse_duration(rest))
     except ValueError as exc:
         raise GridError(f"latency {value!r}: {exc} ({_LATENCY_HINT})") from None
-    if clock_reading_hint(text):  # `1:30` is a clock reading, not a model named `1`
-        raise GridError(f"latency {value!r}: not a duration{clock_reading_hint(text)}")
+    hint = clock_reading_hint(text)  # `1:30` is a clock reading, not a model named `1`
+    if hint:
+        raise GridError(f"latency {value!r}: not a duration{hint}")
     raise GridError(f"latency {value!r}: unknown latency model {kind!r} ({_LATENCY_HINT})")
 
 

@@ -51,7 +51,10 @@ _INSTANT = (
     r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:\.[0-9]+)?)?)?)\s*"
 )
 INSTANT_PATTERN = f"^{_INSTANT}$"
-_MOMENT_PATTERN = "^(" + DURATION_PATTERN.removeprefix("^").removesuffix("$") + f"|{_INSTANT})$"
+# The loader reads a duration with spaces around it, as it does an instant.
+_DURATION = r"\s*" + DURATION_PATTERN.removeprefix("^").removesuffix("$") + r"\s*"
+_DURATION_PATTERN = f"^{_DURATION}$"
+_MOMENT_PATTERN = f"^({_DURATION}|{_INSTANT})$"
 
 
 def _check_duration(value: str) -> str:
@@ -87,7 +90,7 @@ Duration = Annotated[
     str,
     AfterValidator(_check_duration),
     WithJsonSchema(
-        {"type": "string", "pattern": DURATION_PATTERN, "description": "a duration: 30s, 15m, 2h, 1h30m, 3d, 1w"}
+        {"type": "string", "pattern": _DURATION_PATTERN, "description": "a duration: 30s, 15m, 2h, 1h30m, 3d, 1w"}
     ),
 ]
 Moment = Annotated[

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from simulator import cli
 from simulator._version import __version__
 from simulator.cli import main
-from simulator.model.time import parse_instant
+from simulator.model.time import parse_duration, parse_instant
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = ROOT / "fixtures" / "workspaces" / "dtc_store.yaml"
@@ -633,6 +633,18 @@ def test_the_schema_takes_an_instant_exactly_when_it_has_an_offset(moment: datet
     for key in ("at", "timestamp"):
         assert not validator.is_valid({"scenario": "s", "timeline": [{**step, key: naive}]}), naive
     assert isinstance(validator, jsonschema.Draft202012Validator)
+
+
+@pytest.mark.parametrize("written", ["5m", " 5m", "5m ", "\t1h30m ", "0s"])
+def test_the_schema_takes_a_duration_with_spaces_around_as_the_loader_does(written: str) -> None:
+    """`latency: ' 5m'` and `at: ' 5m'` load (the loader strips them): an editor says so too."""
+    validator = _schema_validator("scenario")
+    assert parse_duration(written) >= 0
+    step = {"who": "ana", "track": "go", "at": written, "latency": written}
+    assert validator.is_valid({"scenario": "s", "timeline": [step]}), written
+    for wrong in (written.strip() + " x", "5 m", "m5"):
+        assert not validator.is_valid({"scenario": "s", "timeline": [{**step, "latency": wrong}]}), wrong
+        assert not validator.is_valid({"scenario": "s", "timeline": [{**step, "at": wrong}]}), wrong
 
 
 @functools.cache

@@ -265,7 +265,8 @@ def create_app(
                 ops, invalid = track_v2_ops(parts[2:], body)
             else:
                 strict = request.headers.get("x-strict-mode", "") == "1"
-                ops = pipeline_ops(parts[1], body, strict, keep_later_stamps=clock.apart_from_the_machine() != 0)
+                machine = clock.machine()
+                ops = pipeline_ops(parts[1], body, strict, keep_later_stamps=machine is not None, machine=machine)
         except RouteNotFound:
             return _not_found(method, path)
         except ApiError as exc:

@@ -41,6 +41,14 @@ class VirtualClock:
         base = self.start if self.kind == "manual" else _wall_seconds()
         return base + self.offset
 
+    def machine(self) -> tuple[int, int] | None:
+        """While this clock is not the machine's: the machine's now in
+        milliseconds and this clock's in seconds (what a sender's own stamp is
+        measured against)."""
+        if self.apart_from_the_machine() == 0:
+            return None
+        return int(datetime.now(UTC).timestamp() * 1000), self.now()
+
     def apart_from_the_machine(self) -> int:
         """How far this clock is from the one a sender on this machine reads (the
         wall clock, or the one freezegun froze): 0 on the wall clock until `advance`."""

@@ -10,6 +10,7 @@ request is answered 400 and none of its calls is applied. The dedupe id is
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from simulator.model.calls import in_batch_context
@@ -186,9 +187,33 @@ def _stamp_sent_at(op: dict[str, Any], sent_at: str, timestamp: str, keep_later_
     op["sent_at"] = op["timestamp"] + int(gap_ms / 1000)
 
 
-def pipeline_ops(route: str, body: Any, strict: bool, keep_later_stamps: bool = False) -> list[dict[str, Any]]:
+# How long a client on this machine may hold a call it stamped before sending it
+# (a batch waiting for its flush, a retry): a stamp this recent is the client's.
+_JUST_STAMPED_MS = 300_000
+
+
+def _stamped_here(timestamp: str, machine: tuple[int, int]) -> str | None:
+    """The `sentAt` of a call that carries none (the official Node client sends
+    none), when its timestamp was stamped by a client on this machine: while
+    the emulator's clock is not the machine's (`machine`: the machine's now in
+    milliseconds, the emulator's in seconds), a timestamp of the machine's last
+    five minutes, further than that from the emulator's clock, was read off the
+    machine's clock when the call was made, and was sent now."""
+    machine_ms, ours = machine
+    stamp_ms = instant_millis(timestamp, naive_utc=True)
+    if not machine_ms - _JUST_STAMPED_MS <= stamp_ms <= machine_ms:
+        return None
+    if abs(stamp_ms - ours * 1000) <= _JUST_STAMPED_MS:
+        return None  # as near the emulator's clock: the two cannot be told apart, and it is kept
+    return datetime.fromtimestamp(machine_ms / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+def pipeline_ops(
+    route: str, body: Any, strict: bool, keep_later_stamps: bool = False, machine: tuple[int, int] | None = None
+) -> list[dict[str, Any]]:
     """Operations for one request to `/v1/{route}`. A call's `sentAt` (its own,
-    else its batch's) is read as `_stamp_sent_at` says.
+    else its batch's, else, given `machine`, the one `_stamped_here` reads) is
+    read as `_stamp_sent_at` says.
 
     Non-strict: invalid calls become `drop` operations. Strict: raises
     ApiError(400) carrying the drops as `ops`, so the caller can record them."""
@@ -218,6 +243,8 @@ def pipeline_ops(route: str, body: Any, strict: bool, keep_later_stamps: bool = 
                 raise ApiError(400, f"type must be one of {', '.join(PIPELINE_CALLS)}, got {json.dumps(kind)}")
             op = _call_op(kind, msg)
             sent_at = _sent_at(msg, body)
+            if sent_at is None and machine is not None and "timestamp" in op:
+                sent_at = _stamped_here(msg["timestamp"], machine)
             if sent_at is not None and "timestamp" in op:
                 _stamp_sent_at(op, sent_at, msg["timestamp"], keep_later_stamps)
             ops.append(op)

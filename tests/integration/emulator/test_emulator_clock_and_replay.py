@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -437,6 +437,52 @@ def test_a_pipelines_timestamp_stamped_in_virtual_time_ahead_of_the_machine_is_k
         assert [r["reason"] for r in emu.get("/runs")["runs"] if r["journey"] == "cart_recovery"] == ["goal"]
         live = list(emu.session.platform.trace.records)
     # the call was logged as it was read: a replay keeps the stamp, whatever its machine's clock
+    assert replay_log(read_log(log), load_workspace(WORKSPACE)[0]).platform.trace.records == live
+
+
+def test_a_call_without_sent_at_stamped_by_a_client_on_this_machine_lands_at_its_arrival(tmp_path: Path) -> None:
+    """The official Node Pipelines client stamps `timestamp` with the machine's clock
+    and sends no `sentAt`: on a manual clock months from the machine's, that stamp
+    was made when the call was sent, and lands at the virtual arrival (less the
+    time the client held it), not months ahead where it would be held. A stamp
+    from earlier than five minutes ago, or one in virtual time, is kept as sent."""
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, clock="manual", start="2026-03-02T09:00:00Z", log=log) as emu:
+        machine = datetime.now(UTC)
+        held = (machine - timedelta(seconds=3)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        old = (machine - timedelta(minutes=6)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        batch = [
+            {
+                "type": "track",
+                "userId": "cus_n",
+                "event": "checkout_started",
+                "timestamp": held,
+                "properties": {"checkout_id": "ck_n", "value": 150},
+            },
+            {
+                "type": "track",
+                "userId": "cus_n",
+                "event": "product_viewed",
+                "timestamp": old,
+                "properties": {"product_id": "p", "category": "c"},
+            },
+            {
+                "type": "track",
+                "userId": "cus_n",
+                "event": "product_viewed",
+                "timestamp": "2026-03-02T08:59:00Z",
+                "properties": {"product_id": "q", "category": "c"},
+            },
+        ]
+        answer = httpx.post(f"{emu.pipelines_url}/batch", json={"batch": batch}, auth=(emu.write_key, ""), timeout=10)
+        assert answer.status_code == 200
+        cio = emu.get("/profiles")["profiles"][0]["cio_id"]
+        stamps = [(e["name"], e["timestamp"]) for e in emu.get(f"/profiles/{cio}")["events"]]
+        assert stamps[:2] == [("product_viewed", "2026-03-02T08:59:00Z"), ("checkout_started", "2026-03-02T08:59:57Z")]
+        assert stamps[2] == ("product_viewed", format_instant(int((machine - timedelta(minutes=6)).timestamp())))
+        runs = {r["journey"]: r["entered_at"] for r in emu.get("/runs")["runs"]}
+        assert runs["cart_recovery"] == "2026-03-02T09:00:00Z"
+        live = list(emu.session.platform.trace.records)
     assert replay_log(read_log(log), load_workspace(WORKSPACE)[0]).platform.trace.records == live
 
 

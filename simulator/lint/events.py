@@ -135,6 +135,11 @@ class UniqueValues:
         self._files: dict[str, int] = {}
         self._file_names: list[str] = []
 
+    def forget(self) -> None:
+        """The platform was emptied (a call log's reset): values seen before are new again."""
+        self._seen.clear()
+        self._repeats.clear()
+
     @staticmethod
     def digest(value: Any) -> int:
         text = repr(value).encode("utf-8", "surrogatepass")

@@ -20,7 +20,7 @@ from typing import IO
 from simulator.emulator.protocol import load_json
 from simulator.lint.events import UniqueValues, check_event
 from simulator.lint.findings import ERROR, WARNING, FindingSink, Severity
-from simulator.lint.logs import LoggedCall, calls_of, is_bookkeeping
+from simulator.lint.logs import LoggedCall, calls_of, is_bookkeeping, is_reset
 from simulator.lint.names import EventNames
 from simulator.lint.trackplan import TrackingPlanView, a_type, show_value, type_name
 from simulator.lint.volume import DROP_RATIO, VolumeCounter
@@ -118,6 +118,8 @@ class LogLint:
         if not isinstance(record, dict):
             self.bad_line(number, f"expected one JSON object a line, got {a_type(type_name(record))}")
             return
+        if is_reset(record):
+            self.unique.forget()  # the platform was emptied: an order sent again after it is processed anew
         seen = False
         for call in calls_of(record, self.source_kinds):
             seen = True
@@ -159,6 +161,16 @@ class LogLint:
                 f"{call.call} is none of the three log shapes (segsim call log, Data Pipelines message, "
                 "Track API v2 operation): it was skipped",
                 key=("shape",),
+            )
+            return
+        if call.dropped is not None:
+            self.add(
+                "call-dropped",
+                ERROR,
+                number,
+                f"the emulator dropped this {call.call} call ({call.dropped}): nothing it carried reached the "
+                "platform; fix the sender",
+                key=(call.call, call.dropped),
             )
             return
         label = call.name if call.is_event and call.name else call.call

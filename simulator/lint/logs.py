@@ -32,7 +32,7 @@ from simulator.lint.trackplan import show_value
 from simulator.model.calls import in_batch_context
 from simulator.model.time import LATEST_INSTANT, on_our_clock, parse_instant
 
-__all__ = ["CLIENT_LIBRARIES", "LATEST_INSTANT", "LoggedCall", "calls_of", "is_bookkeeping", "read_instant"]
+__all__ = ["CLIENT_LIBRARIES", "LATEST_INSTANT", "LoggedCall", "calls_of", "is_bookkeeping", "is_reset", "read_instant"]
 
 CLIENT_LIBRARIES = frozenset(
     {
@@ -61,6 +61,7 @@ class LoggedCall:
     is_client: bool | None
     dedupe_id: Any
     bad_time: str | None = None  # why a timestamp or arrival could not be read
+    dropped: str | None = None  # shape `dropped`: why the emulator refused the call (a call log's drop)
 
     @property
     def is_event(self) -> bool:
@@ -173,10 +174,13 @@ def calls_of(
     """The calls one log line holds (none when it is not a call at all)."""
     ops = record.get("ops")
     if isinstance(ops, list):
-        # an emulator request line: its accepted calls, arriving at the line's `at`
+        # an emulator request line: its accepted calls, arriving at the line's `at`, and those it dropped
         for op in ops:
             if isinstance(op, dict) and op.get("op", "call") == "call":
                 yield from calls_of(op, source_kinds, record)
+            elif isinstance(op, dict) and op.get("op") == "drop":
+                call, reason = _text(op, "call") or "call", _text(op, "reason") or "invalid"
+                yield LoggedCall("dropped", call, None, None, None, None, None, None, dropped=reason)
         return
     batch = record.get("batch")
     if isinstance(batch, list):
@@ -251,6 +255,11 @@ def calls_of(
         record.get("event_id", record.get("messageId", record.get("id"))),
         bad,
     )
+
+
+def is_reset(record: dict[str, Any]) -> bool:
+    """A call log's `POST /_segsim/reset`: the platform was emptied there."""
+    return _text(record, "kind") == "reset"
 
 
 def is_bookkeeping(record: dict[str, Any]) -> bool:

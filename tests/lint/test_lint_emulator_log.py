@@ -116,3 +116,46 @@ def test_logged_calls_without_a_client_library_are_from_a_server(tmp_path: Path)
     found = [(f.rule, f.line) for f in run.findings]
     assert found == [("client-event-from-server", requests[1])], found
     assert [line for _, line in run.findings[0].others] == [requests[2]]  # the Track API call
+
+
+def test_calls_the_emulator_dropped_are_findings_at_their_lines(tmp_path: Path) -> None:
+    """A track without a name or with an unreadable timestamp is answered 200 and
+    dropped: the log records the drop, and lint says so at that request's line."""
+    log = tmp_path / "calls.jsonl"
+    with running_emulator(WORKSPACE, log=log, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        auth = (emu.write_key, "")
+        calls = [
+            {"userId": "cus_1", "event": "checkout_started", "properties": {"checkout_id": "ck_1", "value": 5}},
+            {"userId": "cus_1", "properties": {"checkout_id": "ck_2", "value": 5}},
+            {"userId": "cus_1", "event": "checkout_started", "timestamp": "not a time"},
+        ]
+        for call in calls:
+            assert httpx.post(f"{emu.pipelines_url}/track", json=call, auth=auth, timeout=10).status_code == 200
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    requests = [i for i, line in enumerate(lines, 1) if line.get("kind") == "request"]
+    run = lint_paths(WORKSPACE, [str(log)], NOW)
+    dropped = [(f.rule, f.severity, f.line) for f in run.findings]
+    assert dropped == [("call-dropped", "error", requests[1]), ("call-dropped", "error", requests[2])]
+    assert "track needs an event name" in run.findings[0].message
+    assert "not a time" in run.findings[1].message
+
+
+def test_an_order_sent_again_after_a_reset_is_no_duplicate(tmp_path: Path) -> None:
+    """Two tests of one suite, a reset between them, each sending order o_1: the
+    platform was emptied, so the second is processed anew, not a repeat."""
+    log = tmp_path / "calls.jsonl"
+    order = {"userId": "cus_1", "event": "order_completed", "properties": {"order_id": "o_1", "value": 5}}
+    with running_emulator(WORKSPACE, log=log, clock="manual", start="2026-03-02T09:00:00Z") as emu:
+        track = f"{emu.pipelines_url}/track"
+        assert httpx.post(track, json=order, auth=(emu.write_key, ""), timeout=10).status_code == 200
+        emu.reset()
+        assert httpx.post(track, json=order, auth=(emu.write_key, ""), timeout=10).status_code == 200
+        assert httpx.post(track, json=order, auth=(emu.write_key, ""), timeout=10).status_code == 200
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    requests = [i for i, line in enumerate(lines, 1) if line.get("kind") == "request"]
+    run = lint_paths(WORKSPACE, [str(log)], NOW)
+    # only the third order repeats a value sent since the reset
+    assert [(f.rule, f.line) for f in run.findings if f.rule == "duplicate-unique-value"] == [
+        ("duplicate-unique-value", requests[2])
+    ]
+    assert f"on line {requests[1]}" in run.findings[-1].message

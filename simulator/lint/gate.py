@@ -290,9 +290,16 @@ def _purchases(ws: LoadedWorkspace, findings: list[Finding]) -> GateItem:
         else:
             item.evidence.append(f"{name}: source: server")
         problem = dedupe_key_problem(plan.get(name), keys[name]) if name in keys else None
+        unplanned = not raw.get("properties")  # the plan cannot say the key is sent
         if problem is not None:
             item.passed = False
             item.evidence.append(f"{name}: {problem[1]}")
+        elif name in keys and unplanned:
+            item.passed = False
+            item.evidence.append(
+                f"{name}: keyed by dedupe.idempotency_keys on {keys[name]!r}, but its plan lists no properties, "
+                f"so nothing checks that it is sent: plan it ({keys[name]}: {{type: string, required: true}})"
+            )
         elif name in keys:
             item.evidence.append(f"{name}: idempotent by dedupe.idempotency_keys ({name}: {keys[name]})")
         elif ids_everywhere:
@@ -312,7 +319,10 @@ def _purchases(ws: LoadedWorkspace, findings: list[Finding]) -> GateItem:
                 if not server
                 else "server source(s) " + ", ".join(silent) + " send no event ids"
             )
-            item.evidence.append(f"{name}: no dedupe key, and {why}: add dedupe.idempotency_keys: {{{name}: {hint}}}")
+            plan_it = f" and plan it ({hint}: {{type: string, required: true}})" if unplanned else ""
+            item.evidence.append(
+                f"{name}: no dedupe key, and {why}: add dedupe.idempotency_keys: {{{name}: {hint}}}{plan_it}"
+            )
     # a scenario sending one from a client says the tracking is not server-side, whatever the plan says
     from_clients = [
         f

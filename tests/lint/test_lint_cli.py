@@ -293,6 +293,32 @@ def test_a_dotted_dedupe_key_reads_into_a_planned_property(folder: LintFolder) -
     assert (code, json.loads(out)) == (0, [])
 
 
+def test_gate_fails_a_purchase_event_keyed_on_a_property_its_plan_does_not_list(folder: LintFolder) -> None:
+    """A plan listing no properties for the purchase cannot say the key is sent: the
+    fix names the key to plan, and following it half (the key alone) still fails."""
+
+    def unplanned(ws: dict[str, object]) -> None:
+        events = ws["tracking_plan"]["events"]  # type: ignore[index]
+        events["order_completed"] = {"description": "the order system accepted payment", "source": "server"}
+        ws.pop("dedupe", None)
+
+    folder.write_workspace(workspace(change=unplanned))
+    code, items = _gate_items(folder, PASSING_STORY)
+    item = items["purchase events server-side and idempotent"]
+    assert (code, item["passed"]) == (1, False)
+    assert any("and plan it (order_id: {type: string, required: true})" in e for e in item["evidence"])  # type: ignore[union-attr]
+
+    def keyed(ws: dict[str, object]) -> None:
+        unplanned(ws)
+        ws["dedupe"] = {"idempotency_keys": {"order_completed": "order_id"}}
+
+    folder.write_workspace(workspace(change=keyed))
+    code, items = _gate_items(folder, PASSING_STORY)
+    item = items["purchase events server-side and idempotent"]
+    assert (code, item["passed"]) == (1, False)
+    assert any("its plan lists no properties" in e for e in item["evidence"])  # type: ignore[union-attr]
+
+
 def test_gate_fails_a_dedupe_key_other_than_the_plans_unique_by(folder: LintFolder) -> None:
     def change(ws: dict[str, object]) -> None:
         ws["dedupe"] = {"idempotency_keys": {"order_completed": "value"}}  # two orders of one value are one?

@@ -166,6 +166,19 @@ class _Finder(MissedEntries):
                 f"the latest {target.after}, and the run's trigger was stamped {self.t(trigger.ts)}, not its send "
                 f"instant {self.t(trigger.delivery.send.at)}"
             )
+        if (
+            role == "goal"
+            and trigger is not None
+            and trigger.ts == first.ts
+            and first.proc < trigger.proc
+            and (trigger.delivery.send.at, trigger.seq) < (send.at, send.seq)
+        ):
+            return "other", (
+                f"it arrived in time on the run's profile, but it was stamped the same second as the run's trigger "
+                f"({trigger.name}, sent before it), and arrived first ({self.t(first.arrival)}; the trigger at "
+                f"{self.t(trigger.arrival)}): of two events stamped the same second the platform counts the one "
+                "it processed first as the earlier, so the goal read it as before the trigger"
+            )
         return "other", "it arrived in time on the run's profile, yet the run went on"
 
     @cached_property

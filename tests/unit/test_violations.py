@@ -322,6 +322,24 @@ def test_other_names_a_trigger_stamped_after_the_goal(judge: Judge) -> None:
     )
 
 
+def test_other_names_a_trigger_that_arrived_after_a_goal_stamped_the_same_second(judge: Judge) -> None:
+    """SPEC 9: `other` says what differed. The order was sent the same second as the
+    checkout, after it, but the checkout arrived 30s later: of one second's events
+    the platform counts the one processed first as the earlier."""
+    result = judge(
+        recovery(
+            """
+            {at: 1m, who: ana, track: checkout_started, latency: 30s}
+            {at: 1m, who: ana, track: order_completed, properties: {value: 5}}
+            """
+        )
+    )
+    assert found(result) == [("ghost_abandon", "ana", "other")]
+    explanation = result.violations[0].explanation
+    assert "stamped the same second as the run's trigger (checkout_started, sent before it)" in explanation
+    assert "(+0h01m; the trigger at +0h01m30s)" in explanation
+
+
 def test_other_names_a_trigger_stamped_after_the_order_a_filter_reads_after_it(judge: Judge) -> None:
     """SPEC 9: `other` says what differed. The filter excludes orders after the
     latest checkout, and the checkout was stamped after the order."""

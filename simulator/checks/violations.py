@@ -61,7 +61,7 @@ class _Finder(MissedEntries):
                 else:
                     names = self.event_names(goal, waited_for=True)
                     candidates += [(s, "goal") for s in later if fold_name(s.name or "") in names][:1]
-        exclusions = list(excluding(j.filter))  # the events the filter excludes
+        exclusions = list(excluding(j.filter, segments=self.segment_rules))  # the events the filter excludes
         if exclusions and j.filter is not None and not isinstance(j.filter, Performed):
             # A compound filter: the exclusion counts only when it made the filter
             # false on the ideal profile (`any: [not_performed: order, vip]` keeps a VIP).

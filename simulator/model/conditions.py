@@ -207,19 +207,28 @@ def map_performed(cond: Cond, change: Callable[[Performed], Performed]) -> Cond:
     return cond
 
 
-def excluding(cond: Cond | None, negated: bool = False) -> Iterator[Performed]:
+def excluding(
+    cond: Cond | None,
+    negated: bool = False,
+    segments: Mapping[str, Cond] | None = None,
+    seen: frozenset[str] = frozenset(),
+) -> Iterator[Performed]:
     """The event tests a matching event makes false: `not_performed` clauses,
     and `performed` ones under a `not` (`{not: {performed: order}}` excludes an
     order as `{not_performed: order}` does; `{not: {not_performed: order}}`
-    requires one)."""
+    requires one). Given `segments` (name -> rule), those of the rules of the
+    segments it reads too (`in_segment: abandoners` excludes what the
+    abandoners' rule excludes; under a `not`, what it requires)."""
     if isinstance(cond, Performed):
         if cond.negative != negated:
             yield cond
     elif isinstance(cond, (All, Any_)):
         for item in cond.items:
-            yield from excluding(item, negated)
+            yield from excluding(item, negated, segments, seen)
     elif isinstance(cond, Not):
-        yield from excluding(cond.item, not negated)
+        yield from excluding(cond.item, not negated, segments, seen)
+    elif isinstance(cond, InSegment) and segments is not None and cond.segment not in seen:
+        yield from excluding(segments.get(cond.segment), negated, segments, seen | {cond.segment})
 
 
 # ---------------------------------------------------------------- compiled

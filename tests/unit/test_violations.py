@@ -322,6 +322,55 @@ def test_other_names_a_trigger_stamped_after_the_goal(judge: Judge) -> None:
     )
 
 
+SEGMENT_FILTER = """
+scenario: s
+workspace:
+  rules: {RULES}
+  segments:
+    abandoners:
+      rule:
+        all:
+          - {performed: checkout_started, within: 2h}
+          - {not_performed: order_completed, after: checkout_started}
+    buyers: {rule: {performed: order_completed}}
+  journeys:
+    cart:
+      trigger: {event: checkout_started}
+      filter: FILTER
+      exit: stop_matching
+      steps: [{wait: 1h}, {send: m1}]
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, source: backend, identify: true}
+  - {at: 0m, who: ana, source: backend, track: checkout_started}
+  - {at: 10m, who: ana, source: backend, track: order_completed, latency: LATENCY}
+"""
+
+
+@pytest.mark.parametrize(
+    ("filter_", "rules", "latency", "cause"),
+    [
+        ("{in_segment: abandoners}", "", "55m", "late_arrival"),
+        ("{not: {in_segment: buyers}}", "", "55m", "late_arrival"),
+        ("{not: {in_segment: buyers}}", "segment_refresh: 1h", "0s", "refresh_lag"),
+    ],
+)
+def test_a_filter_excludes_what_the_segments_it_reads_exclude(
+    judge: Judge, filter_: str, rules: str, latency: str, cause: str
+) -> None:
+    """SPEC 9, read by meaning: a filter reading a debug segment waits for what the
+    segment's rule excludes (an order after the checkout); the reminder sent after
+    the order is a ghost, with the cause of why the filter did not see it."""
+    text = SEGMENT_FILTER.replace("FILTER", filter_).replace("LATENCY", latency).replace("{RULES}", "{" + rules + "}")
+    assert found(judge(text)) == [("ghost_abandon", "ana", cause)]
+
+
+def test_a_filter_reading_a_segment_the_order_does_not_change_has_no_ghost(judge: Judge) -> None:
+    text = SEGMENT_FILTER.replace("FILTER", "{in_segment: shoppers}").replace("LATENCY", "55m").replace("{RULES}", "{}")
+    text = text.replace("    buyers:", "    shoppers: {rule: {performed: checkout_started}}\n    buyers:")
+    assert found(judge(text)) == []
+
+
 def test_other_names_a_trigger_that_arrived_after_a_goal_stamped_the_same_second(judge: Judge) -> None:
     """SPEC 9: `other` says what differed. The order was sent the same second as the
     checkout, after it, but the checkout arrived 30s later: of one second's events
@@ -1042,14 +1091,17 @@ def test_a_filter_event_stamped_wrong_is_other_and_named(judge: Judge) -> None:
     """The trigger is stamped right; the view its filter reads was stamped two
     hours early, outside the filter's window. The causes are the deciding
     event's (the trigger's), so this is `other`, and the explanation says what
-    differed."""
+    differed. Stamped right, or skewed inside the window, nothing is found."""
     steps = """
         {at: 2h, who: ana, track: product_viewed, timestamp: 0s}
         {at: 2h01m, who: ana, track: checkout_started, properties: {value: 5}}
     """
-    result = judge(missed(steps, filter_="{performed: product_viewed, within: 1h}"))
+    recent = "{performed: product_viewed, within: 1h}"
+    result = judge(missed(steps, filter_=recent))
     assert found(result) == [("missed_entry", "ana", "other")]
     assert "product_viewed sent at +2h00m was stamped +0h00m" in result.violations[0].explanation
+    assert found(judge(missed(steps.replace(", timestamp: 0s", ""), filter_=recent))) == []
+    assert found(judge(missed(steps.replace("timestamp: 0s", "timestamp: 1h30m"), filter_=recent))) == []
 
 
 def test_other_says_what_differed(judge: Judge) -> None:

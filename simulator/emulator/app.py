@@ -35,7 +35,17 @@ from .track_api import TRACK_ROUTES, RouteNotFound, track_v1_ops, track_v2_ops
 
 __all__ = ["Credentials", "create_app", "listening_socket"]
 
-ALL_ROUTES = TRACK_ROUTES + PIPELINE_ROUTES + INSPECT_ROUTES
+# The browser SDK (`@customerio/cdp-analytics-browser`) posts `text/plain` to one-letter
+# routes, its write key in the body, from the page's origin.
+BROWSER_ROUTES = {"t": "track", "i": "identify", "p": "page", "s": "screen", "a": "alias", "g": "group", "b": "batch"}
+ALL_ROUTES = TRACK_ROUTES + PIPELINE_ROUTES + tuple(f"POST /v1/{short}" for short in BROWSER_ROUTES) + INSPECT_ROUTES
+_CORS = {"Access-Control-Allow-Origin": "*"}
+_PREFLIGHT = {
+    **_CORS,
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding, X-Strict-Mode",
+    "Access-Control-Max-Age": "600",
+}
 _LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
@@ -93,8 +103,10 @@ def _api_of(method: str, parts: list[str]) -> tuple[str, int] | None:
         return "track_v1", TRACK_V1_BYTES
     if parts[:2] == ["api", "v2"] and method == "POST" and parts[2:] in (["entity"], ["batch"]):
         return "track_v2", BATCH_BYTES if parts[2] == "batch" else CALL_BYTES
-    if parts[:1] == ["v1"] and method == "POST" and len(parts) == 2 and parts[1] in (*PIPELINE_CALLS, "batch"):
-        return "pipelines", BATCH_BYTES if parts[1] == "batch" else CALL_BYTES
+    if parts[:1] == ["v1"] and method == "POST" and len(parts) == 2:
+        route = BROWSER_ROUTES.get(parts[1], parts[1])
+        if route in (*PIPELINE_CALLS, "batch"):
+            return "pipelines", BATCH_BYTES if route == "batch" else CALL_BYTES
     return None
 
 
@@ -126,6 +138,18 @@ def _basic(header: str) -> tuple[str, str] | None:
 
 def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def _key_in_body(body: Any, creds: Credentials) -> bool:
+    """A Pipelines call without an Authorization header, as the browser SDK sends it:
+    the write key in the body (`writeKey`; a batch's own, else its first call's)."""
+    if not isinstance(body, dict):
+        return False
+    key = body.get("writeKey")
+    calls = body.get("batch")
+    if key is None and isinstance(calls, list) and calls and isinstance(calls[0], dict):
+        key = calls[0].get("writeKey")
+    return isinstance(key, str) and _same(key, creds.write_key)
 
 
 def _authorized(api: str, header: str, creds: Credentials) -> bool:
@@ -236,7 +260,19 @@ def create_app(
         except LookupError:
             return _not_found(method, path)
 
+    def unauthorized(api: str) -> Response:
+        what = "Basic site_id:api_key" if api.startswith("track") else "Basic write_key: or Bearer write_key"
+        response = _error(api, 401, f"unauthorized: send {what}", "unauthorized")
+        response.headers["WWW-Authenticate"] = 'Basic realm="segsim"'
+        return response
+
     async def endpoint(request: Request) -> Response:
+        response = await answer(request)
+        if "origin" in request.headers and request.url.path.startswith("/v1/"):
+            response.headers.update(_CORS)  # a page's tracking code reads the answer (and retries on errors)
+        return response
+
+    async def answer(request: Request) -> Response:
         method = request.method
         parts, not_utf8 = _parts(request)
         path = request.url.path
@@ -244,21 +280,30 @@ def create_app(
             if not_utf8 is not None:
                 return JSONResponse({"code": "bad_path", "message": _not_utf8(not_utf8)}, status_code=400)
             return await inspection(request, method, parts, path)
+        if method == "OPTIONS" and _api_of("POST", parts) is not None and parts[:1] == ["v1"]:
+            return Response(status_code=204, headers=_PREFLIGHT)  # a browser's preflight
         found = _api_of(method, parts)
         if found is None:
             return _not_found(method, path)
         api, limit = found
-        if not _authorized(api, request.headers.get("authorization", ""), creds):
-            what = "Basic site_id:api_key" if api.startswith("track") else "Basic write_key: or Bearer write_key"
-            response = _error(api, 401, f"unauthorized: send {what}", "unauthorized")
-            response.headers["WWW-Authenticate"] = 'Basic realm="segsim"'
-            return response
+        header = request.headers.get("authorization", "")
+        key_in_body = api == "pipelines" and not header.strip()
+        if not key_in_body and not _authorized(api, header, creds):
+            return unauthorized(api)
+        preread: Any = None
+        if key_in_body:
+            try:
+                preread = _json(await _body(request, limit), empty=False)
+            except ApiError:
+                preread = None
+            if not _key_in_body(preread, creds):
+                return unauthorized(api)
         if not_utf8 is not None:
             return _error(api, 400, _not_utf8(not_utf8), "bad_path")
         route = f"{method} {request.scope.get('raw_path', b'').decode('latin-1') or path}"
         invalid: list[dict[str, Any]] = []
         try:
-            body = _json(await _body(request, limit), empty=api == "track_v1")
+            body = preread if key_in_body else _json(await _body(request, limit), empty=api == "track_v1")
             if api == "track_v1":
                 ops = track_v1_ops(method, parts[2:], body)
             elif api == "track_v2":
@@ -266,7 +311,8 @@ def create_app(
             else:
                 strict = request.headers.get("x-strict-mode", "") == "1"
                 machine = clock.machine()
-                ops = pipeline_ops(parts[1], body, strict, keep_later_stamps=machine is not None, machine=machine)
+                call = BROWSER_ROUTES.get(parts[1], parts[1])
+                ops = pipeline_ops(call, body, strict, keep_later_stamps=machine is not None, machine=machine)
         except RouteNotFound:
             return _not_found(method, path)
         except ApiError as exc:

@@ -332,3 +332,49 @@ def test_a_blank_message_id_or_traits_email_is_left_out_as_an_empty_one_is(segsi
         assert answer.status_code == 200, answer.text
     (person,) = emu.get("/profiles")["profiles"]
     assert (person["id"], person["email"], person["attributes"]["plan"], person["events"]) == ("cus_m", None, "gold", 1)
+
+
+def test_the_browser_sdks_short_routes_take_the_write_key_from_the_body(segsim_emulator: Any) -> None:
+    """`@customerio/cdp-analytics-browser` posts `text/plain` to `/v1/t`, `/v1/i`, ...
+    and `/v1/b` (batching), the write key in the body, from a page on another
+    origin: the emulator takes it as the long routes, and answers so that the
+    browser hands the answer to the page."""
+    emu = segsim_emulator
+    page = {"Content-Type": "text/plain", "Origin": "http://localhost:3000"}
+    identify = {"type": "identify", "userId": "cus_b", "anonymousId": "anon-b", "writeKey": emu.write_key}
+    track = {
+        "type": "track",
+        "anonymousId": "anon-b",
+        "event": "checkout_started",
+        "properties": {"checkout_id": "ck_b", "value": 30},
+        "messageId": "ajs-next-1",
+        "writeKey": emu.write_key,
+    }
+    answer = httpx.post(f"{emu.pipelines_url}/t", content=json.dumps(track), headers=page, timeout=10)
+    assert (answer.status_code, answer.headers.get("access-control-allow-origin")) == (200, "*")
+    batch = {"batch": [{k: v for k, v in identify.items() if k != "writeKey"}], "writeKey": emu.write_key}
+    answer = httpx.post(f"{emu.pipelines_url}/b", content=json.dumps(batch), headers=page, timeout=10)
+    assert answer.status_code == 200
+    (profile,) = emu.get("/profiles")["profiles"]
+    assert (profile["id"], profile["anonymous_ids"], profile["events"]) == ("cus_b", ["anon-b"], 1)
+    # the same call again is a retry (messageId), on the long route too
+    again = httpx.post(f"{emu.pipelines_url}/track", json=track, auth=(emu.write_key, ""), timeout=10)
+    assert again.status_code == 200
+    assert emu.get("/profiles")["profiles"][0]["events"] == 1
+    for wrong in ({**track, "writeKey": "not-the-key"}, {k: v for k, v in track.items() if k != "writeKey"}):
+        refused = httpx.post(f"{emu.pipelines_url}/t", content=json.dumps(wrong), headers=page, timeout=10)
+        assert refused.status_code == 401
+        assert refused.headers.get("access-control-allow-origin") == "*"  # the page can read why
+    # a preflight (a page sending JSON with its own headers) is answered
+    preflight = httpx.options(
+        f"{emu.pipelines_url}/i",
+        headers={**page, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+        timeout=10,
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    # the Track API takes no write key from a body, and answers no other origin
+    v1 = httpx.post(f"{emu.base_url}/api/v1/events", json={"name": "x", "anonymous_id": "a", **track}, timeout=10)
+    assert v1.status_code == 401
+    assert "access-control-allow-origin" not in v1.headers

@@ -44,10 +44,10 @@ _WHOLE = {
 
 
 def merge_overrides(base: Any, over: Any, path: tuple[str, ...] = ()) -> Any:
-    """Mappings merge key by key; lists, scalars and the keys of `_WHOLE` replace.
-    An empty mapping replaces too (`idempotency_keys: {}` clears the guard): merged
-    key by key it would change nothing."""
-    if isinstance(base, dict) and isinstance(over, dict) and over:
+    """Mappings merge key by key (an empty one changes nothing: `sources: {}` keeps
+    every source); lists, scalars and the keys of `_WHOLE` replace. `null` sets a
+    key back to its default (`idempotency_keys: null` clears the guard)."""
+    if isinstance(base, dict) and isinstance(over, dict):
         general = (path[0], path[2]) if len(path) == 3 else None
         if general in _WHOLE:
             return over
@@ -68,10 +68,10 @@ def _exists(data: Any, path: tuple[object, ...]) -> bool:
 def _written_by(overrides: Any, path: tuple[object, ...]) -> bool:
     """Did `overrides` write the merged workspace's value at `path` (as
     `merge_overrides` merges): the path itself, or a value on the way that
-    replaced whole what was there (a scalar, a list, `{}`, a key of `_WHOLE`)?"""
+    replaced whole what was there (a scalar, a list, a key of `_WHOLE`)?"""
     node = overrides
     for depth, key in enumerate(path):
-        if not isinstance(node, dict) or not node:
+        if not isinstance(node, dict):
             return depth > 0
         if key not in node:
             return False

@@ -260,6 +260,41 @@ expect:
     )
 
 
+@pytest.mark.parametrize(
+    "empty", ["sources: {}", "segments: {}", "journeys: {j: {}}", "sources: {app: {}}", "rules: {}"]
+)
+def test_an_empty_mapping_in_overrides_changes_nothing(empty: str) -> None:
+    """SPEC 2: mappings merge key by key, so an empty one has nothing to merge: the
+    app's latency, the segment and the journey are the workspace's."""
+    passes(
+        OVERRIDES_BASE
+        + f"""
+overrides: {{{empty}}}
+timeline:
+  - {{at: 0m, who: ana, device: phone, source: app, latency: null, track: x}}
+  - {{at: 0m, who: ana, track: go}}
+expect:
+  - {{at: 3m, who: ana, in_segment: recent}}
+  - {{who: ana, journey: j, sent: [a, b]}}
+"""
+    )
+
+
+def test_null_in_overrides_sets_a_mapping_back_to_its_default() -> None:
+    """`idempotency_keys: null` is no guard (the default), where `{}` keeps the workspace's."""
+    base = OVERRIDES_BASE.replace("  segments:", "  dedupe: {idempotency_keys: {go: order_id}}\n  segments:", 1)
+    story = """
+timeline:
+  - {at: 0m, who: ana, track: go, properties: {order_id: o_1}}
+  - {at: 2h, who: ana, track: go, properties: {order_id: o_1}}
+expect:
+  - {at: 3h, who: ana, IN: twice}
+"""
+    twice = "segments: {twice: {rule: {performed: go, count: {gte: 2}}}}"
+    passes(base + f"overrides: {{{twice}, dedupe: {{idempotency_keys: {{}}}}}}" + story.replace("IN", "not_in_segment"))
+    passes(base + f"overrides: {{{twice}, dedupe: {{idempotency_keys: null}}}}" + story.replace("IN", "in_segment"))
+
+
 NULL_BASE = """
 scenario: null in overrides
 shoppers: {ana: {id: cus_1}}

@@ -208,6 +208,26 @@ def _top_level_key(text: str, line: int) -> str:
     return ""
 
 
+_UNCLOSED = (
+    ("quoted scalar", "quoted text"),
+    ("flow mapping", "flow mapping '{'"),
+    ("flow sequence", "flow sequence '['"),
+)
+
+
+def _unclosed(exc: yaml.MarkedYAMLError) -> tuple[str, str] | None:
+    """(what, its closer) for a quote or flow bracket opened on an earlier line
+    than the one where the parser gave up; None for any other error."""
+    if exc.context_mark is None or exc.problem_mark is None or exc.context_mark.line >= exc.problem_mark.line:
+        return None
+    for words, what in _UNCLOSED:
+        if words in (exc.context or ""):
+            if what == "quoted text":
+                return what, "the same quote"
+            return what, "'}'" if "mapping" in words else "']'"
+    return None
+
+
 def _syntax_hint(reason: str, text: str, mark: Any) -> str:
     """What usually causes a YAML syntax error, in the writer's terms."""
     char, line = "", ""
@@ -327,6 +347,27 @@ def load_yaml_text(text: str, file: str) -> YamlDoc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         reason = exc.problem or exc.context or "invalid YAML"
+        opened = _unclosed(exc)
+        if opened is not None and exc.context_mark is not None:
+            # An unclosed quote or bracket is found where the parser gave up (often the
+            # end of the file): told where it opened, where the writer must look.
+            what, closer = opened
+            start = exc.context_mark
+            raise InputError(
+                [
+                    Problem(
+                        file,
+                        start.line + 1,
+                        start.column + 1,
+                        _top_level_key(text, start.line + 1),
+                        f"invalid YAML: the {what} that starts here is not closed ({reason} at line {line}, "
+                        f"column {col})",
+                        f"close it with {closer} where the text ends"
+                        if what == "quoted text"
+                        else f"close it with {closer}, and put a ',' between its entries",
+                    )
+                ]
+            ) from None
         if "nesting depth" in reason:  # libyaml's own depth limit, met before ours
             key = _top_level_key(text, line)
             raise InputError(

@@ -40,7 +40,9 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "segment_cycle.yaml": (4, "workspace.segments", ("cycle", "a -> b -> a")),
     "client_without_device.yaml": (5, "timeline[0]", ("client source", "device")),
     "server_step_without_identifier.yaml": (5, "timeline[0]", ("neither id nor email",)),
-    "invalid_yaml.yaml": (4, "", ("invalid YAML",)),
+    # an unclosed bracket or quote is told where it opens, not where the parser gave up
+    "invalid_yaml.yaml": (3, "shoppers", ("invalid YAML", "the flow mapping '{' that starts here", "with '}'")),
+    "unclosed_quote.yaml": (2, "description", ("quoted text that starts here is not closed", "at line 5, column 1")),
     "alias_bomb.yaml": (2, "", ("alias bomb",)),
     "deep_nesting.yaml": (2, "description", ("nesting deeper",)),
     "python_tag.yaml": (2, "description", ("tag", "python/object", "not allowed")),

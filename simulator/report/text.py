@@ -156,6 +156,8 @@ def explain_failure(res: ScenarioResult, result: Result) -> list[str]:
     if records:
         lines.append("    the story that decided it:")
         lines += ["      " + line for line in records]
+    elif e.at is not None:
+        lines.append("    the story that decided it: none yet (nothing it reads had happened by then)")
     return lines
 
 

@@ -255,6 +255,21 @@ expect:
     assert story[-1] == "cio_1 merged into cio_2 by merge_people (0 events moved)"
 
 
+def test_an_expectation_before_anything_happened_says_so(tmp_path: Path) -> None:
+    text = """
+scenario: too early
+workspace: {segments: {pingers: {rule: {performed: ping}}}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 1h, who: ana, source: backend, track: ping}
+expect:
+  - {at: 5m, who: ana, in_segment: pingers}
+"""
+    code, out = invoke("run", str(write(tmp_path, "early.yaml", text)))
+    assert code == 1
+    assert "the story that decided it: none yet (nothing it reads had happened by then)" in out
+
+
 def test_a_story_that_never_ends_is_an_invalid_scenario_for_every_command_that_runs_it(tmp_path: Path) -> None:
     story = str(ROOT / "tests" / "unit" / "stories" / "never_ends.yaml")
     workspace = str(ROOT / "fixtures" / "workspaces" / "dtc_store.yaml")

@@ -32,6 +32,7 @@ TOO_OLD = 72 * 3600  # SPEC 17: a timestamp more than 72 hours before its arriva
 __all__ = ["LISTED_VALUES", "MAX_LINE_CHARS", "LogLint", "bounded_lines", "lint_log", "open_log"]
 
 _LISTED_MALFORMED = 10
+_V2_KEYS = {"event": "name", "properties": "attributes"}
 LISTED_VALUES = 100  # distinct repeated unique_by values listed per event and file; later ones fold
 MAX_LINE_CHARS = 16 * 1024 * 1024
 
@@ -199,10 +200,14 @@ class LogLint:
             return
         name = call.name
 
+        # A v2 operation names its event `name` and its properties `attributes`: paths say its keys.
+        keys = _V2_KEYS if call.shape == "track-v2" else {}
+
         def report(
             rule: str, severity: Severity, message: str, detail: tuple[str, ...], key: tuple[object, ...]
         ) -> None:
-            self.add(rule, severity, number, message, ".".join(detail), key)
+            path = (keys.get(detail[0], detail[0]), *detail[1:]) if detail else detail
+            self.add(rule, severity, number, message, ".".join(path), key)
 
         self.names.seen(name, self.file, number, "event")
         if self.plan.defined:

@@ -280,11 +280,13 @@ def test_track_v2_events_and_call_log_arrivals(folder: LintFolder) -> None:
         "receivedAt": "2027-01-15T09:59:00Z",
     }
     found = folder.lint(folder.log([v2, call])).findings
-    assert [(f.rule, f.line) for f in found] == [
-        ("required-missing", 1),
-        ("server-event-from-client", 2),
-        ("timestamp-in-future", 2),
+    assert [(f.rule, f.line, f.path) for f in found] == [
+        ("required-missing", 1, "attributes.value"),  # a v2 operation's own keys
+        ("server-event-from-client", 2, "event"),
+        ("timestamp-in-future", 2, "timestamp"),
     ]
+    unplanned = folder.lint(folder.log([{**v2, "name": "checkout_begun"}])).findings
+    assert [(f.rule, f.path) for f in unplanned] == [("unplanned-event", "name")]
 
 
 def test_a_wrapped_batch_in_the_call_log(folder: LintFolder) -> None:

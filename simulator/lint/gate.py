@@ -160,7 +160,9 @@ def _names(ws: LoadedWorkspace, findings: list[Finding]) -> GateItem:
     item = GateItem("event names canonical and documented", True)
     bad = [f for f in findings if f.rule in _NAME_RULES]
     undocumented = sorted(
-        name for name, raw in ws.config.tracking_plan.get("events", {}).items() if not raw.get("description")
+        name
+        for name, raw in ws.config.tracking_plan.get("events", {}).items()
+        if not str(raw.get("description") or "").strip()  # blank is no description
     )
     if bad:
         item.passed = False
@@ -203,8 +205,9 @@ def _identity(ws: LoadedWorkspace, runs: list[GateScenario]) -> GateItem:
     identity = data.get("identity")
     if not isinstance(identity, dict) or not identity:
         item.passed = False
+        what = "the identity: section is empty" if isinstance(identity, dict) else "no identity: section"
         item.evidence.append(
-            f"{ws.path}: no identity: section; write the strategy down (auto_merge, merge_anonymous, "
+            f"{ws.path}: {what}; write the strategy down (auto_merge, merge_anonymous, "
             "anonymous_retention, anonymous_grace, merge_event_window) even where it keeps the defaults"
         )
     else:

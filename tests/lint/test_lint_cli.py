@@ -246,6 +246,21 @@ def test_gate_says_when_the_workspace_never_merges_anonymous_profiles(folder: Li
     ]
 
 
+def test_gate_tells_an_empty_identity_section_and_a_blank_description(folder: LintFolder) -> None:
+    def change(ws: dict[str, object]) -> None:
+        ws["identity"] = {}
+        ws["tracking_plan"]["events"]["checkout_started"]["description"] = "   "  # type: ignore[index]
+
+    folder.write_workspace(workspace(change=change))
+    code, items = _gate_items(folder, PASSING_STORY)
+    merge = items["identity strategy defined and an anonymous merge exercised by a passing scenario"]
+    assert (code, merge["passed"]) == (1, False)
+    assert "the identity: section is empty; write the strategy down" in merge["evidence"][0]  # type: ignore[index]
+    names = items["event names canonical and documented"]
+    assert names["passed"] is False
+    assert "planned events without a description: checkout_started" in names["evidence"]  # type: ignore[operator]
+
+
 def test_gate_writes_a_null_identity_key_as_the_file_does(folder: LintFolder) -> None:
     def change(ws: dict[str, object]) -> None:
         ws["identity"] = {"auto_merge": None, "merge_anonymous": True}

@@ -142,11 +142,18 @@ class _Finder(MissedEntries):
             return "name_mismatch", f"it is named {send.name!r}, the rule waits for {target.event!r}"
         if target is not None and not tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce):
             return "type_mismatch", "its properties match only when read as numbers"
-        if role == "goal" and not j.exits_on_goal:
-            return "exit_setting", f"exit: {j.exit} never consults the goal"
-        if role == "filter" and not j.exits_on_stop_matching:
-            return "exit_setting", f"exit: {j.exit} never re-tests the filter"
         reset = self.later_after_event(j, role, send, at)
+        # Had the exit consulted it, a later event of what the rule reads after would still have kept the run on.
+        moot = (
+            f" (consulted, it would not have ended the run either: the {role} reads only events after the latest "
+            f"{reset.name}, and another {reset.name} was sent at {self.t(reset.at)})"
+            if reset is not None
+            else ""
+        )
+        if role == "goal" and not j.exits_on_goal:
+            return "exit_setting", f"exit: {j.exit} never consults the goal{moot}"
+        if role == "filter" and not j.exits_on_stop_matching:
+            return "exit_setting", f"exit: {j.exit} never re-tests the filter{moot}"
         if reset is not None:
             return "other", (
                 f"it arrived in time on the run's profile, but the {role} reads only events after the latest "

@@ -371,6 +371,30 @@ def test_a_filter_reading_a_segment_the_order_does_not_change_has_no_ghost(judge
     assert found(judge(text)) == []
 
 
+def test_an_exit_setting_ghost_says_when_consulting_the_filter_would_not_have_helped(judge: Judge) -> None:
+    """SPEC 9's `exit_setting` applies (the exit never re-tests the filter), and the
+    explanation adds that a re-test would still have passed: another checkout came
+    after the order, and the filter reads only orders after the latest checkout."""
+    text = SEGMENT_FILTER.replace("FILTER", "{not_performed: order_completed, after: checkout_started}")
+    text = text.replace(
+        "exit: stop_matching",
+        "goal: {performed: order_completed, where: {checkout_id: {trigger: checkout_id}}}\n      exit: goal",
+    )
+    text = text.replace(
+        "track: order_completed, latency: LATENCY}", "track: order_completed, properties: {checkout_id: c9}}"
+    )
+    text = text.replace("track: checkout_started}", "track: checkout_started, properties: {checkout_id: c1}}")
+    text = (
+        text.replace("{RULES}", "{}")
+        + "  - {at: 20m, who: ana, source: backend, track: checkout_started, properties: {checkout_id: c2}}\n"
+    )
+    result = judge(text)
+    assert found(result)[0] == ("ghost_abandon", "ana", "exit_setting")
+    explanation = result.violations[0].explanation
+    assert "exit: goal never re-tests the filter (consulted, it would not have ended the run either" in explanation
+    assert "another checkout_started was sent at +0h20m" in explanation
+
+
 def test_other_names_a_trigger_that_arrived_after_a_goal_stamped_the_same_second(judge: Judge) -> None:
     """SPEC 9: `other` says what differed. The order was sent the same second as the
     checkout, after it, but the checkout arrived 30s later: of one second's events

@@ -178,8 +178,8 @@ def defaulted_keys(model: type[BaseModel]) -> frozenset[str]:
 
 def _one_of(*heads: str) -> dict[str, Any]:
     """The JSON Schema of "exactly one of these keys", as `_exactly_one` checks it
-    (a key written `null` is one left out)."""
-    return {"oneOf": [{"required": [head], "properties": {head: {"not": {"type": "null"}}}} for head in heads]}
+    (a key written `null` is one left out, as is `identify: false`)."""
+    return {"oneOf": [{"required": [head], "properties": {head: {"not": {"enum": [None, False]}}}} for head in heads]}
 
 
 def _exactly_one(model: BaseModel, heads: tuple[str, ...], what: str) -> None:
@@ -530,7 +530,18 @@ class TimelineStep(Strict):
         return self
 
 
+# The keys that make an expectation one kind or another: each has one of them (`_shape`).
+_EXPECTATION_HEADS = ("members", "in_segment", "not_in_segment", "journey", "profiles", "invariant", "violation")
+
+
 class Expectation(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [head], "properties": {head: {"not": {"type": "null"}}}} for head in _EXPECTATION_HEADS
+            ]
+        }
+    )
     at: Optional[Moment] = None
     segment: Optional[str] = None
     members: Optional[list[str]] = None
@@ -624,6 +635,11 @@ _EXPECTATION_KEYS = {
 _JOINERS = {"\u200c", "\u200d"}
 
 
+# What `_named` refuses, for editors: blank, or holding a control, separator or hiding format character.
+_HIDDEN = r"\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+_NAME_PATTERN = f"^[^{_HIDDEN}]*[^\\s{_HIDDEN}][^{_HIDDEN}]*$"
+
+
 def _named(value: str) -> str:
     if not value.strip():
         raise ValueError("a scenario needs a name: it is how runs, reports and pytest ids name it")
@@ -639,7 +655,11 @@ def _named(value: str) -> str:
 class Scenario(Strict):
     """A scenario file: one story and its expectations."""
 
-    scenario: Annotated[str, AfterValidator(_named)]
+    scenario: Annotated[
+        str,
+        AfterValidator(_named),
+        WithJsonSchema({"type": "string", "pattern": _NAME_PATTERN, "description": "the scenario's name, one line"}),
+    ]
     description: Optional[str] = None
     start: Instant = "2026-01-01T00:00:00Z"
     seed: int = 0

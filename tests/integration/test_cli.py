@@ -278,6 +278,7 @@ def test_a_story_that_never_ends_is_an_invalid_scenario_for_every_command_that_r
         ["timeline", story],
         ["report", story, "--out", str(tmp_path / "r.html")],
         ["gate", workspace, story],
+        ["check", story],  # `check` says what `run` would, so a CI gate on it agrees with the suite
     ):
         code, out = invoke(*command)
         assert code == 2, (command, out)
@@ -660,6 +661,36 @@ def test_the_schema_takes_a_duration_with_spaces_around_as_the_loader_does(writt
     for wrong in (written.strip() + " x", "5 m", "m5"):
         assert not validator.is_valid({"scenario": "s", "timeline": [{**step, "latency": wrong}]}), wrong
         assert not validator.is_valid({"scenario": "s", "timeline": [{**step, "at": wrong}]}), wrong
+
+
+@pytest.mark.parametrize(
+    "name", ["cart recovery", "café 😀", "fam\u200dily", "", "   ", "two\nlines", "tab\there", "x\u200by", "a\u202eb"]
+)
+def test_the_schema_takes_a_scenario_name_exactly_when_check_does(tmp_path: Path, name: str) -> None:
+    """One line of printable text, not blank: an editor flags what `check` refuses."""
+    path = tmp_path / "named.yaml"
+    path.write_text(json.dumps({"scenario": name}, ensure_ascii=False), encoding="utf-8")
+    loads = invoke("check", str(path))[0] == 0
+    assert _schema_validator("scenario").is_valid({"scenario": name}) is loads
+    assert loads is (name in ("cart recovery", "café 😀", "fam\u200dily"))
+
+
+@pytest.mark.parametrize(
+    ("item", "valid"),
+    [
+        ({"expect": [{"at": "5m", "who": "ana"}]}, False),  # no kind: `check` says an expectation is one of ...
+        ({"expect": [{"who": "ana", "in_segment": None}]}, False),
+        ({"expect": [{"who": "ana", "in_segment": "s"}]}, True),
+        ({"expect": [{"invariant": "all"}]}, True),
+        ({"timeline": [{"at": "0m", "who": "ana", "identify": False}]}, False),  # a step of no kind
+        ({"timeline": [{"at": "0m", "who": "ana", "identify": False, "track": "x"}]}, True),
+    ],
+)
+def test_the_schema_tells_an_expectation_or_step_of_no_kind(tmp_path: Path, item: dict[str, Any], valid: bool) -> None:
+    story = {"scenario": "x", "workspace": {"segments": {"s": {"rule": {"performed": "x"}}}}, **item}
+    story["shoppers"] = {"ana": {"id": "cus_1"}}
+    assert _schema_validator("scenario").is_valid(story) is valid
+    assert (invoke("check", str(write(tmp_path, "s.yaml", json.dumps(story))))[0] == 0) is valid
 
 
 @functools.cache

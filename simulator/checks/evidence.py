@@ -281,12 +281,14 @@ class Evidence:
         who: str,
         at: int,
         trigger: dict[str, Any] | None,
-        floor: tuple[int, int],
+        floor: tuple[int, int] | None,
         upto: tuple[int, int] | None = None,
     ) -> View:
         """The shopper's ideal profile at `at`: every send of theirs at its send
         instant, names and types read generously, segments evaluated on it too.
-        With `upto` (send instant, seq), only the sends up to that one count."""
+        `floor`: `performed` looks forward from it (a goal's view; None: the whole
+        profile, a filter's). With `upto` (send instant, seq), only the sends up
+        to that one count."""
         cut = upto if upto is not None else (at, 10**18)
         events = [e for e in self.ideal_events(who) if e.ts <= at and (e.ts, e.proc) <= cut]
         identifiers: dict[str, Any] = {}

@@ -65,7 +65,7 @@ class _Finder(MissedEntries):
         if exclusions and j.filter is not None and not isinstance(j.filter, Performed):
             # A compound filter: the exclusion counts only when it made the filter
             # false on the ideal profile (`any: [not_performed: order, vip]` keeps a VIP).
-            if holds(j.filter, self.ideal_view(who, at, trigger, key)):
+            if holds(j.filter, self.ideal_view(who, at, trigger, None)):  # a filter sees the whole profile (SPEC 8)
                 exclusions = []
         for node in exclusions:
             candidates += [(s, "filter") for s in later if self.generous_match(node, s, trigger)]
@@ -143,11 +143,13 @@ class _Finder(MissedEntries):
         if target is not None and not tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce):
             return "type_mismatch", "its properties match only when read as numbers"
         reset = self.later_after_event(j, role, send, at)
-        # Had the exit consulted it, a later event of what the rule reads after would still have kept the run on.
+        # Had the exit consulted it, a later event of what the rule reads after, there by the
+        # message, would still have kept the run on.
+        arrived = reset is not None and self.first_arrival.get(reset.seq, at + 1) <= at
         moot = (
             f" (consulted, it would not have ended the run either: the {role} reads only events after the latest "
             f"{reset.name}, and another {reset.name} was sent at {self.t(reset.at)})"
-            if reset is not None
+            if reset is not None and arrived
             else ""
         )
         if role == "goal" and not j.exits_on_goal:

@@ -393,6 +393,19 @@ def test_an_exit_setting_ghost_says_when_consulting_the_filter_would_not_have_he
     explanation = result.violations[0].explanation
     assert "exit: goal never re-tests the filter (consulted, it would not have ended the run either" in explanation
     assert "another checkout_started was sent at +0h20m" in explanation
+    # the second checkout arriving after the message could not have kept the run on: not said
+    late = judge(text.replace("checkout_id: c2}}", "checkout_id: c2}, latency: 3h}"))
+    assert found(late)[0] == ("ghost_abandon", "ana", "exit_setting")
+    assert late.violations[0].explanation.endswith("exit: goal never re-tests the filter")
+
+
+@pytest.mark.parametrize("any_of", ["{in_segment: abandoners}", "{not_performed: order_completed}"])
+def test_a_compound_filter_the_shopper_still_meets_excludes_nothing(judge: Judge, any_of: str) -> None:
+    """SPEC 8: a filter sees the whole profile. `any: [..., performed: checkout_started]`
+    still holds after the order (the checkout before it counts), so the run rightly
+    went on and the reminder is no ghost."""
+    text = SEGMENT_FILTER.replace("FILTER", f"{{any: [{any_of}, {{performed: checkout_started}}]}}")
+    assert found(judge(text.replace("LATENCY", "0s").replace("{RULES}", "{}"))) == []
 
 
 def test_other_names_a_trigger_that_arrived_after_a_goal_stamped_the_same_second(judge: Judge) -> None:

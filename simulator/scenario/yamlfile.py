@@ -216,15 +216,21 @@ _UNCLOSED = (
 
 
 def _unclosed(exc: yaml.MarkedYAMLError) -> tuple[str, str] | None:
-    """(what, its closer) for a quote or flow bracket opened on an earlier line
-    than the one where the parser gave up; None for any other error."""
+    """(what, its closer) for a quote the file ends inside, or a flow bracket that
+    is not closed (or lacks a ',': YAML cannot tell the two apart), opened on an
+    earlier line than the one where the parser gave up; None for any other error
+    (a bad escape inside quoted text is told where it is)."""
     if exc.context_mark is None or exc.problem_mark is None or exc.context_mark.line >= exc.problem_mark.line:
         return None
+    problem = exc.problem or ""
     for words, what in _UNCLOSED:
-        if words in (exc.context or ""):
-            if what == "quoted text":
-                return what, "the same quote"
-            return what, "'}'" if "mapping" in words else "']'"
+        if words not in (exc.context or ""):
+            continue
+        if what == "quoted text":
+            ends = "end of stream" in problem or "document separator" in problem
+            return (what, "the same quote") if ends else None
+        closer = "'}'" if "mapping" in words else "']'"
+        return (what, closer) if "did not find expected ','" in problem else None
     return None
 
 
@@ -361,10 +367,12 @@ def load_yaml_text(text: str, file: str) -> YamlDoc:
                         start.column + 1,
                         _top_level_key(text, start.line + 1),
                         f"invalid YAML: the {what} that starts here is not closed ({reason} at line {line}, "
-                        f"column {col})",
+                        f"column {col})"
+                        if what == "quoted text"
+                        else f"invalid YAML: {reason} at line {line}, column {col}, inside the {what} that starts here",
                         f"close it with {closer} where the text ends"
                         if what == "quoted text"
-                        else f"close it with {closer}, and put a ',' between its entries",
+                        else f"close it with {closer}, or put a ',' between its entries",
                     )
                 ]
             ) from None

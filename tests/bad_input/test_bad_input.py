@@ -41,7 +41,8 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "client_without_device.yaml": (5, "timeline[0]", ("client source", "device")),
     "server_step_without_identifier.yaml": (5, "timeline[0]", ("neither id nor email",)),
     # an unclosed bracket or quote is told where it opens, not where the parser gave up
-    "invalid_yaml.yaml": (3, "shoppers", ("invalid YAML", "the flow mapping '{' that starts here", "with '}'")),
+    "invalid_yaml.yaml": (3, "shoppers", ("invalid YAML", "inside the flow mapping '{' that starts here", "with '}'")),
+    "bad_escape.yaml": (3, "description", ("invalid YAML: found unknown escape character",)),  # not "unclosed"
     "unclosed_quote.yaml": (2, "description", ("quoted text that starts here is not closed", "at line 5, column 1")),
     "alias_bomb.yaml": (2, "", ("alias bomb",)),
     "deep_nesting.yaml": (2, "description", ("nesting deeper",)),

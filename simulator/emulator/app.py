@@ -260,9 +260,15 @@ def create_app(
         except LookupError:
             return _not_found(method, path)
 
-    def unauthorized(api: str) -> Response:
-        what = "Basic site_id:api_key" if api.startswith("track") else "Basic write_key: or Bearer write_key"
-        response = _error(api, 401, f"unauthorized: send {what}", "unauthorized")
+    def unauthorized(api: str, unread: str = "") -> Response:
+        what = (
+            "Basic site_id:api_key"
+            if api.startswith("track")
+            else "Basic write_key:, Bearer write_key, or writeKey in the JSON body (as the browser SDK sends it)"
+        )
+        # A body read for its writeKey that could not be read says why: a page cannot send a header.
+        why = f"; the body could not be read for its writeKey: {unread}" if unread else ""
+        response = _error(api, 401, f"unauthorized: send {what}{why}", "unauthorized")
         response.headers["WWW-Authenticate"] = 'Basic realm="segsim"'
         return response
 
@@ -294,8 +300,8 @@ def create_app(
         if key_in_body:
             try:
                 preread = _json(await _body(request, limit), empty=False)
-            except ApiError:
-                preread = None
+            except ApiError as exc:
+                return unauthorized(api, f"{exc.status} {exc.message}")
             if not _key_in_body(preread, creds):
                 return unauthorized(api)
         if not_utf8 is not None:

@@ -365,6 +365,12 @@ def test_the_browser_sdks_short_routes_take_the_write_key_from_the_body(segsim_e
         refused = httpx.post(f"{emu.pipelines_url}/t", content=json.dumps(wrong), headers=page, timeout=10)
         assert refused.status_code == 401
         assert refused.headers.get("access-control-allow-origin") == "*"  # the page can read why
+        assert "writeKey in the JSON body" in refused.json()["message"]
+    # a body too large to read for its key says so, where a header would have had a 413
+    big = {**track, "properties": {"checkout_id": "x" * 40_000}}
+    refused = httpx.post(f"{emu.pipelines_url}/t", content=json.dumps(big), headers=page, timeout=10)
+    assert refused.status_code == 401
+    assert "the body could not be read for its writeKey: 413" in refused.json()["message"]
     # a preflight (a page sending JSON with its own headers) is answered
     preflight = httpx.options(
         f"{emu.pipelines_url}/i",

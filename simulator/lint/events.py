@@ -136,7 +136,8 @@ class UniqueValues:
         self._file_names: list[str] = []
 
     def forget(self) -> None:
-        """The platform was emptied (a call log's reset): values seen before are new again."""
+        """The platform was emptied (a call log's reset): every value seen before is
+        new again. The logs of a run are read as one stream, in the order named."""
         self._seen.clear()
         self._repeats.clear()
 

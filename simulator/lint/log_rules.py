@@ -74,6 +74,7 @@ class LogLint:
         self.volume = VolumeCounter()
         self.guarded = dict(config.idempotency_keys)
         self.malformed = 0
+        self.resets = 0  # a call log's resets so far
         self.lines = 0
         self.pending: tuple[int, str] | None = None
 
@@ -120,7 +121,11 @@ class LogLint:
             self.bad_line(number, f"expected one JSON object a line, got {a_type(type_name(record))}")
             return
         if is_reset(record):
-            self.unique.forget()  # the platform was emptied: an order sent again after it is processed anew
+            # The platform was emptied: an order sent again after it is processed anew, and a
+            # repeat after it is a finding of its own, not one folded into a repeat before it.
+            self.unique.forget()
+            self.repeated.clear()
+            self.resets += 1
         seen = False
         for call in calls_of(record, self.source_kinds):
             seen = True
@@ -169,8 +174,8 @@ class LogLint:
                 "call-dropped",
                 ERROR,
                 number,
-                f"the emulator dropped this {call.call} call ({call.dropped}): nothing it carried reached the "
-                "platform; fix the sender",
+                f"the emulator dropped {'a call' if call.call == '?' else f'this {call.call} call'} "
+                f"({call.dropped}): nothing it carried reached the platform; fix the sender",
                 key=(call.call, call.dropped),
             )
             return
@@ -209,7 +214,7 @@ class LogLint:
             path = (keys.get(detail[0], detail[0]), *detail[1:]) if detail else detail
             self.add(rule, severity, number, message, ".".join(path), key)
 
-        self.names.seen(name, self.file, number, "event")
+        self.names.seen(name, self.file, number, "name" if call.shape == "track-v2" else "event")
         if self.plan.defined:
             check_event(self.plan, name, call.properties, call.is_client, report)
             self.unique_value(number, call)
@@ -292,18 +297,18 @@ class LogLint:
         if digest in listed or len(listed) < LISTED_VALUES:
             listed.add(digest)
             message = f"{call.name} with {unique_by} {show_value(value)} was already sent {where}: {why}"
-            key: tuple[object, ...] = (call.name, digest)
+            key: tuple[object, ...] = (call.name, digest, self.resets)
         else:
             message = (
                 f"further {call.name} events repeat {unique_by} values already sent (this one first {where}): {why}"
             )
-            key = (call.name, "more")
+            key = (call.name, "more", self.resets)
         self.add(
             "duplicate-unique-value",
             WARNING if guarded else ERROR,
             number,
             message,
-            f"properties.{unique_by}",
+            f"{'attributes' if call.shape == 'track-v2' else 'properties'}.{unique_by}",
             key=key,
         )
 

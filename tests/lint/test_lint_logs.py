@@ -418,3 +418,37 @@ def test_half_an_emoji_in_an_export_is_linted_not_refused(folder: LintFolder) ->
     found = folder.lint(folder.log([line])).findings
     assert "malformed-line" not in rules(found)
     assert "unplanned-event" in rules(found)
+
+
+def test_a_reset_forgets_the_values_before_it_in_the_stream_of_logs(folder: LintFolder) -> None:
+    """The logs of one run are one stream, in the order named. A reset empties the
+    platform: an order sent again after it is new, one sent again before it is a
+    repeat; and repeats after the reset are findings of their own, not folded into
+    one before it."""
+    order = track("order_completed", {"order_id": "o_1", "value": 5})
+    again = {**order, "messageId": "m-again"}
+    third = {**order, "messageId": "m-third"}
+    a = folder.log([order, {"kind": "reset", "at": 1_800_000_000}], name="a.jsonl")
+    b = folder.log([again], name="b.jsonl")
+    assert folder.lint(a, b).findings == []
+    found = folder.lint(b, a).findings
+    assert [(f.rule, Path(f.file).name, f.line) for f in found] == [("duplicate-unique-value", "a.jsonl", 1)]
+    c = folder.log([order, again, {"kind": "reset", "at": 1_800_000_000}, order, third], name="c.jsonl")
+    found = [(f.rule, f.line) for f in folder.lint(c).findings]
+    assert found == [("duplicate-unique-value", 2), ("duplicate-unique-value", 5)]
+
+
+def test_paths_on_v2_operations_for_repeats_and_names(folder: LintFolder) -> None:
+    v2 = {
+        "type": "person",
+        "identifiers": {"id": "cus_1"},
+        "action": "event",
+        "name": "order_completed",
+        "attributes": {"order_id": "o_1", "value": 5},
+        "timestamp": 1_800_000_000,
+    }
+    found = folder.lint(folder.log([v2, {**v2, "id": "e2"}, {**v2, "name": "Order Completed", "id": "e3"}])).findings
+    assert sorted((f.rule, f.path) for f in found) == [
+        ("duplicate-unique-value", "attributes.order_id"),
+        ("near-duplicate-name", "name"),
+    ]

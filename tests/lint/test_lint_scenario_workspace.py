@@ -26,6 +26,19 @@ def _line_of(path: Path, text: str) -> int:
     return path.read_text().splitlines().index(text) + 1
 
 
+def test_an_empty_mapping_in_overrides_is_said_to_change_nothing(folder: LintFolder) -> None:
+    overrides = {"dedupe": {"idempotency_keys": {}}, "rules": {}, "sources": {"web": {}}}
+    path = folder.scenario([ORDER], overrides=overrides)
+    found = sorted((f.rule, f.path, f.message) for f in folder.lint(path).findings if f.rule == "empty-override")
+    assert [(rule, where) for rule, where, _ in found] == [
+        ("empty-override", "overrides.dedupe.idempotency_keys"),
+        ("empty-override", "overrides.rules"),
+        ("empty-override", "overrides.sources.web"),
+    ]
+    assert found[0][2].endswith("write idempotency_keys: null")
+    assert found[1][2].endswith("remove it") and found[2][2].endswith("remove it")
+
+
 def test_segments_added_in_overrides_are_linted_at_their_keys(folder: LintFolder) -> None:
     overrides = {
         "segments": {

@@ -86,7 +86,8 @@ def fuzz(
             _refuse(f"--invariant {name!r} is not an invariant ({hint or 'expected one of: ' + ', '.join(_CHOICES)})")
         if name not in names:
             names.append(name)
-    if "all" in invariants:  # `all` with others is still all of them
+    asked_all = "all" in invariants
+    if asked_all:  # `all` with others is still all of them, split identities included under --journey
         names = []
     if max_examples < 1:
         _refuse(f"--max-examples must be at least 1, got {max_examples}")
@@ -112,7 +113,7 @@ def fuzz(
         seed = random.SystemRandom().randrange(10**6)
     options = FuzzOptions(
         workspace,
-        tuple(names),
+        tuple(INVARIANTS) if asked_all else tuple(names),
         journey,
         max_examples,
         seed,
@@ -181,7 +182,8 @@ def fuzz(
         + f" --out {shell_path(out)}"
         + (" --faults" if faults else "")
         + (f" --journey {shlex.quote(journey)}" if journey else "")
-        + "".join(f" --invariant {shlex.quote(n)}" for n in names)
+        # `all` is the default, but under --journey it also asks for split identities
+        + (" --invariant all" if asked_all and journey else "".join(f" --invariant {shlex.quote(n)}" for n in names))
     )
     # as `segsim run`: 2 when an input (a shipped scenario replayed) is invalid, else 1 on any failure
     sys.exit(2 if pinned_invalid else 1 if pinned_failures or report.findings or report.crashes else 0)

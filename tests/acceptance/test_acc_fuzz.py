@@ -413,6 +413,21 @@ def test_invariant_limits_what_is_checked(tmp_path: Path) -> None:
     assert [p.name for p in _witnesses(tmp_path / "o")] == ["split_identity-any-identity_split.yaml"]
 
 
+@pytest.mark.parametrize(
+    ("invariants", "splits"), [((), False), (("all",), True), (("all", "no_split_identities"), True)]
+)
+def test_journey_keeps_split_identities_when_the_invariants_ask_for_them(
+    tmp_path: Path, invariants: tuple[str, ...], splits: bool
+) -> None:
+    """Split identities name no journey: `--journey` alone leaves them out, an explicit
+    `--invariant all` (a superset of no_split_identities) asks for them."""
+    workspace = _project(tmp_path, CLEAN)
+    args = [arg for name in invariants for arg in ("--invariant", name)]
+    result = _fuzz(workspace, tmp_path / "o", "--seed", "2", "--faults", "--journey", "cart_recovery", *args)
+    assert ("split_identity" in {kind for _, kind, _, _ in _found(result)}) is splits, result.output
+    assert ("--invariant all" in result.output.split("reproduce this search:", 1)[1]) is bool(invariants)
+
+
 def test_journey_limits_the_failures_to_that_journey(tmp_path: Path) -> None:
     workspace = _project(tmp_path, LATE_BATCH)
     both = _fuzz(workspace, tmp_path / "both", "--seed", "5", "--invariant", "no_ghost_abandons")

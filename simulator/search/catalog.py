@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulator.model.conditions import AttributeTest, Cond, Performed, TriggerTest, walk
-from simulator.model.config import WorkspaceConfig
+from simulator.model.conditions import AttributeTest, Cond, InSegment, Performed, TriggerTest, excluding, walk
+from simulator.model.config import JourneyDef, WorkspaceConfig
 from simulator.model.values import TriggerRef, ValueTest
 from simulator.scenario import schema as s
 from simulator.scenario.errors import InputError, Problem
 from simulator.scenario.loader import load_workspace
 
-__all__ = ["Catalog", "EventSpec", "PropertySpec", "catalog_of", "nested_value", "put_value"]
+__all__ = ["Catalog", "EventSpec", "PropertySpec", "catalog_of", "entry_events", "nested_value", "put_value"]
 
 _NUMERIC = ("number", "integer")
 
@@ -103,17 +103,40 @@ def catalog_of(workspace: Path | str | tuple[WorkspaceConfig, s.Workspace]) -> C
     return Catalog(config, events, client, server, path, funnels, links)
 
 
+def entry_events(config: WorkspaceConfig, j: JourneyDef) -> list[str]:
+    """The events that start a journey: its trigger event, or, for a segment-triggered
+    one, those its segment's rule (and the segments that rule reads) requires: a
+    checkout for `cart_abandoners`, whose `not_performed` order it excludes."""
+    if j.trigger_event is not None:
+        return [j.trigger_event]
+    rules = {seg.name: seg.rule for seg in config.segments}
+    rule = rules.get(j.trigger_segment or "")
+    excluded = {id(node) for node in excluding(rule, segments=rules)}
+    found: list[str] = []
+    stack: list[Cond | None] = [rule]
+    seen: set[str] = set()
+    while stack:
+        for node in walk(stack.pop()):
+            if isinstance(node, Performed) and id(node) not in excluded and node.event not in found:
+                found.append(node.event)
+            elif isinstance(node, InSegment) and node.segment not in seen:
+                seen.add(node.segment)
+                stack.append(rules.get(node.segment))
+    return found
+
+
 def _funnels(config: WorkspaceConfig) -> tuple[tuple[str, str], ...]:
+    """(an event that starts a journey, an event it waits for): a checkout and its order,
+    for segment-triggered journeys too (the segment's events start them)."""
     found: list[tuple[str, str]] = []
     for j in config.journeys:
-        if j.trigger_event is None:
-            continue
-        for cond in (j.goal, j.filter):
-            for node in walk(cond):
-                if isinstance(node, Performed) and node.event != j.trigger_event:
-                    pair = (j.trigger_event, node.event)
-                    if pair not in found:
-                        found.append(pair)
+        for start in entry_events(config, j):
+            for cond in (j.goal, j.filter):
+                for node in walk(cond):
+                    if isinstance(node, Performed) and node.event != start:
+                        pair = (start, node.event)
+                        if pair not in found:
+                            found.append(pair)
     return tuple(found)
 
 

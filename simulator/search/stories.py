@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from simulator.model.config import SendStep, Wait, WorkspaceConfig
 from simulator.model.time import format_duration, parse_duration
 from simulator.model.values import lookup
-from simulator.search.catalog import Catalog, EventSpec, put_value
+from simulator.search.catalog import Catalog, EventSpec, entry_events, put_value
 from simulator.search.faults import FAULTS, apply_fault
 
 __all__ = [
@@ -150,8 +150,9 @@ def _follows(catalog: Catalog) -> dict[str, tuple[int, ...]]:
                 break
             if isinstance(step, Wait):
                 waited += step.seconds
-        if j.trigger_event is not None and waited > 300 and j.trigger_event not in out:
-            out[j.trigger_event] = (_FOLLOW_SECONDS[0], _FOLLOW_SECONDS[1], waited - 300, waited + quickest - 1)
+        for start in entry_events(ws, j):  # its trigger event, or what enters its segment
+            if waited > 300 and start not in out:
+                out[start] = (_FOLLOW_SECONDS[0], _FOLLOW_SECONDS[1], waited - 300, waited + quickest - 1)
     return out
 
 

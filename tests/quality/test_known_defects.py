@@ -24,6 +24,8 @@ WORKSPACES = Path(__file__).parent / "workspaces"
     ("workspace", "faults", "invariant", "key"),
     [
         ("late_batch.yaml", False, "no_ghost_abandons", ("ghost_abandon", "cart_recovery", "late_arrival")),
+        # a segment-triggered journey: the segment's events open the funnel, timed against its wait
+        ("segment_late_batch.yaml", False, "no_ghost_abandons", ("ghost_abandon", "cart_recovery", "late_arrival")),
         (
             "replayed_webhook.yaml",
             True,

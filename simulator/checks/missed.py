@@ -177,6 +177,7 @@ class MissedEntries(IdentityEvidence):
         if not tested:
             return []
         at, num = tested[-1]
+        since = tested[0][0]  # a window test could count an event at any instant the entry was tested or held
         here = self.live_at(num, at)
         nodes = self.nodes(j.filter)
         read = {t.path.split(".")[0] for n in nodes if isinstance(n, AttributeTest) for t in n.tests}
@@ -197,13 +198,14 @@ class MissedEntries(IdentityEvidence):
                 found.append(f"{shown} (set by the identify sent at {self.t(s.at)}) on cio_{self.live_at(landed, at)}")
 
         def matching(name: str | None, props: dict[str, Any], ts: int) -> list[Performed]:
-            """The filter's `performed` tests an event stamped `ts` passes at `at` (name, `where`, window)."""
+            """The filter's `performed` tests an event stamped `ts` passes at some instant from
+            the first test to the last (name, `where`, window): a hold re-tests in between."""
             return [
                 n
                 for n in tests
                 if fold_name(name or "") == fold_name(n.event)
                 and tests_pass(n.where, props, None, self.ws.coerce)
-                and (n.within is None or at - n.within < ts <= at)
+                and (n.within is None or since - n.within < ts <= at)
             ]
 
         held = {

@@ -1760,6 +1760,20 @@ def test_other_names_what_the_filter_needed_that_was_on_another_profile(
     assert miss.explanation.endswith(f"; of what it reads, the shopper had on another profile: {said}")
 
 
+def test_filter_data_on_another_profile_during_a_hold_is_named(judge: Judge) -> None:
+    """The entry is held at 2m (no recent view on the profile read) and expires at
+    32m; the view sent at 5m sat on the phone's anonymous profile, inside the
+    filter's window while the entry was held, though no longer at the expiry."""
+    steps = """
+        {at: 0s, who: ana, device: laptop, identify: {with: [id]}}
+        {at: 2m, who: ana, device: laptop, track: checkout_started, properties: {value: 5}}
+        {at: 5m, who: ana, device: phone, track: product_viewed}
+    """
+    miss = the_miss(judge(missed(steps, filter_="{performed: product_viewed, within: 15m}")), "other")
+    assert "the entry was held" in miss.explanation
+    assert miss.explanation.endswith("the shopper had on another profile: product_viewed (sent at +0h05m) on cio_2")
+
+
 def test_a_view_on_the_profile_read_but_out_of_the_filter_s_window_hides_nothing(judge: Judge) -> None:
     steps = """
         {at: 0s, who: ana, device: laptop, identify: {with: [id]}}

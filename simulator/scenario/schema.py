@@ -41,18 +41,21 @@ __all__ = [
     "Workspace",
 ]
 
+# The spaces `str.strip` takes off, spelled out: `\s` is another set in an editor's
+# (ECMA-262) regular expressions than in Python's.
+_SPACES = r"[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*"
 # A `Moment`: a duration after start, or an instant.
 # An ISO-8601 instant with its offset, in the forms the loader reads (extended or
 # basic, calendar or week dates, any one character between date and time, spaces
 # around): editors flag one without an offset.
 _INSTANT = (
-    r"\s*[0-9]{4}-?(?:[0-9]{2}-?[0-9]{2}|W[0-9]{2}-?[0-9]?)."
+    _SPACES + r"[0-9]{4}-?(?:[0-9]{2}-?[0-9]{2}|W[0-9]{2}-?[0-9]?)."
     r"[0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:[.,][0-9]+)?)?)?"
-    r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:\.[0-9]+)?)?)?)\s*"
+    r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:\.[0-9]+)?)?)?)" + _SPACES
 )
 INSTANT_PATTERN = f"^{_INSTANT}$"
 # The loader reads a duration with spaces around it, as it does an instant.
-_DURATION = r"\s*" + DURATION_PATTERN.removeprefix("^").removesuffix("$") + r"\s*"
+_DURATION = _SPACES + DURATION_PATTERN.removeprefix("^").removesuffix("$") + _SPACES
 _DURATION_PATTERN = f"^{_DURATION}$"
 _MOMENT_PATTERN = f"^({_DURATION}|{_INSTANT})$"
 
@@ -637,7 +640,7 @@ _JOINERS = {"\u200c", "\u200d"}
 
 # What `_named` refuses, for editors: blank, or holding a control, separator or hiding format character.
 _HIDDEN = r"\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-_NAME_PATTERN = f"^[^{_HIDDEN}]*[^\\s{_HIDDEN}][^{_HIDDEN}]*$"
+_NAME_PATTERN = f"^[^{_HIDDEN}]*[^{_SPACES[1:-2]}{_HIDDEN}][^{_HIDDEN}]*$"
 
 
 def _named(value: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import types
@@ -651,7 +652,7 @@ def test_the_schema_takes_an_instant_exactly_when_it_has_an_offset(moment: datet
     assert isinstance(validator, jsonschema.Draft202012Validator)
 
 
-@pytest.mark.parametrize("written", ["5m", " 5m", "5m ", "\t1h30m ", "0s"])
+@pytest.mark.parametrize("written", ["5m", " 5m", "5m ", "\t1h30m ", "0s", "\x1c5m\u3000", "5m\x85"])
 def test_the_schema_takes_a_duration_with_spaces_around_as_the_loader_does(written: str) -> None:
     """`latency: ' 5m'` and `at: ' 5m'` load (the loader strips them): an editor says so too."""
     validator = _schema_validator("scenario")
@@ -661,6 +662,10 @@ def test_the_schema_takes_a_duration_with_spaces_around_as_the_loader_does(writt
     for wrong in (written.strip() + " x", "5 m", "m5"):
         assert not validator.is_valid({"scenario": "s", "timeline": [{**step, "latency": wrong}]}), wrong
         assert not validator.is_valid({"scenario": "s", "timeline": [{**step, "at": wrong}]}), wrong
+    # a byte order mark is no space to Python's strip (an editor's \s takes it): refused by both
+    with pytest.raises(ValueError):
+        parse_duration("\ufeff" + written)
+    assert not validator.is_valid({"scenario": "s", "timeline": [{**step, "at": "\ufeff" + written}]})
 
 
 @pytest.mark.parametrize(
@@ -691,6 +696,16 @@ def test_the_schema_tells_an_expectation_or_step_of_no_kind(tmp_path: Path, item
     story["shoppers"] = {"ana": {"id": "cus_1"}}
     assert _schema_validator("scenario").is_valid(story) is valid
     assert (invoke("check", str(write(tmp_path, "s.yaml", json.dumps(story))))[0] == 0) is valid
+
+
+@pytest.mark.parametrize("kind", ["scenario", "workspace"])
+def test_the_schemas_patterns_spell_their_spaces_out(kind: str) -> None:
+    """`\\s` is one set in Python and another in an editor's (ECMA-262) regular
+    expressions (a byte order mark, U+0085): the patterns name the spaces the loader strips."""
+    text = invoke("schema", kind)[1]
+    patterns = re.findall(r'"pattern": ("(?:[^"\\\\]|\\\\.)*")', text)
+    assert patterns
+    assert not [p for p in map(json.loads, patterns) if "\\s" in p or "\\S" in p]
 
 
 @functools.cache

@@ -533,15 +533,24 @@ class TimelineStep(Strict):
         return self
 
 
-# The keys that make an expectation one kind or another: each has one of them (`_shape`).
-_EXPECTATION_HEADS = ("members", "in_segment", "not_in_segment", "journey", "profiles", "invariant", "violation")
+# The keys that make an expectation one kind or another: each has one set of them (`_shape`).
+_EXPECTATION_HEADS = (
+    ("segment", "members"),
+    ("in_segment",),
+    ("not_in_segment",),
+    ("journey",),
+    ("profiles",),
+    ("invariant",),
+    ("violation",),
+)
 
 
 class Expectation(Strict):
     model_config = ConfigDict(
         json_schema_extra={
             "anyOf": [
-                {"required": [head], "properties": {head: {"not": {"type": "null"}}}} for head in _EXPECTATION_HEADS
+                {"required": list(heads), "properties": {head: {"not": {"type": "null"}} for head in heads}}
+                for heads in _EXPECTATION_HEADS
             ]
         }
     )
@@ -638,9 +647,36 @@ _EXPECTATION_KEYS = {
 _JOINERS = {"\u200c", "\u200d"}
 
 
-# What `_named` refuses, for editors: blank, or holding a control, separator or hiding format character.
-_HIDDEN = r"\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-_NAME_PATTERN = f"^[^{_HIDDEN}]*[^{_SPACES[1:-2]}{_HIDDEN}][^{_HIDDEN}]*$"
+def _hidden_ranges() -> str:
+    """What `_named` refuses, as a regex class body for editors: every control,
+    separator and format character of the Basic Multilingual Plane but the joiners
+    (an editor's regex reads one UTF-16 unit at a time; `_named` is the judge above it)."""
+    codes = [
+        c for c in range(0x10000) if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp") and chr(c) not in _JOINERS
+    ]
+    ranges: list[tuple[int, int]] = []
+    for c in codes:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1] = (ranges[-1][0], c)
+        else:
+            ranges.append((c, c))
+    return "".join(f"\\u{a:04x}" + (f"-\\u{b:04x}" if b > a else "") for a, b in ranges)
+
+
+class _NameSchema:
+    """The JSON Schema of a scenario name, made when a schema is asked for (not at
+    import): blank, or holding a hidden character, is refused. (`$` of a Python regex
+    matches before a final newline: the `not` says no line break anywhere.)"""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, _core: Any, _handler: Any) -> dict[str, Any]:
+        hidden = _hidden_ranges()
+        return {
+            "type": "string",
+            "pattern": f"^[^{hidden}]*[^{_SPACES[1:-2]}{hidden}][^{hidden}]*$",
+            "not": {"pattern": "[\\n\\r]"},
+            "description": "the scenario's name, one line",
+        }
 
 
 def _named(value: str) -> str:
@@ -661,7 +697,7 @@ class Scenario(Strict):
     scenario: Annotated[
         str,
         AfterValidator(_named),
-        WithJsonSchema({"type": "string", "pattern": _NAME_PATTERN, "description": "the scenario's name, one line"}),
+        _NameSchema(),
     ]
     description: Optional[str] = None
     start: Instant = "2026-01-01T00:00:00Z"

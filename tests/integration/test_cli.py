@@ -279,12 +279,12 @@ def test_a_story_that_never_ends_is_an_invalid_scenario_for_every_command_that_r
         ["timeline", story],
         ["report", story, "--out", str(tmp_path / "r.html")],
         ["gate", workspace, story],
-        ["check", story],  # `check` says what `run` would, so a CI gate on it agrees with the suite
     ):
         code, out = invoke(*command)
         assert code == 2, (command, out)
         assert "never_ends.yaml:1:1: until: the story does not end" in out and "Traceback" not in out, command
     assert not (tmp_path / "r.html").exists()
+    assert invoke("check", story)[0] == 0  # validate only: nothing is run (README)
 
 
 def test_check_of_a_scenario_without_its_name_says_so(tmp_path: Path) -> None:
@@ -669,7 +669,9 @@ def test_the_schema_takes_a_duration_with_spaces_around_as_the_loader_does(writt
 
 
 @pytest.mark.parametrize(
-    "name", ["cart recovery", "café 😀", "fam\u200dily", "", "   ", "two\nlines", "tab\there", "x\u200by", "a\u202eb"]
+    "name",
+    ["cart recovery", "café 😀", "fam\u200dily", "", "   ", "two\nlines", "tab\there", "x\u200by", "a\u202eb"]
+    + ["line\n", "\u0600x", "x\ufff9"],  # a final newline (Python's `$` matches before it), rarer format characters
 )
 def test_the_schema_takes_a_scenario_name_exactly_when_check_does(tmp_path: Path, name: str) -> None:
     """One line of printable text, not blank: an editor flags what `check` refuses."""
@@ -687,6 +689,8 @@ def test_the_schema_takes_a_scenario_name_exactly_when_check_does(tmp_path: Path
         ({"expect": [{"who": "ana", "in_segment": None}]}, False),
         ({"expect": [{"who": "ana", "in_segment": "s"}]}, True),
         ({"expect": [{"invariant": "all"}]}, True),
+        ({"expect": [{"members": ["ana"]}]}, False),  # members without its segment
+        ({"expect": [{"segment": "s", "members": ["ana"]}]}, True),
         ({"timeline": [{"at": "0m", "who": "ana", "identify": False}]}, False),  # a step of no kind
         ({"timeline": [{"at": "0m", "who": "ana", "identify": False, "track": "x"}]}, True),
     ],

@@ -227,10 +227,12 @@ def _unclosed(exc: yaml.MarkedYAMLError) -> tuple[str, str] | None:
         if words not in (exc.context or ""):
             continue
         if what == "quoted text":
-            ends = "end of stream" in problem or "document separator" in problem
+            # libyaml says "document indicator", the pure-Python parser "document separator"
+            ends = any(words in problem for words in ("end of stream", "document indicator", "document separator"))
             return (what, "the same quote") if ends else None
         closer = "'}'" if "mapping" in words else "']'"
-        return (what, closer) if "did not find expected ','" in problem else None
+        # libyaml: "did not find expected ',' or '}'"; pure Python: "expected ',' or '}', but got ..."
+        return (what, closer) if "expected ','" in problem else None
     return None
 
 

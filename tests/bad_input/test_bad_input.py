@@ -43,6 +43,7 @@ CASES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     # an unclosed bracket or quote is told where it opens, not where the parser gave up
     "invalid_yaml.yaml": (3, "shoppers", ("invalid YAML", "inside the flow mapping '{' that starts here", "with '}'")),
     "bad_escape.yaml": (3, "description", ("invalid YAML: found unknown escape character",)),  # not "unclosed"
+    "unclosed_quote_before_marker.yaml": (2, "description", ("quoted text that starts here is not closed",)),
     "unclosed_quote.yaml": (2, "description", ("quoted text that starts here is not closed", "at line 5, column 1")),
     "alias_bomb.yaml": (2, "", ("alias bomb",)),
     "deep_nesting.yaml": (2, "description", ("nesting deeper",)),

@@ -197,28 +197,29 @@ class MissedEntries(IdentityEvidence):
                 shown = ", ".join(keys)
                 found.append(f"{shown} (set by the identify sent at {self.t(s.at)}) on cio_{self.live_at(landed, at)}")
 
-        def matching(name: str | None, props: dict[str, Any], ts: int) -> list[Performed]:
+        def matching(name: str | None, props: dict[str, Any], ts: int, arrived: int) -> list[Performed]:
             """The filter's `performed` tests an event stamped `ts` passes at some instant from
-            the first test to the last (name, `where`, window): a hold re-tests in between."""
+            the first test to the last, once it had arrived (name, `where`, window): a hold
+            re-tests in between."""
             return [
                 n
                 for n in tests
                 if fold_name(name or "") == fold_name(n.event)
                 and tests_pass(n.where, props, None, self.ws.coerce)
-                and (n.within is None or since - n.within < ts <= at)
+                and (n.within is None or max(since, arrived) - n.within < ts <= at)
             ]
 
         held = {
             id(n)
             for e in self.p.events
             if (loc := self.location_at(e, at)) is not None and self.live_at(loc, at) == here
-            for n in matching(e.name, e.props, e.ts)
+            for n in matching(e.name, e.props, e.ts, e.arrival)
         }
         for s in self.shopper_tracks(who):
-            stamp = s.timestamp if s.timestamp is not None else s.at
-            if not any(id(n) not in held for n in matching(s.name, s.properties, stamp)):
-                continue
             events = self.p.processed.get(s.seq, [])
+            stamp, arrived = (events[0].ts, events[0].arrival) if events else (s.at, at + 1)
+            if not any(id(n) not in held for n in matching(s.name, s.properties, stamp, arrived)):
+                continue
             where = self.location_at(events[0], at) if events and events[0].arrival <= at else None
             if where is not None and self.live_at(where, at) != here:
                 found.append(f"{s.name} (sent at {self.t(s.at)}) on cio_{self.live_at(where, at)}")

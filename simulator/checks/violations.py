@@ -143,13 +143,10 @@ class _Finder(MissedEntries):
         if target is not None and not tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce):
             return "type_mismatch", "its properties match only when read as numbers"
         reset = self.later_after_event(j, role, send, at)
-        # Had the exit consulted it, a later event of what the rule reads after, there by the
-        # message, would still have kept the run on.
-        arrived = reset is not None and self.first_arrival.get(reset.seq, at + 1) <= at
         moot = (
             f" (consulted, it would not have ended the run either: the {role} reads only events after the latest "
             f"{reset.name}, and another {reset.name} was sent at {self.t(reset.at)})"
-            if reset is not None and arrived
+            if reset is not None and self.would_reset(reset, first, at, after, run_at)
             else ""
         )
         if role == "goal" and not j.exits_on_goal:
@@ -229,6 +226,18 @@ class _Finder(MissedEntries):
                 and self.live_at(loc, at) == run_at
             ]
         return not marks or (sent, first.proc) > max(marks)
+
+    def would_reset(self, reset: Send, excluded: Event, at: int, after: int | None, run_at: int) -> bool:
+        """Had the exit consulted the rule at the message, would the later event of what
+        it reads after have hidden the `excluded` one: processed by then on the run's
+        profile, and stamped after it (timestamp, then processing order)?"""
+        for e in self.p.processed.get(reset.seq, []):
+            if e.arrival > at or (e.arrival == at and after is not None and e.proc > after):
+                continue
+            loc = self.location_at(e, at)
+            if loc is not None and self.live_at(loc, at) == run_at and (e.ts, e.proc) > (excluded.ts, excluded.proc):
+                return True
+        return False
 
     def later_after_event(self, j: JourneyDef, role: str, send: Send, at: int) -> Send | None:
         """A send of the shopper's, after `send` and by `at`, of the event an

@@ -7,7 +7,6 @@ dedupe absorbs. The names steps send join the run's naming checks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from simulator.lint.events import UniqueValues, check_event
 from simulator.lint.findings import ERROR, WARNING, FindingSink, Severity
@@ -63,7 +62,6 @@ def lint_scenario(plan: Plan, doc: YamlDoc, tracking: TrackingPlanView, sink: Fi
     `tracking` is the plan of the workspace being linted, or the scenario's own when
     its overrides change it. The event names it sends are added to `names`."""
     ws = plan.workspace
-    _empty_overrides(doc, sink)
     unique = UniqueValues()
     guarded = dict(ws.idempotency_keys)
     names.planned_elsewhere(tracking.events)
@@ -88,37 +86,6 @@ def lint_scenario(plan: Plan, doc: YamlDoc, tracking: TrackingPlanView, sink: Fi
                 "source without event ids, or give each step its own event_id",
                 ("copies",),
             )
-
-
-def _empty_overrides(doc: YamlDoc, sink: FindingSink) -> None:
-    """`empty-override`: an empty mapping under `overrides` merges key by key, so it
-    changes nothing; a file meaning to clear what is there (`idempotency_keys: {}`)
-    would silently keep it."""
-    overrides = doc.data.get("overrides") if isinstance(doc.data, dict) else None
-    if not isinstance(overrides, dict):
-        return
-    stack: list[tuple[tuple[object, ...], Any]] = [(("overrides", key), value) for key, value in overrides.items()]
-    while stack:
-        path, value = stack.pop(0)
-        if not isinstance(value, dict):
-            continue
-        if not value:
-            whole = len(path) == 2 or (len(path) == 3 and path[1] in ("sources", "segments", "journeys"))
-            fix = (
-                "remove it"
-                if whole  # a section, source, segment or journey: null is refused there
-                else f"to set it back to its default (no entries), write {path[-1]}: null"
-            )
-            line, _col = doc.mark(path)
-            sink.add(
-                "empty-override",
-                WARNING,
-                doc.file,
-                line,
-                f"{{}} changes nothing here (overrides merge mappings key by key): {fix}",
-                format_path(path),
-            )
-        stack += [((*path, key), inner) for key, inner in value.items()]
 
 
 def _unique_value(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulator.lint.findings import FindingSink
+from simulator.lint.findings import WARNING, FindingSink
 from simulator.lint.names import EventNames
 from simulator.lint.trackplan import TrackingPlanView
 from simulator.lint.workspace_rules import RuleFinding, WorkspaceLint
@@ -21,7 +21,7 @@ from simulator.model.plan import Plan
 from simulator.scenario import schema as s
 from simulator.scenario.compile_workspace import compile_workspace
 from simulator.scenario.errors import InputError, Problem, format_path
-from simulator.scenario.loader import load_workspace, merge_overrides
+from simulator.scenario.loader import WHOLE, load_workspace, merge_overrides
 from simulator.scenario.yamlfile import YamlDoc, load_yaml_file
 
 __all__ = ["ScenarioWorkspaces"]
@@ -71,6 +71,8 @@ class ScenarioWorkspaces:
             base = self._empty_base()
         else:
             return
+        if isinstance(overrides, dict):
+            _empty_overrides(doc, overrides, start, sink)
         merged = merge_overrides(start, overrides) if overrides else start
         model = s.Workspace.model_validate(merged)  # the loader already accepted it
         plan = TrackingPlanView(compiled.workspace.tracking_plan)
@@ -110,6 +112,43 @@ class ScenarioWorkspaces:
             doc = YamlDoc("", {})
             self._empty = _base(None, {}, WorkspaceLint(config, model, doc, TrackingPlanView({})).run(), {})
         return self._empty
+
+
+def _empty_overrides(doc: YamlDoc, overrides: dict[str, Any], base: dict[str, Any], sink: FindingSink) -> None:
+    """`empty-override`: an empty mapping under `overrides` over a mapping the workspace
+    fills merges key by key, so it changes nothing; a file meaning to clear it
+    (`idempotency_keys: {}`) silently keeps it. One that adds an entry (a planned
+    property `gift_note: {}`) or sits in a key replaced whole (a `where: {}`) is no finding."""
+    stack: list[tuple[KeyPath, Any, Any]] = [((key,), value, base.get(key)) for key, value in overrides.items()]
+    while stack:
+        path, value, there = stack.pop(0)
+        if not isinstance(value, dict) or not isinstance(there, dict):
+            continue  # a value that replaces, or an entry the workspace does not have
+        if len(path) >= 3 and (path[0], path[2]) in WHOLE:
+            continue  # replaced whole: `{}` is the value
+        if not value:
+            if not there:
+                continue
+            entry = len(path) == 1 or (len(path) == 2 and path[0] in ("sources", "segments", "journeys"))
+            fix = (
+                "remove it"  # a section, source, segment or journey: null is refused there
+                if entry
+                else f"write {path[-1]}: null for none"
+                if path[-1] == "idempotency_keys"
+                else "overrides cannot empty a mapping: change the keys you mean to change"
+            )
+            where = ("overrides", *path)
+            sink.add(
+                "empty-override",
+                WARNING,
+                doc.file,
+                doc.mark(where)[0],
+                f"{{}} changes nothing here (overrides merge mappings key by key, and the workspace's "
+                f"{format_path(path)} is kept): {fix}",
+                format_path(where),
+            )
+            continue
+        stack += [((*path, key), inner, there.get(key)) for key, inner in value.items()]
 
 
 def _nowhere(path: KeyPath, message: str, hint: str = "") -> Problem:

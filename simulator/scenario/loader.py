@@ -20,6 +20,7 @@ from simulator.scenario.problems import problems_of, value_at
 from simulator.scenario.yamlfile import LINE_KEY, YamlDoc, load_yaml_file, load_yaml_text, top_level_keys
 
 __all__ = [
+    "WHOLE",
     "is_scenario_file",
     "looks_like_a_story",
     "load_plan",
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 # Keys replaced as a whole by `overrides` (SPEC section 2).
-_WHOLE = {
+WHOLE = {
     ("sources", "latency"),
     ("segments", "rule"),
     ("journeys", "trigger"),
@@ -45,11 +46,11 @@ _WHOLE = {
 
 def merge_overrides(base: Any, over: Any, path: tuple[str, ...] = ()) -> Any:
     """Mappings merge key by key (an empty one changes nothing: `sources: {}` keeps
-    every source); lists, scalars and the keys of `_WHOLE` replace. `null` sets a
+    every source); lists, scalars and the keys of `WHOLE` replace. `null` sets a
     key back to its default (`idempotency_keys: null` clears the guard)."""
     if isinstance(base, dict) and isinstance(over, dict):
         general = (path[0], path[2]) if len(path) == 3 else None
-        if general in _WHOLE:
+        if general in WHOLE:
             return over
         merged = dict(base)
         for key, value in over.items():
@@ -68,7 +69,7 @@ def _exists(data: Any, path: tuple[object, ...]) -> bool:
 def _written_by(overrides: Any, path: tuple[object, ...]) -> bool:
     """Did `overrides` write the merged workspace's value at `path` (as
     `merge_overrides` merges): the path itself, or a value on the way that
-    replaced whole what was there (a scalar, a list, a key of `_WHOLE`)?"""
+    replaced whole what was there (a scalar, a list, a key of `WHOLE`)?"""
     node = overrides
     for depth, key in enumerate(path):
         if not isinstance(node, dict):
@@ -76,7 +77,7 @@ def _written_by(overrides: Any, path: tuple[object, ...]) -> bool:
         if key not in node:
             return False
         node = node[key]
-        if depth == 2 and (path[0], key) in _WHOLE:
+        if depth == 2 and (path[0], key) in WHOLE:
             return True
     return True
 

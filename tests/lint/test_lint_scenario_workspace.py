@@ -27,16 +27,20 @@ def _line_of(path: Path, text: str) -> int:
 
 
 def test_an_empty_mapping_in_overrides_is_said_to_change_nothing(folder: LintFolder) -> None:
-    overrides = {"dedupe": {"idempotency_keys": {}}, "rules": {}, "sources": {"web": {}}}
+    """Only over a mapping the workspace fills: `{}` that adds an entry (an unplanned
+    property, a section the workspace lacks) or is a value replaced whole is no finding."""
+    overrides = {
+        "dedupe": {"idempotency_keys": {}},  # the workspace's guard is kept
+        "sources": {"web": {}},
+        "rules": {},  # the workspace has no rules: nothing kept, nothing said
+        "tracking_plan": {"events": {"order_completed": {"properties": {"gift_note": {}}}}},  # adds a property
+        "segments": {"big": {"rule": {"performed": "order_completed", "where": {}}}},  # a rule is replaced whole
+    }
     path = folder.scenario([ORDER], overrides=overrides)
-    found = sorted((f.rule, f.path, f.message) for f in folder.lint(path).findings if f.rule == "empty-override")
-    assert [(rule, where) for rule, where, _ in found] == [
-        ("empty-override", "overrides.dedupe.idempotency_keys"),
-        ("empty-override", "overrides.rules"),
-        ("empty-override", "overrides.sources.web"),
-    ]
-    assert found[0][2].endswith("write idempotency_keys: null")
-    assert found[1][2].endswith("remove it") and found[2][2].endswith("remove it")
+    found = sorted((f.path, f.message) for f in folder.lint(path).findings if f.rule == "empty-override")
+    assert [where for where, _ in found] == ["overrides.dedupe.idempotency_keys", "overrides.sources.web"]
+    assert found[0][1].endswith("write idempotency_keys: null for none")
+    assert found[1][1].endswith("remove it")
 
 
 def test_segments_added_in_overrides_are_linted_at_their_keys(folder: LintFolder) -> None:

@@ -121,6 +121,8 @@ def fuzz(
         None if seeded else Path(".segsim") / "hypothesis",
     )
     what = ", ".join(names) if names else "all invariants"
+    if asked_all and journey:
+        what += " (split identities included)"
     scope = f", journey {journey}" if journey else ""
     click.echo(f"segsim fuzz {workspace}: {what}{scope}, faults {'on' if faults else 'off'}")
 

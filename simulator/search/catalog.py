@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulator.model.conditions import AttributeTest, Cond, InSegment, Performed, TriggerTest, excluding, walk
+from simulator.model.conditions import All, Any_, AttributeTest, Cond, InSegment, Not, Performed, TriggerTest, walk
 from simulator.model.config import JourneyDef, WorkspaceConfig
 from simulator.model.values import TriggerRef, ValueTest
 from simulator.scenario import schema as s
@@ -106,22 +106,28 @@ def catalog_of(workspace: Path | str | tuple[WorkspaceConfig, s.Workspace]) -> C
 def entry_events(config: WorkspaceConfig, j: JourneyDef) -> list[str]:
     """The events that start a journey: its trigger event, or, for a segment-triggered
     one, those its segment's rule (and the segments that rule reads) requires: a
-    checkout for `cart_abandoners`, whose `not_performed` order it excludes."""
+    checkout for `cart_abandoners`, not the order its `not_performed` excludes (a
+    segment read both ways gives what it requires where it is read positively)."""
     if j.trigger_event is not None:
         return [j.trigger_event]
     rules = {seg.name: seg.rule for seg in config.segments}
-    rule = rules.get(j.trigger_segment or "")
-    excluded = {id(node) for node in excluding(rule, segments=rules)}
     found: list[str] = []
-    stack: list[Cond | None] = [rule]
-    seen: set[str] = set()
+    seen: set[tuple[str, bool]] = set()
+    stack: list[tuple[Cond | None, bool]] = [(rules.get(j.trigger_segment or ""), False)]
     while stack:
-        for node in walk(stack.pop()):
-            if isinstance(node, Performed) and id(node) not in excluded and node.event not in found:
-                found.append(node.event)
-            elif isinstance(node, InSegment) and node.segment not in seen:
-                seen.add(node.segment)
-                stack.append(rules.get(node.segment))
+        cond, negated = stack.pop()
+        if isinstance(cond, Performed):
+            # `count: {eq: 0}` (or `lt: 1`) holds with none: no event enters it
+            none_counts = all(count.ok(0) for count in cond.counts) if cond.counts else False
+            if cond.negative == negated and not none_counts and cond.event not in found:
+                found.append(cond.event)
+        elif isinstance(cond, (All, Any_)):
+            stack += [(item, negated) for item in reversed(cond.items)]
+        elif isinstance(cond, Not):
+            stack.append((cond.item, not negated))
+        elif isinstance(cond, InSegment) and (cond.segment, negated) not in seen:
+            seen.add((cond.segment, negated))
+            stack.append((rules.get(cond.segment), negated))
     return found
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origi
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     WithJsonSchema,
@@ -197,8 +198,16 @@ def _exactly_one(model: BaseModel, heads: tuple[str, ...], what: str) -> None:
 # --------------------------------------------------------------------------- conditions
 
 
+def _whole_number(value: Any) -> Any:
+    """`2.0` where a count is asked is 2, as JSON and the JSON Schema read it (an
+    editor accepts it); `2.5` stays a float and is refused."""
+    if type(value) is float and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
 # A count of events: 0 or more (`count: {eq: -1}` would never hold, `gte: -1` always).
-_Count = Annotated[int, Field(ge=0)]
+_Count = Annotated[int, BeforeValidator(_whole_number), Field(ge=0)]
 # An event, segment or attribute name: never empty.
 _Name = Annotated[str, Field(min_length=1)]
 
@@ -515,7 +524,7 @@ class TimelineStep(Strict):
     properties: dict[str, Any] = Field(default_factory=dict)
     latency: Optional[Duration] = None
     drop: Optional[bool] = None  # true: never arrives; false: arrives whatever the source's drop_rate
-    copies: Optional[Annotated[int, Field(ge=1, le=100)]] = None
+    copies: Optional[Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=100)]] = None
     retry_after: Optional[Duration] = None
     timestamp: Optional[Moment] = None
     event_id: Optional[Union[str, int]] = None
@@ -561,11 +570,11 @@ class Expectation(Strict):
     in_segment: Optional[str] = None
     not_in_segment: Optional[str] = None
     journey: Optional[str] = None
-    entered: Optional[Annotated[int, Field(ge=0)]] = None
+    entered: Optional[_Count] = None
     sent: Optional[list[str]] = None
     exited: Optional[Literal["goal", "stopped_matching", "completed", "merged", "open"]] = None
     within: Optional[Annotated[list[Moment], Field(min_length=2, max_length=2)]] = None
-    profiles: Optional[Annotated[int, Field(ge=0)]] = None
+    profiles: Optional[_Count] = None
     invariant: Optional[InvariantName] = None
     violation: Optional[ViolationKind] = None
     cause: Optional[Cause] = None
@@ -701,7 +710,7 @@ class Scenario(Strict):
     ]
     description: Optional[str] = None
     start: Instant = "2026-01-01T00:00:00Z"
-    seed: int = 0
+    seed: Annotated[int, BeforeValidator(_whole_number)] = 0
     until: Optional[Moment] = None
     workspace: Optional[Union[str, Workspace]] = None
     overrides: Optional[dict[str, Any]] = None

@@ -712,6 +712,24 @@ def test_the_schemas_patterns_spell_their_spaces_out(kind: str) -> None:
     assert not [p for p in map(json.loads, patterns) if "\\s" in p or "\\S" in p]
 
 
+@pytest.mark.parametrize(("written", "valid"), [(2, True), (2.0, True), (2.5, False), (True, False), ("2", False)])
+def test_a_whole_number_written_with_a_fraction_is_a_count_for_check_and_schema(
+    tmp_path: Path, written: Any, valid: bool
+) -> None:
+    """JSON (and so the JSON Schema an editor reads) has one number type: `2.0` is the
+    count 2 for both; `2.5`, `true` and `"2"` are refused by both."""
+    story = {
+        "scenario": "counts",
+        "seed": written,
+        "workspace": {"segments": {"twice": {"rule": {"performed": "go", "count": {"gte": written}}}}},
+        "shoppers": {"ana": {"id": "cus_1"}},
+        "timeline": [{"at": "0m", "who": "ana", "track": "go", "copies": written}],
+        "expect": [{"who": "ana", "profiles": written}],
+    }
+    assert (invoke("check", str(write(tmp_path, "c.yaml", json.dumps(story))))[0] == 0) is valid
+    assert _schema_validator("scenario").is_valid(story) is valid
+
+
 @functools.cache
 def _schema_validator(kind: str) -> Any:
     import jsonschema

@@ -187,5 +187,8 @@ def fuzz(
         # `all` is the default, but under --journey it also asks for split identities
         + (" --invariant all" if asked_all and journey else "".join(f" --invariant {shlex.quote(n)}" for n in names))
     )
+    if report.interrupted:
+        click.echo(f"interrupted in round {report.rounds + 1}: the witnesses above are the rounds before's", err=True)
+        sys.exit(130)
     # as `segsim run`: 2 when an input (a shipped scenario replayed) is invalid, else 1 on any failure
     sys.exit(2 if pinned_invalid else 1 if pinned_failures or report.findings or report.crashes else 0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import signal
+import sys
 import tempfile
 import threading
 import traceback
@@ -72,9 +73,19 @@ class _Interrupts:
             yield
             return
         signal.signal(signal.SIGINT, self._on_sigint)
+        previous_hook = sys.unraisablehook
+
+        def quiet(unraisable: Any) -> None:
+            # The Ctrl-C Python drops inside a gc callback is remembered and raised again:
+            # not also printed as "Exception ignored in ... Traceback".
+            if not (self.pressed and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+                previous_hook(unraisable)
+
+        sys.unraisablehook = quiet
         try:
             yield
         finally:
+            sys.unraisablehook = previous_hook
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
@@ -146,6 +157,7 @@ class FuzzReport:
     findings: list[Finding] = field(default_factory=list)
     crashes: list[Crash] = field(default_factory=list)
     pinned: list[Pinned] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C after a round had found something: what it found is kept
 
 
 class FoundViolation(Exception):
@@ -334,8 +346,15 @@ def _search(options: FuzzOptions, catalog: Catalog) -> FuzzReport:
     seen: dict[str, list[Violation]] = {}
     budget = options.max_examples
     for round_no in range(_MAX_ROUNDS):
+        try:
+            calls, failures = _round(catalog, options, excluded, budget, round_no, seen)
+        except KeyboardInterrupt:
+            if not report.findings:
+                raise
+            # A CI job's timeout, a Ctrl-C: the failures the rounds before found are written.
+            report.interrupted = True
+            break
         report.rounds += 1
-        calls, failures = _round(catalog, options, excluded, budget, round_no, seen)
         report.examples += calls
         new = 0
         for exc in failures:

@@ -200,14 +200,15 @@ def _exactly_one(model: BaseModel, heads: tuple[str, ...], what: str) -> None:
 
 def _whole_number(value: Any) -> Any:
     """`2.0` where a count is asked is 2, as JSON and the JSON Schema read it (an
-    editor accepts it); `2.5` stays a float and is refused."""
-    if type(value) is float and value.is_integer() and abs(value) < 2**53:
+    editor accepts it); `2.5` stays a float and is refused. (Placed after `Field` in
+    an `Annotated`, so that the schema keeps its `minimum` and `maximum`.)"""
+    if type(value) is float and value.is_integer():
         return int(value)
     return value
 
 
 # A count of events: 0 or more (`count: {eq: -1}` would never hold, `gte: -1` always).
-_Count = Annotated[int, BeforeValidator(_whole_number), Field(ge=0)]
+_Count = Annotated[int, Field(ge=0), BeforeValidator(_whole_number)]
 # An event, segment or attribute name: never empty.
 _Name = Annotated[str, Field(min_length=1)]
 
@@ -524,7 +525,7 @@ class TimelineStep(Strict):
     properties: dict[str, Any] = Field(default_factory=dict)
     latency: Optional[Duration] = None
     drop: Optional[bool] = None  # true: never arrives; false: arrives whatever the source's drop_rate
-    copies: Optional[Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=100)]] = None
+    copies: Optional[Annotated[int, Field(ge=1, le=100), BeforeValidator(_whole_number)]] = None
     retry_after: Optional[Duration] = None
     timestamp: Optional[Moment] = None
     event_id: Optional[Union[str, int]] = None
@@ -542,7 +543,7 @@ class TimelineStep(Strict):
         return self
 
 
-# The keys that make an expectation one kind or another: each has one set of them (`_shape`).
+# The keys that make an expectation one kind or another (`kind()`), for the JSON Schema.
 _EXPECTATION_HEADS = (
     ("segment", "members"),
     ("in_segment",),
@@ -656,13 +657,17 @@ _EXPECTATION_KEYS = {
 _JOINERS = {"\u200c", "\u200d"}
 
 
+def _hidden(c: str) -> bool:
+    """A character a scenario name may not hold: a control, separator or format
+    character but the joiners (Unicode's own categories, as the running Python knows them)."""
+    return unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in _JOINERS
+
+
 def _hidden_ranges() -> str:
     """What `_named` refuses, as a regex class body for editors: every control,
     separator and format character of the Basic Multilingual Plane but the joiners
     (an editor's regex reads one UTF-16 unit at a time; `_named` is the judge above it)."""
-    codes = [
-        c for c in range(0x10000) if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp") and chr(c) not in _JOINERS
-    ]
+    codes = [c for c in range(0x10000) if _hidden(chr(c))]
     ranges: list[tuple[int, int]] = []
     for c in codes:
         if ranges and ranges[-1][1] == c - 1:
@@ -691,7 +696,7 @@ class _NameSchema:
 def _named(value: str) -> str:
     if not value.strip():
         raise ValueError("a scenario needs a name: it is how runs, reports and pytest ids name it")
-    hidden = [c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in _JOINERS]
+    hidden = [c for c in value if _hidden(c)]
     if hidden:
         raise ValueError(
             f"a scenario name is one line of printable text (it is printed in terminals, reports and "

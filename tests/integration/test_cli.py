@@ -712,7 +712,9 @@ def test_the_schemas_patterns_spell_their_spaces_out(kind: str) -> None:
     assert not [p for p in map(json.loads, patterns) if "\\s" in p or "\\S" in p]
 
 
-@pytest.mark.parametrize(("written", "valid"), [(2, True), (2.0, True), (2.5, False), (True, False), ("2", False)])
+@pytest.mark.parametrize(
+    ("written", "valid"), [(2, True), (2.0, True), (1e20, False), (2.5, False), (True, False), ("2", False), (0, False)]
+)
 def test_a_whole_number_written_with_a_fraction_is_a_count_for_check_and_schema(
     tmp_path: Path, written: Any, valid: bool
 ) -> None:
@@ -728,6 +730,10 @@ def test_a_whole_number_written_with_a_fraction_is_a_count_for_check_and_schema(
     }
     assert (invoke("check", str(write(tmp_path, "c.yaml", json.dumps(story))))[0] == 0) is valid
     assert _schema_validator("scenario").is_valid(story) is valid
+    # the bounds are the schema's too (`copies: 0`, 1e20 copies, a count of -1)
+    assert not _schema_validator("scenario").is_valid(
+        {**story, "seed": 1, "timeline": [{"at": "0m", "who": "ana", "track": "go", "copies": 0}]}
+    )
 
 
 @functools.cache

@@ -117,9 +117,12 @@ def entry_events(config: WorkspaceConfig, j: JourneyDef) -> list[str]:
     while stack:
         cond, negated = stack.pop()
         if isinstance(cond, Performed):
-            # `count: {eq: 0}` (or `lt: 1`) holds with none: no event enters it
-            none_counts = all(count.ok(0) for count in cond.counts) if cond.counts else False
-            if cond.negative == negated and not none_counts and cond.event not in found:
+            # Held as written (not under a `not`) or made false by one: does it need the event?
+            # `performed` needs one unless its count holds with none (`count: {eq: 0}`), and made
+            # false it needs one only then; `not_performed` needs one only when made false.
+            none_counts = bool(cond.counts) and all(count.ok(0) for count in cond.counts)
+            needs = (not negated) != none_counts if not cond.negative else negated
+            if needs and cond.event not in found:
                 found.append(cond.event)
         elif isinstance(cond, (All, Any_)):
             stack += [(item, negated) for item in reversed(cond.items)]

@@ -121,8 +121,8 @@ def fuzz(
         None if seeded else Path(".segsim") / "hypothesis",
     )
     what = ", ".join(names) if names else "all invariants"
-    if asked_all and journey:
-        what += " (split identities included)"
+    if journey:  # split identities name no journey: only an explicit `all` (or their own name) asks for them
+        what += " (split identities included)" if asked_all else "" if names else " (split identities left out)"
     scope = f", journey {journey}" if journey else ""
     click.echo(f"segsim fuzz {workspace}: {what}{scope}, faults {'on' if faults else 'off'}")
 

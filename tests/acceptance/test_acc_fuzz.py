@@ -426,6 +426,8 @@ def test_journey_keeps_split_identities_when_the_invariants_ask_for_them(
     result = _fuzz(workspace, tmp_path / "o", "--seed", "2", "--faults", "--journey", "cart_recovery", *args)
     assert ("split_identity" in {kind for _, kind, _, _ in _found(result)}) is splits, result.output
     assert ("--invariant all" in result.output.split("reproduce this search:", 1)[1]) is bool(invariants)
+    header = result.output.splitlines()[0]
+    assert ("(split identities included)" if splits else "(split identities left out)") in header
 
 
 def test_journey_limits_the_failures_to_that_journey(tmp_path: Path) -> None:

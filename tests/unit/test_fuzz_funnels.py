@@ -21,6 +21,7 @@ segments:
   both_ways: {rule: {all: [{in_segment: browsers}, {not: {in_segment: browsers}}]}}
   browsers: {rule: {performed: product_viewed}}
   never_viewed: {rule: {performed: product_viewed, count: {eq: 0}}}
+  viewed_once_at_least: {rule: {not: {performed: product_viewed, count: {eq: 0}}}}
   nested: {rule: {any: [{in_segment: abandoners}, {attribute: vip, eq: true}]}}
 journeys:
   by_event: {trigger: {event: checkout_started}, goal: {performed: order_completed}, steps: [{send: a}]}
@@ -28,6 +29,7 @@ journeys:
   by_negation: {trigger: {segment: not_buyers}, steps: [{send: a}]}
   by_both: {trigger: {segment: both_ways}, steps: [{send: a}]}
   by_zero: {trigger: {segment: never_viewed}, steps: [{send: a}]}
+  by_not_zero: {trigger: {segment: viewed_once_at_least}, steps: [{send: a}]}
   by_nested: {trigger: {segment: nested}, steps: [{send: a}]}
 """
 
@@ -42,5 +44,6 @@ def test_entry_events_of_event_and_segment_triggered_journeys(tmp_path: Path) ->
     assert entry_events(config, journeys["by_negation"]) == []  # only an order it excludes
     assert entry_events(config, journeys["by_both"]) == ["product_viewed"]  # required where read positively
     assert entry_events(config, journeys["by_zero"]) == []  # a count of zero holds with none
+    assert entry_events(config, journeys["by_not_zero"]) == ["product_viewed"]  # not none: at least one
     assert entry_events(config, journeys["by_nested"]) == ["checkout_started"]
     assert ("checkout_started", "order_completed") in catalog_of(path).funnels

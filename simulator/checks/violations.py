@@ -142,17 +142,19 @@ class _Finder(MissedEntries):
             return "name_mismatch", f"it is named {send.name!r}, the rule waits for {target.event!r}"
         if target is not None and not tests_pass(target.where, send.properties, r.trigger_props, self.ws.coerce):
             return "type_mismatch", "its properties match only when read as numbers"
-        reset = self.later_after_event(j, role, send, at)
+        later = self.later_after_events(j, role, send, at)
+        hiding = next((s for s in later if self.would_reset(s, first, at, after, run_at)), None)
         moot = (
             f" (consulted, it would not have ended the run either: the {role} reads only events after the latest "
-            f"{reset.name}, and another {reset.name} was sent at {self.t(reset.at)})"
-            if reset is not None and self.would_reset(reset, first, at, after, run_at)
+            f"{hiding.name}, and another {hiding.name} was sent at {self.t(hiding.at)})"
+            if hiding is not None
             else ""
         )
         if role == "goal" and not j.exits_on_goal:
             return "exit_setting", f"exit: {j.exit} never consults the goal{moot}"
         if role == "filter" and not j.exits_on_stop_matching:
             return "exit_setting", f"exit: {j.exit} never re-tests the filter{moot}"
+        reset = hiding or next(iter(later), None)
         if reset is not None:
             return "other", (
                 f"it arrived in time on the run's profile, but the {role} reads only events after the latest "
@@ -239,22 +241,19 @@ class _Finder(MissedEntries):
                 return True
         return False
 
-    def later_after_event(self, j: JourneyDef, role: str, send: Send, at: int) -> Send | None:
-        """A send of the shopper's, after `send` and by `at`, of the event an
-        `after:` of the rule waiting for `send` names: it moved that rule's
-        horizon past `send`."""
+    def later_after_events(self, j: JourneyDef, role: str, send: Send, at: int) -> list[Send]:
+        """The shopper's sends, after `send` and by `at`, of the event an `after:` of
+        the rule waiting for `send` names (in send order): each may have moved that
+        rule's horizon past `send`."""
         target = self.rule_for(j, role, send)
         if target is None or target.after is None:
-            return None
+            return []
         after = fold_name(target.after)
-        return next(
-            (
-                s
-                for s in self.shopper_tracks(send.shopper or "")
-                if (send.at, send.seq) < (s.at, s.seq) and s.at <= at and fold_name(s.name or "") == after
-            ),
-            None,
-        )
+        return [
+            s
+            for s in self.shopper_tracks(send.shopper or "")
+            if (send.at, send.seq) < (s.at, s.seq) and s.at <= at and fold_name(s.name or "") == after
+        ]
 
     # ------------------------------------------------------------ duplicates, splits
 

@@ -317,8 +317,7 @@ def create_app(
             else:
                 strict = request.headers.get("x-strict-mode", "") == "1"
                 machine = clock.machine()
-                call = BROWSER_ROUTES.get(parts[1], parts[1])
-                ops = pipeline_ops(call, body, strict, keep_later_stamps=machine is not None, machine=machine)
+                ops = pipeline_ops(BROWSER_ROUTES.get(parts[1], parts[1]), body, strict, machine=machine)
         except RouteNotFound:
             return _not_found(method, path)
         except ApiError as exc:

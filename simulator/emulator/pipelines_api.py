@@ -208,12 +208,11 @@ def _stamped_here(timestamp: str, machine: tuple[int, int]) -> str | None:
     return datetime.fromtimestamp(machine_ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
-def pipeline_ops(
-    route: str, body: Any, strict: bool, keep_later_stamps: bool = False, machine: tuple[int, int] | None = None
-) -> list[dict[str, Any]]:
+def pipeline_ops(route: str, body: Any, strict: bool, machine: tuple[int, int] | None = None) -> list[dict[str, Any]]:
     """Operations for one request to `/v1/{route}`. A call's `sentAt` (its own,
     else its batch's, else, given `machine`, the one `_stamped_here` reads) is
-    read as `_stamp_sent_at` says.
+    read as `_stamp_sent_at` says; `machine` (the clock is not the machine's)
+    also keeps a timestamp later than its `sentAt`.
 
     Non-strict: invalid calls become `drop` operations. Strict: raises
     ApiError(400) carrying the drops as `ops`, so the caller can record them."""
@@ -246,7 +245,7 @@ def pipeline_ops(
             if sent_at is None and machine is not None and "timestamp" in op:
                 sent_at = _stamped_here(msg["timestamp"], machine)
             if sent_at is not None and "timestamp" in op:
-                _stamp_sent_at(op, sent_at, msg["timestamp"], keep_later_stamps)
+                _stamp_sent_at(op, sent_at, msg["timestamp"], keep_later_stamps=machine is not None)
             ops.append(op)
         except ApiError as exc:
             errors.append(f"{where}: {exc.message}")

@@ -4,7 +4,9 @@ workspace rules. A segment added in the overrides, a rule replaced there, a
 source made slower there: each is a finding of the scenario, located in the
 scenario file at the override that makes it (the rule's own key, else the
 setting it follows from, else the `overrides:` key). What the base workspace
-already reports on its own is not repeated for each scenario."""
+already reports on its own is not repeated for each scenario. An empty mapping
+in the overrides over one the workspace fills, which changes nothing, is
+`empty-override`."""
 
 from __future__ import annotations
 

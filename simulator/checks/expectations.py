@@ -130,6 +130,8 @@ def _check(
         runs = _runs_of(outcome, who, journey, e.at)
         lo, hi = e.within if e.within else (-(2**62), 2**62)
         span = f" within [{t(lo)}, {t(hi)}]" if e.within else ""
+        if e.at is not None and e.get("exited") is None:
+            span += f" by {t(e.at)}"  # runs and messages counted up to `at`
         if e.get("entered") is not None:
             chosen = [r for r in runs if lo <= r.entered_at <= hi]
             want = e.get("entered")

@@ -225,7 +225,7 @@ def flat_record(record: dict[str, Any]) -> dict[str, Any]:
     dotted keys, `properties.value`, `attributes.vip`, as a rule's paths do,
     and a list holding mappings numbered ones, `properties.items[0].category`.
     A key that holds a dot or a bracket itself is quoted, `properties["a.b"]`,
-    so that it never overwrites the nested `a: {b: ...}`. A list of plain
+    so that it never overwrites the nested `a: {b: ...}`, as is an empty key. A list of plain
     values stays one value; an empty mapping is null."""
     out: dict[str, Any] = {}
 
@@ -233,7 +233,8 @@ def flat_record(record: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, dict):
             for key, inner in value.items():
                 key = str(key)
-                put(f"{prefix}[{json.dumps(key)}]" if _NEEDS_QUOTES.search(key) else f"{prefix}.{key}", inner)
+                quoted = not key or _NEEDS_QUOTES.search(key)  # an empty key too: `properties[""]`
+                put(f"{prefix}[{json.dumps(key)}]" if quoted else f"{prefix}.{key}", inner)
             if not value:
                 out[prefix] = None
         elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):

@@ -160,6 +160,8 @@ def _describe(r: dict[str, Any]) -> str:
         copy = f" (copy {r['copy']})" if r.get("copy", 1) > 1 else ""
         return f"{what} from {who} arrived{copy}, {format_duration(r.get('latency_s', 0))} after it was sent"
     if k == "dropped":
+        if r.get("call") == "merge":  # from no shopper: its `sent` line names the profiles
+            return "merge call was dropped: it never arrives"
         return f"{r.get('event') or r.get('call')} from {who} was dropped: it never arrives"
     if k == "duplicate_ignored":
         return f"{r.get('event')} from {who} ignored as a duplicate ({r.get('reason')})"

@@ -271,6 +271,27 @@ expect:
     assert "the story that decided it: none yet (nothing it reads had happened by then)" in out
 
 
+def test_counts_at_an_instant_say_by_when_and_a_dropped_merge_names_no_shopper(tmp_path: Path) -> None:
+    text = """
+scenario: by when
+workspace:
+  journeys: {j: {trigger: {event: go}, steps: [{wait: 10m}, {send: m}]}}
+shoppers: {ana: {id: cus_1}}
+timeline:
+  - {at: 0m, who: ana, source: backend, track: go}
+  - {at: 1m, merge: {primary: {id: cus_1}, secondary: {email: x@example.com}}, drop: true}
+expect:
+  - {at: 5m, who: ana, journey: j, sent: [m], within: [0m, 1h]}
+  - {at: 5m, who: ana, journey: j, entered: 2}
+"""
+    path = str(write(tmp_path, "by.yaml", text))
+    code, out = invoke("run", path)
+    assert code == 1
+    assert "expected: j sent ana ['m'] within [+0h00m, +1h00m] by +0h05m" in out  # m went out at 10m, after `at`
+    assert "expected: ana entered j 2 time(s) by +0h05m" in out
+    assert "merge call was dropped: it never arrives" in invoke("timeline", path)[1]
+
+
 def test_a_story_that_never_ends_is_an_invalid_scenario_for_every_command_that_runs_it(tmp_path: Path) -> None:
     story = str(ROOT / "tests" / "unit" / "stories" / "never_ends.yaml")
     workspace = str(ROOT / "fixtures" / "workspaces" / "dtc_store.yaml")
@@ -1030,11 +1051,12 @@ def test_a_pipe_given_as_the_workspace_is_named_as_such_and_not_read(tmp_path: P
 
 
 def test_timeline_json_quotes_a_key_that_holds_a_dot_rather_than_overwrite_the_nested_one(tmp_path: Path) -> None:
-    story = PASSING.replace("track: go}", 'track: go, properties: {"a.b": 1, a: {b: 2}, "x[0]": 3}}')
+    story = PASSING.replace("track: go}", 'track: go, properties: {"a.b": 1, a: {b: 2}, "x[0]": 3, "": 4}}')
     code, out = invoke("timeline", "--json", str(write(tmp_path, "dots.yaml", story)))
     assert code == 0, out
     sent = next(r for r in json.loads(out) if r["kind"] == "sent")
     assert (sent['properties["a.b"]'], sent["properties.a.b"], sent['properties["x[0]"]']) == (1, 2, 3)
+    assert sent['properties[""]'] == 4 and "properties." not in sent  # an empty key is quoted too
 
 
 @pytest.mark.parametrize("command", [["run"], ["check"], ["gate", str(WORKSPACE)]])

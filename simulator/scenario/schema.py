@@ -207,6 +207,8 @@ def _whole_number(value: Any) -> Any:
     return value
 
 
+# An identifier or event id: text, or a whole number (`2.0` is 2, as for a count).
+_TextOrWhole = Annotated[Union[str, int], BeforeValidator(_whole_number)]
 # A count of events: 0 or more (`count: {eq: -1}` would never hold, `gte: -1` always).
 _Count = Annotated[int, Field(ge=0), BeforeValidator(_whole_number)]
 # An event, segment or attribute name: never empty.
@@ -472,7 +474,7 @@ class Workspace(Strict):
 
 
 class Shopper(Strict):
-    id: Optional[Union[str, int]] = None
+    id: Optional[_TextOrWhole] = None
     email: Optional[str] = None
     description: Optional[str] = None
 
@@ -495,7 +497,7 @@ _PERSON_REF_KINDS = ("id", "email", "cio_id")
 
 class PersonRef(Strict):
     model_config = ConfigDict(json_schema_extra=_one_of(*_PERSON_REF_KINDS))
-    id: Optional[Union[str, int]] = None
+    id: Optional[_TextOrWhole] = None
     email: Optional[str] = None
     cio_id: Optional[str] = None
 
@@ -528,7 +530,7 @@ class TimelineStep(Strict):
     copies: Optional[Annotated[int, Field(ge=1, le=100), BeforeValidator(_whole_number)]] = None
     retry_after: Optional[Duration] = None
     timestamp: Optional[Moment] = None
-    event_id: Optional[Union[str, int]] = None
+    event_id: Optional[_TextOrWhole] = None
     reset: bool = False
 
     @model_validator(mode="after")

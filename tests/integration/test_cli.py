@@ -745,8 +745,8 @@ def test_a_whole_number_written_with_a_fraction_is_a_count_for_check_and_schema(
         "scenario": "counts",
         "seed": written,
         "workspace": {"segments": {"twice": {"rule": {"performed": "go", "count": {"gte": written}}}}},
-        "shoppers": {"ana": {"id": "cus_1"}},
-        "timeline": [{"at": "0m", "who": "ana", "track": "go", "copies": written}],
+        "shoppers": {"ana": {"id": "cus_1"}, "ben": {"id": written}},  # an id may be a whole number too
+        "timeline": [{"at": "0m", "who": "ana", "track": "go", "copies": written, "event_id": written}],
         "expect": [{"who": "ana", "profiles": written}],
     }
     assert (invoke("check", str(write(tmp_path, "c.yaml", json.dumps(story))))[0] == 0) is valid

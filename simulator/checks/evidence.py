@@ -404,7 +404,7 @@ class Evidence:
 
     @cached_property
     def segment_rules(self) -> dict[str, Cond]:
-        return {seg.name: seg.rule for seg in self.ws.segments}
+        return self.ws.segment_rules()
 
 
 def single_performed(goal: Cond | None) -> TypeGuard[Performed]:

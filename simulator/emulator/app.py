@@ -97,16 +97,19 @@ def _v1_route_exists(method: str, rest: list[str]) -> bool:
     )
 
 
+def _pipelines_call(parts: list[str]) -> str:
+    """The Pipelines call a `/v1/...` path names (the browser SDK's `t` is `track`)."""
+    return BROWSER_ROUTES.get(parts[1], parts[1]) if len(parts) == 2 else ""
+
+
 def _api_of(method: str, parts: list[str]) -> tuple[str, int] | None:
     """Which API a request is for, and its body limit; None for no route."""
     if parts[:2] == ["api", "v1"] and _v1_route_exists(method, parts[2:]):
         return "track_v1", TRACK_V1_BYTES
     if parts[:2] == ["api", "v2"] and method == "POST" and parts[2:] in (["entity"], ["batch"]):
         return "track_v2", BATCH_BYTES if parts[2] == "batch" else CALL_BYTES
-    if parts[:1] == ["v1"] and method == "POST" and len(parts) == 2:
-        route = BROWSER_ROUTES.get(parts[1], parts[1])
-        if route in (*PIPELINE_CALLS, "batch"):
-            return "pipelines", BATCH_BYTES if route == "batch" else CALL_BYTES
+    if parts[:1] == ["v1"] and method == "POST" and (call := _pipelines_call(parts)) in (*PIPELINE_CALLS, "batch"):
+        return "pipelines", BATCH_BYTES if call == "batch" else CALL_BYTES
     return None
 
 
@@ -317,7 +320,7 @@ def create_app(
             else:
                 strict = request.headers.get("x-strict-mode", "") == "1"
                 machine = clock.machine()
-                ops = pipeline_ops(BROWSER_ROUTES.get(parts[1], parts[1]), body, strict, machine=machine)
+                ops = pipeline_ops(_pipelines_call(parts), body, strict, machine=machine)
         except RouteNotFound:
             return _not_found(method, path)
         except ApiError as exc:

@@ -10,7 +10,6 @@ request is answered 400 and none of its calls is applied. The dedupe id is
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from simulator.model.calls import in_batch_context
@@ -156,9 +155,9 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _sent_at(msg: Any, body: Any) -> str | None:
-    """The `sentAt` a call was sent with: its own, else its batch's; one that
-    cannot be read is ignored, as a missing one is."""
+def _sent_at(msg: Any, body: Any) -> int | None:
+    """The `sentAt` a call was sent with, in milliseconds: its own, else its batch's;
+    one that cannot be read is ignored, as a missing one is."""
     for holder in (msg, body):
         value = holder.get("sentAt") if isinstance(holder, dict) else None
         if value is not None:
@@ -166,11 +165,11 @@ def _sent_at(msg: Any, body: Any) -> str | None:
                 iso_timestamp(value, "sentAt")
             except ApiError:
                 continue  # unreadable: as if missing, so the batch's own is read
-            return str(value)
+            return instant_millis(value, naive_utc=True)
     return None
 
 
-def _stamp_sent_at(op: dict[str, Any], sent_at: str, timestamp: str, keep_later_stamps: bool) -> None:
+def _stamp_sent_at(op: dict[str, Any], sent_ms: int, timestamp: str, keep_later_stamps: bool) -> None:
     """Record the call's `sentAt` on the timestamp's own scale: `sentAt - timestamp`
     in whole seconds, measured in milliseconds and cut toward zero (two calls
     stamped the same time before they were sent keep one gap, whichever side of
@@ -181,7 +180,7 @@ def _stamp_sent_at(op: dict[str, Any], sent_at: str, timestamp: str, keep_later_
     was written on the emulator's clock by a test stamping an event in virtual
     time: a client stamps its default timestamp before it sends, never after.
     It is kept as sent: no `sent_at` is logged, so a replay reads it the same way."""
-    gap_ms = instant_millis(sent_at, naive_utc=True) - instant_millis(timestamp, naive_utc=True)
+    gap_ms = sent_ms - instant_millis(timestamp, naive_utc=True)
     if keep_later_stamps and gap_ms < 0:
         return
     op["sent_at"] = op["timestamp"] + int(gap_ms / 1000)
@@ -192,8 +191,8 @@ def _stamp_sent_at(op: dict[str, Any], sent_at: str, timestamp: str, keep_later_
 _JUST_STAMPED_MS = 300_000
 
 
-def _stamped_here(timestamp: str, machine: tuple[int, int]) -> str | None:
-    """The `sentAt` of a call that carries none (the official Node client sends
+def _stamped_here(timestamp: str, machine: tuple[int, int]) -> int | None:
+    """The `sentAt` (in milliseconds) of a call that carries none (the official Node client sends
     none), when its timestamp was stamped by a client on this machine: while
     the emulator's clock is not the machine's (`machine`: the machine's now in
     milliseconds, the emulator's in seconds), a timestamp of the machine's last
@@ -205,7 +204,7 @@ def _stamped_here(timestamp: str, machine: tuple[int, int]) -> str | None:
         return None
     if abs(stamp_ms - ours * 1000) <= _JUST_STAMPED_MS:
         return None  # as near the emulator's clock: the two cannot be told apart, and it is kept
-    return datetime.fromtimestamp(machine_ms / 1000, UTC).isoformat(timespec="milliseconds")
+    return machine_ms
 
 
 def pipeline_ops(route: str, body: Any, strict: bool, machine: tuple[int, int] | None = None) -> list[dict[str, Any]]:

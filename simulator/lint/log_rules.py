@@ -32,7 +32,14 @@ TOO_OLD = 72 * 3600  # SPEC 17: a timestamp more than 72 hours before its arriva
 __all__ = ["LISTED_VALUES", "MAX_LINE_CHARS", "LogLint", "bounded_lines", "lint_log", "open_log"]
 
 _LISTED_MALFORMED = 10
-_V2_KEYS = {"event": "name", "properties": "attributes"}
+_V2_KEYS = {"event": "name", "properties": "attributes"}  # a Track API v2 operation's own keys
+
+
+def _key(call: LoggedCall, key: str) -> str:
+    """A finding's path key as the line writes it (`attributes` on a v2 operation)."""
+    return _V2_KEYS.get(key, key) if call.shape == "track-v2" else key
+
+
 LISTED_VALUES = 100  # distinct repeated unique_by values listed per event and file; later ones fold
 MAX_LINE_CHARS = 16 * 1024 * 1024
 
@@ -205,16 +212,13 @@ class LogLint:
             return
         name = call.name
 
-        # A v2 operation names its event `name` and its properties `attributes`: paths say its keys.
-        keys = _V2_KEYS if call.shape == "track-v2" else {}
-
         def report(
             rule: str, severity: Severity, message: str, detail: tuple[str, ...], key: tuple[object, ...]
         ) -> None:
-            path = (keys.get(detail[0], detail[0]), *detail[1:]) if detail else detail
+            path = (_key(call, detail[0]), *detail[1:]) if detail else detail
             self.add(rule, severity, number, message, ".".join(path), key)
 
-        self.names.seen(name, self.file, number, "name" if call.shape == "track-v2" else "event")
+        self.names.seen(name, self.file, number, _key(call, "event"))
         if self.plan.defined:
             check_event(self.plan, name, call.properties, call.is_client, report)
             self.unique_value(number, call)
@@ -308,7 +312,7 @@ class LogLint:
             WARNING if guarded else ERROR,
             number,
             message,
-            f"{'attributes' if call.shape == 'track-v2' else 'properties'}.{unique_by}",
+            f"{_key(call, 'properties')}.{unique_by}",
             key=key,
         )
 

@@ -211,24 +211,34 @@ def excluding(
     cond: Cond | None,
     negated: bool = False,
     segments: Mapping[str, Cond] | None = None,
-    seen: frozenset[str] = frozenset(),
+    seen: frozenset[tuple[str, bool]] = frozenset(),
 ) -> Iterator[Performed]:
     """The event tests a matching event makes false: `not_performed` clauses,
-    and `performed` ones under a `not` (`{not: {performed: order}}` excludes an
-    order as `{not_performed: order}` does; `{not: {not_performed: order}}`
-    requires one). Given `segments` (name -> rule), those of the rules of the
-    segments it reads too (`in_segment: abandoners` excludes what the
-    abandoners' rule excludes; under a `not`, what it requires)."""
+    `performed` ones that hold with none and not with one (`count: {eq: 0}`), and
+    under a `not` those that need an event to hold (`{not: {performed: order}}`
+    excludes an order as `{not_performed: order}` does; `{not: {not_performed:
+    order}}` requires one). Given `segments` (name -> rule), those of the rules of
+    the segments it reads too (`in_segment: abandoners` excludes what the
+    abandoners' rule excludes; under a `not`, what it requires). With `negated`
+    the tests it yields are those that require their event."""
     if isinstance(cond, Performed):
-        if cond.negative != negated:
+        # Held with n matching events? One event turns a test false when it held with none
+        # and not with one (`not_performed`, `count: {eq: 0}`, not `count: {lt: 2}`); a test
+        # needs an event to hold when it does not hold with none.
+        def holds(n: int) -> bool:
+            if cond.negative:
+                return n == 0
+            return all(count.ok(n) for count in cond.counts) if cond.counts else n >= 1
+
+        if (holds(0) and not holds(1)) if not negated else not holds(0):
             yield cond
     elif isinstance(cond, (All, Any_)):
         for item in cond.items:
             yield from excluding(item, negated, segments, seen)
     elif isinstance(cond, Not):
         yield from excluding(cond.item, not negated, segments, seen)
-    elif isinstance(cond, InSegment) and segments is not None and cond.segment not in seen:
-        yield from excluding(segments.get(cond.segment), negated, segments, seen | {cond.segment})
+    elif isinstance(cond, InSegment) and segments is not None and (cond.segment, negated) not in seen:
+        yield from excluding(segments.get(cond.segment), negated, segments, seen | {(cond.segment, negated)})
 
 
 # ---------------------------------------------------------------- compiled

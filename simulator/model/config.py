@@ -182,6 +182,10 @@ class WorkspaceConfig:
     def but(self, **changes: Any) -> WorkspaceConfig:
         return replace(self, **changes)
 
+    def segment_rules(self) -> dict[str, Cond]:
+        """Each segment's rule by its name."""
+        return {seg.name: seg.rule for seg in self.segments}
+
     def conditions(self) -> Iterator[Cond]:
         """Every condition of the workspace: segment rules, then each journey's
         filter, goal and the conditions of its steps."""

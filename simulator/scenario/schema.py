@@ -545,27 +545,28 @@ class TimelineStep(Strict):
         return self
 
 
-# The keys that make an expectation one kind or another (`kind()`), for the JSON Schema.
+# The key that makes an expectation one kind or another, first that is given (`kind()`);
+# the JSON Schema asks for one of them (a segment's members with it).
 _EXPECTATION_HEADS = (
-    ("segment", "members"),
-    ("in_segment",),
-    ("not_in_segment",),
-    ("journey",),
-    ("profiles",),
-    ("invariant",),
-    ("violation",),
+    ("violation", "violation"),
+    ("invariant", "invariant"),
+    ("segment", "segment"),
+    ("member", "in_segment"),
+    ("member", "not_in_segment"),
+    ("journey", "journey"),
+    ("profiles", "profiles"),
 )
 
 
+def _one_kind() -> dict[str, Any]:
+    """The JSON Schema of "one of the heads" (a key written `null` is one left out)."""
+    groups = [[head, "members"] if head == "segment" else [head] for _, head in _EXPECTATION_HEADS]
+    given = [{"required": keys, "properties": {k: {"not": {"type": "null"}} for k in keys}} for keys in groups]
+    return {"anyOf": given}
+
+
 class Expectation(Strict):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "anyOf": [
-                {"required": list(heads), "properties": {head: {"not": {"type": "null"}} for head in heads}}
-                for heads in _EXPECTATION_HEADS
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra=_one_kind())
     at: Optional[Moment] = None
     segment: Optional[str] = None
     members: Optional[list[str]] = None
@@ -629,19 +630,7 @@ class Expectation(Strict):
         return self
 
     def kind(self) -> str:
-        if self.violation is not None:
-            return "violation"
-        if self.invariant is not None:
-            return "invariant"
-        if self.segment is not None:
-            return "segment"
-        if self.in_segment is not None or self.not_in_segment is not None:
-            return "member"
-        if self.journey is not None:
-            return "journey"
-        if self.profiles is not None:
-            return "profiles"
-        return "unknown"
+        return next((kind for kind, head in _EXPECTATION_HEADS if getattr(self, head) is not None), "unknown")
 
 
 _EXPECTATION_KEYS = {

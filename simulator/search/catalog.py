@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulator.model.conditions import All, Any_, AttributeTest, Cond, InSegment, Not, Performed, TriggerTest, walk
+from simulator.model.conditions import AttributeTest, Cond, Performed, TriggerTest, excluding, walk
 from simulator.model.config import JourneyDef, WorkspaceConfig
 from simulator.model.values import TriggerRef, ValueTest
 from simulator.scenario import schema as s
@@ -110,28 +110,9 @@ def entry_events(config: WorkspaceConfig, j: JourneyDef) -> list[str]:
     segment read both ways gives what it requires where it is read positively)."""
     if j.trigger_event is not None:
         return [j.trigger_event]
-    rules = {seg.name: seg.rule for seg in config.segments}
-    found: list[str] = []
-    seen: set[tuple[str, bool]] = set()
-    stack: list[tuple[Cond | None, bool]] = [(rules.get(j.trigger_segment or ""), False)]
-    while stack:
-        cond, negated = stack.pop()
-        if isinstance(cond, Performed):
-            # Held as written (not under a `not`) or made false by one: does it need the event?
-            # `performed` needs one unless its count holds with none (`count: {eq: 0}`), and made
-            # false it needs one only then; `not_performed` needs one only when made false.
-            none_counts = bool(cond.counts) and all(count.ok(0) for count in cond.counts)
-            needs = (not negated) != none_counts if not cond.negative else negated
-            if needs and cond.event not in found:
-                found.append(cond.event)
-        elif isinstance(cond, (All, Any_)):
-            stack += [(item, negated) for item in reversed(cond.items)]
-        elif isinstance(cond, Not):
-            stack.append((cond.item, not negated))
-        elif isinstance(cond, InSegment) and (cond.segment, negated) not in seen:
-            seen.add((cond.segment, negated))
-            stack.append((rules.get(cond.segment), negated))
-    return found
+    rules = config.segment_rules()
+    required = excluding(rules.get(j.trigger_segment or ""), negated=True, segments=rules)
+    return list(dict.fromkeys(test.event for test in required))
 
 
 def _funnels(config: WorkspaceConfig) -> tuple[tuple[str, str], ...]:

@@ -365,6 +365,17 @@ def test_a_filter_excludes_what_the_segments_it_reads_exclude(
     assert found(judge(text)) == [("ghost_abandon", "ana", cause)]
 
 
+@pytest.mark.parametrize(
+    ("counted", "ghosts"), [("{eq: 0}", [("ghost_abandon", "ana", "late_arrival")]), ("{lt: 2}", [])]
+)
+def test_a_count_one_order_turns_false_excludes_it(judge: Judge, counted: str, ghosts: list[object]) -> None:
+    """`performed: order, count: {eq: 0}` is `not_performed: order` by meaning: the
+    order it excludes, arriving after the reminder, makes a ghost; `lt: 2` still
+    holds after one order, so the reminder after it is no ghost."""
+    text = SEGMENT_FILTER.replace("FILTER", f"{{performed: order_completed, count: {counted}}}")
+    assert found(judge(text.replace("LATENCY", "55m").replace("{RULES}", "{}"))) == ghosts
+
+
 def test_a_filter_reading_a_segment_the_order_does_not_change_has_no_ghost(judge: Judge) -> None:
     text = SEGMENT_FILTER.replace("FILTER", "{in_segment: shoppers}").replace("LATENCY", "55m").replace("{RULES}", "{}")
     text = text.replace("    buyers:", "    shoppers: {rule: {performed: checkout_started}}\n    buyers:")
